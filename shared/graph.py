@@ -1,0 +1,103 @@
+"""Microsoft Graph client: one reused session, timeouts, bounded retries, paging.
+
+429/503/504 are retried honouring `Retry-After` (seconds), at most MAX_RETRIES times and never
+past the caller's time budget; then `GraphUnavailable`. A timeout is `GraphTimeout`. Any other
+error is `GraphError` carrying the status and Graph's error `code` (the body itself is never
+echoed: it can quote request data). See Graph docs concepts/throttling.md and errors.md.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Iterator
+
+from shared.errors import GraphError, GraphTimeout, GraphUnavailable
+from shared.outbound import session
+from shared.settings import get_settings
+
+log = logging.getLogger("outlook.graph")
+
+RETRY_STATUSES = (429, 503, 504)
+MAX_RETRIES = 3
+DEFAULT_BUDGET_SECONDS = 20.0
+MAX_PAGES = 1000
+
+_sleep = time.sleep  # tests replace it
+
+
+def _url(path_or_url: str) -> str:
+    if path_or_url.startswith("https://") or path_or_url.startswith("http://"):
+        return path_or_url
+    return get_settings().graph_endpoint + "/" + path_or_url.lstrip("/")
+
+
+def _retry_after(response, attempt: int) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return float(2 ** attempt)  # no usable header: exponential back-off (1, 2, 4 s)
+
+
+def _error_code(response) -> str:
+    try:
+        return str(response.json().get("error", {}).get("code") or "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+def request(method: str, path: str, token: str, *, params: dict | None = None, json: Any = None,
+            headers: dict | None = None, budget: float = DEFAULT_BUDGET_SECONDS) -> Any:
+    """One Graph call; returns the JSON body (None for 204/empty). Raises GraphError subclasses."""
+    import requests
+
+    url = _url(path)
+    deadline = time.monotonic() + budget
+    all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            response = session().request(method, url, params=params, json=json, headers=all_headers)
+        except requests.Timeout:
+            raise GraphTimeout() from None
+        except requests.RequestException as exc:
+            log.warning("graph %s %s: connection failed (%s)", method, _safe_path(url), type(exc).__name__)
+            raise GraphUnavailable() from None
+        if response.status_code in RETRY_STATUSES:
+            wait = _retry_after(response, attempt)
+            if attempt == MAX_RETRIES or time.monotonic() + wait > deadline:
+                log.warning("graph %s %s: %s, giving up after %d tries", method, _safe_path(url),
+                            response.status_code, attempt + 1)
+                raise GraphUnavailable(status=response.status_code, graph_code=_error_code(response))
+            log.info("graph %s %s: %s, retrying in %.1fs", method, _safe_path(url), response.status_code, wait)
+            _sleep(wait)
+            continue
+        if response.status_code >= 400:
+            code = _error_code(response)
+            log.info("graph %s %s: %s %s", method, _safe_path(url), response.status_code, code)
+            raise GraphError(f"Microsoft Graph answered {response.status_code} ({code or 'no code'}).",
+                             status=response.status_code, graph_code=code)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+    raise AssertionError("unreachable")
+
+
+def get(path: str, token: str, **kwargs) -> Any:
+    return request("GET", path, token, **kwargs)
+
+
+def get_all(path: str, token: str, *, params: dict | None = None, **kwargs) -> Iterator[dict]:
+    """Every item of a collection, following `@odata.nextLink` (which already holds the query)."""
+    page = request("GET", path, token, params=params, **kwargs)
+    for _ in range(MAX_PAGES):
+        yield from page.get("value", [])
+        next_link = page.get("@odata.nextLink")
+        if not next_link:
+            return
+        page = request("GET", next_link, token, **kwargs)
+    raise GraphError("Microsoft Graph returned too many pages.")
+
+
+def _safe_path(url: str) -> str:
+    """The path only: queries can carry filters with personal data."""
+    return url.split("?", 1)[0].replace(get_settings().graph_endpoint, "")

@@ -1,0 +1,93 @@
+"""The HTTP edge: JSON bodies in, JSON responses and redirects out, domain errors -> CONTRACT.md 3."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import traceback
+from typing import Any, Callable
+
+import azure.functions as func
+
+from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, StorageUnavailable, status_of
+
+log = logging.getLogger("outlook")
+
+MAX_BODY_BYTES = 1024 * 1024
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def json_response(body: Any, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=dict(_NO_STORE),
+    )
+
+
+def no_content() -> func.HttpResponse:
+    return func.HttpResponse(status_code=204, headers=dict(_NO_STORE))
+
+
+def accepted(body: Any | None = None) -> func.HttpResponse:
+    return json_response(body or {"status": "queued"}, status=202)
+
+
+def redirect(location: str) -> func.HttpResponse:
+    return func.HttpResponse(status_code=302, headers={"Location": location, **_NO_STORE})
+
+
+def error_response(code: str, message: str, status: int) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def json_body(req: func.HttpRequest, *, required: bool = True) -> dict:
+    """The request body as a JSON object (400 `invalid_request` otherwise; 413 over 1 MiB)."""
+    raw = req.get_body() or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    if not raw.strip():
+        if required:
+            raise InvalidRequest("The request body must be a JSON object.")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body
+
+
+def _is_storage_failure(exc: BaseException) -> bool:
+    """azure-core errors reaching the edge come from Table/Queue storage (Graph uses requests)."""
+    return type(exc).__module__.startswith(("azure.core", "azure.data.tables", "azure.storage"))
+
+
+def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
+    """Wrap an HTTP trigger: domain errors -> their status; anything else -> a logged 5xx, no trace."""
+
+    @functools.wraps(fn)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            if len(req.get_body() or b"") > MAX_BODY_BYTES:
+                raise PayloadTooLarge()
+            return fn(req)
+        except DomainError as exc:
+            status = status_of(exc)
+            if status >= 500:
+                log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
+            return error_response(exc.code, exc.message, status)
+        except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller
+            if _is_storage_failure(exc):
+                log.error("%s failed: storage error %s", fn.__name__, type(exc).__name__)
+                err = StorageUnavailable()
+                return error_response(err.code, err.message, 503)
+            # Frames only: an exception's message may quote a URL or body that holds a secret.
+            log.error("%s failed unexpectedly (%s)\n%s", fn.__name__, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+            return error_response("internal_error", "An unexpected error occurred; retry later.", 500)
+
+    return wrapper

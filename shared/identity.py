@@ -1,0 +1,158 @@
+"""Microsoft identity platform (Entra ID v2.0) through MSAL: consent URL, sign-in, tokens.
+
+One MSAL token cache per Microsoft account: callers hand in the serialized cache and get back
+the new serialization only when MSAL changed it (`has_state_changed`). MSAL apps are cheap to
+build because tenant discovery is kept in one process-wide `http_cache` and the HTTPS session
+is shared. msal is imported on first use, never at indexing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from shared.outbound import session
+from shared.settings import get_settings
+
+# Delegated Microsoft Graph permissions (DESIGN.md); MSAL adds openid, profile, offline_access.
+SCOPES = ["User.Read", "Calendars.ReadWrite", "MailboxSettings.Read", "Place.Read.All"]
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+
+# Entra role template ids that may grant tenant-wide admin consent (id token `wids`).
+CONSENT_ADMIN_ROLES = frozenset({
+    "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
+    "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
+    "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+})
+
+# Public Microsoft clouds MSAL knows; any other host (the local emulator) skips instance discovery.
+_KNOWN_AUTHORITY_HOSTS = frozenset({
+    "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
+    "login.partner.microsoftonline.cn", "login.windows.net", "login.microsoft.com", "sts.windows.net",
+})
+
+_http_cache: dict = {}  # MSAL's own cache of discovery documents; never holds tokens
+
+
+class CredentialRefused(Exception):
+    """The identity platform refused the account's refresh token (user gone, revoked, ...)."""
+
+    def __init__(self, error: str, error_codes: list[int] | None = None):
+        super().__init__(error)
+        self.error = error
+        self.error_codes = error_codes or []
+
+
+class IdentityUnavailable(Exception):
+    """The token endpoint failed for a reason that is not the account's fault."""
+
+
+class SignInFailed(Exception):
+    """The authorization code could not be redeemed; `error` and AADSTS codes say why."""
+
+    def __init__(self, error: str, error_codes: list[int] | None = None):
+        super().__init__(error)
+        self.error = error
+        self.error_codes = error_codes or []
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A finished auth code flow: verified id token claims, an access token, the new cache."""
+
+    claims: dict
+    access_token: str
+    token_cache: str
+
+
+def authority(tenant: str) -> str:
+    return f"{get_settings().authority_host}/{tenant}"
+
+
+def _app(tenant: str, cache=None):
+    import msal
+
+    settings = get_settings()
+    host = settings.authority_host.split("://", 1)[-1].split("/", 1)[0].lower()
+    return msal.ConfidentialClientApplication(
+        settings.require("client_id"),
+        client_credential=settings.require("client_secret"),
+        authority=authority(tenant),
+        token_cache=cache,
+        http_client=session(),
+        http_cache=_http_cache,
+        instance_discovery=host in _KNOWN_AUTHORITY_HOSTS,
+    )
+
+
+def admin_consent_url(state: str) -> str:
+    """The v2 admin consent endpoint on /organizations: the admin's tenant consents to SCOPES."""
+    settings = get_settings()
+    query = urlencode({
+        "client_id": settings.require("client_id"),
+        "redirect_uri": settings.require("redirect_uri"),
+        "state": state,
+        "scope": " ".join(f"{GRAPH_RESOURCE}/{s}" for s in SCOPES),
+    })
+    return f"{authority('organizations')}/v2.0/adminconsent?{query}"
+
+
+def start_sign_in(tenant: str, state: str, login_hint: str | None = None) -> dict:
+    """An MSAL auth code flow (PKCE, nonce) on the tenant's own authority; keep it secret."""
+    return _app(tenant).initiate_auth_code_flow(
+        SCOPES,
+        redirect_uri=get_settings().require("redirect_uri"),
+        state=state,
+        prompt="select_account",
+        login_hint=login_hint,
+    )
+
+
+def finish_sign_in(tenant: str, flow: dict, callback_params: dict) -> SignIn:
+    """Redeem the code. MSAL checks `state` and `nonce`; the id token comes straight from the
+    token endpoint over TLS with our client secret, so its claims are trusted."""
+    import msal
+
+    cache = msal.SerializableTokenCache()
+    app = _app(tenant, cache)
+    try:
+        result = app.acquire_token_by_auth_code_flow(flow, callback_params)
+    except ValueError:
+        raise SignInFailed("state_mismatch") from None
+    except Exception as exc:  # requests errors from the token endpoint
+        raise IdentityUnavailable(type(exc).__name__) from None
+    if "error" in result:
+        raise SignInFailed(str(result["error"]), list(result.get("error_codes") or []))
+    claims = result.get("id_token_claims") or {}
+    if not result.get("access_token") or not claims.get("tid") or not claims.get("oid"):
+        raise SignInFailed("incomplete_token_response")
+    return SignIn(claims=claims, access_token=result["access_token"], token_cache=cache.serialize())
+
+
+def acquire_token(tenant_id: str, oid: str, token_cache: str) -> tuple[str, str | None]:
+    """An access token for the account; returns (token, new cache or None when unchanged).
+
+    Raises CredentialRefused when the refresh token is refused (`invalid_grant`,
+    `interaction_required`), IdentityUnavailable when the platform fails otherwise.
+    """
+    import msal
+
+    cache = msal.SerializableTokenCache()
+    cache.deserialize(token_cache)
+    app = _app(tenant_id, cache)
+    home_id = f"{oid}.{tenant_id}"
+    account = next((a for a in app.get_accounts() if a.get("home_account_id") == home_id), None)
+    if account is None:
+        raise CredentialRefused("no_account_in_cache")
+    try:
+        result = app.acquire_token_silent_with_error(SCOPES, account)
+    except Exception as exc:  # requests errors from the token endpoint
+        raise IdentityUnavailable(type(exc).__name__) from None
+    if result is None:
+        raise CredentialRefused("no_refresh_token")
+    if "access_token" not in result:
+        error = str(result.get("error") or "unknown")
+        if error in ("invalid_grant", "interaction_required"):
+            raise CredentialRefused(error, list(result.get("error_codes") or []))
+        raise IdentityUnavailable(error)
+    return result["access_token"], cache.serialize() if cache.has_state_changed else None

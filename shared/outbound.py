@@ -1,0 +1,38 @@
+"""The one outbound HTTPS session (Graph and the identity platform share its connection pool).
+
+`requests` honours REQUESTS_CA_BUNDLE (the local emulator's CA) on every call. Every request
+gets a timeout, even when a library (MSAL) does not pass one.
+"""
+from __future__ import annotations
+
+import threading
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 20
+
+_lock = threading.Lock()
+_session = None
+
+
+def session():
+    global _session
+    if _session is None:
+        with _lock:
+            if _session is None:
+                import requests
+                from requests.adapters import HTTPAdapter
+
+                class TimeoutSession(requests.Session):
+                    def request(self, method, url, **kwargs):
+                        kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+                        if kwargs["timeout"] is None:
+                            kwargs["timeout"] = (CONNECT_TIMEOUT, READ_TIMEOUT)
+                        return super().request(method, url, **kwargs)
+
+                s = TimeoutSession()
+                adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32)
+                s.mount("https://", adapter)
+                s.mount("http://", adapter)
+                s.headers["User-Agent"] = "herp-outlook-integration/1.0"
+                _session = s
+    return _session

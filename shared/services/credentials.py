@@ -1,0 +1,74 @@
+"""Delegated credentials of Microsoft accounts: one sealed MSAL token cache per account row.
+
+A warm call is one point read plus MSAL answering from the cache (no token request). When MSAL
+refreshed, the new cache is written back under the row's ETag. Losing that race is harmless:
+the winner stored a cache with an equally valid refresh token (Entra refresh tokens stay valid
+after they are used), so the loser's cache is dropped, not merged.
+"""
+from __future__ import annotations
+
+import logging
+
+from shared import crypto, identity
+from shared.errors import GraphUnavailable, LinkRemoved, ReauthRequired
+from shared.models import ACTIVE, REAUTH_REQUIRED, MicrosoftAccount, utcnow
+from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts
+from shared.storage.tables import MICROSOFT_ACCOUNTS
+
+log = logging.getLogger("outlook.credentials")
+
+
+def seal_cache(account: MicrosoftAccount, cache: str) -> str:
+    return crypto.seal(cache.encode("utf-8"), table=MICROSOFT_ACCOUNTS,
+                       partition_key=account.company_id, row_key=account.key)
+
+
+def open_cache(account: MicrosoftAccount) -> str:
+    return crypto.open_sealed(account.token_cache or "", table=MICROSOFT_ACCOUNTS,
+                              partition_key=account.company_id, row_key=account.key).decode("utf-8")
+
+
+def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) -> MicrosoftAccount:
+    """Keep the account with the fresh cache of a completed sign-in; a relink heals `reauth_required`."""
+    account = MicrosoftAccount(company_id=company_id, tenant_id=tenant_id, account=profile,
+                               status=ACTIVE, updated_at=utcnow())
+    account.token_cache = seal_cache(account, token_cache)
+    return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
+
+
+def access_token(company_id: str, tenant_id: str, oid: str) -> str:
+    """A Graph access token of the account; ReauthRequired when its credential is dead."""
+    repo = MicrosoftAccounts()
+    account = repo.get(company_id, tenant_id, oid)
+    if account is None or not account.token_cache:
+        raise LinkRemoved()
+    if account.status == REAUTH_REQUIRED:
+        raise ReauthRequired()
+    try:
+        cache = open_cache(account)
+        token, new_cache = identity.acquire_token(tenant_id, oid, cache)
+    except (crypto.DecryptionFailed, identity.CredentialRefused) as exc:
+        log.warning("credential of a Microsoft account in tenant %s refused: %s", tenant_id,
+                    getattr(exc, "error", "undecryptable token cache"))
+        mark_reauth_required(account)
+        raise ReauthRequired() from None
+    except identity.IdentityUnavailable as exc:
+        log.warning("identity platform unavailable for tenant %s: %s", tenant_id, exc)
+        raise GraphUnavailable("The Microsoft identity platform is unavailable; retry later.") from None
+    if new_cache is not None:
+        account.token_cache = seal_cache(account, new_cache)
+        account.updated_at = utcnow()
+        try:
+            repo.save(account)
+        except ConcurrentUpdate:
+            pass
+    return token
+
+
+def mark_reauth_required(account: MicrosoftAccount) -> None:
+    account.status = REAUTH_REQUIRED
+    account.updated_at = utcnow()
+    try:
+        MicrosoftAccounts().save(account)
+    except ConcurrentUpdate:
+        pass  # someone relinked or refreshed meanwhile: their state is newer

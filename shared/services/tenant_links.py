@@ -1,0 +1,109 @@
+"""Use cases of tenant-level links: read, complete a link or renewal, unlink (cascade)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from shared.errors import NotFound
+from shared.models import (
+    ACTIVE,
+    UNLINKING,
+    VIA_TENANT_ADMIN,
+    Account,
+    TenantLink,
+    UserLink,
+    utcnow,
+)
+from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, TenantLinks, UserLinks
+
+log = logging.getLogger("outlook.tenant_links")
+
+
+def list_links(company_id: str) -> list[TenantLink]:
+    return [link for link in TenantLinks().list(company_id) if link.status != UNLINKING]
+
+
+def get_link(company_id: str, tenant_id: str) -> TenantLink:
+    link = TenantLinks().get(company_id, tenant_id)
+    if link is None or link.status == UNLINKING:
+        raise NotFound("This Microsoft 365 tenant is not linked to your company.")
+    return link
+
+
+def user_link_id(company_id: str, herp_account_id: str, tenant_id: str, oid: str) -> str:
+    """One link per (HERP account, Microsoft account): linking the pair again keeps its id."""
+    digest = hashlib.sha256("\n".join((company_id, herp_account_id, tenant_id, oid)).encode()).hexdigest()
+    return "ul_" + digest[:32]
+
+
+def ensure_user_link(company_id: str, herp_account_id: str, tenant_id: str, oid: str, via: str) -> UserLink:
+    repo = UserLinks()
+    link_id = user_link_id(company_id, herp_account_id, tenant_id, oid)
+    link = repo.get(company_id, link_id)
+    if link is not None:
+        if via == VIA_TENANT_ADMIN and link.via != via:
+            link.via = via
+            repo.save(link)
+        return link
+    return repo.save(UserLink(company_id=company_id, link_id=link_id, herp_account_id=herp_account_id,
+                              tenant_id=tenant_id, account_id=oid, via=via, linked_at=utcnow()))
+
+
+def save_admin_link(company_id: str, tenant_id: str, tenant_name: str, admin: Account,
+                    herp_account_id: str) -> TenantLink:
+    """The tenant link with a (new) admin credential, status active.
+
+    Written last: the Microsoft account and the admin's user link already exist, so a failure
+    here leaves nothing visible, and a new attempt overwrites what was written.
+    """
+    repo = TenantLinks()
+    for _ in range(3):
+        link = repo.get(company_id, tenant_id)
+        now = utcnow()
+        create = link is None
+        if create:
+            link = TenantLink(company_id=company_id, tenant_id=tenant_id, tenant_name=tenant_name,
+                              status=ACTIVE, admin=admin, linked_by=herp_account_id, linked_at=now)
+        elif link.status == UNLINKING:
+            raise NotFound("This Microsoft 365 tenant is being unlinked.")
+        else:
+            link.tenant_name = tenant_name or link.tenant_name
+            link.admin = admin
+            link.status = ACTIVE
+            link.renewed_at = now
+        try:
+            return repo.save(link, create=create)
+        except ConcurrentUpdate:
+            continue
+    raise ConcurrentUpdate("tenant link kept changing")
+
+
+def finish_pending_unlink(company_id: str, tenant_id: str) -> None:
+    """An interrupted unlink of this tenant is completed before the tenant is linked again."""
+    link = TenantLinks().get(company_id, tenant_id)
+    if link is not None and link.status == UNLINKING:
+        unlink(company_id, tenant_id)
+
+
+def unlink(company_id: str, tenant_id: str) -> None:
+    """Remove the tenant link and, first, every user link and Microsoft account of it.
+
+    The link is marked `unlinking` before the cascade, so it disappears from reads at once and
+    a repeat after an interruption finishes the job. Events already in Outlook stay there.
+    """
+    repo = TenantLinks()
+    link = repo.get(company_id, tenant_id)
+    if link is None:
+        raise NotFound("This Microsoft 365 tenant is not linked to your company.")
+    while link.status != UNLINKING:
+        link.status = UNLINKING
+        try:
+            repo.save(link)
+        except ConcurrentUpdate:
+            link = repo.get(company_id, tenant_id)
+            if link is None:
+                return
+    links = UserLinks().delete_tenant(company_id, tenant_id)
+    accounts = MicrosoftAccounts().delete_tenant(company_id, tenant_id)
+    repo.delete(company_id, tenant_id)
+    log.info("tenant %s unlinked: %d user links and %d Microsoft accounts removed", tenant_id, links, accounts)

@@ -1,0 +1,100 @@
+"""Settings: one frozen object, read from the environment on first use (never at import).
+
+A missing required setting never breaks function indexing; it fails the first request that
+needs it with `ConfigurationError` (500 `configuration_error`, the setting named in the log).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+from dataclasses import dataclass, field
+
+from shared.errors import ConfigurationError
+
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
+DEFAULT_ROOM_REFRESH_SCHEDULE = "0 0 */6 * * *"
+
+# Read through `Settings.require` so that a missing one names itself.
+_ENV_NAMES = {
+    "storage_connection": "AzureWebJobsStorage",
+    "storage_account_name": "STORAGE_ACCOUNT_NAME",
+    "client_id": "MS_CLIENT_ID",
+    "client_secret": "MS_CLIENT_SECRET",
+    "redirect_uri": "MS_REDIRECT_URI",
+    "herp_app_url": "HERP_APP_URL",
+    "jwt_issuer": "HERP_JWT_ISSUER",
+    "jwt_audience": "HERP_JWT_AUDIENCE",
+    "jwt_jwks_url": "HERP_JWT_JWKS_URL",
+    "jwt_secret": "HERP_JWT_SECRET",
+    "token_encryption_keys": "TOKEN_ENCRYPTION_KEYS",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage_connection: str | None
+    storage_account_name: str | None
+    client_id: str | None
+    client_secret: str | None = field(repr=False)
+    authority_host: str
+    graph_endpoint: str
+    redirect_uri: str | None
+    herp_app_url: str | None
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    jwt_jwks_url: str | None
+    jwt_secret: str | None = field(repr=False)
+    token_encryption_keys: str | None = field(repr=False)
+    room_refresh_schedule: str
+
+    def require(self, name: str) -> str:
+        """The value of a required setting, or ConfigurationError naming it."""
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(f"setting {_ENV_NAMES.get(name, name)} is not set")
+        return value
+
+    def encryption_keys(self) -> tuple[bytes, ...]:
+        """TOKEN_ENCRYPTION_KEYS: comma-separated base64url 32-byte keys; the first encrypts."""
+        raw = self.require("token_encryption_keys")
+        keys = []
+        for part in (p.strip() for p in raw.split(",")):
+            if not part:
+                continue
+            try:
+                key = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            except (binascii.Error, ValueError):
+                key = b""
+            if len(key) != 32:
+                raise ConfigurationError("setting TOKEN_ENCRYPTION_KEYS holds a key that is not base64url of 32 bytes")
+            keys.append(key)
+        if not keys:
+            raise ConfigurationError("setting TOKEN_ENCRYPTION_KEYS is not set")
+        return tuple(keys)
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        storage_connection=_env("AzureWebJobsStorage"),
+        storage_account_name=_env("STORAGE_ACCOUNT_NAME"),
+        client_id=_env("MS_CLIENT_ID"),
+        client_secret=_env("MS_CLIENT_SECRET"),
+        authority_host=(_env("MS_AUTHORITY_HOST") or DEFAULT_AUTHORITY_HOST).rstrip("/"),
+        graph_endpoint=(_env("MS_GRAPH_ENDPOINT") or DEFAULT_GRAPH_ENDPOINT).rstrip("/"),
+        redirect_uri=_env("MS_REDIRECT_URI"),
+        herp_app_url=(_env("HERP_APP_URL") or "").rstrip("/") or None,
+        jwt_issuer=_env("HERP_JWT_ISSUER"),
+        jwt_audience=_env("HERP_JWT_AUDIENCE"),
+        jwt_jwks_url=_env("HERP_JWT_JWKS_URL"),
+        jwt_secret=_env("HERP_JWT_SECRET"),
+        token_encryption_keys=_env("TOKEN_ENCRYPTION_KEYS"),
+        room_refresh_schedule=_env("ROOM_REFRESH_SCHEDULE") or DEFAULT_ROOM_REFRESH_SCHEDULE,
+    )
