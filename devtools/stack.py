@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.storage.tables import AZURITE_ACCOUNT, AZURITE_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite"
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFr4RQ9xNgHBpKnKBfFONW9Bg=="
 
 
 def free_port() -> int:
@@ -26,9 +26,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process that should listen on {port} exited ({proc.returncode})")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -90,24 +92,24 @@ def azurite_connection_string(blob: int, queue: int, table: int) -> str:
     )
 
 
-def start_azurite(log_dir: Path, *, ports: tuple[int, int, int] | None = None, location: Path | None = None,
-                  in_memory: bool = True) -> Child:
-    """Azurite (blob, queue, table). `extra["connection_string"]` points at it."""
+def start_azurite(log_dir: Path, *, ports: tuple[int, int, int] | None = None, location: Path | None = None) -> Child:
+    """Azurite (blob, queue, table), in memory unless given a `location` to keep its data.
+    `extra["connection_string"]` points at it."""
     if not AZURITE_BIN.exists():
         raise RuntimeError("Azurite is not installed: run `make setup` (npm ci)")
     blob, queue, table = ports or (free_port(), free_port(), free_port())
-    location = location or log_dir / "azurite"
-    location.mkdir(parents=True, exist_ok=True)
-    args = [str(AZURITE_BIN), "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl",
+    args = [str(AZURITE_BIN), "--silent", "--skipApiVersionCheck",
             "--blobHost", "127.0.0.1", "--blobPort", str(blob),
             "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-            "--tableHost", "127.0.0.1", "--tablePort", str(table),
-            "--location", str(location)]
-    if in_memory:
+            "--tableHost", "127.0.0.1", "--tablePort", str(table)]
+    if location is None:
         args.append("--inMemoryPersistence")
+    else:
+        location.mkdir(parents=True, exist_ok=True)
+        args += ["--location", str(location)]
     child = _spawn("azurite", args, log_dir)
     for port in (blob, queue, table):
-        wait_for_port(port)
+        wait_for_port(port, proc=child.proc)
     child.url = f"http://127.0.0.1:{table}"
     child.extra = {
         "connection_string": azurite_connection_string(blob, queue, table),

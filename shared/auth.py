@@ -7,7 +7,8 @@ public key is refused. PyJWT (and through it cryptography) is imported on first 
 """
 from __future__ import annotations
 
-import functools
+import threading
+import time
 from dataclasses import dataclass
 
 import azure.functions as func
@@ -31,11 +32,42 @@ class Caller:
         return self.role == "admin"
 
 
-@functools.lru_cache(maxsize=4)
-def _jwks_client(url: str):
-    import jwt
+class _Jwks:
+    """HERP's signing keys, fetched through the shared HTTPS session and kept for an hour;
+    an unknown `kid` refetches, at most once a minute (key rotation without a restart)."""
 
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+    TTL, REFETCH_GAP = 3600.0, 60.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._keys: dict[str, object] = {}
+        self._fetched_at = float("-inf")
+
+    def key(self, url: str, kid: str):
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if age > self.TTL or (kid not in self._keys and age > self.REFETCH_GAP):
+                self._keys = self._fetch(url)
+                self._fetched_at = time.monotonic()
+            return self._keys.get(kid)
+
+    @staticmethod
+    def _fetch(url: str) -> dict:
+        import jwt
+        import requests
+
+        from shared.outbound import session
+
+        try:
+            response = session().get(url)
+            response.raise_for_status()
+            keyset = jwt.PyJWKSet.from_dict(response.json())
+        except (requests.RequestException, ValueError, jwt.PyJWTError):
+            raise Unauthenticated("HERP signing keys could not be fetched; retry later.") from None
+        return {k.key_id: k.key for k in keyset.keys if k.key_id}
+
+
+_jwks = _Jwks()
 
 
 def _verification_key(token: str) -> tuple[object, list[str]]:
@@ -44,11 +76,13 @@ def _verification_key(token: str) -> tuple[object, list[str]]:
         import jwt
 
         try:
-            return _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key, ASYMMETRIC_ALGORITHMS
-        except jwt.PyJWKClientConnectionError:
-            raise Unauthenticated("HERP signing keys could not be fetched; retry later.") from None
-        except jwt.PyJWKClientError:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
             raise Unauthenticated() from None
+        key = _jwks.key(settings.jwt_jwks_url, kid) if isinstance(kid, str) else None
+        if key is None:
+            raise Unauthenticated()
+        return key, ASYMMETRIC_ALGORITHMS
     return settings.require("jwt_secret"), ["HS256"]
 
 

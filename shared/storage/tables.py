@@ -20,7 +20,7 @@ EVENTS = "Events"
 OAUTH_STATES = "OAuthStates"
 
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFr4RQ9xNgHBpKnKBfFONW9Bg=="
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 _lock = threading.Lock()
 _service = None

@@ -1,0 +1,97 @@
+"""Fixtures shared by every layer of tests.
+
+Unit tests get a complete, fake configuration (`app_env`). Integration and end-to-end tests
+start their own Azurite (and, for e2e, the Microsoft emulator and the function host) on free
+ports through devtools.stack, exactly as `make run` does, and stop them afterwards.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from devtools import stack
+from shared import settings as settings_module
+from shared.storage import tables
+
+JWT_ISSUER = "https://hire.herp.test"
+JWT_AUDIENCE = "herp-outlook-integration"
+JWT_SECRET = "test-herp-jwt-secret-0123456789abcdef-0123456789"
+# Two keys: the first encrypts, both decrypt (rotation).
+ENCRYPTION_KEYS = "dGVzdC1rZXktb25lLWZvci1hZXMtZ2NtLTMyLWJ5dGU,dGVzdC1rZXktdHdvLWZvci1hZXMtZ2NtLTMyLWJ5dGU"
+HERP_APP_URL = "https://hire.herp.test"
+
+BASE_ENV = {
+    "MS_CLIENT_ID": "3f7a9c1e-5b2d-4e8f-9a61-2c4d8e0b7f13",
+    "MS_CLIENT_SECRET": "unit-test-client-secret",
+    "MS_AUTHORITY_HOST": "https://login.example.test",
+    "MS_GRAPH_ENDPOINT": "https://graph.example.test/v1.0",
+    "MS_REDIRECT_URI": "http://localhost:7071/api/outlook/callback",
+    "HERP_APP_URL": HERP_APP_URL,
+    "HERP_JWT_ISSUER": JWT_ISSUER,
+    "HERP_JWT_AUDIENCE": JWT_AUDIENCE,
+    "HERP_JWT_SECRET": JWT_SECRET,
+    "TOKEN_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
+    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+}
+
+
+def reset_settings() -> None:
+    settings_module.get_settings.cache_clear()
+    tables.reset_clients()
+
+
+@pytest.fixture
+def app_env(monkeypatch):
+    """A complete configuration in the environment; yields a setter for changes."""
+    for name in ("HERP_JWT_JWKS_URL", "STORAGE_ACCOUNT_NAME", "ROOM_REFRESH_SCHEDULE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in BASE_ENV.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+
+    def set_env(**values):
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        reset_settings()
+
+    yield set_env
+    reset_settings()
+
+
+def herp_token(company_id: str, account_id: str, role: str = "admin", *, secret: str = JWT_SECRET,
+               lifetime: int = 300, **overrides) -> str:
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": account_id, "company_id": company_id, "role": role, "iss": JWT_ISSUER,
+              "aud": JWT_AUDIENCE, "iat": now, "exp": now + lifetime, **overrides}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def azurite(stack_dir):
+    child = stack.start_azurite(stack_dir)
+    yield child
+    child.stop()
+
+
+@pytest.fixture
+def storage(app_env, azurite):
+    """Real Table/Queue storage (Azurite) for this test; rows are isolated by fresh company ids."""
+    app_env(AzureWebJobsStorage=azurite.extra["connection_string"])
+    yield azurite

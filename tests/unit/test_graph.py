@@ -1,0 +1,80 @@
+import pytest
+import requests
+import responses
+
+from shared import graph
+from shared.errors import GraphError, GraphTimeout, GraphUnavailable
+
+BASE = "https://graph.example.test/v1.0"
+
+
+@pytest.fixture
+def sleeps(app_env, monkeypatch):
+    waited: list[float] = []
+    monkeypatch.setattr(graph, "_sleep", waited.append)
+    return waited
+
+
+@responses.activate
+def test_retries_429_honouring_retry_after(sleeps):
+    responses.get(f"{BASE}/me", status=429, headers={"Retry-After": "3"},
+                  json={"error": {"code": "TooManyRequests", "message": "Please retry again later."}})
+    responses.get(f"{BASE}/me", status=503, headers={"Retry-After": "1"}, json={"error": {"code": "ServiceUnavailable"}})
+    responses.get(f"{BASE}/me", json={"id": "u1"})
+    assert graph.get("/me", "tok") == {"id": "u1"}
+    assert sleeps == [3.0, 1.0]
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer tok"
+
+
+@responses.activate
+def test_gives_up_after_the_retry_count(sleeps):
+    responses.get(f"{BASE}/me", status=504)
+    with pytest.raises(GraphUnavailable):
+        graph.get("/me", "tok")
+    assert len(responses.calls) == graph.MAX_RETRIES + 1
+    assert sleeps == [1.0, 2.0, 4.0]  # no Retry-After: exponential back-off
+
+
+@responses.activate
+def test_gives_up_when_retry_after_exceeds_the_budget(sleeps):
+    responses.get(f"{BASE}/me", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(GraphUnavailable):
+        graph.get("/me", "tok", budget=10)
+    assert len(responses.calls) == 1 and sleeps == []
+
+
+@responses.activate
+def test_errors_carry_status_and_graph_code_but_not_the_body(sleeps):
+    responses.get(f"{BASE}/me/calendar", status=404, json={"error": {
+        "code": "MailboxNotEnabledForRESTAPI", "message": "mailbox of alice@contoso is inactive"}})
+    with pytest.raises(GraphError) as info:
+        graph.get("/me/calendar", "tok")
+    assert (info.value.status, info.value.graph_code) == (404, "MailboxNotEnabledForRESTAPI")
+    assert "alice" not in str(info.value) and type(info.value) is GraphError
+
+
+@responses.activate
+def test_timeout_and_connection_failure(sleeps):
+    responses.get(f"{BASE}/slow", body=requests.ReadTimeout())
+    responses.get(f"{BASE}/down", body=requests.ConnectionError())
+    with pytest.raises(GraphTimeout):
+        graph.get("/slow", "tok")
+    with pytest.raises(GraphUnavailable):
+        graph.get("/down", "tok")
+
+
+@responses.activate
+def test_get_all_follows_next_links(sleeps):
+    responses.get(f"{BASE}/places/microsoft.graph.room", match=[responses.matchers.query_param_matcher({"$top": "2"})],
+                  json={"value": [{"id": 1}, {"id": 2}], "@odata.nextLink": f"{BASE}/places/microsoft.graph.room?$skip=2"})
+    responses.get(f"{BASE}/places/microsoft.graph.room", match=[responses.matchers.query_param_matcher({"$skip": "2"})],
+                  json={"value": [{"id": 3}]})
+    items = list(graph.get_all("/places/microsoft.graph.room", "tok", params={"$top": "2"}))
+    assert [i["id"] for i in items] == [1, 2, 3]
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_no_content_is_none(sleeps):
+    responses.delete(f"{BASE}/me/events/e1", status=204)
+    assert graph.request("DELETE", "/me/events/e1", "tok") is None

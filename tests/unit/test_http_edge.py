@@ -1,0 +1,70 @@
+import json
+import logging
+
+import azure.functions as func
+import pytest
+
+from shared.errors import ConfigurationError, GraphUnavailable, LinkNotFound, ValidationFailed
+from shared.http import MAX_BODY_BYTES, handler, json_body, json_response
+
+
+def call(fn, body: bytes = b"{}"):
+    return handler(fn)(func.HttpRequest("POST", "http://x/api/y", body=body, headers={}))
+
+
+def payload(resp):
+    return resp.status_code, json.loads(resp.get_body())
+
+
+@pytest.mark.parametrize("error,status,code", [
+    (LinkNotFound(), 404, "link_not_found"),
+    (ValidationFailed("bad time", code="invalid_time_range"), 422, "invalid_time_range"),
+    (GraphUnavailable(), 503, "graph_unavailable"),
+    (ConfigurationError("setting X is not set"), 500, "configuration_error"),
+])
+def test_domain_errors_map_to_contract_shape(error, status, code):
+    def fn(req):
+        raise error
+
+    got_status, body = payload(call(fn))
+    assert got_status == status
+    assert body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_unexpected_error_is_500_without_trace_or_message(caplog):
+    secret = "SECRET" + "123"
+
+    def fn(req):
+        raise RuntimeError(f"refresh_token={secret} leaked into a message")
+
+    with caplog.at_level(logging.ERROR):
+        status, body = payload(call(fn))
+    assert status == 500 and body["error"]["code"] == "internal_error"
+    assert "SECRET123" not in json.dumps(body)
+    assert "SECRET123" not in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_storage_errors_are_503():
+    from azure.core.exceptions import ServiceRequestError
+
+    def fn(req):
+        raise ServiceRequestError("connection refused")
+
+    status, body = payload(call(fn))
+    assert (status, body["error"]["code"]) == (503, "storage_unavailable")
+
+
+@pytest.mark.parametrize("body", [b"[1,2]", b"not json", b'"text"', b"\xff\xfe"])
+def test_json_body_must_be_an_object(body):
+    status, out = payload(call(lambda req: json_response(json_body(req)), body))
+    assert (status, out["error"]["code"]) == (400, "invalid_request")
+
+
+def test_oversized_body_is_413():
+    status, out = payload(call(lambda req: json_response({}), b"{" + b" " * MAX_BODY_BYTES + b"}"))
+    assert (status, out["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_json_body_passes_objects():
+    status, out = payload(call(lambda req: json_response(json_body(req)), b'{"a": 1}'))
+    assert (status, out) == (200, {"a": 1})
