@@ -141,6 +141,16 @@ def start_host(log_dir: Path, env: dict, *, port: int | None = None) -> Child:
     return child
 
 
+def start_console(log_dir: Path, env: dict, *, port: int | None = None) -> Child:
+    """The sandbox console: the stand-in for the HERP Hire frontend (HERP_APP_URL)."""
+    port = port or free_port()
+    args = [sys.executable, "-m", "devtools.console", "--port", str(port)]
+    child = _spawn("console", args, log_dir, env={**os.environ, **env})
+    child.wait_ready("console ready")
+    child.url = f"http://localhost:{port}"
+    return child
+
+
 def app_settings(*, storage: str, emulator_url: str, ca_bundle: str, host_port: int, herp_app_url: str) -> dict:
     """The settings of CONTRACT.md section 2 for a local stack (emulator client id/secret)."""
     from devtools.emulator import seed

@@ -1,0 +1,96 @@
+"""End-to-end: the function host (devtools.host) + the Microsoft emulator + Azurite, over HTTP."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from devtools import stack
+from devtools.emulator import seed
+from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
+from tests.e2e.browser import Browser
+
+
+@pytest.fixture(scope="session")
+def emulator(stack_dir):
+    child = stack.start_emulator(stack_dir / "logs", stack_dir / "emulator")
+    yield child
+    child.stop()
+
+
+@pytest.fixture(scope="session")
+def host(stack_dir, azurite, emulator):
+    port = stack.free_port()
+    env = stack.app_settings(storage=azurite.extra["connection_string"], emulator_url=emulator.url,
+                             ca_bundle=emulator.extra["ca_bundle"], host_port=port, herp_app_url=HERP_APP_URL)
+    env.update(HERP_JWT_ISSUER=JWT_ISSUER, HERP_JWT_AUDIENCE=JWT_AUDIENCE, HERP_JWT_SECRET=JWT_SECRET,
+               HERP_JWT_JWKS_URL="", TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS, ROOM_REFRESH_SCHEDULE="0 0 */6 * * *")
+    child = stack.start_host(stack_dir / "logs", env, port=port)
+    child.extra["env"] = env
+    yield child
+    child.stop()
+
+
+class Emulator:
+    """The emulator's control API."""
+
+    def __init__(self, child):
+        self.url = child.url
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = child.extra["ca_bundle"]
+
+    def post(self, path: str, body: dict | None = None) -> dict:
+        r = self.session.post(f"{self.url}/_emulator/{path}", json=body or {}, timeout=10)
+        r.raise_for_status()
+        return r.json() if r.content else {}
+
+    def calls(self) -> list[dict]:
+        return self.session.get(f"{self.url}/_emulator/calls", timeout=10).json()["calls"]
+
+
+@pytest.fixture
+def ms(emulator):
+    control = Emulator(emulator)
+    control.post("reset")
+    return control
+
+
+class Api:
+    """The HERP Hire frontend's view of the API: bearer tokens of one company."""
+
+    def __init__(self, base: str, company_id: str):
+        self.base = base.rstrip("/") + "/api"
+        self.company_id = company_id
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def token(self, account: str, role: str) -> str:
+        return herp_token(self.company_id, account, role)
+
+    def call(self, method: str, path: str, *, as_: tuple[str, str] = ("herp-admin", "admin"), **kwargs):
+        headers = {"Authorization": f"Bearer {self.token(*as_)}", **kwargs.pop("headers", {})}
+        return self.session.request(method, self.base + path, headers=headers, allow_redirects=False,
+                                    timeout=60, **kwargs)
+
+
+@pytest.fixture
+def company(host, storage):
+    """A fresh HERP company (isolates rows); the test process shares the host's Azurite."""
+    return Api(host.url, new_id("co"))
+
+
+@pytest.fixture
+def browser(emulator):
+    return Browser(emulator.extra["ca_bundle"], stop_at=HERP_APP_URL)
+
+
+def link_tenant(api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "admin")) -> str:
+    """A HERP admin links a tenant: consent leg + sign-in leg, both as `upn`; the final URL."""
+    r = api.call("POST", "/outlook/tenant-links/authorize", as_=as_)
+    assert r.status_code == 200, r.text
+    browser.open(r.json()["authorize_url"])
+    browser.click("username", upn)          # consent page: sign in + accept -> our callback -> sign-in leg
+    return browser.click("username", upn)   # sign-in page of the tenant -> our callback -> HERP
+
+
+CONTOSO, FABRIKAM = seed.CONTOSO_TENANT_ID, seed.FABRIKAM_TENANT_ID

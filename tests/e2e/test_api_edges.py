@@ -1,0 +1,37 @@
+"""The contract's edges through the host: authentication, error shapes, logs without secrets."""
+import re
+
+import pytest
+
+from devtools.emulator import seed
+from tests.conftest import JWT_SECRET, herp_token
+from tests.e2e.conftest import link_tenant
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic x"}])
+def test_unauthenticated(company, headers):
+    r = company.session.get(f"{company.base}/outlook/tenant-links", headers=headers)
+    assert r.status_code == 401
+    assert r.json() == {"error": {"code": "unauthenticated", "message": r.json()["error"]["message"]}}
+
+
+def test_unknown_route_is_404(company):
+    assert company.call("GET", "/outlook/nothing-here").status_code == 404
+
+
+def test_no_token_or_secret_in_logs_or_responses(company, browser, ms, host):
+    final = link_tenant(company, browser, seed.UPN[seed.AIKO_ID])
+    bodies = [company.call("GET", "/outlook/tenant-links").text, final]
+    codes = [v for url in browser.history for k, v in re.findall(r"[?&](code|state)=([^&]+)", url) if k == "code"]
+    assert codes, "the flow must have carried an authorization code"
+    log = host.log_text()
+    assert "GET /api/outlook/callback" in log  # one line per request, path only
+    secrets = [seed.CLIENT_SECRET, JWT_SECRET, herp_token(company.company_id, "herp-admin", "admin")] + codes
+    for secret in secrets:
+        assert secret not in log
+        assert all(secret not in b for b in bodies)
+    # No JWT (access, id or HERP token) and no refresh token anywhere in the host log.
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", log)
+    assert "refresh_token" not in log.lower()
