@@ -1,0 +1,140 @@
+"""Graph HTTP plumbing: bearer token validation, error bodies, headers, injected faults.
+
+Error shape (concepts/errors.md): {"error": {"code", "message", "innerError": {"date",
+"request-id", "client-request-id"}}} plus `request-id` / `client-request-id` headers.
+Throttled answer (concepts/throttling.md "Sample response"): 429, `Retry-After`, code
+TooManyRequests, innerError with code/status "429".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from werkzeug.wrappers import Response
+
+from . import seed
+
+AUDIENCES = (seed.GRAPH_RESOURCE, seed.GRAPH_RESOURCE + "/", seed.GRAPH_APP_ID)
+MIMETYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+
+class GraphError(Exception):
+    def __init__(self, status, code, message, headers=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+@dataclass
+class GraphResult:
+    body: dict
+    status: int = 200
+
+
+def ok(body: dict) -> GraphResult:
+    return GraphResult(body)
+
+
+def require(scp: set, needed: set, code: str, message: str) -> None:
+    """Delegated permission check on the token's `scp` (any one of `needed` suffices)."""
+    if not scp & needed:
+        raise GraphError(403, code, message)
+
+
+def _ids(request):
+    rid = request.environ.setdefault("emulator.request_id", str(uuid.uuid4()))
+    return rid, request.headers.get("client-request-id") or rid
+
+
+def _date():
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _response(request, status, body, headers=None) -> Response:
+    rid, crid = _ids(request)
+    h = {"request-id": rid, "client-request-id": crid, "Cache-Control": "no-cache"}
+    h.update(headers or {})
+    return Response(json.dumps(body), status=status, mimetype=MIMETYPE, headers=h)
+
+
+def respond(request, result: GraphResult) -> Response:
+    return _response(request, result.status, result.body)
+
+
+def error(request, err: GraphError) -> Response:
+    rid, crid = _ids(request)
+    body = {"error": {"code": err.code, "message": err.message,
+                      "innerError": {"date": _date(), "request-id": rid, "client-request-id": crid}}}
+    return _response(request, err.status, body, err.headers)
+
+
+FAULTS = {  # status -> (code, message)
+    429: ("TooManyRequests", "Please retry again later."),
+    503: ("serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
+    504: ("generalException", "The request timed out while waiting for an upstream service."),
+}
+
+
+def fault(request, rule) -> Response:
+    status = int(rule["status"])
+    code, message = FAULTS.get(status, ("generalException", "An unspecified error has occurred."))
+    rid, crid = _ids(request)
+    body = {"error": {"code": code, "message": message,
+                      "innerError": {"code": str(status), "date": _date(),
+                                     "message": "Please retry after", "request-id": rid,
+                                     "client-request-id": crid, "status": str(status)}}}
+    headers = {"Retry-After": str(rule["retry_after"])} if rule.get("retry_after") is not None else {}
+    return _response(request, status, body, headers)
+
+
+def _unauthorized(state, message):
+    return GraphError(401, "InvalidAuthenticationToken", message, headers={
+        "WWW-Authenticate": f'Bearer realm="", authorization_uri="{state.base_url}/common/oauth2/'
+                            f'authorize", client_id="{seed.GRAPH_APP_ID}"'})
+
+
+def bearer(request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def peek_identity(request):
+    """(tid, oid) from an unverified token, only for the call log of faulted calls."""
+    token = bearer(request)
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False}) if token else {}
+    except jwt.PyJWTError:
+        return None, None
+    return claims.get("tid"), claims.get("oid")
+
+
+def authenticate(state, request) -> dict:
+    token = bearer(request)
+    if not token:
+        raise _unauthorized(state, "Access token is empty.")
+    if token.count(".") != 2:
+        raise _unauthorized(state, "IDX14100: JWT is not well formed, there are no dots (.).\n"
+                                   "The token needs to be in JWS or JWE Compact Serialization Format.")
+    try:
+        claims = state.key.verify(token, AUDIENCES)
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized(state, "Lifetime validation failed, the token is expired.") from None
+    except jwt.InvalidAudienceError:
+        raise _unauthorized(state, "Access token validation failure. Invalid audience.") from None
+    except jwt.PyJWTError:
+        raise _unauthorized(state, "Access token validation failure.") from None
+    with state.lock:
+        if claims.get("uti") in state.expired_utis:
+            raise _unauthorized(state, "Lifetime validation failed, the token is expired.")
+        user = state.users.get(claims["oid"])
+        if user is None or user["tenant_id"] != claims["tid"]:
+            raise _unauthorized(state, "Access token validation failure.")
+        # A deleted or disabled account is a critical event for Graph (continuous access
+        # evaluation): its tokens are refused before they expire.
+        if user["deleted"] or user["disabled"]:
+            raise _unauthorized(state, "Access token validation failure. The user account is "
+                                       + ("deleted." if user["deleted"] else "disabled."))
+    return {"user": user, "claims": claims, "scp": set(claims.get("scp", "").split())}

@@ -1,0 +1,258 @@
+"""POST /{tenant}/oauth2/v2.0/token: authorization_code and refresh_token grants.
+
+Docs followed:
+- "OAuth 2.0 authorization code flow" (redeem a code, refresh the access token, error codes
+  for token endpoint errors; "Refresh tokens aren't revoked when used to acquire new access
+  tokens" - so the old refresh token stays valid after rotation).
+- "Microsoft Entra authentication and authorization error codes" for every AADSTS number.
+- "ID token claims reference" and "Access token claims reference" for the JWT claims.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from urllib.parse import unquote_plus
+
+from . import identity, oauth, scopes, seed
+from .jwt_keys import b64url
+from .state import utc_iso
+
+TOKEN_LIFETIME = 3599  # the docs' example expires_in
+INACTIVE_RT_DAYS = 90
+
+
+class GrantError(Exception):
+    def __init__(self, error, code, message, status=400):
+        super().__init__(message)
+        self.error, self.code, self.message, self.status = error, code, message, status
+
+
+def _missing(name):
+    return GrantError("invalid_request", 900144,
+                      f"The request body must contain the following parameter: '{name}'.")
+
+
+def _authenticate_client(request, form, tenant):
+    """client_secret in the body (client_secret_post) or HTTP Basic (client_secret_basic; both
+    parts form-urlencoded first, RFC 6749 2.3.1)."""
+    basic_id = basic_secret = None
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        basic_id = unquote_plus(auth.username or "")
+        basic_secret = unquote_plus(auth.password or "")
+    client_id = form.get("client_id") or basic_id
+    if not client_id:
+        raise _missing("client_id")
+    if client_id.lower() != seed.CLIENT_ID:
+        raise GrantError("unauthorized_client", 700016,
+                         f"Application with identifier '{client_id}' was not found in the directory "
+                         f"'{tenant}'. This can happen if the application has not been installed by "
+                         "the administrator of the tenant or consented to by any user in the tenant.")
+    secrets_given = [s for s in (form.get("client_secret"), basic_secret) if s]
+    if not secrets_given:
+        raise GrantError("invalid_client", 7000218,
+                         "The request body must contain the following parameter: "
+                         "'client_assertion' or 'client_secret'.", status=401)
+    if not all(secrets.compare_digest(s, seed.CLIENT_SECRET) for s in secrets_given):
+        raise GrantError("invalid_client", 7000215,
+                         "Invalid client secret provided. Ensure the secret being sent in the "
+                         "request is the client secret value, not the client secret ID, for a "
+                         f"secret added to app '{seed.CLIENT_ID}'.", status=401)
+    return seed.CLIENT_ID
+
+
+def _check_user(state, user):
+    if user is None or user["deleted"]:
+        raise GrantError("invalid_grant", 50034,
+                         "The user account {EmailHidden} does not exist in the directory. To sign "
+                         "into this application, the account must be added to the directory.")
+    if user["disabled"]:
+        raise GrantError("invalid_grant", 50057, "The user account is disabled.")
+
+
+def token(state, request, tenant, info):
+    info["kind"] = "token"
+    try:
+        if request.method != "POST":
+            raise GrantError("invalid_request", 900561,
+                             f"The endpoint only accepts (POST, OPTIONS) requests. Received a "
+                             f"{request.method} request.")
+        resolved = state.resolve_tenant(tenant)
+        if resolved is None:
+            raise GrantError("invalid_request", 90002,
+                             f"Tenant '{tenant}' not found. Check to make sure you have the correct "
+                             "tenant ID and are signing into the correct cloud.")
+        if resolved[0] == "tenant":
+            info["tenant_id"] = resolved[1]
+        form = request.form
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise _missing("grant_type")
+        if grant_type not in ("authorization_code", "refresh_token"):
+            raise GrantError("unsupported_grant_type", 70003,
+                             f"The app requested an unsupported grant type '{grant_type}'.")
+        _authenticate_client(request, form, tenant)
+        if grant_type == "authorization_code":
+            user, sreq, graph, extra = _redeem_code(state, form, resolved)
+        else:
+            user, sreq, graph, extra = _redeem_refresh_token(state, form, resolved)
+        info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
+        return oauth.json_response(issue(state, user, sreq, graph, form, **extra))
+    except GrantError as e:
+        return oauth.error_json(request, e.status, e.error, e.code, e.message)
+
+
+def _redeem_code(state, form, resolved):
+    code = form.get("code")
+    if not code:
+        raise _missing("code")
+    with state.lock:
+        rec = state.codes.get(code)
+        if rec is None:
+            raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+        if rec["used"]:
+            raise GrantError("invalid_grant", 54005,
+                             "OAuth2 Authorization code was already redeemed, please retry with a "
+                             "new valid code or use an existing refresh token.")
+        if rec["expired"] or time.time() > rec["issued_at"] + identity.CODE_TTL:
+            raise GrantError("invalid_grant", 70008,
+                             "The provided authorization code or refresh token has expired due to "
+                             "inactivity. Send a new interactive authorization request for this "
+                             "user and resource.")
+        redirect_uri = form.get("redirect_uri")
+        if not redirect_uri:
+            raise _missing("redirect_uri")
+        if redirect_uri != rec["redirect_uri"]:
+            raise GrantError("invalid_grant", 500112,
+                             f"The reply address '{redirect_uri}' does not match the reply address "
+                             f"'{rec['redirect_uri']}' provided when requesting Authorization code.")
+        # docs (AADSTS700005): a code must be redeemed against the tenant it was issued for.
+        if (resolved[0] == "tenant" and resolved[1] != rec["tid"]) or (
+                rec["authority"][0] == "tenant" and resolved[0] != "tenant"):
+            raise GrantError("invalid_grant", 700005,
+                             "Provided Authorization Code is intended to use against other tenant, "
+                             "thus rejected.")
+        if rec["code_challenge"] and not identity.pkce_ok(
+                form.get("code_verifier"), rec["code_challenge"], rec["code_challenge_method"]):
+            raise GrantError("invalid_grant", 501481,
+                             "The Code_Verifier does not match the code_challenge supplied in the "
+                             "authorization request.")
+        user = state.users.get(rec["oid"])
+        _check_user(state, user)
+        sreq, graph = rec["scope_req"], rec["graph"]
+        if form.get("scope"):
+            try:
+                asked = scopes.parse(form["scope"])
+            except scopes.ScopeError as e:
+                raise GrantError(e.error, e.code, e.message) from None
+            asked_graph = asked.resolve(rec["graph"])
+            if not asked_graph <= rec["graph"]:
+                # docs: consent_required - "a scope parameter was used on the code redemption
+                # flow that the client app doesn't have permission to request".
+                raise GrantError("consent_required", 65001, _no_consent_message())
+            sreq, graph = asked, asked_graph
+        rec["used"] = True
+    return user, sreq, graph, {"nonce": rec["nonce"], "session_id": rec["session_id"],
+                               "auth_time": rec["issued_at"]}
+
+
+def _no_consent_message():
+    return (f"The user or administrator has not consented to use the application with ID "
+            f"'{seed.CLIENT_ID}' named '{seed.APP_DISPLAY_NAME}'. Send an interactive "
+            "authorization request for this user and resource.")
+
+
+def _redeem_refresh_token(state, form, resolved):
+    rt = form.get("refresh_token")
+    if not rt:
+        raise _missing("refresh_token")
+    with state.lock:
+        rec = state.refresh_tokens.get(rt)
+        if rec is None:
+            raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+        user = state.users.get(rec["oid"])
+        if resolved[0] == "tenant" and resolved[1] != rec["tid"]:
+            raise GrantError("invalid_grant", 50020, identity._wrong_tenant_message(
+                state, user, resolved[1]))
+        _check_user(state, user)
+        if rec["issued_at"] < user["revoked_before"]:
+            raise GrantError("invalid_grant", 50173,
+                             "The provided grant has expired due to it being revoked, a fresh auth "
+                             "token is needed. The user might have changed or reset their password. "
+                             f"The grant was issued on '{utc_iso(rec['issued_at'])}' and the "
+                             "TokensValidFrom date (before which tokens are not valid) for this "
+                             f"user is '{utc_iso(user['revoked_before'])}'.")
+        if rec["inactive"]:
+            raise GrantError("invalid_grant", 700082,
+                             "The refresh token has expired due to inactivity. The token was issued "
+                             f"on {utc_iso(rec['issued_at'])} and was inactive for "
+                             f"{INACTIVE_RT_DAYS}.00:00:00.")
+        granted = state.granted(rec["tid"], rec["oid"])
+        sreq, graph = rec["scope_req"], rec["graph"] & granted
+        if form.get("scope"):
+            try:
+                sreq = scopes.parse(form["scope"])
+            except scopes.ScopeError as e:
+                raise GrantError(e.error, e.code, e.message) from None
+            graph = sreq.resolve(granted)
+            # docs: refresh tokens are valid for all permissions the client already has consent for.
+            if not graph <= granted:
+                raise GrantError("invalid_grant", 65001, _no_consent_message())
+        rec["last_used"] = time.time()
+    return user, sreq, graph, {"nonce": None, "session_id": rec["session_id"],
+                               "auth_time": rec["auth_time"], "rotate": True}
+
+
+def _pairwise_sub(tid, oid, audience) -> str:
+    return b64url(hashlib.sha256(f"{audience}|{tid}|{oid}".encode()).digest())
+
+
+def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time=None,
+          rotate=False) -> dict:
+    """Token response: access token for Graph (v1.0 token format, as Graph uses), refresh token
+    when offline_access was asked (always on refresh), id token when openid was asked."""
+    now = int(time.time())
+    tid, oid = user["tenant_id"], user["id"]
+    wids = list(dict.fromkeys(user["roles"] + [seed.ROLE_USER]))
+    scp = sorted(graph, key=str.lower) + [s for s in ("openid", "profile", "email") if s in sreq.oidc]
+    uti = b64url(secrets.token_bytes(16))
+    access = state.key.sign({
+        "aud": seed.GRAPH_RESOURCE, "iss": f"https://sts.windows.net/{tid}/",
+        "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME,
+        "acct": 0, "amr": ["pwd"], "app_displayname": seed.APP_DISPLAY_NAME,
+        "appid": seed.CLIENT_ID, "appidacr": "1", "family_name": user["surname"],
+        "given_name": user["givenName"], "idtyp": "user", "ipaddr": "127.0.0.1",
+        "name": user["displayName"], "oid": oid, "scp": " ".join(scp), "sid": session_id,
+        "sub": _pairwise_sub(tid, oid, seed.GRAPH_APP_ID), "tenant_region_scope": "AS",
+        "tid": tid, "unique_name": user["userPrincipalName"], "upn": user["userPrincipalName"],
+        "uti": uti, "ver": "1.0", "wids": wids,
+    })
+    body = {"token_type": "Bearer", "scope": sreq.echo(graph), "expires_in": TOKEN_LIFETIME,
+            "ext_expires_in": TOKEN_LIFETIME, "access_token": access}
+    with state.lock:
+        state.access_tokens[uti] = now
+        if rotate or "offline_access" in sreq.oidc:
+            rt = "1.A" + secrets.token_urlsafe(120)
+            state.refresh_tokens[rt] = {
+                "client_id": seed.CLIENT_ID, "oid": oid, "tid": tid, "scope_req": sreq,
+                "graph": set(graph), "issued_at": time.time(), "last_used": time.time(),
+                "auth_time": auth_time or time.time(), "session_id": session_id,
+                "inactive": False}
+            body["refresh_token"] = rt
+    if sreq.openid:
+        claims = {"aud": seed.CLIENT_ID, "iss": f"{state.base_url}/{tid}/v2.0", "iat": now,
+                  "nbf": now, "exp": now + 3600, "sid": session_id,
+                  "sub": _pairwise_sub(tid, oid, seed.CLIENT_ID), "tid": tid,
+                  "uti": b64url(secrets.token_bytes(16)), "ver": "2.0", "wids": wids}
+        if "profile" in sreq.oidc:  # docs: name, oid, preferred_username need `profile`
+            claims.update(name=user["displayName"], oid=oid,
+                          preferred_username=user["userPrincipalName"])
+        if "email" in sreq.oidc and user["mail"]:
+            claims["email"] = user["mail"]
+        if nonce:
+            claims["nonce"] = nonce
+        body["id_token"] = state.key.sign(claims)
+    if form.get("client_info") == "1":
+        body["client_info"] = identity.client_info(user)
+    return body
