@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .settings import SettingError, load_host_config, load_local_settings
 from .timers import TimerRunner, timer_request
 
 log = logging.getLogger("devtools.host")
-SHUTDOWN_GRACE = 10.0  # seconds running invocations get to finish on Ctrl-C / SIGTERM
+SHUTDOWN_GRACE = 5.0  # seconds running invocations get to finish on Ctrl-C / SIGTERM
 
 
 def parse_args(argv):
@@ -134,6 +135,7 @@ def main(argv=None) -> int:
     if not app_mod.invocations.wait_idle(SHUTDOWN_GRACE):
         log.warning("%d invocation(s) still running after %.0f s; exiting anyway",
                     app_mod.invocations.running, SHUTDOWN_GRACE)
+    time.sleep(0.1)  # let the server threads write the last responses
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -183,7 +183,7 @@ class Invoker:
         kwargs, outs = {}, {}
         trigger_name = function.trigger.get("name")
         if trigger_name in params:
-            kwargs[trigger_name] = trigger_value
+            kwargs[trigger_name] = _as_annotated(trigger_value, params[trigger_name].annotation)
         if "context" in params and "context" not in kwargs:
             kwargs["context"] = Context(function.name, self.app_dir)
         for b in function.outputs:
@@ -227,6 +227,14 @@ class Invoker:
                 raise TypeError(f"queue output {binding['name']!r} takes str or bytes, "
                                 f"not {type(item).__name__}")
             self.send_queue_message(binding, bytes(item))
+
+
+def _as_annotated(value, annotation):
+    """A queue trigger parameter annotated ``str``/``bytes`` gets the body, as in the worker."""
+    if isinstance(value, func.QueueMessage) and annotation in (str, "str", bytes, "bytes"):
+        body = value.get_body()
+        return body if annotation in (bytes, "bytes") else body.decode("utf-8")
+    return value
 
 
 async def _await(awaitable):

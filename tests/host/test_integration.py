@@ -8,7 +8,7 @@ import time
 
 import pytest
 import requests
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from .conftest import HostProcess, host_env
@@ -38,6 +38,12 @@ APP = textwrap.dedent('''
     def files(req):
         return func.HttpResponse(req.route_params.get("path", "<none>"))
 
+    @app.route(route="enqueue/{text}", methods=["POST"])
+    @app.queue_output(arg_name="out", queue_name="texts", connection="AzureWebJobsStorage")
+    def enqueue(req: func.HttpRequest, out: func.Out[str]) -> func.HttpResponse:
+        out.set(req.route_params["text"])
+        return func.HttpResponse(status_code=202)
+
     @app.route(route="boom")
     def boom(req):
         raise RuntimeError("kaboom from the app")
@@ -58,6 +64,14 @@ APP = textwrap.dedent('''
     @bp.timer_trigger(schedule="0 0 3 * * *", arg_name="timer", run_on_startup=False)
     def nightly(timer: func.TimerRequest):
         mark("nightly", past_due=timer.past_due)
+
+    @bp.timer_trigger(schedule="0 0 3 * * *", arg_name="timer", run_on_startup=True)
+    def at_startup(timer: func.TimerRequest):
+        mark("startup", past_due=timer.past_due)
+
+    @bp.queue_trigger(arg_name="text", queue_name="texts", connection="AzureWebJobsStorage")
+    def as_text(text: str):
+        mark("texts", body=text, type=type(text).__name__)
 
     @bp.queue_trigger(arg_name="msg", queue_name="%JOBS_QUEUE%", connection="AzureWebJobsStorage")
     def work(msg: func.QueueMessage):
@@ -199,6 +213,28 @@ def test_request_log_has_path_but_no_query_or_header_values(host):
 def test_timer_fires_every_second(host, app_dir):
     assert eventually(lambda: len(marks(app_dir, "tick")) >= 2, 10)
     assert marks(app_dir, "tick")[0] == {"past_due": False}
+
+
+def test_run_on_startup(host, app_dir):
+    assert eventually(lambda: marks(app_dir, "startup"), 5) == [{"past_due": False}]
+
+
+def test_queue_trigger_annotated_str_gets_the_text(host, app_dir, azurite):
+    texts = QueueClient.from_connection_string(azurite.connection_string, "texts",
+                                               message_encode_policy=TextBase64EncodePolicy())
+    try:
+        texts.create_queue()  # the host creates it too, maybe not yet
+    except ResourceExistsError:
+        pass
+    texts.send_message("héllo")
+    assert eventually(lambda: [m for m in marks(app_dir, "texts") if m["body"] == "héllo"],
+                      10) == [{"body": "héllo", "type": "str"}]
+
+
+def test_queue_output_binding(host, app_dir):
+    assert requests.post(f"{host.base}/api/enqueue/via-output", timeout=10).status_code == 202
+    assert eventually(lambda: [m for m in marks(app_dir, "texts") if m["body"] == "via-output"],
+                      10)
 
 
 def test_queue_message_is_processed_and_deleted(host, app_dir, jobs):
