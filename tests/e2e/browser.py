@@ -80,6 +80,18 @@ class Browser:
                 return target
         raise AssertionError(f"no button {name}={value} on {self.page.url}: {self.page.text[:500]}")
 
+    def type_account(self, upn: str) -> str:
+        """Sign in with an account the picker does not list (Entra's "Use another account"
+        box): submit the sign-in form with that user name."""
+        form = next(f for f in self.forms() if any(name == "username" for name, _ in f.buttons))
+        target = urljoin(self.page.url, form.action or self.page.url)
+        response = self.session.post(target, data=form.fields + [("username", upn)], allow_redirects=False, timeout=30)
+        self.history.append(target)
+        if response.status_code in (301, 302, 303):
+            return self.open(urljoin(target, response.headers["Location"]))
+        self.page = response
+        return target
+
     def sign_in(self, url: str, upn: str) -> str:
         """Open an authorize/consent URL, pick the account; returns where the flow ended."""
         self.open(url)

@@ -1,0 +1,34 @@
+"""User-level links (Personal settings > External service accounts > Outlook). Any member."""
+import azure.functions as func
+
+from shared.auth import authenticate
+from shared.errors import ValidationFailed
+from shared.http import handler, json_body, json_response, no_content
+from shared.services import oauth_flows, user_links
+
+bp = func.Blueprint()
+
+
+@bp.route(route="outlook/user-links/authorize", methods=["POST"])
+@handler
+def authorize_user_link(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    tenant_id = json_body(req).get("tenant_id")
+    if not isinstance(tenant_id, str) or not tenant_id.strip():
+        raise ValidationFailed("tenant_id is required.", code="invalid_tenant_id")
+    return json_response({"authorize_url": oauth_flows.start_user_link(caller, tenant_id.strip())})
+
+
+@bp.route(route="outlook/user-links", methods=["GET"])
+@handler
+def list_user_links(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    return json_response({"tenants": user_links.list_links(caller)})
+
+
+@bp.route(route="outlook/user-links/{link_id}", methods=["DELETE"])
+@handler
+def delete_user_link(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    user_links.delete_link(caller, req.route_params["link_id"])
+    return no_content()

@@ -1,0 +1,115 @@
+"""Use cases of user-level links (Personal settings > External service accounts > Outlook) and
+the calendars a linked user can pick."""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from shared import graph
+from shared.auth import Caller
+from shared.errors import DomainError, LinkNotFound
+from shared.models import ACTIVE, REAUTH_REQUIRED, UNLINKING, Account, MicrosoftAccount, UserLink, iso
+from shared.services import credentials
+from shared.storage.repositories import MicrosoftAccounts, TenantLinks, UserLinks
+
+log = logging.getLogger("outlook.user_links")
+
+CALENDAR_FIELDS = "id,name,isDefaultCalendar,canEdit,allowedOnlineMeetingProviders"
+MAX_PARALLEL_ACCOUNTS = 8
+
+
+def _link_json(link: UserLink, account: MicrosoftAccount | None) -> dict:
+    profile = account.account if account else Account(link.account_id, "", "")
+    return {
+        "link_id": link.link_id,
+        "account": profile.to_json(),
+        "linked_at": iso(link.linked_at),
+        "via": link.via,
+        "status": account.status if account and account.status == REAUTH_REQUIRED else ACTIVE,
+    }
+
+
+def _accounts_by_key(company_id: str) -> dict[str, MicrosoftAccount]:
+    return {a.key: a for a in MicrosoftAccounts().list(company_id)}
+
+
+def list_links(caller: Caller) -> list[dict]:
+    """Every linked tenant of the company, each with the caller's own links."""
+    tenants = [t for t in TenantLinks().list(caller.company_id) if t.status != UNLINKING]
+    mine = UserLinks().of_herp_account(caller.company_id, caller.account_id)
+    accounts = _accounts_by_key(caller.company_id) if mine else {}
+    out = []
+    for tenant in tenants:
+        links = sorted((l for l in mine if l.tenant_id == tenant.tenant_id), key=lambda l: l.linked_at)
+        out.append({
+            "tenant_id": tenant.tenant_id,
+            "tenant_name": tenant.tenant_name,
+            "status": tenant.status,
+            "links": [_link_json(l, accounts.get(f"{l.tenant_id}:{l.account_id}")) for l in links],
+        })
+    return out
+
+
+def own_link(caller: Caller, link_id: str) -> UserLink:
+    """The caller's link `link_id`; someone else's (or none) is LinkNotFound, alike."""
+    link = UserLinks().get(caller.company_id, link_id) if link_id else None
+    if link is None or link.herp_account_id != caller.account_id:
+        raise LinkNotFound()
+    tenant = TenantLinks().get(caller.company_id, link.tenant_id)
+    if tenant is None or tenant.status == UNLINKING:
+        raise LinkNotFound()
+    return link
+
+
+def delete_link(caller: Caller, link_id: str) -> None:
+    """Remove the caller's link; the account's token cache goes with the last link using it,
+    unless the account is the tenant's admin credential (needed for the room cache)."""
+    link = own_link(caller, link_id)
+    UserLinks().delete(caller.company_id, link.link_id)
+    if UserLinks().of_microsoft_account(caller.company_id, link.tenant_id, link.account_id):
+        return
+    tenant = TenantLinks().get(caller.company_id, link.tenant_id)
+    if tenant is not None and tenant.admin.id == link.account_id:
+        return
+    MicrosoftAccounts().delete(caller.company_id, link.tenant_id, link.account_id)
+
+
+def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
+    token = credentials.access_token(link.company_id, link.tenant_id, link.account_id)
+    items = graph.get_all("/me/calendars", token, params={"$select": CALENDAR_FIELDS, "$top": "50"})
+    return [{
+        "link_id": link.link_id,
+        "account": account.account.to_json(),
+        "calendar_id": c["id"],
+        "name": c.get("name") or "",
+        "is_default": bool(c.get("isDefaultCalendar")),
+        "can_edit": bool(c.get("canEdit")),
+        "teams_available": "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or []),
+    } for c in items]
+
+
+def calendars(caller: Caller) -> dict:
+    """Calendars of each of the caller's active links, fetched concurrently. An account that
+    fails (dead credential, Graph down) is reported in `errors` and does not fail the rest."""
+    tenants = {t.tenant_id for t in TenantLinks().list(caller.company_id) if t.status != UNLINKING}
+    accounts = _accounts_by_key(caller.company_id)
+    links = [l for l in UserLinks().of_herp_account(caller.company_id, caller.account_id)
+             if l.tenant_id in tenants and f"{l.tenant_id}:{l.account_id}" in accounts]
+    active = [l for l in links if accounts[f"{l.tenant_id}:{l.account_id}"].status != REAUTH_REQUIRED]
+    errors = [{"link_id": l.link_id, "code": "reauth_required", "message": "The Microsoft account must be linked again."}
+              for l in links if l not in active]
+
+    def fetch(link: UserLink):
+        try:
+            return link, _calendars_of(link, accounts[f"{link.tenant_id}:{link.account_id}"]), None
+        except DomainError as exc:
+            return link, [], exc
+
+    found: list[dict] = []
+    if active:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(active))) as pool:
+            for link, items, exc in pool.map(fetch, active):
+                found.extend(items)
+                if exc is not None:
+                    errors.append({"link_id": link.link_id, "code": exc.code, "message": exc.message})
+    return {"calendars": found, "errors": errors}
