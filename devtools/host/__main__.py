@@ -18,6 +18,7 @@ from . import app as app_mod
 from .http import HostApp, QuietRequestHandler
 from .ncrontab import parse_schedule
 from .queues import QueueListener, QueueSender, admin_message
+from .routes import RouteError, RouteTemplate
 from .settings import SettingError, load_host_config, load_local_settings
 from .timers import TimerRunner, timer_request
 
@@ -68,11 +69,13 @@ def main(argv=None) -> int:
     for f in functions:
         try:
             app_mod.resolve_bindings(f, os.environ)
-            if f.kind == "timerTrigger":
+            if f.kind == "httpTrigger":
+                RouteTemplate(f.trigger.get("route") or f.name)
+            elif f.kind == "timerTrigger":
                 parse_schedule(f.trigger.get("schedule", ""))
             elif f.kind not in ("httpTrigger", "queueTrigger"):
                 raise SettingError(f"trigger type '{f.kind}' is not supported by devtools.host")
-        except SettingError as exc:  # Core Tools: the function is disabled, the host runs on
+        except (SettingError, RouteError) as exc:  # Core Tools: the function is disabled, the host runs on
             log.error("The function '%s' failed indexing: %s", f.name, exc)
             continue
         for b in f.other:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import importlib
 import inspect
 import logging
@@ -239,8 +238,4 @@ def _as_annotated(value, annotation):
 
 async def _await(awaitable):
     return await awaitable
-
-
-def encode_message(body: bytes, encoding: str) -> str:
-    return base64.b64encode(body).decode("ascii") if encoding == "base64" else body.decode("utf-8")
 

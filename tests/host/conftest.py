@@ -52,7 +52,7 @@ class Azurite:
 
 
 @pytest.fixture(scope="session")
-def azurite(tmp_path_factory):
+def host_azurite(tmp_path_factory):
     if not AZURITE.exists():
         pytest.skip("Azurite is not installed (run make setup)")
     ports = Azurite(free_port(), free_port(), free_port())

@@ -17,6 +17,10 @@ HTTP_APP = textwrap.dedent('''
     def ping(req):
         return "pong"
 
+    @app.route(route="bad/{x")
+    def broken_route(req):
+        return "never"
+
     @app.timer_trigger(schedule="%NOT_SET_ANYWHERE%", arg_name="t")
     def broken_timer(t):
         pass
@@ -63,7 +67,8 @@ def test_unresolved_setting_disables_only_that_function_and_ctrl_c_exits_0(tmp_p
     host = start_host(tmp_path)
     assert host.stdout_lines[-1] == f"host ready {host.base}"
     assert any(line.strip() == f"ping: {host.base}/api/ping" for line in host.stdout_lines)
-    assert not any("broken_timer" in line for line in host.stdout_lines)
+    assert not any("broken" in line for line in host.stdout_lines)
+    assert "broken_route" in host.stderr()
     assert "broken_timer" in host.stderr() and "NOT_SET_ANYWHERE" in host.stderr()
     r = requests.get(f"{host.base}/api/ping", timeout=10)
     assert (r.status_code, r.text, r.headers["Content-Type"]) == \

@@ -13,6 +13,8 @@ from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
 from .conftest import HostProcess, host_env
 
+pytestmark = pytest.mark.integration
+
 APP = textwrap.dedent('''
     import json, logging, os, pathlib, time
     import azure.functions as func
@@ -111,9 +113,9 @@ def app_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def host(app_dir, azurite, tmp_path_factory):
+def host(app_dir, host_azurite, tmp_path_factory):
     h = HostProcess(app_dir, host_env(MARKERS=str(app_dir / "markers"), BOTH="env",
-                                      AZURITE_QUEUE_ENDPOINT=azurite.queue_endpoint),
+                                      AZURITE_QUEUE_ENDPOINT=host_azurite.queue_endpoint),
                     tmp_path_factory.mktemp("log") / "host.err")
     try:
         h.wait_ready()
@@ -123,8 +125,8 @@ def host(app_dir, azurite, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def jobs(azurite, host):
-    return QueueClient.from_connection_string(azurite.connection_string, "jobs",
+def jobs(host_azurite, host):
+    return QueueClient.from_connection_string(host_azurite.connection_string, "jobs",
                                               message_encode_policy=TextBase64EncodePolicy())
 
 
@@ -219,8 +221,8 @@ def test_run_on_startup(host, app_dir):
     assert eventually(lambda: marks(app_dir, "startup"), 5) == [{"past_due": False}]
 
 
-def test_queue_trigger_annotated_str_gets_the_text(host, app_dir, azurite):
-    texts = QueueClient.from_connection_string(azurite.connection_string, "texts",
+def test_queue_trigger_annotated_str_gets_the_text(host, app_dir, host_azurite):
+    texts = QueueClient.from_connection_string(host_azurite.connection_string, "texts",
                                                message_encode_policy=TextBase64EncodePolicy())
     try:
         texts.create_queue()  # the host creates it too, maybe not yet
@@ -253,9 +255,9 @@ def test_messages_are_handled_concurrently(host, app_dir, jobs):
     assert max(starts) - min(starts) < 0.9  # one after another they would start >= 3 s apart
 
 
-def test_failing_message_goes_to_poison_after_5_dequeues(host, app_dir, jobs, azurite):
+def test_failing_message_goes_to_poison_after_5_dequeues(host, app_dir, jobs, host_azurite):
     jobs.send_message("fail-me")
-    poison = QueueClient.from_connection_string(azurite.connection_string, "jobs-poison")
+    poison = QueueClient.from_connection_string(host_azurite.connection_string, "jobs-poison")
     expected = base64.b64encode(b"fail-me").decode()
     found = eventually(lambda: [m for m in peek(poison)
                                 if m.content == expected], 25, 0.25)
@@ -265,10 +267,10 @@ def test_failing_message_goes_to_poison_after_5_dequeues(host, app_dir, jobs, az
     assert not [m for m in jobs.peek_messages(max_messages=32) if m.content == expected]
 
 
-def test_invalid_base64_goes_straight_to_poison(host, app_dir, azurite):
-    raw = QueueClient.from_connection_string(azurite.connection_string, "jobs")
+def test_invalid_base64_goes_straight_to_poison(host, app_dir, host_azurite):
+    raw = QueueClient.from_connection_string(host_azurite.connection_string, "jobs")
     raw.send_message("this is not base64!")
-    poison = QueueClient.from_connection_string(azurite.connection_string, "jobs-poison")
+    poison = QueueClient.from_connection_string(host_azurite.connection_string, "jobs-poison")
     assert eventually(lambda: [m for m in peek(poison)
                                if m.content == "this is not base64!"], 10)
     assert not [m for m in marks(app_dir, "work") if "not base64" in m["body"]]
