@@ -129,8 +129,10 @@ def finish_sign_in(tenant: str, flow: dict, callback_params: dict) -> SignIn:
     return SignIn(claims=claims, access_token=result["access_token"], token_cache=cache.serialize())
 
 
-def acquire_token(tenant_id: str, oid: str, token_cache: str) -> tuple[str, str | None]:
+def acquire_token(tenant_id: str, oid: str, token_cache: str, *, force_refresh: bool = False) -> tuple[str, str | None]:
     """An access token for the account; returns (token, new cache or None when unchanged).
+    `force_refresh` redeems the refresh token even if a cached access token looks valid (after
+    Graph refused that access token with 401).
 
     Raises CredentialRefused when the refresh token is refused (`invalid_grant`,
     `interaction_required`), IdentityUnavailable when the platform fails otherwise.
@@ -145,7 +147,7 @@ def acquire_token(tenant_id: str, oid: str, token_cache: str) -> tuple[str, str 
     if account is None:
         raise CredentialRefused("no_account_in_cache")
     try:
-        result = app.acquire_token_silent_with_error(SCOPES, account)
+        result = app.acquire_token_silent_with_error(SCOPES, account, force_refresh=force_refresh)
     except Exception as exc:  # requests errors from the token endpoint
         raise IdentityUnavailable(type(exc).__name__) from None
     if result is None:

@@ -8,14 +8,16 @@ after they are used), so the loser's cache is dropped, not merged.
 from __future__ import annotations
 
 import logging
+from typing import Callable, TypeVar
 
 from shared import crypto, identity
-from shared.errors import GraphUnavailable, LinkRemoved, ReauthRequired
+from shared.errors import GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
 from shared.models import ACTIVE, REAUTH_REQUIRED, MicrosoftAccount, utcnow
 from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts
 from shared.storage.tables import MICROSOFT_ACCOUNTS
 
 log = logging.getLogger("outlook.credentials")
+T = TypeVar("T")
 
 
 def seal_cache(account: MicrosoftAccount, cache: str) -> str:
@@ -36,7 +38,7 @@ def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) ->
     return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
 
 
-def access_token(company_id: str, tenant_id: str, oid: str) -> str:
+def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bool = False) -> str:
     """A Graph access token of the account; ReauthRequired when its credential is dead."""
     repo = MicrosoftAccounts()
     account = repo.get(company_id, tenant_id, oid)
@@ -46,7 +48,7 @@ def access_token(company_id: str, tenant_id: str, oid: str) -> str:
         raise ReauthRequired()
     try:
         cache = open_cache(account)
-        token, new_cache = identity.acquire_token(tenant_id, oid, cache)
+        token, new_cache = identity.acquire_token(tenant_id, oid, cache, force_refresh=force_refresh)
     except (crypto.DecryptionFailed, identity.CredentialRefused) as exc:
         log.warning("credential of a Microsoft account in tenant %s refused: %s", tenant_id,
                     getattr(exc, "error", "undecryptable token cache"))
@@ -63,6 +65,17 @@ def access_token(company_id: str, tenant_id: str, oid: str) -> str:
         except ConcurrentUpdate:
             pass
     return token
+
+
+def with_graph_token(company_id: str, tenant_id: str, oid: str, call: Callable[[str], T]) -> T:
+    """Run `call(token)`; when Graph refuses the access token (401: revoked or expired early),
+    refresh once and run it again. A dead refresh token then surfaces as ReauthRequired."""
+    try:
+        return call(access_token(company_id, tenant_id, oid))
+    except GraphError as exc:
+        if exc.status != 401:
+            raise
+    return call(access_token(company_id, tenant_id, oid, force_refresh=True))
 
 
 def mark_reauth_required(account: MicrosoftAccount) -> None:

@@ -75,8 +75,9 @@ def delete_link(caller: Caller, link_id: str) -> None:
 
 
 def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
-    token = credentials.access_token(link.company_id, link.tenant_id, link.account_id)
-    items = graph.get_all("/me/calendars", token, params={"$select": CALENDAR_FIELDS, "$top": "50"})
+    items = credentials.with_graph_token(
+        link.company_id, link.tenant_id, link.account_id,
+        lambda token: list(graph.get_all("/me/calendars", token, params={"$select": CALENDAR_FIELDS, "$top": "50"})))
     return [{
         "link_id": link.link_id,
         "account": account.account.to_json(),

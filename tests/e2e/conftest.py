@@ -94,3 +94,11 @@ def link_tenant(api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "adm
 
 
 CONTOSO, FABRIKAM = seed.CONTOSO_TENANT_ID, seed.FABRIKAM_TENANT_ID
+
+
+def link_user(api: Api, browser: Browser, upn: str, account: str, *, tenant_id: str = seed.CONTOSO_TENANT_ID) -> str:
+    """A HERP account (member) links a Microsoft account of a linked tenant; the final URL."""
+    r = api.call("POST", "/outlook/user-links/authorize", as_=(account, "member"), json={"tenant_id": tenant_id})
+    assert r.status_code == 200, r.text
+    browser.open(r.json()["authorize_url"])
+    return browser.click("username", upn)

@@ -15,7 +15,8 @@ print(json.dumps({"names": names, "heavy": heavy}))
 """
 
 EXPECTED = {"authorize_tenant_link", "get_tenant_link", "list_tenant_links", "oauth_callback",
-            "renew_tenant_link", "unlink_tenant"}
+            "renew_tenant_link", "unlink_tenant", "authorize_user_link", "list_user_links", "delete_user_link",
+            "list_calendars"}
 
 
 def test_import_is_light_and_needs_no_setting():

@@ -1,0 +1,145 @@
+"""User-level links and calendars, end to end."""
+from __future__ import annotations
+
+import pytest
+
+from devtools.emulator import seed
+from shared.storage.repositories import MicrosoftAccounts
+from tests.conftest import HERP_APP_URL
+from tests.e2e.browser import Browser, query
+from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, link_user
+
+pytestmark = pytest.mark.e2e
+
+AIKO, EMI, FUMI, GORO, HANA = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.FUMI_ID, seed.GORO_ID, seed.HANA_ID))
+ACCOUNTS_PAGE = f"{HERP_APP_URL}/settings/accounts/outlook"
+
+
+@pytest.fixture
+def linked(company, browser, ms):
+    assert link_tenant(company, browser, AIKO).endswith("result=linked")
+    return company
+
+
+def my_links(api, account: str) -> list[dict]:
+    tenants = api.call("GET", "/outlook/user-links", as_=(account, "member")).json()["tenants"]
+    return [l for t in tenants for l in t["links"]]
+
+
+def fresh(browser: Browser) -> Browser:
+    return Browser(browser.session.verify, HERP_APP_URL)
+
+
+def test_member_links_an_account(linked, browser):
+    assert link_user(linked, browser, EMI, "m1") == f"{ACCOUNTS_PAGE}?result=linked"
+    tenants = linked.call("GET", "/outlook/user-links", as_=("m1", "member")).json()["tenants"]
+    assert [(t["tenant_id"], t["tenant_name"], t["status"]) for t in tenants] == [(CONTOSO, "Contoso Ltd.", "active")]
+    [link] = tenants[0]["links"]
+    assert link["account"] == {"id": seed.EMI_ID, "email": EMI, "display_name": "Emi Suzuki"}
+    assert link["via"] == "user" and link["status"] == "active" and link["link_id"].startswith("ul_")
+
+
+def test_tenant_admin_sees_the_via_tenant_admin_link(linked):
+    [link] = my_links(linked, "herp-admin")
+    assert link["via"] == "tenant_admin" and link["account"]["id"] == seed.AIKO_ID
+
+
+def test_email_falls_back_to_the_user_principal_name(linked, browser):
+    link_user(linked, browser, GORO, "m1")
+    assert my_links(linked, "m1")[0]["account"]["email"] == GORO
+
+
+def test_unlinked_tenant_is_404(linked):
+    r = linked.call("POST", "/outlook/user-links/authorize", as_=("m1", "member"), json={"tenant_id": FABRIKAM})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "tenant_not_linked"
+    r = linked.call("POST", "/outlook/user-links/authorize", as_=("m1", "member"), json={"tenant": CONTOSO})
+    assert r.status_code == 422
+
+
+def test_account_of_another_tenant_is_refused(linked, browser):
+    r = linked.call("POST", "/outlook/user-links/authorize", as_=("m1", "member"), json={"tenant_id": CONTOSO})
+    browser.open(r.json()["authorize_url"])
+    final = browser.type_account(HANA)
+    assert final == f"{ACCOUNTS_PAGE}?result=error&reason=tenant_mismatch"
+    assert my_links(linked, "m1") == []
+
+
+def test_many_to_many(linked, browser):
+    link_user(linked, browser, EMI, "m1")
+    link_user(linked, fresh(browser), GORO, "m1")          # one HERP account, two Microsoft accounts
+    link_user(linked, fresh(browser), EMI, "m2")           # one Microsoft account, two HERP accounts
+    m1 = {l["account"]["id"]: l["link_id"] for l in my_links(linked, "m1")}
+    m2 = {l["account"]["id"]: l["link_id"] for l in my_links(linked, "m2")}
+    assert set(m1) == {seed.EMI_ID, seed.GORO_ID} and set(m2) == {seed.EMI_ID}
+    assert m1[seed.EMI_ID] != m2[seed.EMI_ID]
+    # Linking the same pair again keeps the one link.
+    assert link_user(linked, fresh(browser), EMI, "m1").endswith("result=linked")
+    assert {l["account"]["id"]: l["link_id"] for l in my_links(linked, "m1")} == m1
+
+    # Deleting m2's link keeps the token cache (m1 still uses the account) ...
+    assert linked.call("DELETE", f"/outlook/user-links/{m2[seed.EMI_ID]}", as_=("m2", "member")).status_code == 204
+    assert MicrosoftAccounts().get(linked.company_id, CONTOSO, seed.EMI_ID) is not None
+    # ... and the last link takes it away.
+    assert linked.call("DELETE", f"/outlook/user-links/{m1[seed.EMI_ID]}", as_=("m1", "member")).status_code == 204
+    assert MicrosoftAccounts().get(linked.company_id, CONTOSO, seed.EMI_ID) is None
+
+    # Unlinking the tenant removes every remaining user link.
+    assert linked.call("DELETE", f"/outlook/tenant-links/{CONTOSO}").status_code == 204
+    assert linked.call("GET", "/outlook/user-links", as_=("m1", "member")).json() == {"tenants": []}
+    assert MicrosoftAccounts().list(linked.company_id) == []
+
+
+def test_member_cannot_delete_another_members_link(linked, browser):
+    link_user(linked, browser, EMI, "m1")
+    [link] = my_links(linked, "m1")
+    r = linked.call("DELETE", f"/outlook/user-links/{link['link_id']}", as_=("m2", "member"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "link_not_found"
+    assert my_links(linked, "m1") == [link]
+
+
+def test_calendars_match_the_emulator(linked, browser, ms):
+    link_user(linked, browser, EMI, "m1")
+    link_user(linked, fresh(browser), FUMI, "m1")
+    body = linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()
+    assert body["errors"] == []
+    got = sorted((c["account"]["id"], c["name"], c["is_default"], c["can_edit"], c["teams_available"])
+                 for c in body["calendars"])
+    expected = sorted(
+        (user["id"], name, n == 0, True, user["has_teams"])
+        for user in (seed.USERS_BY_ID[seed.EMI_ID], seed.USERS_BY_ID[seed.FUMI_ID])
+        for n, name in enumerate(user["calendars"])
+    )
+    assert got == expected
+    assert len({c["calendar_id"] for c in body["calendars"]}) == len(expected)
+    assert expected[0][4] is True and expected[-1][4] is False  # Emi has Teams, Fumi has not
+
+
+def test_calendars_cost_one_graph_call_per_link_and_no_token_call(linked, browser, ms):
+    link_user(linked, browser, EMI, "m1")
+    link_user(linked, fresh(browser), GORO, "m1")
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    assert len(linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()["calendars"]) >= 2
+    calls = ms.calls()
+    assert [c["kind"] for c in calls].count("graph") == 2
+    assert [c["kind"] for c in calls].count("token") == 0
+
+
+def test_deleted_user_turns_reauth_required_and_relink_heals(linked, browser, ms):
+    link_user(linked, browser, EMI, "m1")
+    link_user(linked, fresh(browser), GORO, "m1")
+    ms.post(f"users/{seed.GORO_ID}/delete")
+    ms.post(f"users/{seed.EMI_ID}/revoke-sessions")
+    ms.post("tokens/expire-access")
+    body = linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()
+    assert body["calendars"] == []
+    assert sorted(e["code"] for e in body["errors"]) == ["reauth_required", "reauth_required"]
+    statuses = {l["account"]["id"]: l["status"] for l in my_links(linked, "m1")}
+    assert statuses == {seed.EMI_ID: "reauth_required", seed.GORO_ID: "reauth_required"}
+
+    # Emi signs in again (her sessions were revoked, her account lives): the link heals.
+    assert link_user(linked, fresh(browser), EMI, "m1").endswith("result=linked")
+    statuses = {l["account"]["id"]: l["status"] for l in my_links(linked, "m1")}
+    assert statuses == {seed.EMI_ID: "active", seed.GORO_ID: "reauth_required"}
+    body = linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()
+    assert {c["account"]["id"] for c in body["calendars"]} == {seed.EMI_ID}
+    assert [e["code"] for e in body["errors"]] == ["reauth_required"]
