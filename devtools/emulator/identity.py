@@ -128,7 +128,8 @@ def authorize(state, request, tenant, info):
         users = state.tenant_users(resolved[1] if resolved[0] == "tenant" else None)
         return html(pages.sign_in(p, users, heading, note, login_hint=p.get("login_hint", "")))
 
-    if oauth.action(request) == "cancel":
+    cancelled = oauth.action(request) == "cancel"
+    if cancelled and not p.get("username"):
         # docs: access_denied = "Resource owner denied consent"; AADSTS65004 UserDeclinedConsent.
         return fail("access_denied", 65004, "User declined to consent to access the app.",
                     error_subcode="cancel")
@@ -143,12 +144,20 @@ def authorize(state, request, tenant, info):
     graph = sreq.resolve(None)
     with state.lock:
         needed = graph - state.granted(tid, user["id"])
-        if scopes.admin_only(needed) and not _can_grant_tenant_consent(user):
-            return html(pages.need_admin_approval(p, user, oauth.describe(
-                request, 90094, f"Administrator consent is required. {seed.APP_DISPLAY_NAME} needs "
-                f"permission to access resources in your organization that only an admin can "
-                f"grant: {' '.join(sorted(scopes.admin_only(needed)))}. Please ask an admin to "
-                "grant permission to this app before you can use it.")))
+        admin_needed = scopes.admin_only(needed)
+        if admin_needed and not _can_grant_tenant_consent(user):
+            # Entra interrupts with "Need admin approval" (AADSTS90094 AdminConsentRequired); the
+            # only way on is back to the app, which then learns why.
+            message = (f"Administrator consent is required. {seed.APP_DISPLAY_NAME} needs "
+                       "permission to access resources in your organization that only an admin "
+                       f"can grant: {' '.join(sorted(admin_needed))}. Please ask an admin to "
+                       "grant permission to this app before you can use it.")
+            if cancelled:
+                return fail("access_denied", 90094, message)
+            return html(pages.need_admin_approval(p, user, oauth.describe(request, 90094, message)))
+        if cancelled:
+            return fail("access_denied", 65004, "User declined to consent to access the app.",
+                        error_subcode="cancel")
         # Signing in on the page also accepts the consent prompt for the missing permissions.
         state.user_grants.setdefault((tid, user["id"]), set()).update(needed | sreq.oidc)
         code = "1.A" + secrets.token_urlsafe(96)
@@ -202,7 +211,8 @@ def adminconsent(state, request, tenant, info):
     if request.method == "GET":
         users = state.tenant_users(resolved[1] if resolved[0] == "tenant" else None)
         return html(pages.sign_in(p, users, heading, note))
-    if oauth.action(request) == "cancel":
+    cancelled = oauth.action(request) == "cancel"
+    if cancelled and not p.get("username"):
         return fail("access_denied", 65004, "User declined to consent to access the app.")
     user, page = _pick_user(state, request, p, resolved, heading, note)
     if page:
@@ -212,9 +222,15 @@ def adminconsent(state, request, tenant, info):
     if resolved[0] == "tenant" and resolved[1] != tid:
         return fail("access_denied", 50020, _wrong_tenant_message(state, user, resolved[1]))
     if not _can_grant_tenant_consent(user):
-        # AADSTS90093 GraphUserUnauthorized: the signed-in user may not consent for the tenant.
-        return fail("access_denied", 90093,
-                    "Calling principal cannot consent due to lack of permissions.")
+        # The signed-in user holds no role that may grant tenant-wide consent: Entra shows an
+        # approval-required page (AADSTS90093 GraphUserUnauthorized) and the return to the
+        # application carries the error.
+        message = "Calling principal cannot consent due to lack of permissions."
+        if cancelled:
+            return fail("access_denied", 90093, message)
+        return html(pages.need_admin_approval(p, user, oauth.describe(request, 90093, message)))
+    if cancelled:
+        return fail("access_denied", 65004, "User declined to consent to access the app.")
     with state.lock:
         state.tenant_grants.setdefault(tid, set()).update(sreq.resolve(None) | sreq.oidc)
     return redirect(redirect_uri, {"admin_consent": "True", "tenant": tid,
