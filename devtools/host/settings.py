@@ -18,7 +18,6 @@ DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
 DEFAULT_QUEUE_ENDPOINT = "http://127.0.0.1:10001/devstoreaccount1"
 
 _PLACEHOLDER = re.compile(r"%([^%\s]+)%")
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$")
 
 
 class SettingError(ValueError):
@@ -46,14 +45,12 @@ def load_local_settings(app_dir: Path, environ=os.environ) -> dict:
 
 def parse_timespan(text: str) -> float:
     """``[d.]hh:mm:ss[.fffffff]`` (.NET TimeSpan) -> seconds."""
-    m = _TIMESPAN.match(str(text).strip())
-    if not m:
-        raise SettingError(f"not a TimeSpan (expected hh:mm:ss): {text!r}")
-    days, hours, minutes, seconds, fraction = m.groups()
-    if int(hours) > 23 or int(minutes) > 59 or int(seconds) > 59:
-        raise SettingError(f"TimeSpan component out of range: {text!r}")
-    total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
-    return total + (float("0." + fraction) if fraction else 0.0)
+    from shared.ncrontab import ScheduleError, parse_timespan as parse
+
+    try:
+        return parse(text)
+    except ScheduleError as exc:
+        raise SettingError(str(exc)) from None
 
 
 @dataclass(frozen=True)
