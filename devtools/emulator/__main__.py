@@ -19,6 +19,15 @@ from .jwt_keys import SigningKey
 from .state import State
 
 
+class _LazyHandshakeContext(ssl.SSLContext):
+    """Defer the TLS handshake from accept() (the server's only accepting thread) to the
+    request's own thread, so one silent client cannot stall every other connection."""
+
+    def wrap_socket(self, sock, *args, **kwargs):
+        kwargs["do_handshake_on_connect"] = False
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code="-", size="-"):  # the app logs one line per request itself
         pass
@@ -32,7 +41,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     paths = ensure_certs(args.state_dir)
-    ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ssl_context = _LazyHandshakeContext(ssl.PROTOCOL_TLS_SERVER)
     ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
     ssl_context.load_cert_chain(paths["cert"], paths["key"])
 

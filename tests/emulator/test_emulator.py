@@ -566,3 +566,13 @@ def test_no_secrets_in_the_log(emu):
     for secret in (result["access_token"], result["refresh_token"], seed.CLIENT_SECRET, "code="):
         assert secret not in text
     assert "POST /" + CONTOSO + "/oauth2/v2.0/token -> 200" in text
+
+
+def test_a_silent_client_does_not_stall_the_server(emu):
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(emu.base).port
+    with socket.create_connection(("127.0.0.1", port)):  # connects, never starts TLS
+        time.sleep(0.2)
+        assert emu.session().get(f"{emu.base}/_emulator/health", timeout=5).json() == {"status": "ok"}
