@@ -77,9 +77,10 @@ class Emulator:
 
 def _start(state_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, EMULATOR_REDIRECT_URIS=EXTRA_REDIRECT_URI, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools.emulator", "--port", "0", "--state-dir", str(state_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
+    with open(log, "w") as err:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devtools.emulator", "--port", "0", "--state-dir", str(state_dir)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
@@ -106,6 +107,8 @@ def emulator(tmp_path_factory):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
 
 
 @pytest.fixture

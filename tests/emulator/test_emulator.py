@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import jwt
@@ -106,22 +107,25 @@ def test_id_and_access_tokens_verify_against_the_published_keys(emu):
 
 
 def test_certs_are_created_once_and_reused(tmp_path):
-    first = ensure_certs(tmp_path)
-    before = {k: open(v, "rb").read() for k, v in first.items()}
-    second = ensure_certs(tmp_path)
-    assert first == second and before == {k: open(v, "rb").read() for k, v in second.items()}
-    bundle = open(first["bundle"], "rb").read()
-    assert open(first["ca"], "rb").read() in bundle
     import certifi
-    assert open(certifi.where(), "rb").read().strip() in bundle  # public roots still trusted
     from cryptography import x509
-    cert = x509.load_pem_x509_certificate(open(first["cert"], "rb").read())
+
+    def read(path):
+        return Path(path).read_bytes()
+
+    first = ensure_certs(tmp_path)
+    before = {k: read(v) for k, v in first.items()}
+    second = ensure_certs(tmp_path)
+    assert first == second and before == {k: read(v) for k, v in second.items()}
+    assert before["ca"] in before["bundle"]
+    assert read(certifi.where()).strip() in before["bundle"]  # public roots still trusted
+    cert = x509.load_pem_x509_certificate(before["cert"])
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "localhost" in san.get_values_for_type(x509.DNSName)
     (tmp_path / "server.pem").write_text("garbage")
     assert ensure_certs(tmp_path)["cert"] == first["cert"]
-    assert open(first["ca"], "rb").read() == before["ca"]  # CA kept, server cert re-issued
-    x509.load_pem_x509_certificate(open(first["cert"], "rb").read()).verify_directly_issued_by(
+    assert read(first["ca"]) == before["ca"]  # CA kept, server cert re-issued
+    x509.load_pem_x509_certificate(read(first["cert"])).verify_directly_issued_by(
         x509.load_pem_x509_certificate(before["ca"]))
 
 
@@ -286,6 +290,17 @@ def test_deleted_or_disabled_user_cannot_sign_in(emu, action, code):
     emu.control("POST", f"users/{seed.FUMI_ID}/enable")
     after = emu.http.post(authorize_url(emu), data={"username": FUMI}, allow_redirects=False)
     assert (after.status_code == 302) == (action == "disable")
+
+
+def test_response_modes_fragment_and_form_post(emu):
+    r = emu.http.post(authorize_url(emu, response_mode="fragment"), data={"username": EMI},
+                      allow_redirects=False)
+    assert r.headers["Location"].startswith(REDIRECT_URI + "#code=")
+    assert query(r.headers["Location"])["state"] == "st-9"
+    r = emu.http.post(authorize_url(emu, response_mode="form_post"), data={"username": EMI},
+                      allow_redirects=False)
+    assert r.status_code == 200 and f'action="{REDIRECT_URI}"' in r.text
+    assert 'name="code"' in r.text and 'name="state" value="st-9"' in r.text
 
 
 def test_prompt_none_without_session_is_login_required(emu):
