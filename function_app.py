@@ -3,9 +3,10 @@ import azure.functions as func
 
 from functions.calendars import bp as calendars_bp
 from functions.oauth_callback import bp as oauth_callback_bp
+from functions.rooms import bp as rooms_bp
 from functions.tenant_links import bp as tenant_links_bp
 from functions.user_links import bp as user_links_bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-for blueprint in (tenant_links_bp, oauth_callback_bp, user_links_bp, calendars_bp):
+for blueprint in (tenant_links_bp, oauth_callback_bp, user_links_bp, calendars_bp, rooms_bp):
     app.register_functions(blueprint)

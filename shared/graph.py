@@ -86,16 +86,22 @@ def get(path: str, token: str, **kwargs) -> Any:
     return request("GET", path, token, **kwargs)
 
 
-def get_all(path: str, token: str, *, params: dict | None = None, **kwargs) -> Iterator[dict]:
-    """Every item of a collection, following `@odata.nextLink` (which already holds the query)."""
+def get_pages(path: str, token: str, *, params: dict | None = None, **kwargs) -> Iterator[dict]:
+    """Each page of a collection, following `@odata.nextLink` (which already holds the query)."""
     page = request("GET", path, token, params=params, **kwargs)
     for _ in range(MAX_PAGES):
-        yield from page.get("value", [])
+        yield page
         next_link = page.get("@odata.nextLink")
         if not next_link:
             return
         page = request("GET", next_link, token, **kwargs)
     raise GraphError("Microsoft Graph returned too many pages.")
+
+
+def get_all(path: str, token: str, **kwargs) -> Iterator[dict]:
+    """Every item of a collection, across its pages."""
+    for page in get_pages(path, token, **kwargs):
+        yield from page.get("value", [])
 
 
 def _safe_path(url: str) -> str:

@@ -121,3 +121,19 @@ class OAuthState:
     auth_flow: str | None = None  # sealed MSAL flow dict (PKCE verifier, nonce)
     used: bool = False
     etag: str | None = None
+
+
+@dataclass
+class Room:
+    """An Outlook meeting room of a tenant, as cached from Graph `places`."""
+
+    email: str
+    display_name: str
+    capacity: int | None
+    building: str | None
+    floor: str | None
+    room_list: str | None
+
+    def to_json(self) -> dict:
+        return {"email": self.email, "display_name": self.display_name, "capacity": self.capacity,
+                "building": self.building, "floor": self.floor, "room_list": self.room_list}

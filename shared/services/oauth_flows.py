@@ -35,7 +35,7 @@ from shared.models import (
     OAuthState,
     utcnow,
 )
-from shared.services import credentials, tenant_links
+from shared.services import credentials, rooms, tenant_links
 from shared.settings import get_settings
 from shared.storage.repositories import OAuthStates, TenantLinks
 from shared.storage.tables import OAUTH_STATES
@@ -234,6 +234,7 @@ def _finish_tenant_flow(state: OAuthState, tenant_id: str, profile: Account, res
     credentials.store_sign_in(company, tenant_id, profile, result.token_cache)
     tenant_links.ensure_user_link(company, state.herp_account_id, tenant_id, profile.id, VIA_TENANT_ADMIN)
     tenant_links.save_admin_link(company, tenant_id, name, profile, state.herp_account_id)
+    rooms.request_sync_quietly(company, tenant_id)
     log.info("tenant %s %s by HERP account %s", tenant_id, "renewed" if renew else "linked", state.herp_account_id)
     return _herp_url(f"/settings/integrations/outlook/{quote(tenant_id, safe='')}",
                      result="renewed" if renew else "linked")

@@ -14,6 +14,7 @@ from shared.models import (
     UserLink,
     utcnow,
 )
+from shared.services import rooms
 from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, TenantLinks, UserLinks
 
 log = logging.getLogger("outlook.tenant_links")
@@ -89,7 +90,8 @@ def unlink(company_id: str, tenant_id: str) -> None:
     """Remove the tenant link and, first, every user link and Microsoft account of it.
 
     The link is marked `unlinking` before the cascade, so it disappears from reads at once and
-    a repeat after an interruption finishes the job. Events already in Outlook stay there.
+    a repeat after an interruption finishes the job. The tenant's room cache goes too when no
+    other company links the tenant. Events already in Outlook stay there.
     """
     repo = TenantLinks()
     link = repo.get(company_id, tenant_id)
@@ -105,5 +107,6 @@ def unlink(company_id: str, tenant_id: str) -> None:
                 return
     links = UserLinks().delete_tenant(company_id, tenant_id)
     accounts = MicrosoftAccounts().delete_tenant(company_id, tenant_id)
+    rooms.drop_cache_if_unused(company_id, tenant_id)
     repo.delete(company_id, tenant_id)
     log.info("tenant %s unlinked: %d user links and %d Microsoft accounts removed", tenant_id, links, accounts)

@@ -12,6 +12,7 @@ from shared.models import (
     Account,
     MicrosoftAccount,
     OAuthState,
+    Room,
     TenantLink,
     UserLink,
     account_key,
@@ -140,6 +141,18 @@ class TenantLinks:
     def delete(self, company_id: str, tenant_id: str) -> None:
         _delete(self.table, company_id, tenant_id)
 
+    def all(self) -> Iterator[tuple[str, str, str]]:
+        """(company_id, tenant_id, status) of every tenant link, paged by the SDK (the fan-out)."""
+        rows = tables.table(self.table).list_entities(select=["PartitionKey", "RowKey", "status"], results_per_page=1000)
+        for e in rows:
+            yield unescape_key(e["PartitionKey"]), unescape_key(e["RowKey"]), e.get("status") or ""
+
+    def companies_linking(self, tenant_id: str) -> list[str]:
+        """Companies that link `tenant_id` (a cross-partition query: only on unlink)."""
+        rows = tables.table(self.table).query_entities("RowKey eq @tid", parameters={"tid": escape_key(tenant_id)},
+                                                       select=["PartitionKey", "status"])
+        return [unescape_key(e["PartitionKey"]) for e in rows]
+
 
 # ---- Microsoft accounts: PartitionKey company_id, RowKey "{tenant_id}:{oid}"
 
@@ -244,6 +257,54 @@ class UserLinks:
 
     def delete_tenant(self, company_id: str, tenant_id: str) -> int:
         return _delete_many(self.table, _query(self.table, company_id, "tenant_id eq @tid", tid=tenant_id))
+
+
+# ---- rooms: PartitionKey tenant_id, RowKey room email (lower case)
+
+
+def _room_from(e) -> Room:
+    capacity = e.get("capacity")
+    return Room(email=e.get("email") or unescape_key(e["RowKey"]), display_name=e.get("display_name") or "",
+                capacity=int(capacity) if capacity is not None else None, building=e.get("building"),
+                floor=e.get("floor"), room_list=e.get("room_list"))
+
+
+def _room_entity(tenant_id: str, room: Room) -> dict:
+    return {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(room.email.lower()), "email": room.email,
+            "display_name": room.display_name, "capacity": room.capacity, "building": room.building,
+            "floor": room.floor, "room_list": room.room_list}
+
+
+class Rooms:
+    table = tables.ROOMS
+
+    def list(self, tenant_id: str) -> list[Room]:
+        return [_room_from(e) for e in _query(self.table, tenant_id)]
+
+    def apply(self, tenant_id: str, upserts: list[Room], deletes: list[str]) -> int:
+        """Write changed rooms and delete gone ones (by email) in transactions of <= 100;
+        returns the number of rows written. Repeating it, or racing a twin, does no harm."""
+        from azure.data.tables import TableTransactionError, UpdateMode
+
+        ops = [("upsert", _room_entity(tenant_id, r), {"mode": UpdateMode.REPLACE}) for r in upserts]
+        ops += [("delete", {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(email.lower())}) for email in deletes]
+        client = tables.table(self.table)
+        for start in range(0, len(ops), BATCH_LIMIT):
+            chunk = ops[start:start + BATCH_LIMIT]
+            try:
+                client.submit_transaction(chunk)
+            except TableTransactionError:
+                # A delete of a row a twin run removed first fails the whole transaction (404):
+                # redo this chunk one row at a time (single deletes are silent on 404).
+                for op in chunk:
+                    if op[0] == "upsert":
+                        client.upsert_entity(op[1], mode=UpdateMode.REPLACE)
+                    else:
+                        client.delete_entity(op[1]["PartitionKey"], op[1]["RowKey"])
+        return len(ops)
+
+    def delete_tenant(self, tenant_id: str) -> int:
+        return _delete_many(self.table, _query(self.table, tenant_id))
 
 
 # ---- OAuth states: PartitionKey state id, RowKey "state"

@@ -90,3 +90,6 @@ def reset_clients() -> None:
     with _lock:
         _service = None
         _ready.clear()
+    from shared.storage import queues
+
+    queues.reset_clients()

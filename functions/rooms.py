@@ -1,0 +1,47 @@
+"""Outlook meeting rooms: the refresh timer (fan-out), the per-tenant queue sync, and the
+cache reads and manual sync of the HTTP API."""
+import json
+import logging
+
+import azure.functions as func
+
+from shared.auth import authenticate
+from shared.http import accepted, handler, json_response
+from shared.services import rooms, tenant_links
+
+bp = func.Blueprint()
+log = logging.getLogger("outlook.rooms")
+
+
+@bp.timer_trigger(arg_name="timer", schedule="%ROOM_REFRESH_SCHEDULE%", run_on_startup=False)
+def refresh_room_caches(timer: func.TimerRequest) -> None:
+    if timer.past_due:
+        log.info("refresh_room_caches is running late (past_due)")
+    log.info("refresh_room_caches queued %d tenant syncs", rooms.fan_out())
+
+
+@bp.queue_trigger(arg_name="msg", queue_name="room-sync", connection="AzureWebJobsStorage")
+def sync_tenant_rooms(msg: func.QueueMessage) -> None:
+    try:
+        body = json.loads(msg.get_body())
+        company_id, tenant_id = str(body["company_id"]), str(body["tenant_id"])
+    except (ValueError, KeyError, TypeError):
+        log.error("sync_tenant_rooms dropped a malformed message %s", msg.id)
+        return
+    rooms.sync_tenant(company_id, tenant_id)  # transient failures raise: the host retries, then poisons
+
+
+@bp.route(route="outlook/tenant-links/{tenant_id}/rooms/sync", methods=["POST"])
+@handler
+def request_room_sync(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req, role="admin")
+    link = tenant_links.get_link(caller.company_id, req.route_params["tenant_id"])
+    rooms.request_sync(caller.company_id, link.tenant_id)
+    return accepted({"status": "queued", "tenant_id": link.tenant_id})
+
+
+@bp.route(route="outlook/tenants/{tenant_id}/rooms", methods=["GET"])
+@handler
+def list_rooms(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    return json_response(rooms.list_rooms(caller.company_id, req.route_params["tenant_id"]))

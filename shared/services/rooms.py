@@ -1,0 +1,169 @@
+"""Outlook meeting rooms: cached per tenant in Table Storage, refreshed through the queue.
+
+The timer only fans out (one `room-sync` message per tenant link); `sync_tenant` refreshes one
+tenant with the tenant admin's delegated token and writes only what changed. Reads come from
+the cache alone. A dead admin credential marks the tenant `renewal_required` and keeps the old
+cache (the seed: Outlook keeps working, only the newest rooms cannot be fetched until renewal).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote
+
+from shared import graph
+from shared.errors import GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired, TenantNotLinked
+from shared.models import ACTIVE, RENEWAL_REQUIRED, UNLINKING, Room, TenantLink, iso, utcnow
+from shared.services import credentials
+from shared.settings import get_settings
+from shared.storage import queues
+from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks
+
+log = logging.getLogger("outlook.rooms")
+
+SYNC_BUDGET_SECONDS = 60.0  # Graph retries inside one queue invocation
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    tenant_id: str
+    rooms: int
+    written: int
+    graph_calls: int
+
+
+class _CountingFetch:
+    """Fetches a tenant's rooms and room lists, counting Graph calls (pages)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def _all(self, path: str, token: str) -> list[dict]:
+        items: list[dict] = []
+        for page in graph.get_pages(path, token, budget=SYNC_BUDGET_SECONDS):
+            self.calls += 1
+            items.extend(page.get("value", []))
+        return items
+
+    def __call__(self, token: str) -> list[Room]:
+        places = self._all("/places/microsoft.graph.room", token)
+        list_of: dict[str, str] = {}
+        for room_list in self._all("/places/microsoft.graph.roomlist", token):
+            list_email = room_list.get("emailAddress")
+            if not list_email:
+                continue
+            for member in self._all(f"/places/{quote(list_email, safe='@')}/microsoft.graph.roomlist/rooms", token):
+                if member.get("emailAddress"):
+                    list_of.setdefault(member["emailAddress"].lower(), list_email)
+        return [_room(p, list_of) for p in places if p.get("emailAddress")]
+
+
+def _room(place: dict, list_of: dict[str, str]) -> Room:
+    floor = place.get("floorLabel")
+    if not floor and place.get("floorNumber") is not None:
+        floor = str(place["floorNumber"])
+    capacity = place.get("capacity")
+    return Room(email=place["emailAddress"], display_name=place.get("displayName") or place["emailAddress"],
+                capacity=capacity if isinstance(capacity, int) else None, building=place.get("building") or None,
+                floor=floor or None, room_list=list_of.get(place["emailAddress"].lower()))
+
+
+def _record(company_id: str, tenant_id: str, **changes) -> None:
+    """Apply `changes` to the tenant link under its ETag (re-read on a lost race)."""
+    repo = TenantLinks()
+    for _ in range(5):
+        link = repo.get(company_id, tenant_id)
+        if link is None or link.status == UNLINKING:
+            return
+        for name, value in changes.items():
+            setattr(link, name, value)
+        try:
+            repo.save(link)
+            return
+        except ConcurrentUpdate:
+            continue
+    log.warning("room sync status of tenant %s not recorded: the link kept changing", tenant_id)
+
+
+def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
+    """Refresh one tenant's room cache. Idempotent. Raises only for transient trouble (the
+    queue retries); a refused credential is recorded, not raised."""
+    link = TenantLinks().get(company_id, tenant_id)
+    if link is None or link.status == UNLINKING:
+        log.info("room sync of tenant %s skipped: not linked by this company any more", tenant_id)
+        return None
+    fetch = _CountingFetch()
+    try:
+        rooms = credentials.with_graph_token(company_id, tenant_id, link.admin.id, fetch)
+    except (ReauthRequired, LinkRemoved):
+        _record(company_id, tenant_id, status=RENEWAL_REQUIRED,
+                rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link.")
+        log.warning("room sync of tenant %s: admin credential refused -> renewal_required", tenant_id)
+        return None
+    except (GraphUnavailable, GraphTimeout) as exc:
+        _record(company_id, tenant_id, rooms_last_error=f"Microsoft Graph unavailable ({exc.code}); will retry.")
+        raise
+    except GraphError as exc:
+        if exc.status in (401, 403):
+            _record(company_id, tenant_id, status=RENEWAL_REQUIRED,
+                    rooms_last_error=f"Access to rooms was refused ({exc.status} {exc.graph_code}); renew the link.")
+            log.warning("room sync of tenant %s: places refused (%s) -> renewal_required", tenant_id, exc.status)
+            return None
+        _record(company_id, tenant_id, rooms_last_error=f"Microsoft Graph error ({exc.status} {exc.graph_code}).")
+        if exc.status >= 500:
+            raise
+        return None
+    fresh = {r.email.lower(): r for r in rooms}
+    cached = {r.email.lower(): r for r in Rooms().list(tenant_id)}
+    upserts = [room for key, room in fresh.items() if cached.get(key) != room]
+    deletes = [cached[key].email for key in cached.keys() - fresh.keys()]
+    written = Rooms().apply(tenant_id, upserts, deletes)
+    _record(company_id, tenant_id, status=ACTIVE, rooms_count=len(fresh), rooms_synced_at=utcnow(),
+            rooms_last_error=None)
+    log.info("room sync of tenant %s: %d rooms, %d rows written, %d Graph calls",
+             tenant_id, len(fresh), written, fetch.calls)
+    return SyncResult(tenant_id, len(fresh), written, fetch.calls)
+
+
+def request_sync(company_id: str, tenant_id: str) -> None:
+    """Queue one tenant's refresh now."""
+    queues.enqueue(queues.ROOM_SYNC, {"company_id": company_id, "tenant_id": tenant_id})
+
+
+def request_sync_quietly(company_id: str, tenant_id: str) -> None:
+    """After a link or renewal: a failed enqueue must not fail the flow (the timer catches up)."""
+    try:
+        request_sync(company_id, tenant_id)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("room sync of tenant %s not queued (%s); the timer will refresh it", tenant_id, type(exc).__name__)
+
+
+def fan_out() -> int:
+    """One `room-sync` message per tenant link (the timer's whole job)."""
+    messages = ({"company_id": company, "tenant_id": tenant}
+                for company, tenant, status in TenantLinks().all() if status != UNLINKING)
+    return queues.enqueue_many(queues.ROOM_SYNC, messages)
+
+
+def is_stale(link: TenantLink) -> bool:
+    if link.rooms_synced_at is None or link.status == RENEWAL_REQUIRED:
+        return True
+    limit = timedelta(seconds=2 * get_settings().room_refresh_interval_seconds())
+    return utcnow() - link.rooms_synced_at > limit
+
+
+def list_rooms(company_id: str, tenant_id: str) -> dict:
+    """The cached rooms of a tenant the company links: one point read + one partition query."""
+    link = TenantLinks().get(company_id, tenant_id)
+    if link is None or link.status == UNLINKING:
+        raise TenantNotLinked()
+    rooms = sorted(Rooms().list(tenant_id), key=lambda r: (r.room_list or "", r.display_name, r.email))
+    return {"rooms": [r.to_json() for r in rooms], "synced_at": iso(link.rooms_synced_at), "stale": is_stale(link)}
+
+
+def drop_cache_if_unused(company_id: str, tenant_id: str) -> None:
+    """On unlink: the tenant's room cache goes when no other company of ours links it."""
+    if not [c for c in TenantLinks().companies_linking(tenant_id) if c != company_id]:
+        removed = Rooms().delete_tenant(tenant_id)
+        log.info("room cache of tenant %s removed (%d rooms)", tenant_id, removed)
