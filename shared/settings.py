@@ -75,6 +75,16 @@ class Settings:
             raise ConfigurationError("setting TOKEN_ENCRYPTION_KEYS is not set")
         return tuple(keys)
 
+    def room_refresh_interval_seconds(self) -> float:
+        """Seconds between two runs of the room refresh timer (the cache is stale after two)."""
+        from shared.ncrontab import ScheduleError, interval_seconds
+
+        try:
+            return interval_seconds(self.room_refresh_schedule)
+        except ScheduleError:
+            raise ConfigurationError("setting ROOM_REFRESH_SCHEDULE is not a valid NCRONTAB expression") from None
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None

@@ -6,6 +6,7 @@ through `parameters=` (see the repositories), never string formatting.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
@@ -62,6 +63,9 @@ def _service_client():
     global _service
     if _service is None:
         from azure.data.tables import TableServiceClient
+
+        # The SDK logs every request's headers at INFO; keep only its warnings.
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
 
         settings = get_settings()
         if settings.storage_account_name:

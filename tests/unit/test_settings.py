@@ -44,3 +44,15 @@ def test_secrets_do_not_show_in_repr(app_env):
     text = repr(get_settings())
     assert "unit-test-client-secret" not in text
     assert "test-herp-jwt-secret" not in text
+
+
+@pytest.mark.parametrize("schedule,seconds", [("0 0 */6 * * *", 21600), ("0 */5 * * * *", 300), ("00:10:00", 600)])
+def test_room_refresh_interval(app_env, schedule, seconds):
+    app_env(ROOM_REFRESH_SCHEDULE=schedule)
+    assert get_settings().room_refresh_interval_seconds() == seconds
+
+
+def test_bad_room_refresh_schedule_is_a_configuration_error(app_env):
+    app_env(ROOM_REFRESH_SCHEDULE="every six hours")
+    with pytest.raises(ConfigurationError, match="ROOM_REFRESH_SCHEDULE"):
+        get_settings().room_refresh_interval_seconds()

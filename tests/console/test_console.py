@@ -1,0 +1,342 @@
+"""The sandbox console (devtools.console): identity cookie, token minting, the /api proxy,
+pages, escaping, settings, the emulator note and the command line. A tiny fake API and a fake
+emulator run as werkzeug servers on free ports; the console runs in-process (test Client)
+and, once, as `python -m devtools.console`."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+from werkzeug.serving import make_server
+from werkzeug.test import Client
+from werkzeug.wrappers import Request, Response
+
+from devtools.console.app import COOKIE, DEFAULT_PAGE, ConsoleApp
+from devtools.console.config import load_config
+from devtools.console.emulator_note import EmulatorNote
+
+from .conftest import (AUTHORIZE_URL, AUDIENCE, ISSUER, PAGES, REPO, SECRET, FakeServer, decode, fake_api,
+                       make_config, sign_in)
+
+
+# --- identity cookie -------------------------------------------------------------------------
+def test_pages_need_an_identity_and_come_back_after_choosing_one(client):
+    response = client.get("/settings/accounts/outlook?result=linked")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/?next=%2Fsettings%2Faccounts%2Foutlook%3Fresult%3Dlinked"
+
+    picker = client.get("/?next=/settings/accounts/outlook%3Fresult%3Dlinked")
+    assert picker.status_code == 200
+    for name in ("管理者 山田", "メンバー 佐藤", "メンバー 鈴木", "別会社 管理者"):
+        assert name in picker.text
+    assert 'value="/settings/accounts/outlook?result=linked"' in picker.text
+
+    chosen = client.post("/identity", data={"account_id": "u-member-2",
+                                            "next": "/settings/accounts/outlook?result=linked"})
+    assert chosen.status_code == 303
+    assert chosen.headers["Location"] == "/settings/accounts/outlook?result=linked"
+    cookie = chosen.headers["Set-Cookie"]
+    assert cookie.startswith(f"{COOKIE}=u-member-2;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+    page = client.get("/settings/accounts/outlook?result=linked")
+    assert page.status_code == 200
+    assert "メンバー 鈴木" in page.text and 'data-role="member"' in page.text
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/x", "https://evil.example/", "/\\evil.example", ""])
+def test_identity_redirect_stays_on_the_console(client, next_url):
+    response = client.post("/identity", data={"account_id": "u-admin-1", "next": next_url})
+    assert response.headers["Location"] == DEFAULT_PAGE
+
+
+def test_unknown_identity_is_refused(client):
+    response = client.post("/identity", data={"account_id": "u-nobody"})
+    assert response.status_code == 400
+    assert "Set-Cookie" not in response.headers
+    assert client.get("/settings/integrations/outlook").status_code == 303
+
+
+# --- proxy -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("account_id, company_id, role", [
+    ("u-admin-1", "herp-demo-1", "admin"), ("u-member-1", "herp-demo-1", "member"),
+    ("u-admin-9", "herp-demo-2", "admin")])
+def test_proxy_adds_a_valid_hs256_token_for_the_chosen_identity(client, api, account_id, company_id, role):
+    sign_in(client, account_id)
+    before = int(time.time())
+    assert client.get("/api/outlook/tenant-links").status_code == 200
+    (seen,) = api.requests
+    scheme, token = seen["headers"]["Authorization"].split(" ")
+    assert scheme == "Bearer"
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = decode(token)
+    assert (claims["sub"], claims["company_id"], claims["role"]) == (account_id, company_id, role)
+    assert before <= claims["iat"] <= int(time.time())
+    assert claims["exp"] - claims["iat"] == 3600
+    assert "Cookie" not in seen["headers"]  # the console's cookie is not the API's business
+
+
+def test_proxy_forwards_method_path_query_body_and_returns_status_body_headers(client, api):
+    sign_in(client)
+    body = json.dumps({"tenant_id": "t-1", "名前": "テスト"}, ensure_ascii=False).encode()
+    response = client.post("/api/outlook/echo?x=1&y=%E3%81%82&x=2", data=body,
+                           headers={"Content-Type": "application/json; charset=utf-8"})
+    (seen,) = api.requests
+    assert (seen["method"], seen["path"], seen["query"]) == ("POST", "/api/outlook/echo", "x=1&y=%E3%81%82&x=2")
+    assert seen["body"] == body
+    assert seen["headers"]["Content-Type"] == "application/json; charset=utf-8"
+    assert response.status_code == 201
+    assert response.json == {"seen": body.decode()}
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["X-Upstream"] == "yes"
+    assert response.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+    for hop in ("Connection", "Keep-Alive", "Transfer-Encoding"):
+        assert hop not in response.headers
+
+
+def test_proxy_keeps_an_authorization_the_request_already_has(client, api):
+    sign_in(client)
+    client.get("/api/outlook/tenant-links", headers={"Authorization": "Bearer caller-own-token"})
+    assert api.requests[0]["headers"]["Authorization"] == "Bearer caller-own-token"
+
+
+def test_proxy_without_identity_sends_no_token(client, api):
+    assert client.get("/api/outlook/tenant-links").status_code == 200
+    assert "Authorization" not in api.requests[0]["headers"]
+
+
+def test_proxy_passes_a_302_through_without_following_it(client, api):
+    response = client.get("/api/outlook/callback?code=c&state=s")
+    assert response.status_code == 302
+    assert response.headers["Location"] == AUTHORIZE_URL
+    assert response.headers["X-Flow"] == "sign-in"
+    assert [r["path"] for r in api.requests] == ["/api/outlook/callback"]
+    assert api.requests[0]["query"] == "code=c&state=s"
+
+
+def test_proxy_passes_errors_and_no_content_through(client, api):
+    sign_in(client)
+    missing = client.post("/api/outlook/tenant-links/t-1/rooms/sync")
+    assert missing.status_code == 404
+    assert missing.json == {"error": {"code": "not_found", "message": "No such route <x>."}}
+    deleted = client.delete("/api/outlook/user-links/l%201%E3%81%82")
+    assert deleted.status_code == 204 and deleted.data == b""
+    assert api.requests[-1]["path"] == "/api/outlook/user-links/l 1あ"
+
+
+def test_proxy_reports_an_unreachable_api_as_json(api):
+    server = FakeServer(fake_api)
+    server.stop()  # a port nobody listens on any more
+    client = Client(ConsoleApp(make_config(server.url)))
+    response = client.get("/api/outlook/tenant-links")
+    assert response.status_code == 502
+    assert response.json["error"]["code"] == "api_unreachable"
+
+
+def test_proxy_without_a_secret_answers_configuration_error(api):
+    client = Client(ConsoleApp(make_config(api.url, jwt_secret="")))
+    sign_in(client)
+    response = client.get("/api/outlook/tenant-links")
+    assert response.status_code == 500 and response.json["error"]["code"] == "configuration_error"
+
+
+# --- pages -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("path, title", PAGES.items())
+def test_pages_render_with_their_title_header_and_script(client, path, title):
+    sign_in(client)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert f"<h1>{title}" in response.text
+    assert "管理者 山田" in response.text  # who am I, in the header
+    assert 'href="/?next=' in response.text  # switch identity
+    for link in ("/settings/integrations/outlook", "/settings/accounts/outlook"):
+        assert f'href="{link}"' in response.text
+    assert '<script src="/static/console.js"></script>' in response.text
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert not re.search(r"https?://(?!localhost)[\w.-]+/[\w/.-]*\.(js|css)", response.text)  # no CDN
+
+
+def test_tenant_detail_page_carries_the_tenant_id_escaped(client):
+    sign_in(client)
+    response = client.get("/settings/integrations/outlook/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E%22")
+    assert response.status_code == 200
+    assert "<img src=x" not in response.text
+    assert 'data-tenant-id="&lt;img src=x onerror=alert(1)&gt;&quot;"' in response.text
+
+
+def test_identity_page_escapes_the_next_parameter(client):
+    response = client.get('/?next=/x"><script>alert(1)</script>')
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text
+
+
+def test_static_assets(client):
+    js = client.get("/static/console.js")
+    assert js.status_code == 200 and "javascript" in js.mimetype
+    assert not re.search(r"\.(innerHTML|outerHTML|insertAdjacentHTML)\b|document\.write", js.text)
+    assert "outlook/tenant-links/authorize" in js.text and "consent_denied" in js.text
+    css = client.get("/static/console.css")
+    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert client.get("/static/app.py").status_code == 404
+    assert client.get("/static/..%2Fapp.py").status_code == 404
+
+
+def test_the_secret_never_reaches_the_browser(client):
+    responses = [client.get("/"), client.get("/?next=/calendars"),
+                 client.post("/identity", data={"account_id": "bad"}),
+                 client.get("/static/console.js"), client.get("/static/console.css")]
+    for account_id in ("u-admin-1", "u-member-1"):
+        responses.append(sign_in(client, account_id))
+        responses += [client.get(path) for path in PAGES]
+    assert len(responses) == 5 + 2 * (1 + len(PAGES))
+    for response in responses:
+        assert SECRET not in response.get_data(as_text=True)
+        assert all(SECRET not in value for _, value in response.headers.items())
+
+
+# --- settings --------------------------------------------------------------------------------
+def write_settings(root: Path, name: str, values: dict):
+    (root / name).write_text(json.dumps({"IsEncrypted": False, "Values": values}), encoding="utf-8")
+
+
+def test_settings_env_wins_over_local_settings(tmp_path):
+    write_settings(tmp_path, "local.settings.sample.json", {"HERP_JWT_SECRET": "from-sample"})
+    write_settings(tmp_path, "local.settings.json", {
+        "HERP_JWT_SECRET": "from-file", "HERP_JWT_ISSUER": "iss-file", "HERP_JWT_AUDIENCE": "aud-file",
+        "MS_REDIRECT_URI": "http://localhost:17071/api/outlook/callback",
+        "MS_AUTHORITY_HOST": "https://localhost:18443/", "REQUESTS_CA_BUNDLE": "ca.pem"})
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = load_config(environ={"HERP_JWT_ISSUER": "iss-env"}, root=tmp_path)
+    assert (config.jwt_secret, config.jwt_issuer, config.jwt_audience) == ("from-file", "iss-env", "aud-file")
+    assert config.api_base == "http://localhost:17071"  # where MS_REDIRECT_URI lives
+    assert config.emulator_url == "https://localhost:18443"
+    assert config.ca_bundle == str(tmp_path / "ca.pem")  # relative to the repo root
+    assert load_config(api_base="http://127.0.0.1:9/", environ={}, root=tmp_path).api_base == "http://127.0.0.1:9"
+    assert load_config(environ={"CONSOLE_API_URL": "http://h:1"}, root=tmp_path).api_base == "http://h:1"
+
+
+def test_settings_fall_back_to_the_sample(tmp_path):
+    write_settings(tmp_path, "local.settings.sample.json", {"HERP_JWT_SECRET": "from-sample"})
+    config = load_config(environ={}, root=tmp_path)
+    assert config.jwt_secret == "from-sample"
+    assert config.api_base == "http://localhost:7071"
+    assert config.ca_bundle is True
+    assert load_config(environ={}, root=REPO).jwt_secret  # the repo's own files configure a secret
+
+
+# --- the emulator note -----------------------------------------------------------------------
+EMULATOR_STATE = {
+    "tenants": [{"id": "c0a1", "displayName": "Contoso <Ltd>", "domain": "contoso.onmicrosoft.com"}],
+    "users": [
+        {"id": "a1", "tenant_id": "c0a1", "userPrincipalName": "aiko.admin@contoso.onmicrosoft.com",
+         "displayName": "Aiko Sato", "roles": ["62e90394-69f5-4237-9190-012177145e10"], "has_mailbox": True},
+        {"id": "a3", "tenant_id": "c0a1", "userPrincipalName": "carl.nomail@contoso.onmicrosoft.com",
+         "displayName": "Carl Ito", "roles": [], "has_mailbox": False},
+        {"id": "a9", "tenant_id": "c0a1", "userPrincipalName": "gone@contoso.onmicrosoft.com",
+         "displayName": "Gone", "roles": [], "deleted": True}],
+}
+
+
+def test_header_lists_the_emulator_demo_users(api):
+    emulator = FakeServer(lambda request: Response(json.dumps(EMULATOR_STATE), mimetype="application/json"))
+    try:
+        local = emulator.url.replace("127.0.0.1", "localhost")
+        client = Client(ConsoleApp(make_config(api.url, emulator_url=local)))
+        sign_in(client)
+        page = client.get("/settings/accounts/outlook").text
+        assert [r["path"] for r in emulator.requests] == ["/_emulator/state"]
+        assert "aiko.admin@contoso.onmicrosoft.com" in page and "carl.nomail@contoso.onmicrosoft.com" in page
+        assert "Contoso &lt;Ltd&gt;" in page and "gone@contoso" not in page
+        client.get("/calendars")
+        assert len(emulator.requests) == 1  # cached: pages do not wait on the emulator each time
+    finally:
+        emulator.stop()
+    unreachable = Client(ConsoleApp(make_config(api.url, emulator_url=local)))
+    sign_in(unreachable)
+    page = unreachable.get("/settings/accounts/outlook")
+    assert page.status_code == 200 and "not reachable" in page.text
+
+
+def test_no_emulator_call_for_a_non_local_authority(api):
+    note = EmulatorNote("https://login.microsoftonline.com")
+    assert note.get() is None
+
+
+# --- command line ----------------------------------------------------------------------------
+def test_command_line_serves_and_proxies(api):
+    env = {**os.environ, "HERP_JWT_SECRET": SECRET, "HERP_JWT_ISSUER": ISSUER, "HERP_JWT_AUDIENCE": AUDIENCE,
+           "MS_AUTHORITY_HOST": "https://login.example.test"}
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.console", "--port", "0", "--api", api.url],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"console ready (http://localhost:(\d+))\n", line)
+        assert match, line
+        base = f"http://127.0.0.1:{match.group(2)}"
+        session = requests.Session()
+        session.trust_env = False
+        assert "管理者 山田" in session.get(base + "/", timeout=5).text
+        session.post(base + "/identity", data={"account_id": "u-admin-9"}, timeout=5, allow_redirects=False)
+        api.requests.clear()
+        response = session.get(base + "/api/outlook/callback?state=s", timeout=5, allow_redirects=False)
+        assert response.status_code == 302 and response.headers["Location"] == AUTHORIZE_URL
+        assert decode(api.requests[0]["headers"]["Authorization"][7:])["company_id"] == "herp-demo-2"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0
+
+
+# --- optional: a real browser (only where Playwright and /usr/bin/chromium already exist) ----
+CHROMIUM = "/usr/bin/chromium"
+
+
+def browser_api(request: Request) -> Response:
+    if request.path == "/api/outlook/tenant-links":
+        link = {"tenant_id": "t-1", "tenant_name": "<img src=x onerror=alert(1)>", "status": "renewal_required",
+                "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
+                "linked_at": "2025-01-01T00:00:00Z", "renewed_at": None,
+                "rooms": {"count": 0, "synced_at": None, "last_error": None}}
+        return Response(json.dumps({"tenant_links": [link]}), mimetype="application/json")
+    return fake_api(request)
+
+
+def test_browser_renders_the_tenant_list_and_the_result_toast():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no {CHROMIUM}")
+    api = FakeServer(browser_api)
+    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            dialogs = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(base + "/?next=/settings/integrations/outlook%3Fresult%3Derror%26reason%3Dadmin_required")
+            page.click("button[value=u-admin-1]")
+            page.wait_for_selector("#toast:not([hidden])")
+            assert "admin required" in page.text_content("#toast")
+            assert "result=" not in page.url  # the toast is shown once
+            page.wait_for_selector("table")
+            assert "<img src=x onerror=alert(1)>" in page.text_content("table")  # shown as text
+            assert page.locator("main img").count() == 0 and dialogs == []
+            page.route("https://localhost:8443/**", lambda route: route.fulfill(status=200, body="consent"))
+            page.click("#link-tenant")
+            page.wait_for_url("https://localhost:8443/**")
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        api.stop()

@@ -1,0 +1,151 @@
+"""Rooms end to end: link -> queue -> sync -> cache; the timer's fan-out; renewal_required."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from devtools.emulator import seed
+from shared.storage.repositories import TenantLinks
+from tests.conftest import new_id
+from tests.e2e.browser import Browser
+from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant
+
+pytestmark = pytest.mark.e2e
+AIKO, BEN, HANA = seed.UPN[seed.AIKO_ID], seed.UPN[seed.BEN_ID], seed.UPN[seed.HANA_ID]
+
+
+def wait_for(check, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rooms_of(api: Api, tenant: str = CONTOSO) -> dict:
+    r = api.call("GET", f"/outlook/tenants/{tenant}/rooms", as_=("m1", "member"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def link_of(api: Api, tenant: str = CONTOSO) -> dict:
+    return api.call("GET", f"/outlook/tenant-links/{tenant}").json()
+
+
+def synced_after(api: Api, since: str | None, tenant: str = CONTOSO) -> dict:
+    return wait_for(lambda: (l := link_of(api, tenant))["rooms"]["synced_at"] not in (None, since) and l,
+                    what="a completed room sync")
+
+
+def expected_rooms(ms, tenant: str) -> dict:
+    data = ms.session.get(f"{ms.url}/_emulator/tenants/{tenant}/rooms", timeout=10).json()
+    return {r["emailAddress"]: {"email": r["emailAddress"], "display_name": r["displayName"],
+                                "capacity": r["capacity"], "building": r["building"], "floor": r["floorLabel"],
+                                "room_list": r["roomListEmailAddress"]} for r in data["rooms"]}
+
+
+def test_linking_fills_the_room_cache(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    link = synced_after(company, None)
+    assert link["rooms"]["count"] == 250 and link["rooms"]["last_error"] is None
+    body = rooms_of(company)
+    assert body["stale"] is False and body["synced_at"] == link["rooms"]["synced_at"]
+    assert {r["email"]: r for r in body["rooms"]} == expected_rooms(ms, CONTOSO)
+    assert any(r["capacity"] is None for r in body["rooms"])
+    # Reads come from the cache only: no Graph call.
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    rooms_of(company)
+    assert [c for c in ms.calls() if c["kind"] == "graph"] == []
+
+
+def test_sync_reads_every_page(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    synced_after(company, None)
+    room_calls = [c for c in ms.calls() if c["kind"] == "graph" and c["path"].endswith("/microsoft.graph.room")]
+    assert len(room_calls) == 3  # 250 rooms, 100 a page
+
+
+def test_timer_fans_out_to_every_tenant(company, browser, ms, host, storage):
+    other = Api(host.url, new_id("co"))
+    link_tenant(company, browser, AIKO)
+    link_tenant(other, Browser(browser.session.verify, browser.stop_at), HANA)
+    first = synced_after(company, None)["rooms"]["synced_at"]
+    first_other = synced_after(other, None, FABRIKAM)["rooms"]["synced_at"]
+    time.sleep(1.1)  # synced_at has second precision
+    r = company.session.post(f"{host.url}/admin/functions/refresh_room_caches", json={"input": ""})
+    assert r.status_code == 202
+    assert synced_after(company, first)["rooms"]["count"] == 250
+    assert synced_after(other, first_other, FABRIKAM)["rooms"]["count"] == 3
+
+
+def test_deleted_admin_makes_renewal_required_and_renewal_heals(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    first = synced_after(company, None)["rooms"]["synced_at"]
+    ms.post(f"users/{seed.AIKO_ID}/delete")
+    ms.post("tokens/expire-access")
+    assert company.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync").status_code == 202
+    link = wait_for(lambda: (l := link_of(company))["status"] == "renewal_required" and l, what="renewal_required")
+    assert link["rooms"]["last_error"] and link["rooms"]["synced_at"] == first
+    body = rooms_of(company)
+    assert body["stale"] is True and len(body["rooms"]) == 250   # the old cache is still served
+
+    time.sleep(1.1)
+    r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew", as_=("herp-admin-2", "admin"))
+    assert Browser(browser.session.verify, browser.stop_at).sign_in(r.json()["authorize_url"], BEN).endswith("renewed")
+    link = synced_after(company, first)
+    assert link["status"] == "active" and link["rooms"]["last_error"] is None
+    assert rooms_of(company)["stale"] is False
+    users = company.call("GET", "/outlook/user-links", as_=("herp-admin", "admin")).json()["tenants"][0]["links"]
+    assert [l["account"]["id"] for l in users] == [seed.AIKO_ID]    # Aiko's user link is kept (now reauth_required)
+
+
+def test_throttled_sync_succeeds_later(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    first = synced_after(company, None)["rooms"]["synced_at"]
+    time.sleep(1.1)
+    ms.post("throttle", {"count": 2, "status": 429, "retry_after": 1, "path_contains": "/places/"})
+    assert company.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync").status_code == 202
+    link = synced_after(company, first)
+    assert link["status"] == "active" and link["rooms"]["count"] == 250 and link["rooms"]["last_error"] is None
+    assert sum(1 for c in ms.calls() if c["kind"] == "graph" and c["status"] == 429) == 2
+
+
+def test_missing_place_consent_is_reported(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    first = synced_after(company, None)["rooms"]["synced_at"]
+    ms.session.delete(f"{ms.url}/_emulator/tenants/{CONTOSO}/consent", timeout=10)
+    ms.post(f"tenants/{CONTOSO}/consent", {"scopes": ["User.Read", "Calendars.ReadWrite", "MailboxSettings.Read"]})
+    ms.post("tokens/expire-access")
+    company.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync")
+    link = wait_for(lambda: (l := link_of(company))["status"] == "renewal_required" and l, what="renewal_required")
+    # The refresh for scopes the tenant no longer consents to is refused (or places answer 403).
+    assert link["rooms"]["last_error"] and link["rooms"]["synced_at"] == first
+    assert len(rooms_of(company)["rooms"]) == 250
+
+
+def test_roles_and_companies(company, browser, ms, host, storage):
+    link_tenant(company, browser, AIKO)
+    r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync", as_=("m1", "member"))
+    assert r.status_code == 403
+    other = Api(host.url, new_id("co"))
+    assert other.call("GET", f"/outlook/tenants/{CONTOSO}/rooms").status_code == 404
+    assert other.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync").status_code == 404
+
+
+def test_unlink_drops_the_cache_only_when_no_company_links_the_tenant(company, browser, ms, host, storage):
+    from shared.storage.repositories import Rooms
+
+    for leftover in TenantLinks().companies_linking(FABRIKAM):   # earlier tests' companies
+        TenantLinks().delete(leftover, FABRIKAM)
+    other = Api(host.url, new_id("co"))
+    link_tenant(company, browser, HANA)
+    link_tenant(other, Browser(browser.session.verify, browser.stop_at), HANA)
+    synced_after(company, None, FABRIKAM)
+    synced_after(other, None, FABRIKAM)
+    assert company.call("DELETE", f"/outlook/tenant-links/{FABRIKAM}").status_code == 204
+    assert len(Rooms().list(FABRIKAM)) == 3
+    assert other.call("DELETE", f"/outlook/tenant-links/{FABRIKAM}").status_code == 204
+    assert Rooms().list(FABRIKAM) == []
