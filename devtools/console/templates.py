@@ -1,0 +1,138 @@
+"""Server-rendered HTML of the console: one shell per page; console.js fills `<main>` from
+the API. Every value goes through `escape`; the pages carry no token and no secret."""
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote
+
+from .config import IDENTITIES, Identity
+from .emulator_note import EmulatorSummary
+
+NAV = (
+    ("/settings/integrations/outlook", "外部サービス連携", "Integrations"),
+    ("/settings/accounts/outlook", "Outlookユーザー一覧", "My Outlook accounts"),
+    ("/calendars", "カレンダー", "Calendars & events"),
+)
+ROLE_LABEL = {"admin": "管理者", "member": "メンバー"}
+ADMIN_BADGE = ' <span class="badge">admin</span>'
+NO_MAILBOX_BADGE = ' <span class="badge warn">no mailbox</span>'
+CURRENT = ' class="current"'
+
+
+def _attrs(values: dict) -> str:
+    return "".join(f' data-{escape(k)}="{escape(str(v))}"' for k, v in values.items() if v is not None)
+
+
+def _who(identity: Identity | None, here: str) -> str:
+    switch = f'<a href="/?next={escape(quote(here, safe=""))}">切り替え (switch)</a>'
+    if identity is None:
+        return f'<div class="who">HERPアカウント未選択 (no identity) {switch}</div>'
+    return (f'<div class="who"><strong>{escape(identity.name)}</strong> '
+            f'<span class="muted">{escape(identity.account_id)} / {escape(identity.company_id)} / '
+            f'{escape(ROLE_LABEL.get(identity.role, identity.role))}</span> {switch}</div>')
+
+
+def _emulator(summary: EmulatorSummary | None) -> str:
+    if summary is None:
+        return ""
+    if not summary.reachable:
+        return (f'<p class="emulator muted">Microsoftエミュレーター ({escape(summary.url)}) '
+                "に接続できません (not reachable)</p>")
+    tenants = []
+    for t in summary.tenants:
+        users = "".join(
+            f"<li><code>{escape(u.upn)}</code> {escape(u.name)}"
+            f"{ADMIN_BADGE if u.is_admin else ''}{NO_MAILBOX_BADGE if not u.has_mailbox else ''}</li>"
+            for u in t.users)
+        domain = f" <code>{escape(t.domain)}</code>" if t.domain else ""
+        tenants.append(f"<li><strong>{escape(t.name)}</strong>{domain}<ul>{users}</ul></li>")
+    return ('<details class="emulator"><summary>Microsoft 365 デモユーザー (emulator demo users, '
+            f'{escape(summary.url)})</summary><p class="muted">サインイン画面ではこれらのアカウントを選べます。'
+            f"パスワードは不要です (pick one; no password).</p><ul>{''.join(tenants)}</ul></details>")
+
+
+def layout(title: str, body: str, *, identity: Identity | None, here: str, page: str = "",
+           data: dict | None = None, emulator: EmulatorSummary | None = None, warning: str = "") -> str:
+    path = here.split("?")[0]
+    nav = "".join(f'<a href="{href}"{CURRENT if path.startswith(href) else ""}>'
+                  f'{escape(ja)} <span class="muted">({escape(en)})</span></a>' for href, ja, en in NAV)
+    attrs = _attrs({"page": page, "role": identity.role if identity else None, **(data or {})})
+    warn = f'<p class="banner error">{escape(warning)}</p>' if warning else ""
+    script = '<script src="/static/console.js"></script>' if page else ""
+    return f"""<!DOCTYPE html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} - HERP Hire sandbox</title>
+<link rel="stylesheet" href="/static/console.css">
+</head>
+<body{attrs}>
+<header class="topbar">
+  <a class="brand" href="/">HERP Hire <span class="muted">sandbox console</span></a>
+  <nav>{nav}</nav>
+  {_who(identity, here)}
+</header>
+{warn}{_emulator(emulator)}
+<main>
+<h1>{escape(title)}</h1>
+{body}
+</main>
+<div id="toast" class="toast" role="status" aria-live="polite" hidden></div>
+{script}
+</body>
+</html>
+"""
+
+
+def identity_body(current: Identity | None, next_url: str) -> str:
+    rows = []
+    for i in IDENTITIES:
+        chosen = " (選択中 / current)" if current and current.account_id == i.account_id else ""
+        rows.append(
+            f'<li><button type="submit" name="account_id" value="{escape(i.account_id)}">'
+            f'<strong>{escape(i.name)}</strong>{escape(chosen)}<br><span class="muted">'
+            f"{escape(i.account_id)} / 企業 {escape(i.company_id)} / "
+            f"{escape(ROLE_LABEL[i.role])} ({escape(i.role)})</span></button></li>")
+    return (
+        "<p>HERP Hire のフロントエンドの代わりに、選んだアカウントの JWT をサーバー側で発行し、"
+        "<code>/api/*</code> への呼び出しに付与します (the console mints a HERP token for the chosen "
+        "account and adds it to every <code>/api/*</code> call).</p>"
+        '<form method="post" action="/identity" class="identities">'
+        f'<input type="hidden" name="next" value="{escape(next_url)}">'
+        f'<ul class="plain">{"".join(rows)}</ul></form>')
+
+
+TENANT_LIST = """<p>Microsoft 365 のテナントを HERP 企業アカウントと連携します (tenant-level link; HERP admins only).</p>
+<div class="actions"><button type="button" id="link-tenant" class="primary admin-only">Outlookと連携する</button>
+<span class="muted member-only">テナントの連携には管理者権限が必要です (admins only).</span></div>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>"""
+
+TENANT_DETAIL = """<p><a href="/settings/integrations/outlook">&larr; 外部サービス連携</a></p>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>
+<div class="actions admin-only">
+  <button type="button" id="renew" class="primary">更新する <span class="muted">(renew)</span></button>
+  <button type="button" id="sync-rooms">会議室を同期 <span class="muted">(sync rooms)</span></button>
+  <button type="button" id="unlink" class="danger">連携解除 <span class="muted">(unlink)</span></button>
+</div>
+<p class="muted member-only">連携の更新・解除は管理者のみ行えます (admins only).</p>"""
+
+USER_LINKS = """<p>HERP アカウントに Microsoft 365 アカウントを連携すると、選考予定の作成時に Outlook カレンダーを選べます
+(link your Microsoft 365 accounts; several are allowed).</p>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>"""
+
+CALENDARS = """<p>連携済みアカウントのカレンダー (calendars of your active links) と、予定作成 API の試行フォーム。</p>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>
+<h2>選考予定を作成 <span class="muted">(try POST /api/outlook/events)</span></h2>
+<form id="event-form" class="event-form">
+  <label>カレンダー (calendar) <select name="calendar" required></select></label>
+  <label>件名 (subject) <input name="subject" required value="一次面接"></label>
+  <label>開始 (start) <input name="start" type="datetime-local" required></label>
+  <label>終了 (end) <input name="end" type="datetime-local" required></label>
+  <label>タイムゾーン (IANA time zone) <input name="time_zone" value="Asia/Tokyo" required></label>
+  <label>参加者 (attendees, one email per line) <textarea name="attendees" rows="3"></textarea></label>
+  <label>会議室 (room emails, one per line) <textarea name="rooms" rows="2"></textarea></label>
+  <label class="inline"><input type="checkbox" name="online_meeting"> Teams 会議URLを発行 (online meeting)</label>
+  <button type="submit" class="primary">作成する (create)</button>
+</form>
+<pre id="event-result" class="result" hidden></pre>"""
