@@ -164,6 +164,8 @@ def app_settings(*, storage: str, emulator_url: str, ca_bundle: str, host_port: 
         "MS_GRAPH_ENDPOINT": f"{emulator_url}/v1.0",
         "MS_REDIRECT_URI": f"http://localhost:{host_port}/api/outlook/callback",
         "HERP_APP_URL": herp_app_url,
+        # The timer binding reads it as %ROOM_REFRESH_SCHEDULE%: it must be set for the timer to index.
+        "ROOM_REFRESH_SCHEDULE": "0 0 */6 * * *",
         "REQUESTS_CA_BUNDLE": ca_bundle,
         "SSL_CERT_FILE": ca_bundle,
     }

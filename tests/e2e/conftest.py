@@ -7,7 +7,7 @@ import requests
 from devtools import stack
 from devtools.emulator import seed
 from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
-from tests.e2e.browser import Browser
+from devtools.browser import Browser
 
 
 @pytest.fixture(scope="session")

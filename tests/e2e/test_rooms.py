@@ -8,7 +8,7 @@ import pytest
 from devtools.emulator import seed
 from shared.storage.repositories import TenantLinks
 from tests.conftest import new_id
-from tests.e2e.browser import Browser
+from devtools.browser import Browser
 from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant
 
 pytestmark = pytest.mark.e2e

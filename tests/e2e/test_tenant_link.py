@@ -9,7 +9,7 @@ from devtools.emulator import seed
 from shared.models import OAuthState, utcnow
 from shared.storage.repositories import MicrosoftAccounts, OAuthStates, TenantLinks, UserLinks
 from tests.conftest import HERP_APP_URL, new_id
-from tests.e2e.browser import query
+from devtools.browser import query
 from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant
 
 pytestmark = pytest.mark.e2e
@@ -189,7 +189,7 @@ def test_interrupted_unlink_is_finished_by_a_repeat(company, browser, ms):
 
 
 def test_two_companies_link_the_same_tenant_independently(company, browser, ms, host, storage):
-    from tests.e2e.browser import Browser
+    from devtools.browser import Browser
     from tests.e2e.conftest import Api
 
     other = Api(host.url, new_id("co"))

@@ -6,7 +6,7 @@ import pytest
 from devtools.emulator import seed
 from shared.storage.repositories import MicrosoftAccounts
 from tests.conftest import HERP_APP_URL
-from tests.e2e.browser import Browser, query
+from devtools.browser import Browser, query
 from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, link_user
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""A minimal browser for end-to-end tests: follows redirects one hop at a time and submits the
+"""A minimal browser for end-to-end tests and benchmarks: follows redirects one hop at a time and submits the
 emulator's HTML forms by clicking a button, as a person would. No JavaScript.
 
 Requests to the function host and to the emulator both go through it; it never follows a
