@@ -60,6 +60,11 @@ class LinkRemoved(Conflict):
     code, message = "outlook_link_removed", "The Outlook link used by this item has been removed."
 
 
+# 410
+class Gone(DomainError):
+    code, message = "gone", "It no longer exists."
+
+
 # 422
 class ValidationFailed(DomainError):
     code, message = "validation_failed", "The request has invalid values."
@@ -100,6 +105,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (PayloadTooLarge, 413),
     (Conflict, 409),
+    (Gone, 410),
     (ValidationFailed, 422),
     (ConfigurationError, 500),
     (StorageUnavailable, 503),

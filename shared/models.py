@@ -84,6 +84,8 @@ class MicrosoftAccount:
     status: str = ACTIVE
     token_cache: str | None = None  # sealed, see shared.crypto
     updated_at: datetime | None = None
+    # What Outlook said of the account's calendars: {"default": id, "teams": {id: bool}}.
+    calendars: dict | None = None
     etag: str | None = None
 
     @property

@@ -10,7 +10,7 @@ from shared.auth import Caller
 from shared.errors import DomainError, LinkNotFound
 from shared.models import ACTIVE, REAUTH_REQUIRED, UNLINKING, Account, MicrosoftAccount, UserLink, iso
 from shared.services import credentials
-from shared.storage.repositories import MicrosoftAccounts, TenantLinks, UserLinks
+from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, TenantLinks, UserLinks
 
 log = logging.getLogger("outlook.user_links")
 
@@ -74,10 +74,33 @@ def delete_link(caller: Caller, link_id: str) -> None:
     MicrosoftAccounts().delete(caller.company_id, link.tenant_id, link.account_id)
 
 
+def remember_calendars(company_id: str, tenant_id: str, oid: str, calendars: list[dict]) -> None:
+    """Keep each calendar's Teams capability (and the default calendar) on the account row."""
+    repo = MicrosoftAccounts()
+    account = repo.get(company_id, tenant_id, oid)
+    if account is None:
+        return
+    known = dict(account.calendars or {"teams": {}})
+    teams = dict(known.get("teams", {}))
+    for c in calendars:
+        teams[c["id"]] = "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or [])
+        if c.get("isDefaultCalendar"):
+            known["default"] = c["id"]
+    known["teams"] = teams
+    if known == account.calendars:
+        return
+    account.calendars = known
+    try:
+        repo.save(account)
+    except ConcurrentUpdate:
+        pass  # a token refresh won the row; the capability is learned again next time
+
+
 def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
     items = credentials.with_graph_token(
         link.company_id, link.tenant_id, link.account_id,
         lambda token: list(graph.get_all("/me/calendars", token, params={"$select": CALENDAR_FIELDS, "$top": "50"})))
+    remember_calendars(link.company_id, link.tenant_id, link.account_id, items)
     return [{
         "link_id": link.link_id,
         "account": account.account.to_json(),

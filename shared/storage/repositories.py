@@ -5,6 +5,7 @@ Every write that can race carries an ETag (`MatchConditions.IfNotModified`); a l
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Iterable, Iterator
 
@@ -166,6 +167,7 @@ def _ms_account_from(e) -> MicrosoftAccount:
         status=e.get("status") or "active",
         token_cache=e.get("token_cache"),
         updated_at=parse_iso(e.get("updated_at")),
+        calendars=json.loads(e["calendars"]) if e.get("calendars") else None,
         etag=_etag(e),
     )
 
@@ -194,6 +196,7 @@ class MicrosoftAccounts:
             "status": account.status,
             "token_cache": account.token_cache,
             "updated_at": iso(account.updated_at),
+            "calendars": json.dumps(account.calendars, separators=(",", ":")) if account.calendars else None,
         }
         account.etag = _write(self.table, entity, account.etag)
         return account
@@ -280,6 +283,10 @@ class Rooms:
 
     def list(self, tenant_id: str) -> list[Room]:
         return [_room_from(e) for e in _query(self.table, tenant_id)]
+
+    def get(self, tenant_id: str, email: str) -> Room | None:
+        e = _get(self.table, tenant_id, email.lower())
+        return _room_from(e) if e else None
 
     def apply(self, tenant_id: str, upserts: list[Room], deletes: list[str]) -> int:
         """Write changed rooms and delete gone ones (by email) in transactions of <= 100;

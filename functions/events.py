@@ -1,0 +1,43 @@
+"""Interview events in Outlook (create, read, edit, cancel). Any member of the company."""
+import azure.functions as func
+
+from shared.auth import authenticate
+from shared.errors import ValidationFailed
+from shared.http import handler, json_body, json_response, no_content
+from shared.services import events
+
+bp = func.Blueprint()
+
+
+@bp.route(route="outlook/events", methods=["POST"])
+@handler
+def create_event(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    status, event = events.create(caller, json_body(req))
+    return json_response(event, status=status)
+
+
+@bp.route(route="outlook/events/{schedule_id}", methods=["GET"])
+@handler
+def get_event(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    return json_response(events.get(caller, req.route_params["schedule_id"]))
+
+
+@bp.route(route="outlook/events/{schedule_id}", methods=["PATCH"])
+@handler
+def update_event(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    return json_response(events.update(caller, req.route_params["schedule_id"], json_body(req)))
+
+
+@bp.route(route="outlook/events/{schedule_id}", methods=["DELETE"])
+@handler
+def cancel_event(req: func.HttpRequest) -> func.HttpResponse:
+    caller = authenticate(req)
+    notify = (req.params.get("notify") or "true").lower()
+    if notify not in ("true", "false"):
+        raise ValidationFailed("notify must be true or false.", code="invalid_notify")
+    comment = req.params.get("comment")
+    events.cancel(caller, req.route_params["schedule_id"], notify == "true", comment[:1000] if comment else None)
+    return no_content()

@@ -1,0 +1,301 @@
+"""Interview event input: validation (before any Graph call) and the mapping to and from Graph.
+
+The HERP input uses local date-times plus an IANA time zone; Graph gets `dateTimeTimeZone`
+objects in that zone (Graph accepts IANA names) and answers in it when asked with
+`Prefer: outlook.timezone`. Rooms are `resource` attendees and `locations` entries.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.errors import ValidationFailed
+
+MAX_ATTENDEES = 500
+MAX_ROOMS = 20
+MAX_SUBJECT = 255
+MAX_BODY = 256 * 1024
+MAX_ID = 200
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+RESPONSES = {"none": "none", "notResponded": "none", "organizer": "accepted", "accepted": "accepted",
+             "declined": "declined", "tentativelyAccepted": "tentative"}
+PATCHABLE = ("subject", "body", "start", "end", "time_zone", "attendees", "rooms", "online_meeting", "location")
+
+
+@dataclass(frozen=True)
+class Attendee:
+    email: str
+    name: str | None = None
+    type: str = "required"
+
+
+@dataclass(frozen=True)
+class EventInput:
+    schedule_id: str
+    link_id: str
+    calendar_id: str | None
+    subject: str
+    body: dict | None
+    start: str
+    end: str
+    time_zone: str
+    attendees: tuple[Attendee, ...] = field(default_factory=tuple)
+    rooms: tuple[str, ...] = field(default_factory=tuple)
+    online_meeting: bool = False
+    location: str | None = None
+
+    def fingerprint(self) -> str:
+        """Hash of the whole input: the same schedule with the same body is a retry."""
+        return hashlib.sha256(self.to_json_text().encode()).hexdigest()
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["attendees"] = [asdict(a) for a in self.attendees]
+        data["rooms"] = list(self.rooms)
+        return data
+
+    def to_json_text(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "EventInput":
+        return cls(**{**data, "attendees": tuple(Attendee(**a) for a in data["attendees"]),
+                      "rooms": tuple(data["rooms"])})
+
+
+def _fail(code: str, message: str):
+    raise ValidationFailed(message, code=code)
+
+
+def _text(body: dict, name: str, *, required: bool, limit: int, code: str | None = None) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        _fail(code or f"invalid_{name}", f"{name} must be a non-empty string of at most {limit} characters.")
+    return value.strip()
+
+
+def email_address(value, what: str) -> str:
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value.strip()):
+        _fail("invalid_email", f"{what} is not a valid e-mail address.")
+    return value.strip()
+
+
+def local_datetime(value, name: str) -> str:
+    if not isinstance(value, str) or not _LOCAL_DATETIME.match(value):
+        _fail("invalid_datetime", f"{name} must be a local date-time like 2026-12-01T10:00:00 (no offset).")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail("invalid_datetime", f"{name} is not a valid date-time.")
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def zone(name) -> ZoneInfo:
+    if not isinstance(name, str) or not name or len(name) > 64 or ".." in name or name.startswith("/"):
+        _fail("invalid_time_zone", "time_zone must be an IANA time zone, e.g. Asia/Tokyo.")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail("invalid_time_zone", "time_zone must be an IANA time zone, e.g. Asia/Tokyo.")
+
+
+def _body_field(value) -> dict | None:
+    if value is None:
+        return None
+    if (not isinstance(value, dict) or value.get("content_type") not in ("text", "html")
+            or not isinstance(value.get("content"), str) or len(value["content"]) > MAX_BODY):
+        _fail("invalid_body", 'body must be {"content_type": "text"|"html", "content": string}.')
+    return {"content_type": value["content_type"], "content": value["content"]}
+
+
+def _attendees(value) -> tuple[Attendee, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        _fail("invalid_attendees", "attendees must be a list.")
+    if len(value) > MAX_ATTENDEES:
+        _fail("too_many_attendees", f"At most {MAX_ATTENDEES} attendees.")
+    out, seen = [], set()
+    for item in value:
+        if not isinstance(item, dict):
+            _fail("invalid_attendees", "each attendee must be an object with email, name and type.")
+        email = email_address(item.get("email"), "an attendee's email")
+        kind = item.get("type", "required")
+        if kind not in ("required", "optional"):
+            _fail("invalid_attendees", "an attendee's type must be required or optional.")
+        name = item.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 255):
+            _fail("invalid_attendees", "an attendee's name must be a string.")
+        if email.lower() not in seen:
+            seen.add(email.lower())
+            out.append(Attendee(email, name or None, kind))
+    return tuple(out)
+
+
+def _rooms(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_ROOMS:
+        _fail("invalid_rooms", f"rooms must be a list of at most {MAX_ROOMS} room e-mail addresses.")
+    out: list[str] = []
+    for item in value:
+        email = email_address(item, "a room")
+        if email.lower() not in {r.lower() for r in out}:
+            out.append(email)
+    return tuple(out)
+
+
+def check_times(event: EventInput) -> None:
+    tz = zone(event.time_zone)
+    start = datetime.fromisoformat(event.start).replace(tzinfo=tz)
+    end = datetime.fromisoformat(event.end).replace(tzinfo=tz)
+    if end <= start:
+        _fail("invalid_time_range", "end must be after start.")
+
+
+def parse_create(body: dict) -> EventInput:
+    """Validate a create body completely (no I/O)."""
+    online = body.get("online_meeting", False)
+    if not isinstance(online, bool):
+        _fail("invalid_online_meeting", "online_meeting must be true or false.")
+    calendar_id = _text(body, "calendar_id", required=False, limit=512)
+    event = EventInput(
+        schedule_id=_text(body, "schedule_id", required=True, limit=MAX_ID),
+        link_id=_text(body, "link_id", required=True, limit=MAX_ID),
+        calendar_id=calendar_id,
+        subject=_text(body, "subject", required=True, limit=MAX_SUBJECT),
+        body=_body_field(body.get("body")),
+        start=local_datetime(body.get("start"), "start"),
+        end=local_datetime(body.get("end"), "end"),
+        time_zone=body.get("time_zone"),
+        attendees=_attendees(body.get("attendees")),
+        rooms=_rooms(body.get("rooms")),
+        online_meeting=online,
+        location=_text(body, "location", required=False, limit=255),
+    )
+    check_times(event)
+    return event
+
+
+def parse_patch(body: dict, current: EventInput) -> EventInput:
+    """The event after applying a PATCH body (only PATCHABLE fields), validated as a whole."""
+    unknown = [k for k in body if k not in PATCHABLE]
+    if unknown:
+        _fail("field_not_patchable", f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    if not body:
+        _fail("empty_patch", "Give at least one field to change.")
+    merged = {**current.to_json(), **body}
+    return parse_create({**merged, "schedule_id": current.schedule_id, "link_id": current.link_id,
+                         "calendar_id": current.calendar_id})
+
+
+# ---- to Graph
+
+
+def _when(local: str, tz: str) -> dict:
+    return {"dateTime": local, "timeZone": tz}
+
+
+def _graph_attendees(event: EventInput, room_names: dict[str, str]) -> list[dict]:
+    people = [{"emailAddress": {"address": a.email, **({"name": a.name} if a.name else {})}, "type": a.type}
+              for a in event.attendees]
+    rooms = [{"emailAddress": {"address": r, "name": room_names.get(r.lower(), r)}, "type": "resource"}
+             for r in event.rooms]
+    return people + rooms
+
+
+def _graph_locations(event: EventInput, room_names: dict[str, str]) -> dict:
+    locations = [{"displayName": room_names.get(r.lower(), r), "locationEmailAddress": r,
+                  "locationType": "conferenceRoom"} for r in event.rooms]
+    if event.location:
+        locations.append({"displayName": event.location, "locationType": "default"})
+    shown = "; ".join(l["displayName"] for l in locations)
+    return {"location": {"displayName": shown}, "locations": locations}
+
+
+def to_graph(event: EventInput, room_names: dict[str, str], transaction_id: str) -> dict:
+    body = {
+        "subject": event.subject,
+        "start": _when(event.start, event.time_zone),
+        "end": _when(event.end, event.time_zone),
+        "attendees": _graph_attendees(event, room_names),
+        "transactionId": transaction_id,
+        **_graph_locations(event, room_names),
+    }
+    if event.body:
+        body["body"] = {"contentType": event.body["content_type"], "content": event.body["content"]}
+    if event.online_meeting:
+        body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
+    return body
+
+
+def graph_patch(old: EventInput, new: EventInput, room_names: dict[str, str]) -> dict:
+    """Only what changed: a time change does not resend the body; a room change updates both
+    attendees and locations, keeping the people."""
+    patch: dict = {}
+    if new.subject != old.subject:
+        patch["subject"] = new.subject
+    if new.body != old.body:
+        patch["body"] = ({"contentType": new.body["content_type"], "content": new.body["content"]}
+                         if new.body else {"contentType": "text", "content": ""})
+    if (new.start, new.end, new.time_zone) != (old.start, old.end, old.time_zone):
+        patch["start"], patch["end"] = _when(new.start, new.time_zone), _when(new.end, new.time_zone)
+    if (new.attendees, new.rooms) != (old.attendees, old.rooms):
+        patch["attendees"] = _graph_attendees(new, room_names)
+    if (new.rooms, new.location) != (old.rooms, old.location):
+        patch.update(_graph_locations(new, room_names))
+    if new.online_meeting != old.online_meeting:
+        patch["isOnlineMeeting"] = new.online_meeting
+        if new.online_meeting:
+            patch["onlineMeetingProvider"] = "teamsForBusiness"
+    return patch
+
+
+# ---- from Graph
+
+
+def local_time(when: dict | None, tz: str) -> str | None:
+    """Graph's dateTimeTimeZone (7 fractional digits, any zone) -> local time in `tz`."""
+    if not when or not when.get("dateTime"):
+        return None
+    text = when["dateTime"].split(".")[0]
+    source = when.get("timeZone") or "UTC"
+    try:
+        src = timezone.utc if source.upper() in ("UTC", "ETC/UTC") else ZoneInfo(source)
+    except (ZoneInfoNotFoundError, ValueError):
+        src = ZoneInfo(tz)  # a Windows name: we asked Graph for `tz` with Prefer, so it is that zone
+    return datetime.fromisoformat(text).replace(tzinfo=src).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def event_json(event: EventInput, graph_event: dict, updated_at: str | None) -> dict:
+    """The contract's Event: the input plus what Outlook says now (times, responses, Teams)."""
+    people, rooms = [], []
+    for a in graph_event.get("attendees") or []:
+        address = (a.get("emailAddress") or {}).get("address") or ""
+        response = RESPONSES.get(((a.get("status") or {}).get("response")) or "none", "none")
+        if a.get("type") == "resource":
+            rooms.append({"email": address, "response": response})
+        else:
+            people.append({"email": address, "name": (a.get("emailAddress") or {}).get("name"),
+                           "type": a.get("type") or "required", "response": response})
+    data = event.to_json()  # `body` stays as given: Outlook rewrites it into HTML
+    data.update(
+        subject=graph_event.get("subject", event.subject),
+        start=local_time(graph_event.get("start"), event.time_zone) or event.start,
+        end=local_time(graph_event.get("end"), event.time_zone) or event.end,
+        attendees=people,
+        rooms=rooms,
+        event_id=graph_event.get("id"),
+        web_link=graph_event.get("webLink"),
+        join_url=((graph_event.get("onlineMeeting") or {}).get("joinUrl")) or None,
+        updated_at=updated_at,
+    )
+    return data

@@ -1,0 +1,265 @@
+"""Interview events in Outlook: create, read, edit, cancel, with the delegated token of the
+user link that created them.
+
+Creation is idempotent per (company, schedule_id): the schedule id is reserved in the events
+table before Graph is called, and the Graph POST carries a `transactionId` derived from the
+pair, so a retry after a lost answer finds the same Outlook event instead of making a second
+one. Edits are serialised by a short lease on the mapping row (ETag), so concurrent PATCHes
+apply one after the other against the latest stored state. A warm create / GET / PATCH /
+cancel is exactly one Graph call (the token and the calendar's Teams capability are cached).
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+from urllib.parse import quote
+
+from shared import graph
+from shared.auth import Caller
+from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
+from shared.models import REAUTH_REQUIRED, UNLINKING, iso, utcnow
+from shared.services import credentials
+from shared.services.event_input import EventInput, event_json, graph_patch, parse_create, parse_patch, to_graph
+from shared.services.user_links import own_link, remember_calendars
+from shared.storage.events import ACTIVE, CANCELLED, CREATING, EventRecord, Events
+from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, Rooms, TenantLinks, UserLinks
+
+log = logging.getLogger("outlook.events")
+
+_TRANSACTION_NS = uuid.UUID("5b0d3c52-8a61-4c9e-a7f3-2f1e4f0c9d11")
+LEASE = timedelta(seconds=30)
+LEASE_WAIT_SECONDS = 20.0
+DEFAULT_CANCEL_COMMENT = "この面接予定はキャンセルされました。 / This interview has been cancelled."
+
+
+def transaction_id(company_id: str, schedule_id: str) -> str:
+    return str(uuid.uuid5(_TRANSACTION_NS, f"{company_id}\n{schedule_id}"))
+
+
+def _prefer(time_zone: str) -> dict:
+    return {"Prefer": f'outlook.timezone="{time_zone}"'}
+
+
+def _event_path(record: EventRecord) -> str:
+    return f"/me/events/{quote(record.graph_event_id, safe='')}"
+
+
+def _known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
+    """Display names of the rooms, which must be in the tenant's room cache (422 unknown_room)."""
+    names: dict[str, str] = {}
+    repo = Rooms()
+    for email in rooms:
+        room = repo.get(tenant_id, email)
+        if room is None:
+            raise ValidationFailed(f"{email} is not a known meeting room of this tenant.", code="unknown_room")
+        names[email.lower()] = room.display_name
+    return names
+
+
+def _graph(record_or_link, call):
+    """Run `call(token)` with the credential of the link's Microsoft account."""
+    return credentials.with_graph_token(record_or_link.company_id, record_or_link.tenant_id,
+                                        record_or_link.account_id, call)
+
+
+def _teams_available(company_id: str, tenant_id: str, oid: str, calendar_id: str | None) -> bool:
+    """From the account row when known (GET /calendars records it); else one Graph read."""
+    repo = MicrosoftAccounts()
+    account = repo.get(company_id, tenant_id, oid)
+    known = (account.calendars or {}) if account else {}
+    cal = calendar_id or known.get("default")
+    if cal and cal in known.get("teams", {}):
+        return bool(known["teams"][cal])
+    path = f"/me/calendars/{quote(calendar_id, safe='')}" if calendar_id else "/me/calendar"
+    try:
+        found = credentials.with_graph_token(company_id, tenant_id, oid, lambda token: graph.get(
+            path, token, params={"$select": "id,isDefaultCalendar,allowedOnlineMeetingProviders"}))
+    except GraphError as exc:
+        if exc.status == 404:
+            raise ValidationFailed("The calendar does not exist in this account.", code="unknown_calendar") from None
+        raise
+    available = "teamsForBusiness" in (found.get("allowedOnlineMeetingProviders") or [])
+    remember_calendars(company_id, tenant_id, oid, [found] if calendar_id else [{**found, "isDefaultCalendar": True}])
+    return available
+
+
+def _usable_link(company_id: str, link_id: str, tenant_id: str) -> None:
+    """The event's own user link and its tenant link must still exist."""
+    tenant = TenantLinks().get(company_id, tenant_id)
+    if tenant is None or tenant.status == UNLINKING or UserLinks().get(company_id, link_id) is None:
+        raise LinkRemoved()
+
+
+def _record(company_id: str, schedule_id: str) -> EventRecord:
+    record = Events().get(company_id, schedule_id) if schedule_id else None
+    if record is None:
+        raise NotFound("No Outlook event for this schedule.")
+    if record.status == CANCELLED:
+        raise Gone("The event was cancelled through this API.", code="event_cancelled")
+    if record.status == CREATING:
+        raise Conflict("The event's creation was not confirmed; repeat the POST first.", code="event_not_confirmed")
+    return record
+
+
+def _deleted_in_outlook(exc: GraphError) -> bool:
+    return type(exc) is GraphError and exc.status in (404, 410)
+
+
+# ---- create
+
+
+def create(caller: Caller, body: dict) -> tuple[int, dict]:
+    """201 and the new event; 200 and the same event for a repeat of the same body."""
+    event = parse_create(body)
+    link = own_link(caller, event.link_id)
+    account = MicrosoftAccounts().get(caller.company_id, link.tenant_id, link.account_id)
+    if account is None:
+        raise LinkRemoved()
+    if account.status == REAUTH_REQUIRED:
+        raise ReauthRequired()
+    room_names = _known_rooms(link.tenant_id, event.rooms)
+    repo = Events()
+    record = repo.get(caller.company_id, event.schedule_id)
+    if record is None:
+        now = utcnow()
+        record = EventRecord(company_id=caller.company_id, schedule_id=event.schedule_id, link_id=link.link_id,
+                             tenant_id=link.tenant_id, account_id=link.account_id, calendar_id=event.calendar_id,
+                             transaction_id=transaction_id(caller.company_id, event.schedule_id),
+                             input_hash=event.fingerprint(), input_json=event.to_json_text(), created_at=now,
+                             updated_at=now)
+        try:
+            repo.create(record)
+        except ConcurrentUpdate:
+            record = repo.get(caller.company_id, event.schedule_id)
+    if record.input_hash != event.fingerprint():
+        raise Conflict("Another event body is already stored for this schedule_id.", code="schedule_exists")
+    if record.status == CANCELLED:
+        raise Conflict("The event of this schedule_id was cancelled.", code="schedule_exists")
+    if record.status == ACTIVE:
+        return 200, get(caller, event.schedule_id)
+    if event.online_meeting and not _teams_available(caller.company_id, link.tenant_id, link.account_id,
+                                                     event.calendar_id):
+        repo.delete(caller.company_id, event.schedule_id)
+        raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
+    path = f"/me/calendars/{quote(event.calendar_id, safe='')}/events" if event.calendar_id else "/me/events"
+    payload = to_graph(event, room_names, record.transaction_id)
+    try:
+        created = _graph(record, lambda token: graph.request("POST", path, token, json=payload,
+                                                             headers=_prefer(event.time_zone)))
+    except (GraphUnavailable, GraphTimeout, ReauthRequired):
+        raise  # outcome unknown or retryable: keep the reservation; a retry reuses the transactionId
+    except GraphError as exc:
+        repo.delete(caller.company_id, event.schedule_id)  # Graph refused it: nothing exists
+        if exc.status == 404:
+            raise ValidationFailed("The calendar does not exist in this account.", code="unknown_calendar") from None
+        raise
+    record.graph_event_id, record.ical_uid = created["id"], created.get("iCalUId")
+    record.status, record.updated_at = ACTIVE, utcnow()
+    repo.save(record)
+    log.info("event of schedule %s created in Outlook", event.schedule_id)
+    return 201, event_json(event, created, iso(record.updated_at))
+
+
+# ---- read
+
+
+def get(caller: Caller, schedule_id: str) -> dict:
+    record = _record(caller.company_id, schedule_id)
+    _usable_link(caller.company_id, record.link_id, record.tenant_id)
+    event = EventInput.from_json(record.input_json)
+    try:
+        found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=_prefer(event.time_zone)))
+    except GraphError as exc:
+        if _deleted_in_outlook(exc):
+            raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
+        raise
+    return event_json(event, found, iso(record.updated_at))
+
+
+# ---- edit
+
+
+def _leased(company_id: str, schedule_id: str) -> EventRecord:
+    """Take the row's edit lease (ETag); wait while another edit holds it."""
+    deadline = time.monotonic() + LEASE_WAIT_SECONDS
+    repo = Events()
+    while True:
+        record = _record(company_id, schedule_id)
+        now = utcnow()
+        if record.locked_until is None or record.locked_until <= now:
+            record.locked_until = now + LEASE
+            try:
+                return repo.save(record)
+            except ConcurrentUpdate:
+                pass
+        if time.monotonic() > deadline:
+            raise Conflict("The event is being edited; retry.", code="event_busy")
+        time.sleep(0.1)
+
+
+def update(caller: Caller, schedule_id: str, body: dict) -> dict:
+    record = _record(caller.company_id, schedule_id)
+    candidate = parse_patch(body, EventInput.from_json(record.input_json))   # 422 before any Graph call
+    room_names = _known_rooms(record.tenant_id, candidate.rooms)
+    _usable_link(caller.company_id, record.link_id, record.tenant_id)
+    record = _leased(caller.company_id, schedule_id)
+    try:
+        old = EventInput.from_json(record.input_json)  # the latest state, now that we hold the lease
+        new = parse_patch(body, old)
+        patch = graph_patch(old, new, room_names)
+        if patch.get("isOnlineMeeting") and not _teams_available(record.company_id, record.tenant_id,
+                                                                 record.account_id, record.calendar_id):
+            raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
+        headers = _prefer(new.time_zone)
+        try:
+            if patch:
+                changed = _graph(record, lambda t: graph.request("PATCH", _event_path(record), t, json=patch,
+                                                                 headers=headers))
+            else:
+                changed = _graph(record, lambda t: graph.get(_event_path(record), t, headers=headers))
+        except GraphError as exc:
+            if _deleted_in_outlook(exc):
+                raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
+            raise
+        record.input_json, record.updated_at = new.to_json_text(), utcnow()
+    finally:
+        record.locked_until = None
+        try:
+            Events().save(record)
+        except ConcurrentUpdate:
+            log.warning("edit lease of schedule %s was taken over before release", schedule_id)
+    return event_json(new, changed, iso(record.updated_at))
+
+
+# ---- cancel
+
+
+def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None = None) -> None:
+    """Cancel with notice (organizer's `cancel`) or delete silently; repeating is fine."""
+    repo = Events()
+    record = repo.get(caller.company_id, schedule_id) if schedule_id else None
+    if record is None:
+        raise NotFound("No Outlook event for this schedule.")
+    if record.status == CANCELLED:
+        return
+    record = _record(caller.company_id, schedule_id)
+    _usable_link(caller.company_id, record.link_id, record.tenant_id)
+    try:
+        if notify:
+            _graph(record, lambda t: graph.request("POST", _event_path(record) + "/cancel", t,
+                                                   json={"comment": comment or DEFAULT_CANCEL_COMMENT}))
+        else:
+            _graph(record, lambda t: graph.request("DELETE", _event_path(record), t))
+    except GraphError as exc:
+        if not _deleted_in_outlook(exc):
+            raise
+        log.info("event of schedule %s was already gone from Outlook", schedule_id)
+    for _ in range(5):
+        record.status, record.updated_at = CANCELLED, utcnow()
+        try:
+            repo.save(record)
+            return
+        except ConcurrentUpdate:
+            record = repo.get(caller.company_id, schedule_id)
