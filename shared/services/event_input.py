@@ -121,8 +121,6 @@ def _attendees(value) -> tuple[Attendee, ...]:
         return ()
     if not isinstance(value, list):
         _fail("invalid_attendees", "attendees must be a list.")
-    if len(value) > MAX_ATTENDEES:
-        _fail("too_many_attendees", f"At most {MAX_ATTENDEES} attendees.")
     out, seen = [], set()
     for item in value:
         if not isinstance(item, dict):
@@ -137,6 +135,8 @@ def _attendees(value) -> tuple[Attendee, ...]:
         if email.lower() not in seen:
             seen.add(email.lower())
             out.append(Attendee(email, name or None, kind))
+        if len(out) > MAX_ATTENDEES:
+            _fail("too_many_attendees", f"At most {MAX_ATTENDEES} attendees.")
     return tuple(out)
 
 
