@@ -64,6 +64,10 @@ class EventInput:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
+    def from_json_text(cls, text: str) -> "EventInput":
+        return cls.from_json(json.loads(text))
+
+    @classmethod
     def from_json(cls, data: dict) -> "EventInput":
         return cls(**{**data, "attendees": tuple(Attendee(**a) for a in data["attendees"]),
                       "rooms": tuple(data["rooms"])})

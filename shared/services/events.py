@@ -168,7 +168,7 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
 def get(caller: Caller, schedule_id: str) -> dict:
     record = _record(caller.company_id, schedule_id)
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
-    event = EventInput.from_json(record.input_json)
+    event = EventInput.from_json_text(record.input_json)
     try:
         found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=_prefer(event.time_zone)))
     except GraphError as exc:
@@ -201,12 +201,12 @@ def _leased(company_id: str, schedule_id: str) -> EventRecord:
 
 def update(caller: Caller, schedule_id: str, body: dict) -> dict:
     record = _record(caller.company_id, schedule_id)
-    candidate = parse_patch(body, EventInput.from_json(record.input_json))   # 422 before any Graph call
+    candidate = parse_patch(body, EventInput.from_json_text(record.input_json))   # 422 before any Graph call
     room_names = _known_rooms(record.tenant_id, candidate.rooms)
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
     record = _leased(caller.company_id, schedule_id)
     try:
-        old = EventInput.from_json(record.input_json)  # the latest state, now that we hold the lease
+        old = EventInput.from_json_text(record.input_json)  # the latest state, now that we hold the lease
         new = parse_patch(body, old)
         patch = graph_patch(old, new, room_names)
         if patch.get("isOnlineMeeting") and not _teams_available(record.company_id, record.tenant_id,

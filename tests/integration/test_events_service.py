@@ -1,0 +1,136 @@
+"""Event use cases on Azurite with Graph mocked (responses): idempotency and lost answers."""
+import json
+import re
+import threading
+
+import pytest
+import requests
+import responses
+
+from shared.auth import Caller
+from shared.errors import Conflict, GraphUnavailable, ValidationFailed
+from shared.models import ACTIVE, Account, MicrosoftAccount, Room, TenantLink, UserLink, utcnow
+from shared.services import credentials, events
+from shared.storage.events import CREATING, Events
+from shared.storage.repositories import MicrosoftAccounts, Rooms, TenantLinks, UserLinks
+from tests.conftest import new_id
+
+pytestmark = pytest.mark.integration
+GRAPH = "https://graph.example.test/v1.0"
+
+
+@pytest.fixture
+def world(storage, monkeypatch):
+    monkeypatch.setattr(credentials, "with_graph_token", lambda company, tenant, oid, call: call("token"))
+    from shared import graph
+    monkeypatch.setattr(graph, "_sleep", lambda s: None)
+    company, tenant = new_id("co"), new_id("tenant")
+    caller = Caller("herp-1", company, "member")
+    TenantLinks().save(TenantLink(company, tenant, "T", ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()), create=True)
+    MicrosoftAccounts().save(MicrosoftAccount(company, tenant, Account("oid-1", "u@t.test", "U"), token_cache="x",
+                                              calendars={"default": "cal-1", "teams": {"cal-1": True}}))
+    UserLinks().save(UserLink(company, "ul_1", "herp-1", tenant, "oid-1", "user", utcnow()))
+    Rooms().apply(tenant, [Room("room1@t.test", "Room 1", 6, "HQ", "1F", None)], [])
+    responses.start()
+    responses.add_passthru(re.compile(r"http://127\.0\.0\.1:\d+/"))
+    yield caller
+    responses.stop()
+    responses.reset()
+
+
+def body(**changes) -> dict:
+    return {"schedule_id": "sch-1", "link_id": "ul_1", "subject": "Interview", "start": "2026-12-01T10:00:00",
+            "end": "2026-12-01T11:00:00", "time_zone": "Asia/Tokyo", "attendees": [{"email": "iv@t.test"}],
+            "rooms": ["room1@t.test"], "online_meeting": True, **changes}
+
+
+class FakeOutlook:
+    """Graph's documented transactionId behaviour: a repeated POST returns the same event."""
+
+    def __init__(self, lose_first_answer: bool = False):
+        self.events: dict[str, dict] = {}
+        self.posts: list[dict] = []
+        self.lose_first_answer = lose_first_answer
+
+    def post(self, request):
+        payload = json.loads(request.body)
+        self.posts.append(payload)
+        tx = payload["transactionId"]
+        event = self.events.setdefault(tx, {"id": f"evt-{len(self.events) + 1}", "iCalUId": "ical", **payload,
+                                            "onlineMeeting": {"joinUrl": "https://teams.test/join"}})
+        if self.lose_first_answer and len(self.posts) == 1:
+            raise requests.ConnectionError("connection reset after the event was created")
+        return 201, {}, json.dumps(event)
+
+
+def test_lost_answer_then_retry_makes_one_event(world):
+    outlook = FakeOutlook(lose_first_answer=True)
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    with pytest.raises(GraphUnavailable):
+        events.create(world, body())
+    assert Events().get(world.company_id, "sch-1").status == CREATING
+    status, event = events.create(world, body())
+    assert status == 201 and event["event_id"] == "evt-1" and event["join_url"] == "https://teams.test/join"
+    assert len(outlook.events) == 1
+    assert outlook.posts[0]["transactionId"] == outlook.posts[1]["transactionId"]
+    assert Events().get(world.company_id, "sch-1").graph_event_id == "evt-1"
+
+
+def test_same_body_again_is_200_and_different_body_409(world):
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    responses.get(f"{GRAPH}/me/events/evt-1", json={"id": "evt-1", "subject": "Interview", "attendees": []})
+    assert events.create(world, body())[0] == 201
+    status, again = events.create(world, body())
+    assert status == 200 and again["event_id"] == "evt-1" and len(outlook.posts) == 1
+    with pytest.raises(Conflict) as info:
+        events.create(world, body(subject="Other"))
+    assert info.value.code == "schedule_exists"
+
+
+def test_unknown_room_and_bad_times_make_no_graph_call(world):
+    for wrong, code in [(body(rooms=["nope@t.test"]), "unknown_room"), (body(end="2026-12-01T09:00:00"), "invalid_time_range")]:
+        with pytest.raises(ValidationFailed) as info:
+            events.create(world, wrong)
+        assert info.value.code == code
+    assert len(responses.calls) == 0
+    assert Events().get(world.company_id, "sch-1") is None
+
+
+def test_graph_refusal_frees_the_schedule_id(world):
+    responses.post(f"{GRAPH}/me/events", status=400, json={"error": {"code": "ErrorInvalidRequest", "message": "x"}})
+    from shared.errors import GraphError
+    with pytest.raises(GraphError):
+        events.create(world, body())
+    assert Events().get(world.company_id, "sch-1") is None
+
+
+def test_concurrent_patches_are_serialised(world):
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    events.create(world, body())
+    patches: list[dict] = []
+
+    def on_patch(request):
+        patch = json.loads(request.body)
+        patches.append(patch)
+        return 200, {}, json.dumps({"id": "evt-1", "attendees": patch.get("attendees", [])})
+
+    responses.add_callback(responses.PATCH, f"{GRAPH}/me/events/evt-1", callback=on_patch)
+    barrier = threading.Barrier(2)
+
+    def edit(change):
+        barrier.wait()
+        events.update(world, "sch-1", change)
+
+    threads = [threading.Thread(target=edit, args=({"attendees": [{"email": "iv@t.test"}, {"email": "new@t.test"}]},)),
+               threading.Thread(target=edit, args=({"rooms": []},))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = json.loads(Events().get(world.company_id, "sch-1").input_json)
+    # Both edits survive: the second was computed against the first's result.
+    assert [a["email"] for a in stored["attendees"]] == ["iv@t.test", "new@t.test"] and stored["rooms"] == []
+    last = [a["emailAddress"]["address"] for a in patches[-1]["attendees"]]
+    assert last == ["iv@t.test", "new@t.test"]
