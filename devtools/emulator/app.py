@@ -10,15 +10,44 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import control, graph, graph_http, identity, oauth, tokens
+from . import (control, control_events, graph, graph_events, graph_http, graph_schedule, identity,
+               oauth, tokens)
 
 _ANY = ["GET", "POST"]
+
+
+def _event_rules():
+    """Events under /me and /users/{id|upn}: any calendar (/events), the default calendar
+    (/calendar/events) or one calendar (/calendars/{id}/events); `which` tells them apart."""
+    rules = []
+    for prefix in ("/v1.0/me", "/v1.0/users/<ident>"):
+        for middle, which in (("/events", None), ("/calendar/events", "default"),
+                              ("/calendars/<cal_id>/events", "one")):
+            base, defaults = prefix + middle, {"which": which}
+            rules += [
+                Rule(base, endpoint="graph_events_create", methods=["POST"], defaults=defaults),
+                Rule(base + "/<event_id>", endpoint="graph_event", methods=["GET", "PATCH", "DELETE"],
+                     defaults=defaults),
+                Rule(base + "/<event_id>/cancel", endpoint="graph_event_cancel", methods=["POST"],
+                     defaults=defaults),
+            ]
+        rules.append(Rule(prefix + "/calendar/getschedule", endpoint="graph_get_schedule",
+                          methods=["POST"]))
+    return rules
+
+
 URL_MAP = Map([
     # Control API
     Rule("/_emulator/health", endpoint="c:health", methods=["GET"]),
     Rule("/_emulator/reset", endpoint="c:reset", methods=["POST"]),
     Rule("/_emulator/state", endpoint="c:state", methods=["GET"]),
     Rule("/_emulator/users/<oid>/<action>", endpoint="c:user_action", methods=["POST"]),
+    Rule("/_emulator/users/<oid>/events", endpoint="c:user_events", methods=["GET"]),
+    Rule("/_emulator/users/<oid>/events/<event_id>/delete", endpoint="c:user_event_delete",
+         methods=["POST"]),
+    Rule("/_emulator/events/<event_id>/responses", endpoint="c:event_responses", methods=["POST"]),
+    Rule("/_emulator/schedules/<email>/busy", endpoint="c:schedule_busy",
+         methods=["GET", "POST", "DELETE"]),
     Rule("/_emulator/throttle", endpoint="c:throttle", methods=["GET", "POST", "DELETE"]),
     Rule("/_emulator/latency", endpoint="c:latency", methods=["POST"]),
     Rule("/_emulator/calls", endpoint="c:calls", methods=["GET", "DELETE"]),
@@ -50,12 +79,16 @@ URL_MAP = Map([
     Rule("/v1.0/places/microsoft.graph.roomlist", endpoint="graph_room_lists", methods=["GET"]),
     Rule("/v1.0/places/<list_email>/microsoft.graph.roomlist/rooms",
          endpoint="graph_rooms_in_list", methods=["GET"]),
-], strict_slashes=False, merge_slashes=False)
+    *_event_rules(),
+], strict_slashes=False, merge_slashes=False, redirect_defaults=False)
 
 IDENTITY = {"authorize": identity.authorize, "adminconsent": identity.adminconsent,
             "openid": identity.openid_configuration, "jwks": identity.jwks, "token": tokens.token}
 _GRAPH_WORDS = {"v1.0", "me", "users", "calendar", "calendars", "organization", "places",
-                "microsoft.graph.room", "microsoft.graph.roomlist", "rooms"}
+                "microsoft.graph.room", "microsoft.graph.roomlist", "rooms", "events", "cancel",
+                "getschedule"}
+GRAPH_ROUTES = {**graph.ROUTES, **graph_events.ROUTES, **graph_schedule.ROUTES}
+control.HANDLERS.update(control_events.HANDLERS)
 TOKEN_FAULTS = {  # status -> AADSTS number and text (reference-error-codes)
     429: (90055, "TenantThrottlingError - There are too many incoming requests."),
     503: (90006, "ExternalServerRetryableError - The service is temporarily unavailable."),
@@ -133,6 +166,6 @@ class EmulatorApp:
         try:
             ctx = graph_http.authenticate(self.state, request)
             info["tenant_id"], info["user_id"] = ctx["user"]["tenant_id"], ctx["user"]["id"]
-            return graph_http.respond(request, graph.ROUTES[endpoint](self.state, request, ctx, **args))
+            return graph_http.respond(request, GRAPH_ROUTES[endpoint](self.state, request, ctx, **args))
         except graph_http.GraphError as e:
             return graph_http.error(request, e)

@@ -29,8 +29,9 @@ class GraphError(Exception):
 
 @dataclass
 class GraphResult:
-    body: dict
+    body: dict | None           # None: no body (204 No Content, 202 Accepted)
     status: int = 200
+    headers: dict | None = None
 
 
 def ok(body: dict) -> GraphResult:
@@ -60,7 +61,12 @@ def _response(request, status, body, headers=None) -> Response:
 
 
 def respond(request, result: GraphResult) -> Response:
-    return _response(request, result.status, result.body)
+    if result.body is None:
+        rid, crid = _ids(request)
+        h = {"request-id": rid, "client-request-id": crid, "Cache-Control": "no-cache"}
+        h.update(result.headers or {})
+        return Response(status=result.status, headers=h)
+    return _response(request, result.status, result.body, result.headers)
 
 
 def error(request, err: GraphError) -> Response:

@@ -49,6 +49,8 @@ class State:
             self.throttles = []        # fault rules, first match wins
             self.latency_ms = 0
             self.calls = []
+            self.events = {}           # event item id -> record (see events.py)
+            self.busy_blocks = {}      # lower-cased address -> [busy block] (control API)
 
     # --- directory lookups --------------------------------------------------------------
     def resolve_tenant(self, segment: str):

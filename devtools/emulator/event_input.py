@@ -1,0 +1,252 @@
+"""Reading and validating event request bodies (POST /events, PATCH /events/{id}).
+
+Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
+- resources/event.md (properties, enums: showAs, sensitivity, importance, onlineMeetingProvider),
+  resources/attendee.md (type: required, optional, resource), resources/location.md,
+  resources/itembody.md (contentType text/html), resources/datetimetimezone.md.
+- api/event-update.md: the properties a PATCH may carry.
+Error answers:
+- Unknown property: OData's 400 RequestBodyRead "The property '...' does not exist on type
+  'microsoft.graph.event'..."; bad enum literal: RequestBodyRead "Cannot convert the literal...".
+- Unreadable JSON: 400 BadRequest "Unable to read JSON request payload...".
+- Unknown time zone: TimeZoneNotSupportedException (see timezones.py).
+- end before start: ErrorCalendarEndDateIsEarlierThanStartDate (Exchange's code for it, EWS
+  ResponseCode reference); missing start/end: ErrorPropertyValidationFailure "At least one
+  property failed validation." (the answer quoted in microsoft-graph-docs issue #19286).
+Property names are matched case-insensitively, as Outlook's API does ("Comment", "Schedules"
+in the docs' own examples).
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from .graph_http import GraphError
+from .timezones import parse_local
+
+ENUMS = {
+    "showAs": ("microsoft.graph.freeBusyStatus",
+               ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")),
+    "sensitivity": ("microsoft.graph.sensitivity", ("normal", "personal", "private", "confidential")),
+    "importance": ("microsoft.graph.importance", ("low", "normal", "high")),
+    "onlineMeetingProvider": ("microsoft.graph.onlineMeetingProviderType",
+                              ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer")),
+}
+BOOLS = ("isReminderOn", "responseRequested", "allowNewTimeProposals", "hideAttendees", "isAllDay",
+         "isOnlineMeeting")
+WRITABLE = ("subject", "body", "start", "end", "location", "locations", "attendees", "categories",
+            "reminderMinutesBeforeStart", "transactionId", "recurrence", *ENUMS, *BOOLS)
+# Read-only or server-set properties: accepted in a body and ignored, as Graph does.
+IGNORED = ("id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUId", "bodyPreview",
+           "webLink", "isOrganizer", "isCancelled", "type", "responseStatus", "organizer",
+           "originalStartTimeZone", "originalEndTimeZone", "onlineMeeting", "onlineMeetingUrl",
+           "seriesMasterId", "hasAttachments", "isDraft", "originalStart", "uid", "occurrenceId")
+LOCATION_TYPES = ("default", "conferenceRoom", "homeAddress", "businessAddress", "geoCoordinates",
+                  "streetAddress", "hotel", "restaurant", "localBusiness", "postalAddress")
+_CANON = {k.lower(): k for k in WRITABLE + IGNORED}
+
+
+def read_json(request, required=True) -> dict:
+    raw = request.get_data()
+    if not raw.strip():
+        if required:
+            raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
+                                            "Content-Type header is set and payload is of valid JSON format.")
+    return body
+
+
+def _enum(name, value):
+    type_name, allowed = ENUMS[name]
+    canon = {a.lower(): a for a in allowed}
+    if not isinstance(value, str) or value.lower() not in canon:
+        raise GraphError(400, "RequestBodyRead",
+                         f"Cannot convert the literal '{value}' to the expected type '{type_name}'.")
+    return canon[value.lower()]
+
+
+def _bad_type(name, expected):
+    return GraphError(400, "RequestBodyRead",
+                      f"An unexpected value was found for property '{name}'; a value of type "
+                      f"'{expected}' was expected.")
+
+
+def _body(value):
+    if not isinstance(value, dict):
+        raise _bad_type("body", "microsoft.graph.itemBody")
+    v = {k.lower(): x for k, x in value.items()}
+    kind = (v.get("contenttype") or "text")
+    if not isinstance(kind, str) or kind.lower() not in ("text", "html"):
+        raise GraphError(400, "RequestBodyRead",
+                         f"Cannot convert the literal '{kind}' to the expected type 'microsoft.graph.bodyType'.")
+    content = v.get("content") or ""
+    if not isinstance(content, str):
+        raise _bad_type("content", "Edm.String")
+    return {"contentType": kind.lower(), "content": content}
+
+
+def _when(name, value):
+    if not isinstance(value, dict):
+        raise _bad_type(name, "microsoft.graph.dateTimeTimeZone")
+    v = {k.lower(): x for k, x in value.items()}
+    if not v.get("datetime"):
+        raise GraphError(400, "ErrorPropertyValidationFailure", "At least one property failed validation.")
+    tz = v.get("timezone") or "UTC"
+    return {"instant": parse_local(v["datetime"], tz, name), "timeZone": tz}
+
+
+def _location(value, unique_type):
+    if not isinstance(value, dict):
+        raise _bad_type("location", "microsoft.graph.location")
+    v = {k.lower(): x for k, x in value.items()}
+    name = v.get("displayname") or ""
+    kind = v.get("locationtype") or "default"
+    canon = {t.lower(): t for t in LOCATION_TYPES}
+    if not isinstance(kind, str) or kind.lower() not in canon:
+        raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{kind}' to the "
+                                                 "expected type 'microsoft.graph.locationType'.")
+    out = {"displayName": name, "locationType": canon[kind.lower()]}
+    if v.get("locationuri"):
+        out["locationUri"] = v["locationuri"]
+    if unique_type == "private" and name:
+        out["uniqueId"], out["uniqueIdType"] = name, "private"
+    else:
+        out["uniqueIdType"] = "unknown"
+    for key, canon_key in (("address", "address"), ("coordinates", "coordinates"),
+                           ("locationemailaddress", "locationEmailAddress")):
+        if v.get(key):
+            out[canon_key] = v[key]
+    return out
+
+
+def empty_location():
+    return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown",
+            "address": {}, "coordinates": {}}
+
+
+def _attendees(value):
+    if not isinstance(value, list):
+        raise _bad_type("attendees", "Collection(microsoft.graph.attendee)")
+    out, seen = [], set()
+    for a in value:
+        if not isinstance(a, dict):
+            raise _bad_type("attendees", "microsoft.graph.attendee")
+        v = {k.lower(): x for k, x in a.items()}
+        email = v.get("emailaddress")
+        email = {k.lower(): x for k, x in email.items()} if isinstance(email, dict) else {}
+        address = email.get("address")
+        if not isinstance(address, str) or "@" not in address.strip():
+            raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
+        kind = v.get("type") or "required"
+        if not isinstance(kind, str) or kind.lower() not in ("required", "optional", "resource"):
+            raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{kind}' to the "
+                                                     "expected type 'microsoft.graph.attendeeType'.")
+        address = address.strip()
+        if address.lower() in seen:  # Exchange keeps one recipient per address
+            continue
+        seen.add(address.lower())
+        out.append({"type": kind.lower(), "status": {"response": "none", "time": None},
+                    "emailAddress": {"name": email.get("name") or "", "address": address}})
+    return out
+
+
+def normalize(body: dict) -> dict:
+    """Canonical property names and validated values; ignored properties dropped."""
+    out = {}
+    for key, value in body.items():
+        if key.startswith("@odata."):
+            continue
+        name = _CANON.get(key.lower())
+        if name is None:
+            raise GraphError(400, "RequestBodyRead",
+                             f"The property '{key}' does not exist on type 'microsoft.graph.event'. "
+                             "Make sure to only use property names that are defined by the type or "
+                             "mark the type as open type.")
+        if name in IGNORED:
+            continue
+        if name in ENUMS:
+            out[name] = _enum(name, value)
+        elif name in BOOLS:
+            if not isinstance(value, bool):
+                raise _bad_type(name, "Edm.Boolean")
+            out[name] = value
+        elif name == "body":
+            out[name] = _body(value)
+        elif name in ("start", "end"):
+            out[name] = _when(name, value)
+        elif name == "location":
+            out[name] = _location(value, "private") if value is not None else empty_location()
+        elif name == "locations":
+            if not isinstance(value, list):
+                raise _bad_type(name, "Collection(microsoft.graph.location)")
+            out[name] = [_location(v, "unknown") for v in value]
+        elif name == "attendees":
+            out[name] = _attendees(value or [])
+        elif name == "categories":
+            if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+                raise _bad_type(name, "Collection(Edm.String)")
+            out[name] = list(value)
+        elif name == "reminderMinutesBeforeStart":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _bad_type(name, "Edm.Int32")
+            out[name] = value
+        elif name == "recurrence":
+            if value is not None:
+                raise GraphError(400, "ErrorInvalidRequest",
+                                 "The emulator does not implement recurring events.")
+        elif name in ("subject", "transactionId"):
+            if value is not None and not isinstance(value, str):
+                raise _bad_type(name, "Edm.String")
+            out[name] = value
+    return out
+
+
+def end_before_start(start, end):
+    if end < start:
+        raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate",
+                         "The end date occurs before the start date.")
+
+
+# --- body HTML ------------------------------------------------------------------------------------
+_HEAD = '<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n</head>\r\n'
+
+
+def to_html(body: dict) -> str:
+    """Outlook stores the body as given and hands it back as HTML by default (event-get.md)."""
+    content = body["content"]
+    if body["contentType"] == "text":
+        content = html.escape(content).replace("\r\n", "\n").replace("\n", "<br>\r\n")
+    if "<html" in content.lower():
+        return content
+    return f"{_HEAD}<body>\r\n{content}\r\n</body>\r\n</html>\r\n"
+
+
+def with_blob(html_content: str, meeting: dict) -> str:
+    """The Teams join block Outlook writes into the body of an online meeting (event-update.md:
+    "preserve the meeting blob for online meeting")."""
+    blob = ('<div>________________________________________________________________________________</div>'
+            '<div class="me-email-text"><span>Microsoft Teams meeting</span><br>'
+            f'<a class="me-email-headline" href="{html.escape(meeting["joinUrl"])}">Join the meeting now</a>'
+            f'<br><span>Meeting ID: {meeting["conferenceId"]}</span></div>'
+            '<div>________________________________________________________________________________</div>')
+    low = html_content.lower()
+    at = low.rfind("</body>")
+    return html_content[:at] + blob + html_content[at:] if at >= 0 else html_content + blob
+
+
+def to_text(html_content: str) -> str:
+    text = re.sub(r"(?is)<(head|style|script)\b.*?</\1>", "", html_content)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", text)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return "\n".join(line.strip() for line in text.replace("\r", "").split("\n")).strip()
+
+
+def preview(html_content: str) -> str:
+    return re.sub(r"\s+", " ", to_text(html_content)).strip()[:255]
