@@ -2,6 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+VENV_WORKER := .venv-worker
+VENV_TOOLS  := .venv-tools
 
 .PHONY: setup run test clean
 
@@ -10,6 +12,22 @@ setup: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# tests/infra: the Azure Functions Python worker indexes function_app.py in its own venv (the
+# app's runtime requirements + the worker, which declares Python >= 3.13 but indexes fine on 3.11).
+setup: $(VENV_WORKER)/.installed $(VENV_TOOLS)/.installed
+
+$(VENV_WORKER)/.installed: requirements.txt tests/infra/requirements-worker.txt
+	test -x $(VENV_WORKER)/bin/python || $(PYTHON) -m venv $(VENV_WORKER)
+	$(VENV_WORKER)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV_WORKER)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python -r tests/infra/requirements-worker.txt
+	touch $@
+
+# tests/infra: checkov + pycep for infra/*.bicep, apart from .venv (their pins conflict with pytest's).
+$(VENV_TOOLS)/.installed: infra/requirements-tools.txt
+	test -x $(VENV_TOOLS)/bin/python || $(PYTHON) -m venv $(VENV_TOOLS)
+	$(VENV_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-tools.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -29,3 +47,4 @@ test: setup
 
 clean:
 	rm -rf $(VENV) node_modules .devtools .pytest_cache
+	rm -rf $(VENV_WORKER) $(VENV_TOOLS)

@@ -1,0 +1,145 @@
+"""infra/app-registration.sh, run against a fake `az` (tests/infra/fake_az.py): which calls it
+makes, what it registers, and that secrets reach Key Vault through files, never a command line."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.infra.conftest import HERE, INFRA
+from tests.infra.fake_az import APP_ID, CLIENT_SECRET, GRAPH_SCOPES
+
+SCRIPT = INFRA / "app-registration.sh"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+REQUESTED_SCOPES = ["User.Read", "Calendars.ReadWrite", "MailboxSettings.Read", "Place.Read.All", "openid", "profile",
+                    "offline_access"]
+REDIRECT_URI = "https://func-api-abc.azurewebsites.net/api/outlook/callback"
+LOCAL_REDIRECT_URI = "http://localhost:7071/api/outlook/callback"
+
+
+@pytest.fixture
+def run(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "az").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{HERE / "fake_az.py"}" "$@"\n')
+    (bin_dir / "azd").write_text("#!/bin/sh\nexit 1\n")  # no azd environment: inputs come from the environment
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    log = tmp_path / "az.log"
+
+    def run_script(*args, **env_values):
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "FAKE_AZ_LOG": str(log),
+               "AZURE_KEY_VAULT_NAME": "kv-abc", "MS_REDIRECT_URI": REDIRECT_URI,
+               "AZURE_FUNCTION_APP_NAME": "func-api-abc", "AZURE_RESOURCE_GROUP": "rg-dev", "AZURE_ENV_NAME": "dev"}
+        env.update({k: v for k, v in env_values.items() if v is not None})
+        for name in [k for k, v in env_values.items() if v is None]:
+            env.pop(name, None)
+        if log.exists():
+            log.unlink()
+        out = subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return out, calls
+
+    return run_script
+
+
+def find(calls, *words):
+    return [c for c in calls if all(w in c["argv"] for w in words)]
+
+
+def option(call, name):
+    argv = call["argv"]
+    return argv[argv.index(name) + 1]
+
+
+def stored_secrets(calls):
+    secrets = {}
+    for call in find(calls, "keyvault", "secret", "set"):
+        secrets[option(call, "--name")] = call["files"][option(call, "--file")]
+    return secrets
+
+
+def test_script_is_strict_bash():
+    text = SCRIPT.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "\nset -euo pipefail\n" in text
+    assert os.access(SCRIPT, os.X_OK)
+    assert subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True).returncode == 0
+
+
+def test_first_run_registers_the_app_and_fills_key_vault(run):
+    out, calls = run()
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == APP_ID
+    assert f"azd env set MS_CLIENT_ID {APP_ID}" in out.stderr
+
+    (create,) = find(calls, "ad", "app", "create")
+    assert option(create, "--sign-in-audience") == "AzureADMultipleOrgs"
+    assert option(create, "--web-redirect-uris") == REDIRECT_URI
+    assert option(create, "--display-name") == "HERP Hire Outlook integration (dev)"
+    access = json.loads(create["files"][option(create, "--required-resource-accesses")[1:]])
+    assert access == [{"resourceAppId": GRAPH_APP_ID,
+                       "resourceAccess": [{"id": GRAPH_SCOPES[s], "type": "Scope"} for s in REQUESTED_SCOPES]}]
+    assert find(calls, "ad", "app", "update", "--set", "groupMembershipClaims=DirectoryRole")
+
+    (reset,) = find(calls, "ad", "app", "credential", "reset")
+    assert option(reset, "--id") == APP_ID and "--append" in reset["argv"]
+    secrets = stored_secrets(calls)
+    assert secrets["ms-client-secret"] == CLIENT_SECRET
+    key = base64.urlsafe_b64decode(secrets["token-encryption-keys"] + "=" * (-len(secrets["token-encryption-keys"]) % 4))
+    assert len(key) == 32 and "=" not in secrets["token-encryption-keys"]
+    # Secret values travel in files only.
+    assert not [c for c in calls if any(CLIENT_SECRET in a or secrets["token-encryption-keys"] in a for a in c["argv"])]
+    assert CLIENT_SECRET not in out.stdout + out.stderr
+
+    (settings,) = find(calls, "functionapp", "config", "appsettings", "set")
+    assert option(settings, "--settings") == f"MS_CLIENT_ID={APP_ID}"
+    assert option(settings, "--name") == "func-api-abc" and option(settings, "--resource-group") == "rg-dev"
+    # Key Vault is checked before any credential is created (a secret that cannot be stored is never made).
+    assert calls.index(find(calls, "keyvault", "secret", "list")[0]) < calls.index(reset)
+
+
+def test_second_run_changes_no_secret_and_keeps_redirect_uris(run):
+    out, calls = run(MS_CLIENT_ID=APP_ID, FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys",
+                     FAKE_AZ_REDIRECTS=LOCAL_REDIRECT_URI)
+    assert out.returncode == 0, out.stderr
+    assert not find(calls, "ad", "app", "create")
+    assert not find(calls, "ad", "app", "credential", "reset")
+    assert stored_secrets(calls) == {}
+    (update,) = [c for c in find(calls, "ad", "app", "update") if "--web-redirect-uris" in c["argv"]]
+    uris = update["argv"][update["argv"].index("--web-redirect-uris") + 1:]
+    uris = uris[:next((i for i, a in enumerate(uris) if a.startswith("--")), len(uris))]
+    assert sorted(uris) == sorted([REDIRECT_URI, LOCAL_REDIRECT_URI])
+
+
+def test_rotate_secret_replaces_only_the_client_secret(run):
+    out, calls = run("--rotate-secret", MS_CLIENT_ID=APP_ID, FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys")
+    assert out.returncode == 0, out.stderr
+    assert len(find(calls, "ad", "app", "credential", "reset")) == 1
+    assert stored_secrets(calls) == {"ms-client-secret": CLIENT_SECRET}
+
+
+def test_existing_app_found_by_display_name(run):
+    out, calls = run(FAKE_AZ_APPS=APP_ID, FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys")
+    assert out.returncode == 0, out.stderr
+    assert not find(calls, "ad", "app", "create")
+    assert find(calls, "ad", "app", "update", "--id", APP_ID)
+
+
+def test_two_apps_with_the_same_name_stop_the_script(run):
+    out, calls = run(FAKE_AZ_APPS=f"{APP_ID},99999999-2222-3333-4444-555555555555")
+    assert out.returncode != 0
+    assert "set MS_CLIENT_ID" in out.stderr
+    assert not find(calls, "ad", "app", "update") and not find(calls, "ad", "app", "create")
+
+
+@pytest.mark.parametrize("missing", ["AZURE_KEY_VAULT_NAME", "MS_REDIRECT_URI"])
+def test_missing_provision_outputs_stop_before_any_change(run, missing):
+    out, calls = run(**{missing: None})
+    assert out.returncode != 0
+    assert missing in out.stderr
+    assert not [c for c in calls if c["argv"][:2] == ["ad", "app"] or c["argv"][:3] == ["keyvault", "secret", "set"]]
