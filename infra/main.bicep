@@ -44,7 +44,9 @@ param keyVaultName string = ''
 ])
 param storageSkuName string = 'Standard_GRS'
 
+@description('Memory of each instance (Flex Consumption sizes).')
 @allowed([
+  512
   2048
   4096
 ])
@@ -80,7 +82,7 @@ var tags = {
 }
 var appName = empty(functionAppName) ? 'func-api-${resourceToken}' : functionAppName
 // Flex Consumption pulls the app package from this container.
-var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
+var deploymentContainerName = 'app-package-${toLower(take(appName, 32))}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
 
 // The tables of DESIGN.md "Storage", named as in shared/storage/tables.py.
 var tableNames = [

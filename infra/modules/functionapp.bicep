@@ -21,7 +21,9 @@ param deploymentContainerName string
 param keyVaultUri string
 param applicationInsightsConnectionString string
 
+@description('Memory of each instance (Flex Consumption sizes).')
 @allowed([
+  512
   2048
   4096
 ])
