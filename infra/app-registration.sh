@@ -143,8 +143,7 @@ az ad app update --id "$client_id" --set groupMembershipClaims=DirectoryRole
 
 # --- Secrets go to Key Vault through a file, never on a command line.
 store_secret() {  # name, file
-  az keyvault secret set --vault-name "$vault" --name "$1" --file "$2" --encoding utf-8 \
-    --content-type text/plain --output none
+  az keyvault secret set --vault-name "$vault" --name "$1" --file "$2" --encoding utf-8 --output none
 }
 
 if $rotate_secret || ! has_secret "$CLIENT_SECRET_NAME"; then
