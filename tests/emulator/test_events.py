@@ -1,61 +1,16 @@
-"""Graph events and getSchedule of the emulator, driven over HTTPS with tokens from real MSAL."""
+"""Graph events of the emulator (create, get, update, delete, cancel, rooms, Teams, control API),
+driven over HTTPS with tokens from real MSAL."""
 from __future__ import annotations
 
 import pytest
 
 from devtools.emulator import seed
 
+from .calendar_helpers import (AIKO, BEN, CARL, CONTOSO, EMI, FUMI, ROOM, ROOM2, TOKYO, Client,
+                               assert_graph_error, emi, event_body, mailbox, schedule_body,  # noqa: F401
+                               status_of)
+
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
-
-CONTOSO = seed.CONTOSO_TENANT_ID
-AIKO, BEN, CARL, EMI, FUMI = (seed.UPN[i] for i in (
-    seed.AIKO_ID, seed.BEN_ID, seed.CARL_ID, seed.EMI_ID, seed.FUMI_ID))
-ROOM = f"tokyo-hq-room001@{seed.CONTOSO_DOMAIN}"
-ROOM2 = f"tokyo-hq-room002@{seed.CONTOSO_DOMAIN}"
-TOKYO = "Tokyo Standard Time"
-
-
-def assert_graph_error(r, status, code):
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert err["code"] == code and err["message"], err
-    assert err["innerError"]["request-id"] == r.headers["request-id"]
-    return err
-
-
-class Client:
-    """One signed-in user talking to the emulator's Graph."""
-
-    def __init__(self, emu, upn, scopes=None):
-        self.emu = emu
-        _app, result = emu.sign_in(upn, **({"scopes": scopes} if scopes else {}))
-        self.token = result["access_token"]
-
-    def call(self, method, path, json=None, headers=None, **kw):
-        h = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        url = path if path.startswith("https://") else f"{self.emu.base}/v1.0{path}"
-        return self.emu.http.request(method, url, json=json, headers=h, timeout=10, **kw)
-
-
-def event_body(subject="Interview", start="2026-12-01T10:00:00", end="2026-12-01T11:00:00", tz=TOKYO,
-               attendees=(), **extra):
-    return {"subject": subject, "body": {"contentType": "text", "content": "Agenda"},
-            "start": {"dateTime": start, "timeZone": tz}, "end": {"dateTime": end, "timeZone": tz},
-            "attendees": [{"emailAddress": {"address": a}, "type": t} for a, t in attendees], **extra}
-
-
-def status_of(event, address):
-    return next(a["status"]["response"] for a in event["attendees"]
-                if a["emailAddress"]["address"].lower() == address.lower())
-
-
-def mailbox(emu, oid):
-    return emu.control("GET", f"users/{oid}/events")["events"]
-
-
-@pytest.fixture
-def emi(emu):
-    return Client(emu, EMI)
 
 
 # --- create -----------------------------------------------------------------------------------------
@@ -318,76 +273,9 @@ def test_teams_needs_an_allowed_provider(emu):
     assert e["onlineMeetingProvider"] == "teamsForBusiness" and e["onlineMeeting"]["joinUrl"]
     off = emi.call("PATCH", f"/me/events/{e['id']}", json={"isOnlineMeeting": False}).json()
     assert off["isOnlineMeeting"] is True and off["onlineMeeting"] == e["onlineMeeting"]  # stays online
-
-
-# --- getSchedule ------------------------------------------------------------------------------------
-def schedule_body(schedules, start="2026-12-01T09:00:00", end="2026-12-01T14:00:00", interval=60):
-    body = {"schedules": schedules, "startTime": {"dateTime": start, "timeZone": TOKYO},
-            "endTime": {"dateTime": end, "timeZone": TOKYO}}
-    if interval is not None:
-        body["availabilityViewInterval"] = interval
-    return body
-
-
-def test_get_schedule(emu, emi):
-    emi.call("POST", "/me/events", json=event_body(subject="Interview", attendees=[(BEN, "required"), (ROOM, "resource")],
-                                                   location={"displayName": "Room 001"}))
-    emu.control("POST", f"schedules/{EMI}/busy",
-                json={"start": "2026-12-01T03:00:00Z", "end": "2026-12-01T04:00:00Z", "status": "oof",
-                      "subject": "Dentist"})
-    emu.control("POST", f"schedules/{EMI}/busy",  # overlaps the meeting's second half
-                json={"start": "2026-12-01T01:30:00Z", "end": "2026-12-01T02:30:00Z", "status": "tentative"})
-    unknown = f"nobody@{seed.CONTOSO_DOMAIN}"
-    r = emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI, ROOM, BEN, unknown]),
-                 headers={"Prefer": f'outlook.timezone="{TOKYO}"'})
-    assert r.status_code == 200, r.text
-    assert r.headers["Preference-Applied"] == f'outlook.timezone="{TOKYO}"'
-    body = r.json()
-    assert body["@odata.context"].endswith("$metadata#Collection(microsoft.graph.scheduleInformation)")
-    mine, room, ben, nobody = body["value"]
-    assert [v["scheduleId"] for v in body["value"]] == [EMI, ROOM, BEN, unknown]
-    # 09-14 JST in hours: meeting 10-11 (busy wins over the tentative block), tentative until
-    # 11:30, oof 12-13.
-    assert mine["availabilityView"] == "02130"
-    assert room["availabilityView"] == "02000"
-    assert ben["availabilityView"] == "01000"    # an unanswered request shows as tentative
-    assert mine["scheduleItems"][0] == {
-        "isPrivate": False, "status": "busy", "subject": "Interview", "location": "Room 001",
-        "start": {"dateTime": "2026-12-01T10:00:00.0000000", "timeZone": TOKYO},
-        "end": {"dateTime": "2026-12-01T11:00:00.0000000", "timeZone": TOKYO}}
-    assert [i["status"] for i in mine["scheduleItems"]] == ["busy", "tentative", "oof"]
-    assert mine["scheduleItems"][2]["subject"] == "Dentist"
-    assert set(ben["scheduleItems"][0]) == {"status", "start", "end"}  # others show availability only
-    assert mine["workingHours"]["daysOfWeek"][0] == "monday"
-    assert nobody == {"scheduleId": unknown, "error": {
-        "message": f"Unable to resolve e-mail address {unknown} to an Active Directory object.",
-        "responseCode": "5009"}}
-    # Default interval 30 minutes; times in UTC without the Prefer header.
-    r = emi.call("POST", "/me/calendar/getschedule", json=schedule_body([EMI], interval=None)).json()
-    assert r["value"][0]["availabilityView"] == "0022103300"
-    assert r["value"][0]["scheduleItems"][0]["start"] == {"dateTime": "2026-12-01T01:00:00.0000000", "timeZone": "UTC"}
-    r = emi.call("POST", f"/users/{seed.EMI_ID}/calendar/getSchedule", json=schedule_body([EMI], interval=15)).json()
-    assert len(r["value"][0]["availabilityView"]) == 20
-
-
-def test_get_schedule_limits(emu, emi):
-    assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI], interval=4)),
-                       400, "ErrorInvalidMergedFreeBusyInterval")
-    assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI], interval=1441)),
-                       400, "ErrorInvalidMergedFreeBusyInterval")
-    many = [f"user{i}@{seed.CONTOSO_DOMAIN}" for i in range(101)]
-    err = assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=schedule_body(many)),
-                             400, "ErrorMailboxDataArrayTooBig")
-    assert "allowed size = 100; the actual size = 101" in err["message"]
-    assert emi.call("POST", "/me/calendar/getSchedule", json=schedule_body(many[:100])).status_code == 200
-    assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([])),
-                       400, "ErrorMailboxDataArrayEmpty")
-    assert_graph_error(emi.call("POST", "/me/calendar/getSchedule",
-                                json=schedule_body([EMI], start="2026-12-01T00:00:00", end="2027-01-12T00:00:00")),
-                       400, "ErrorTimeIntervalTooBig")
-    assert_graph_error(emi.call("POST", "/me/calendar/getSchedule",
-                                json=schedule_body([EMI], start="2026-12-01T10:00:00", end="2026-12-01T10:00:00")),
-                       400, "ErrorInvalidTimeInterval")
+    assert mailbox(emu, seed.EMI_ID)[-1]["_emulator"]["onlineMeetingBlobInBody"] is True
+    emi.call("PATCH", f"/me/events/{e['id']}", json={"body": {"contentType": "text", "content": "New"}})
+    assert mailbox(emu, seed.EMI_ID)[-1]["_emulator"]["onlineMeetingBlobInBody"] is False
 
 
 # --- permissions, mailbox, faults ---------------------------------------------------------------------
