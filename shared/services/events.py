@@ -157,7 +157,14 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
         raise
     record.graph_event_id, record.ical_uid = created["id"], created.get("iCalUId")
     record.status, record.updated_at = ACTIVE, utcnow()
-    repo.save(record)
+    try:
+        repo.save(record)
+    except ConcurrentUpdate:
+        # A twin request (a retry racing the original) stored it first; the transactionId made
+        # Outlook answer both with the same event.
+        record = repo.get(caller.company_id, event.schedule_id)
+        if record is None or record.graph_event_id != created["id"]:
+            raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
     return 201, event_json(event, created, iso(record.updated_at))
 

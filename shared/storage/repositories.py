@@ -9,6 +9,7 @@ import json
 from datetime import datetime
 from typing import Iterable, Iterator
 
+from shared.errors import Conflict
 from shared.models import (
     Account,
     MicrosoftAccount,
@@ -26,8 +27,15 @@ from shared.storage.tables import escape_key, unescape_key
 BATCH_LIMIT = 100  # entity group transactions: at most 100 operations, one partition
 
 
-class ConcurrentUpdate(Exception):
-    """The row changed (or appeared) since it was read."""
+class ConcurrentUpdate(Conflict):
+    """The row changed (or appeared) since it was read. Use cases retry or resolve it; one that
+    reaches the edge is a 409 the client may simply repeat."""
+
+    code, message = "concurrent_update", "The item was changed by another request at the same time; retry."
+
+    def __init__(self, table: str = ""):
+        super().__init__()
+        self.table = table
 
 
 def _etag(entity) -> str | None:
