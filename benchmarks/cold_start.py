@@ -1,0 +1,45 @@
+"""Cold start: how long indexing takes (importing `function_app` in a fresh interpreter) and
+which heavy modules it avoids; then the extra cost of the first request's lazy imports.
+
+    .venv/bin/python -m benchmarks.cold_start --runs 10
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+from devtools.stack import ROOT
+
+INDEX = """
+import json, sys, time
+t = time.perf_counter()
+import function_app
+n = len(function_app.app.get_functions())
+indexed = time.perf_counter() - t
+heavy = [m for m in ("msal", "azure.identity", "cryptography", "jwt", "requests", "azure.data.tables",
+                     "azure.storage.queue") if m in sys.modules]
+t = time.perf_counter()
+import jwt, msal, requests, azure.data.tables, azure.storage.queue, cryptography.hazmat.primitives.ciphers.aead
+first_use = time.perf_counter() - t
+print(json.dumps({"functions": n, "index_ms": indexed * 1000, "first_use_ms": first_use * 1000, "heavy": heavy}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args()
+    runs = [json.loads(subprocess.run([sys.executable, "-c", INDEX], cwd=ROOT, capture_output=True, text=True,
+                                      check=True).stdout) for _ in range(args.runs)]
+    print(f"cold start over {args.runs} fresh interpreters ({runs[0]['functions']} functions)")
+    print(f"  import + index function_app: median {statistics.median(r['index_ms'] for r in runs):.0f} ms "
+          f"(max {max(r['index_ms'] for r in runs):.0f} ms); heavy modules loaded at indexing: {runs[0]['heavy'] or 'none'}")
+    print(f"  deferred to first use (msal, PyJWT, requests, tables, queues, cryptography): "
+          f"median {statistics.median(r['first_use_ms'] for r in runs):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
