@@ -110,6 +110,14 @@ def _deleted_in_outlook(exc: GraphError) -> bool:
 # ---- create
 
 
+def _check_repeat(record: EventRecord, event: EventInput) -> None:
+    """A stored schedule may only be repeated with the same body, and not after a cancel."""
+    if record.input_hash != event.fingerprint():
+        raise Conflict("Another event body is already stored for this schedule_id.", code="schedule_exists")
+    if record.status == CANCELLED:
+        raise Conflict("The event of this schedule_id was cancelled.", code="schedule_exists")
+
+
 def create(caller: Caller, body: dict) -> tuple[int, dict]:
     """201 and the new event; 200 and the same event for a repeat of the same body."""
     event = parse_create(body)
@@ -122,6 +130,13 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
     room_names = _known_rooms(link.tenant_id, event.rooms)
     repo = Events()
     record = repo.get(caller.company_id, event.schedule_id)
+    if record is not None:
+        _check_repeat(record, event)
+        if record.status == ACTIVE:
+            return 200, get(caller, event.schedule_id)
+    if event.online_meeting and not _teams_available(caller.company_id, link.tenant_id, link.account_id,
+                                                     event.calendar_id):
+        raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
         now = utcnow()
         record = EventRecord(company_id=caller.company_id, schedule_id=event.schedule_id, link_id=link.link_id,
@@ -131,25 +146,23 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
                              updated_at=now)
         try:
             repo.create(record)
-        except ConcurrentUpdate:
+        except ConcurrentUpdate:  # a twin request reserved it first: go on as its repeat
             record = repo.get(caller.company_id, event.schedule_id)
-    if record.input_hash != event.fingerprint():
-        raise Conflict("Another event body is already stored for this schedule_id.", code="schedule_exists")
-    if record.status == CANCELLED:
-        raise Conflict("The event of this schedule_id was cancelled.", code="schedule_exists")
-    if record.status == ACTIVE:
-        return 200, get(caller, event.schedule_id)
-    if event.online_meeting and not _teams_available(caller.company_id, link.tenant_id, link.account_id,
-                                                     event.calendar_id):
-        repo.delete(caller.company_id, event.schedule_id)
-        raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
+            if record is None:
+                raise
+            _check_repeat(record, event)
+            if record.status == ACTIVE:
+                return 200, get(caller, event.schedule_id)
     path = f"/me/calendars/{quote(event.calendar_id, safe='')}/events" if event.calendar_id else "/me/events"
     payload = to_graph(event, room_names, record.transaction_id)
     try:
         created = _graph(record, lambda token: graph.request("POST", path, token, json=payload,
                                                              headers=_prefer(event.time_zone)))
-    except (GraphUnavailable, GraphTimeout, ReauthRequired):
-        raise  # outcome unknown or retryable: keep the reservation; a retry reuses the transactionId
+    except (GraphUnavailable, GraphTimeout):
+        raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
+    except (ReauthRequired, LinkRemoved):
+        repo.delete(caller.company_id, event.schedule_id)  # Outlook never accepted the POST
+        raise
     except GraphError as exc:
         repo.delete(caller.company_id, event.schedule_id)  # Graph refused it: nothing exists
         if exc.status == 404:
