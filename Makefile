@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VENV_WORKER := .venv-worker
 VENV_TOOLS  := .venv-tools
 
-.PHONY: setup run test clean
+.PHONY: setup test-tools chromium run test clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -14,9 +14,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# What only the tests need, apart from .venv: the Functions worker, checkov + pycep, Chromium.
+test-tools: $(VENV_WORKER)/.installed $(VENV_TOOLS)/.installed chromium
+
 # tests/infra: the Azure Functions Python worker indexes function_app.py in its own venv (the
 # app's runtime requirements + the worker, which declares Python >= 3.13 but indexes fine on 3.11).
-setup: $(VENV_WORKER)/.installed $(VENV_TOOLS)/.installed
 
 $(VENV_WORKER)/.installed: requirements.txt tests/infra/requirements-worker.txt
 	test -x $(VENV_WORKER)/bin/python || $(PYTHON) -m venv $(VENV_WORKER)
@@ -30,6 +32,13 @@ $(VENV_TOOLS)/.installed: infra/requirements-tools.txt
 	$(VENV_TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-tools.txt
 	touch $@
 
+# Browser tests drive Debian's Chromium with Playwright (never `playwright install`). Where it
+# cannot be installed (not root, no apt), those tests say so and skip.
+chromium:
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } ; } || \
+	  echo "chromium could not be installed: the browser tests will be skipped"
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -42,7 +51,7 @@ run: setup local.settings.json
 	$(PY) -m devtools.run
 
 # Unit + Azurite integration + end-to-end (each session starts its own Azurite/emulator/host on free ports).
-test: setup
+test: setup test-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 from shared import graph
 from shared.auth import Caller
-from shared.errors import DomainError, ValidationFailed
+from shared.errors import ValidationFailed
 from shared.services import credentials
 from shared.services.event_input import email_address, local_datetime, local_time, zone
 from shared.services.user_links import own_link
 
 MAX_PER_CALL = 20        # getSchedule: at most 20 schedules per request
+MAX_DAYS = 42            # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)
 MAX_EMAILS = 100
 PER_MAILBOX_PARALLEL = 4  # Graph: at most 4 concurrent requests per mailbox
 STATUSES = {"busy", "tentative", "oof", "workingElsewhere"}
@@ -30,6 +32,8 @@ def _parse(body: dict) -> dict:
     start, end = local_datetime(body.get("start"), "start"), local_datetime(body.get("end"), "end")
     if end <= start:
         raise ValidationFailed("end must be after start.", code="invalid_time_range")
+    if datetime.fromisoformat(end) - datetime.fromisoformat(start) > timedelta(days=MAX_DAYS):
+        raise ValidationFailed(f"The period may be at most {MAX_DAYS} days.", code="invalid_time_range")
     unique = list(dict.fromkeys(email_address(e, "an e-mail in emails") for e in emails))
     return {"link_id": body["link_id"], "emails": unique, "start": start, "end": end, "time_zone": tz,
             "interval": interval}

@@ -18,8 +18,10 @@ from shared.errors import ValidationFailed
 MAX_ATTENDEES = 500
 MAX_ROOMS = 20
 MAX_SUBJECT = 255
-MAX_BODY = 256 * 1024
+MAX_BODY = 64 * 1024         # characters of the invitation body
+MAX_STORED = 200_000         # characters of the whole normalised input (Table entity <= 1 MiB)
 MAX_ID = 200
+YEARS = range(1970, 3000)
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
@@ -99,11 +101,18 @@ def local_datetime(value, name: str) -> str:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         _fail("invalid_datetime", f"{name} is not a valid date-time.")
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+    if parsed.year not in YEARS:
+        _fail("invalid_datetime", f"{name} must be between {YEARS.start} and {YEARS.stop - 1}.")
+    return parsed.isoformat(timespec="seconds")
 
 
 def zone(name) -> ZoneInfo:
-    if not isinstance(name, str) or not name or len(name) > 64 or ".." in name or name.startswith("/"):
+    """An IANA zone Graph knows: `Area/Location` or UTC. tzdata's `posix/`, `right/`, `Etc/GMT+9`
+    and `Factory` entries load in Python but Graph refuses them."""
+    ok = isinstance(name, str) and 0 < len(name) <= 64 and ".." not in name and not name.startswith("/")
+    if ok and name not in ("UTC", "GMT", "Etc/UTC", "Etc/GMT"):
+        ok = "/" in name and name.split("/")[0] not in ("posix", "right", "Etc")
+    if not ok:
         _fail("invalid_time_zone", "time_zone must be an IANA time zone, e.g. Asia/Tokyo.")
     try:
         return ZoneInfo(name)
@@ -186,6 +195,8 @@ def parse_create(body: dict) -> EventInput:
         location=_text(body, "location", required=False, limit=255),
     )
     check_times(event)
+    if len(event.to_json_text()) > MAX_STORED:
+        _fail("event_too_large", "The event is too large (body, attendees and names together).")
     return event
 
 

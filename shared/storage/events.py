@@ -12,8 +12,10 @@ from shared.storage.repositories import _etag, _get, _write
 from shared.storage.tables import escape_key, unescape_key
 
 CREATING, ACTIVE, CANCELLED = "creating", "active", "cancelled"
-_CHUNK = 30000  # characters per property (UTF-16 in the service: < 64 KiB)
-_MAX_CHUNKS = 24
+# A string property holds at most 64 KiB of UTF-16 (32,768 units; a character outside the BMP
+# takes two), an entity at most 1 MiB: 16,000 characters a property, at most 15 of them.
+_CHUNK = 16000
+_MAX_CHUNKS = 15
 
 
 @dataclass

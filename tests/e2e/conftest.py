@@ -1,6 +1,8 @@
 """End-to-end: the function host (devtools.host) + the Microsoft emulator + Azurite, over HTTP."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -94,6 +96,17 @@ def link_tenant(api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "adm
 
 
 CONTOSO, FABRIKAM = seed.CONTOSO_TENANT_ID, seed.FABRIKAM_TENANT_ID
+
+
+def wait_for(check, timeout: float = 30.0, what: str = "condition"):
+    """The first truthy value of `check()`, polled (queue-driven work finishes in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def link_user(api: Api, browser: Browser, upn: str, account: str, *, tenant_id: str = seed.CONTOSO_TENANT_ID) -> str:

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import requests
 
 from devtools.emulator import seed
 from tests.conftest import new_id
-from tests.e2e.conftest import CONTOSO, Api, link_tenant, link_user
-from tests.e2e.test_rooms import link_of, wait_for
+from tests.e2e.conftest import CONTOSO, Api, link_tenant, link_user, wait_for
+from tests.e2e.test_rooms import link_of
 
 pytestmark = pytest.mark.e2e
 AIKO, EMI, GORO, FUMI = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.GORO_ID, seed.FUMI_ID))

@@ -9,20 +9,10 @@ from devtools.emulator import seed
 from shared.storage.repositories import TenantLinks
 from tests.conftest import new_id
 from devtools.browser import Browser
-from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant
+from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant, wait_for
 
 pytestmark = pytest.mark.e2e
 AIKO, BEN, HANA = seed.UPN[seed.AIKO_ID], seed.UPN[seed.BEN_ID], seed.UPN[seed.HANA_ID]
-
-
-def wait_for(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def rooms_of(api: Api, tenant: str = CONTOSO) -> dict:

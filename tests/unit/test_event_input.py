@@ -105,3 +105,24 @@ def test_event_json_maps_responses():
     assert out["attendees"] == [{"email": "iv@contoso.test", "name": "面接官", "type": "required", "response": "tentative"}]
     assert out["rooms"] == [{"email": "room1@contoso.test", "response": "accepted"}]
     assert out["event_id"] == "AAMk1" and out["schedule_id"] == "sch-1"
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"start": "0999-12-01T10:00", "end": "0999-12-01T11:00"}, "invalid_datetime"),
+    ({"time_zone": "Factory"}, "invalid_time_zone"),
+    ({"time_zone": "posix/Asia/Tokyo"}, "invalid_time_zone"),
+    ({"body": {"content_type": "text", "content": "x" * (64 * 1024 + 1)}}, "invalid_body"),
+    ({"body": {"content_type": "text", "content": "\x01" * (60 * 1024)}}, "event_too_large"),  # 6 characters each in JSON
+])
+def test_inputs_that_would_fail_later_are_refused_now(change, code):
+    with pytest.raises(ValidationFailed) as info:
+        parse_create({**BASE, **change})
+    assert info.value.code == code
+
+
+def test_astral_characters_fit_the_table_limits():
+    e = parse_create({**BASE, "body": {"content_type": "text", "content": "😀" * (64 * 1024)}})
+    from shared.storage.events import _CHUNK, _MAX_CHUNKS
+    text = e.to_json_text()
+    assert len(text) <= _CHUNK * _MAX_CHUNKS
+    assert all(len(text[i:i + _CHUNK].encode("utf-16-le")) <= 64 * 1024 for i in range(0, len(text), _CHUNK))
