@@ -68,16 +68,22 @@ def _can_grant_tenant_consent(user) -> bool:
     return bool(set(user["roles"]) & seed.CONSENT_GRANTING_ROLES)
 
 
-# --- /{tenant}/oauth2/v2.0/authorize ----------------------------------------------------------
-def authorize(state, request, tenant, info):
-    info["kind"] = "authorize"
+def _browser_request(state, request, tenant, info, kind):
+    """What authorize and adminconsent check first: the tenant, then client_id and redirect_uri
+    (errors shown on Entra's own page). Returns (resolved tenant, params, error page or None)."""
+    info["kind"] = kind
     resolved, page = _tenant_or_page(state, request, tenant)
     if page:
-        return page
+        return None, None, page
     if resolved[0] == "tenant":
         info["tenant_id"] = resolved[1]
     p = oauth.params(request)
-    page = oauth.check_client_and_redirect(request, p, tenant)
+    return resolved, p, oauth.check_client_and_redirect(request, p, tenant)
+
+
+# --- /{tenant}/oauth2/v2.0/authorize ----------------------------------------------------------
+def authorize(state, request, tenant, info):
+    resolved, p, page = _browser_request(state, request, tenant, info, "authorize")
     if page:
         return page
     mode = p.get("response_mode") or "query"
@@ -183,14 +189,7 @@ def client_info(user) -> str:
 
 # --- /{tenant}/v2.0/adminconsent --------------------------------------------------------------
 def adminconsent(state, request, tenant, info):
-    info["kind"] = "adminconsent"
-    resolved, page = _tenant_or_page(state, request, tenant)
-    if page:
-        return page
-    if resolved[0] == "tenant":
-        info["tenant_id"] = resolved[1]
-    p = oauth.params(request)
-    page = oauth.check_client_and_redirect(request, p, tenant)
+    resolved, p, page = _browser_request(state, request, tenant, info, "adminconsent")
     if page:
         return page
     redirect_uri = p["redirect_uri"]
