@@ -1,14 +1,23 @@
 """The one redirect URI of the app registration (MS_REDIRECT_URI). Anonymous: the browser
 arrives from Microsoft; the single-use state row identifies the flow, company and account."""
+import logging
+
 import azure.functions as func
 
 from shared.http import handler, redirect
 from shared.services import oauth_flows
 
 bp = func.Blueprint()
+log = logging.getLogger("outlook.oauth")
 
 
 @bp.route(route="outlook/callback", methods=["GET"])
 @handler
 def oauth_callback(req: func.HttpRequest) -> func.HttpResponse:
     return redirect(oauth_flows.handle_callback(dict(req.params)))
+
+
+@bp.timer_trigger(arg_name="timer", schedule="0 30 3 * * *", run_on_startup=False)
+def purge_expired_oauth_states(timer: func.TimerRequest) -> None:
+    """Daily: states of flows that were started and never finished (used ones are deleted at once)."""
+    log.info("purge_expired_oauth_states removed %d expired states", oauth_flows.purge_expired_states())

@@ -89,6 +89,10 @@ def start_user_link(caller: Caller, tenant_id: str) -> str:
     return _sign_in_leg(_new_state(caller, FLOW_USER_LINK, LEG_SIGNIN, tenant_id))
 
 
+def purge_expired_states() -> int:
+    return OAuthStates().delete_expired(utcnow())
+
+
 # ---- the callback
 
 

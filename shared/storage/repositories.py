@@ -385,9 +385,12 @@ class OAuthStates:
         return state
 
     def delete_expired(self, before: datetime) -> int:
-        rows = tables.table(self.table).query_entities("expires_at lt @t", parameters={"t": iso(before)})
+        """Remove states that expired unused (one partition each, so one delete each)."""
+        client = tables.table(self.table)
+        rows = client.query_entities("expires_at lt @t", parameters={"t": iso(before)},
+                                     select=["PartitionKey", "RowKey"])
         count = 0
         for e in rows:
-            tables.table(self.table).delete_entity(e["PartitionKey"], e["RowKey"])
+            client.delete_entity(e["PartitionKey"], e["RowKey"])
             count += 1
         return count

@@ -22,7 +22,8 @@ HTTP_FUNCTIONS = {
     "get_availability",
 }
 EXPECTED_TRIGGERS = {**{name: "httpTrigger" for name in HTTP_FUNCTIONS},
-                     "refresh_room_caches": "timerTrigger", "sync_tenant_rooms": "queueTrigger"}
+                     "refresh_room_caches": "timerTrigger", "sync_tenant_rooms": "queueTrigger",
+                     "purge_expired_oauth_states": "timerTrigger"}
 
 # Settings of CONTRACT.md section 2 (and the host's storage setting): none may be needed to index.
 SETTING_PREFIXES = ("MS_", "HERP_", "TOKEN_", "AzureWebJobs", "STORAGE_", "ROOM_", "REQUESTS_CA", "AZURE_",

@@ -120,3 +120,14 @@ def test_unlinking_status_round_trips(storage):
     link.status = UNLINKING
     repo.save(link)
     assert repo.get(company, "t1").status == UNLINKING
+
+
+def test_expired_states_are_purged(storage):
+    from shared.services.oauth_flows import purge_expired_states
+
+    repo = OAuthStates()
+    old = repo.create(state(expires_at=utcnow() - timedelta(minutes=1)))
+    fresh = repo.create(state())
+    assert purge_expired_states() >= 1
+    assert repo.consume(old.state_id) is None
+    assert repo.consume(fresh.state_id) is not None
