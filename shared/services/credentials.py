@@ -8,6 +8,7 @@ after they are used), so the loser's cache is dropped, not merged.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable, TypeVar
 
 from shared import crypto, identity
@@ -67,15 +68,27 @@ def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bo
     return token
 
 
+MAX_CONCURRENT_PER_MAILBOX = 4  # Graph's Outlook limit: 4 concurrent requests per mailbox
+_mailbox_slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _mailbox_slot(tenant_id: str, oid: str) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        return _mailbox_slots.setdefault((tenant_id, oid), threading.BoundedSemaphore(MAX_CONCURRENT_PER_MAILBOX))
+
+
 def with_graph_token(company_id: str, tenant_id: str, oid: str, call: Callable[[str], T]) -> T:
-    """Run `call(token)`; when Graph refuses the access token (401: revoked or expired early),
-    refresh once and run it again. A dead refresh token then surfaces as ReauthRequired."""
-    try:
-        return call(access_token(company_id, tenant_id, oid))
-    except GraphError as exc:
-        if exc.status != 401:
-            raise
-    return call(access_token(company_id, tenant_id, oid, force_refresh=True))
+    """Run `call(token)`, at most 4 at a time per mailbox in this instance; when Graph refuses
+    the access token (401: revoked or expired early), refresh once and run it again. A dead
+    refresh token then surfaces as ReauthRequired."""
+    with _mailbox_slot(tenant_id, oid):
+        try:
+            return call(access_token(company_id, tenant_id, oid))
+        except GraphError as exc:
+            if exc.status != 401:
+                raise
+        return call(access_token(company_id, tenant_id, oid, force_refresh=True))
 
 
 def mark_reauth_required(account: MicrosoftAccount) -> None:

@@ -78,3 +78,33 @@ def test_get_all_follows_next_links(sleeps):
 def test_no_content_is_none(sleeps):
     responses.delete(f"{BASE}/me/events/e1", status=204)
     assert graph.request("DELETE", "/me/events/e1", "tok") is None
+
+
+def test_at_most_four_graph_calls_run_at_once_per_mailbox(app_env, monkeypatch):
+    import threading
+    import time
+    from collections import Counter
+
+    from shared.services import credentials
+
+    monkeypatch.setattr(credentials, "access_token", lambda *a, **k: "token")
+    running, peak, lock = Counter(), Counter(), threading.Lock()
+
+    def call_as(oid):
+        def call(token):
+            with lock:
+                running[oid] += 1
+                peak[oid] = max(peak[oid], running[oid])
+            time.sleep(0.05)
+            with lock:
+                running[oid] -= 1
+        return call
+
+    threads = [threading.Thread(target=credentials.with_graph_token, args=("co", "t", oid, call_as(oid)))
+               for oid in ["busy"] * 10 + ["other"] * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak["busy"] == 4       # ten callers of one mailbox: never more than four at once
+    assert peak["other"] == 3      # another mailbox is not held up by the first
