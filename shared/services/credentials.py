@@ -39,14 +39,21 @@ def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) ->
     return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
 
 
-def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bool = False) -> str:
-    """A Graph access token of the account; ReauthRequired when its credential is dead."""
-    repo = MicrosoftAccounts()
-    account = repo.get(company_id, tenant_id, oid)
+def usable_account(company_id: str, tenant_id: str, oid: str) -> MicrosoftAccount:
+    """The account row, if its credential can still be used: LinkRemoved when it is gone,
+    ReauthRequired when its refresh token was already refused."""
+    account = MicrosoftAccounts().get(company_id, tenant_id, oid)
     if account is None or not account.token_cache:
         raise LinkRemoved()
     if account.status == REAUTH_REQUIRED:
         raise ReauthRequired()
+    return account
+
+
+def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bool = False) -> str:
+    """A Graph access token of the account; ReauthRequired when its credential is dead."""
+    repo = MicrosoftAccounts()
+    account = usable_account(company_id, tenant_id, oid)
     try:
         cache = open_cache(account)
         token, new_cache = identity.acquire_token(tenant_id, oid, cache, force_refresh=force_refresh)

@@ -19,12 +19,12 @@ from urllib.parse import quote
 from shared import graph
 from shared.auth import Caller
 from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
-from shared.models import REAUTH_REQUIRED, UNLINKING, iso, utcnow
+from shared.models import UNLINKING, MicrosoftAccount, iso, utcnow
 from shared.services import credentials
 from shared.services.event_input import EventInput, event_json, graph_patch, parse_create, parse_patch, to_graph
 from shared.services.user_links import own_link, remember_calendars
 from shared.storage.events import ACTIVE, CANCELLED, CREATING, EventRecord, Events
-from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, Rooms, TenantLinks, UserLinks
+from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks, UserLinks
 
 log = logging.getLogger("outlook.events")
 
@@ -64,11 +64,10 @@ def _graph(record_or_link, call):
                                         record_or_link.account_id, call)
 
 
-def _teams_available(company_id: str, tenant_id: str, oid: str, calendar_id: str | None) -> bool:
+def _teams_available(account: MicrosoftAccount, calendar_id: str | None) -> bool:
     """From the account row when known (GET /calendars records it); else one Graph read."""
-    repo = MicrosoftAccounts()
-    account = repo.get(company_id, tenant_id, oid)
-    known = (account.calendars or {}) if account else {}
+    company_id, tenant_id, oid = account.company_id, account.tenant_id, account.account.id
+    known = account.calendars or {}
     cal = calendar_id or known.get("default")
     if cal and cal in known.get("teams", {}):
         return bool(known["teams"][cal])
@@ -93,7 +92,11 @@ def _usable_link(company_id: str, link_id: str, tenant_id: str) -> None:
 
 
 def _record(company_id: str, schedule_id: str) -> EventRecord:
-    record = Events().get(company_id, schedule_id) if schedule_id else None
+    return _confirmed(Events().get(company_id, schedule_id) if schedule_id else None)
+
+
+def _confirmed(record: EventRecord | None) -> EventRecord:
+    """The record of a created, not cancelled event (404 / 410 / 409 otherwise)."""
     if record is None:
         raise NotFound("No Outlook event for this schedule.")
     if record.status == CANCELLED:
@@ -122,11 +125,7 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
     """201 and the new event; 200 and the same event for a repeat of the same body."""
     event = parse_create(body)
     link = own_link(caller, event.link_id)
-    account = MicrosoftAccounts().get(caller.company_id, link.tenant_id, link.account_id)
-    if account is None:
-        raise LinkRemoved()
-    if account.status == REAUTH_REQUIRED:
-        raise ReauthRequired()
+    account = credentials.usable_account(caller.company_id, link.tenant_id, link.account_id)
     room_names = _known_rooms(link.tenant_id, event.rooms)
     repo = Events()
     record = repo.get(caller.company_id, event.schedule_id)
@@ -134,8 +133,7 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
         _check_repeat(record, event)
         if record.status == ACTIVE:
             return 200, get(caller, event.schedule_id)
-    if event.online_meeting and not _teams_available(caller.company_id, link.tenant_id, link.account_id,
-                                                     event.calendar_id):
+    if event.online_meeting and not _teams_available(account, event.calendar_id):
         raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
         now = utcnow()
@@ -228,9 +226,12 @@ def update(caller: Caller, schedule_id: str, body: dict) -> dict:
     try:
         old = EventInput.from_json_text(record.input_json)  # the latest state, now that we hold the lease
         new = parse_patch(body, old)
+        if new.rooms != candidate.rooms:  # another edit changed the rooms meanwhile
+            room_names = _known_rooms(record.tenant_id, new.rooms)
         patch = graph_patch(old, new, room_names)
-        if patch.get("isOnlineMeeting") and not _teams_available(record.company_id, record.tenant_id,
-                                                                 record.account_id, record.calendar_id):
+        if patch.get("isOnlineMeeting") and not _teams_available(
+                credentials.usable_account(record.company_id, record.tenant_id, record.account_id),
+                record.calendar_id):
             raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
         headers = _prefer(new.time_zone)
         try:
@@ -260,11 +261,9 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
     """Cancel with notice (organizer's `cancel`) or delete silently; repeating is fine."""
     repo = Events()
     record = repo.get(caller.company_id, schedule_id) if schedule_id else None
-    if record is None:
-        raise NotFound("No Outlook event for this schedule.")
-    if record.status == CANCELLED:
+    if record is not None and record.status == CANCELLED:
         return
-    record = _record(caller.company_id, schedule_id)
+    record = _confirmed(record)
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
     try:
         if notify:
