@@ -81,21 +81,43 @@ def _delete(table_name: str, partition_key: str, row_key: str) -> None:
     tables.table(table_name).delete_entity(escape_key(partition_key), escape_key(row_key))
 
 
+def _submit_batches(table_name: str, operations: Iterable[tuple]) -> int:
+    """Submit operations on one partition in transactions of <= 100; returns how many.
+
+    A delete of a row that a twin run removed first fails its whole transaction (404): that
+    chunk is then redone one row at a time (single deletes are silent on 404), so a repeat or
+    an overlapping run does no harm.
+    """
+    from azure.data.tables import TableTransactionError, UpdateMode
+
+    client = tables.table(table_name)
+    count = 0
+
+    def submit(chunk: list[tuple]) -> None:
+        try:
+            client.submit_transaction(chunk)
+        except TableTransactionError:
+            for op in chunk:
+                if op[0] == "upsert":
+                    client.upsert_entity(op[1], mode=UpdateMode.REPLACE)
+                else:
+                    client.delete_entity(op[1]["PartitionKey"], op[1]["RowKey"])
+
+    chunk: list[tuple] = []
+    for op in operations:
+        chunk.append(op)
+        if len(chunk) == BATCH_LIMIT:
+            submit(chunk)
+            count, chunk = count + len(chunk), []
+    if chunk:
+        submit(chunk)
+        count += len(chunk)
+    return count
+
+
 def _delete_many(table_name: str, entities: Iterable) -> int:
     """Delete rows of one partition in transactions of <= 100; returns how many."""
-    batch: list = []
-    count = 0
-    client = tables.table(table_name)
-    for entity in entities:
-        batch.append(("delete", entity))
-        if len(batch) == BATCH_LIMIT:
-            client.submit_transaction(batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        client.submit_transaction(batch)
-        count += len(batch)
-    return count
+    return _submit_batches(table_name, (("delete", entity) for entity in entities))
 
 
 # ---- tenant links: PartitionKey company_id, RowKey tenant_id
@@ -299,24 +321,11 @@ class Rooms:
     def apply(self, tenant_id: str, upserts: list[Room], deletes: list[str]) -> int:
         """Write changed rooms and delete gone ones (by email) in transactions of <= 100;
         returns the number of rows written. Repeating it, or racing a twin, does no harm."""
-        from azure.data.tables import TableTransactionError, UpdateMode
+        from azure.data.tables import UpdateMode
 
         ops = [("upsert", _room_entity(tenant_id, r), {"mode": UpdateMode.REPLACE}) for r in upserts]
         ops += [("delete", {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(email.lower())}) for email in deletes]
-        client = tables.table(self.table)
-        for start in range(0, len(ops), BATCH_LIMIT):
-            chunk = ops[start:start + BATCH_LIMIT]
-            try:
-                client.submit_transaction(chunk)
-            except TableTransactionError:
-                # A delete of a row a twin run removed first fails the whole transaction (404):
-                # redo this chunk one row at a time (single deletes are silent on 404).
-                for op in chunk:
-                    if op[0] == "upsert":
-                        client.upsert_entity(op[1], mode=UpdateMode.REPLACE)
-                    else:
-                        client.delete_entity(op[1]["PartitionKey"], op[1]["RowKey"])
-        return len(ops)
+        return _submit_batches(self.table, ops)
 
     def delete_tenant(self, tenant_id: str) -> int:
         return _delete_many(self.table, _query(self.table, tenant_id))
