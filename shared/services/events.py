@@ -19,7 +19,7 @@ from urllib.parse import quote
 from shared import graph
 from shared.auth import Caller
 from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
-from shared.models import UNLINKING, MicrosoftAccount, iso, utcnow
+from shared.models import MicrosoftAccount, iso, utcnow
 from shared.services import credentials
 from shared.services.event_input import EventInput, event_json, graph_patch, parse_create, parse_patch, to_graph
 from shared.services.user_links import own_link, remember_calendars
@@ -86,8 +86,7 @@ def _teams_available(account: MicrosoftAccount, calendar_id: str | None) -> bool
 
 def _usable_link(company_id: str, link_id: str, tenant_id: str) -> None:
     """The event's own user link and its tenant link must still exist."""
-    tenant = TenantLinks().get(company_id, tenant_id)
-    if tenant is None or tenant.status == UNLINKING or UserLinks().get(company_id, link_id) is None:
+    if TenantLinks().get_linked(company_id, tenant_id) is None or UserLinks().get(company_id, link_id) is None:
         raise LinkRemoved()
 
 

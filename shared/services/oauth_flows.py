@@ -28,7 +28,6 @@ from shared.models import (
     FLOW_USER_LINK,
     LEG_CONSENT,
     LEG_SIGNIN,
-    UNLINKING,
     VIA_TENANT_ADMIN,
     VIA_USER,
     Account,
@@ -83,8 +82,7 @@ def start_tenant_renew(caller: Caller, tenant_id: str) -> str:
 
 
 def start_user_link(caller: Caller, tenant_id: str) -> str:
-    link = TenantLinks().get(caller.company_id, tenant_id)
-    if link is None or link.status == UNLINKING:
+    if TenantLinks().get_linked(caller.company_id, tenant_id) is None:
         raise TenantNotLinked()
     return _sign_in_leg(_new_state(caller, FLOW_USER_LINK, LEG_SIGNIN, tenant_id))
 
@@ -229,8 +227,7 @@ def _finish_tenant_flow(state: OAuthState, tenant_id: str, profile: Account, res
     renew = state.flow == FLOW_TENANT_RENEW
     company = state.company_id
     if renew:
-        existing = TenantLinks().get(company, tenant_id)
-        if existing is None or existing.status == UNLINKING:
+        if TenantLinks().get_linked(company, tenant_id) is None:
             raise FlowFailed("tenant_not_linked")
     else:
         tenant_links.finish_pending_unlink(company, tenant_id)
@@ -246,8 +243,7 @@ def _finish_tenant_flow(state: OAuthState, tenant_id: str, profile: Account, res
 
 def _finish_user_link(state: OAuthState, tenant_id: str, profile: Account, result) -> str:
     company = state.company_id
-    link = TenantLinks().get(company, tenant_id)
-    if link is None or link.status == UNLINKING:
+    if TenantLinks().get_linked(company, tenant_id) is None:
         raise FlowFailed("tenant_not_linked")
     credentials.store_sign_in(company, tenant_id, profile, result.token_cache)
     tenant_links.ensure_user_link(company, state.herp_account_id, tenant_id, profile.id, VIA_USER)

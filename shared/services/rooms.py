@@ -73,8 +73,8 @@ def _record(company_id: str, tenant_id: str, **changes) -> None:
     """Apply `changes` to the tenant link under its ETag (re-read on a lost race)."""
     repo = TenantLinks()
     for _ in range(5):
-        link = repo.get(company_id, tenant_id)
-        if link is None or link.status == UNLINKING:
+        link = repo.get_linked(company_id, tenant_id)
+        if link is None:
             return
         for name, value in changes.items():
             setattr(link, name, value)
@@ -89,8 +89,8 @@ def _record(company_id: str, tenant_id: str, **changes) -> None:
 def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     """Refresh one tenant's room cache. Idempotent. Raises only for transient trouble (the
     queue retries); a refused credential is recorded, not raised."""
-    link = TenantLinks().get(company_id, tenant_id)
-    if link is None or link.status == UNLINKING:
+    link = TenantLinks().get_linked(company_id, tenant_id)
+    if link is None:
         log.info("room sync of tenant %s skipped: not linked by this company any more", tenant_id)
         return None
     fetch = _CountingFetch()
@@ -155,8 +155,8 @@ def is_stale(link: TenantLink) -> bool:
 
 def list_rooms(company_id: str, tenant_id: str) -> dict:
     """The cached rooms of a tenant the company links: one point read + one partition query."""
-    link = TenantLinks().get(company_id, tenant_id)
-    if link is None or link.status == UNLINKING:
+    link = TenantLinks().get_linked(company_id, tenant_id)
+    if link is None:
         raise TenantNotLinked()
     rooms = sorted(Rooms().list(tenant_id), key=lambda r: (r.room_list or "", r.display_name, r.email))
     return {"rooms": [r.to_json() for r in rooms], "synced_at": iso(link.rooms_synced_at), "stale": is_stale(link)}

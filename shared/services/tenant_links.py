@@ -21,12 +21,12 @@ log = logging.getLogger("outlook.tenant_links")
 
 
 def list_links(company_id: str) -> list[TenantLink]:
-    return [link for link in TenantLinks().list(company_id) if link.status != UNLINKING]
+    return TenantLinks().list_linked(company_id)
 
 
 def get_link(company_id: str, tenant_id: str) -> TenantLink:
-    link = TenantLinks().get(company_id, tenant_id)
-    if link is None or link.status == UNLINKING:
+    link = TenantLinks().get_linked(company_id, tenant_id)
+    if link is None:
         raise NotFound("This Microsoft 365 tenant is not linked to your company.")
     return link
 

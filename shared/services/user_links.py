@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from shared import graph
 from shared.auth import Caller
 from shared.errors import DomainError, LinkNotFound
-from shared.models import ACTIVE, REAUTH_REQUIRED, UNLINKING, Account, MicrosoftAccount, UserLink, iso
+from shared.models import ACTIVE, REAUTH_REQUIRED, Account, MicrosoftAccount, UserLink, iso
 from shared.services import credentials
 from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, TenantLinks, UserLinks
 
@@ -35,7 +35,7 @@ def _accounts_by_key(company_id: str) -> dict[str, MicrosoftAccount]:
 
 def list_links(caller: Caller) -> list[dict]:
     """Every linked tenant of the company, each with the caller's own links."""
-    tenants = [t for t in TenantLinks().list(caller.company_id) if t.status != UNLINKING]
+    tenants = TenantLinks().list_linked(caller.company_id)
     mine = UserLinks().of_herp_account(caller.company_id, caller.account_id)
     accounts = _accounts_by_key(caller.company_id) if mine else {}
     out = []
@@ -55,8 +55,7 @@ def own_link(caller: Caller, link_id: str) -> UserLink:
     link = UserLinks().get(caller.company_id, link_id) if link_id else None
     if link is None or link.herp_account_id != caller.account_id:
         raise LinkNotFound()
-    tenant = TenantLinks().get(caller.company_id, link.tenant_id)
-    if tenant is None or tenant.status == UNLINKING:
+    if TenantLinks().get_linked(caller.company_id, link.tenant_id) is None:
         raise LinkNotFound()
     return link
 
@@ -115,7 +114,7 @@ def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
 def calendars(caller: Caller) -> dict:
     """Calendars of each of the caller's active links, fetched concurrently. An account that
     fails (dead credential, Graph down) is reported in `errors` and does not fail the rest."""
-    tenants = {t.tenant_id for t in TenantLinks().list(caller.company_id) if t.status != UNLINKING}
+    tenants = {t.tenant_id for t in TenantLinks().list_linked(caller.company_id)}
     accounts = _accounts_by_key(caller.company_id)
     links = [l for l in UserLinks().of_herp_account(caller.company_id, caller.account_id)
              if l.tenant_id in tenants and f"{l.tenant_id}:{l.account_id}" in accounts]

@@ -15,6 +15,7 @@ from shared.models import (
     MicrosoftAccount,
     OAuthState,
     Room,
+    UNLINKING,
     TenantLink,
     UserLink,
     account_key,
@@ -149,6 +150,14 @@ class TenantLinks:
 
     def list(self, company_id: str) -> list[TenantLink]:
         return [_tenant_link_from(e) for e in _query(self.table, company_id)]
+
+    def get_linked(self, company_id: str, tenant_id: str) -> TenantLink | None:
+        """The link, unless absent or being unlinked (an unlink in progress hides it at once)."""
+        link = self.get(company_id, tenant_id)
+        return link if link is not None and link.status != UNLINKING else None
+
+    def list_linked(self, company_id: str) -> list[TenantLink]:
+        return [link for link in self.list(company_id) if link.status != UNLINKING]
 
     def save(self, link: TenantLink, *, create: bool = False) -> TenantLink:
         entity = {
