@@ -98,6 +98,31 @@ def get_pages(path: str, token: str, *, params: dict | None = None, **kwargs) ->
     raise GraphError("Microsoft Graph returned too many pages.")
 
 
+def get_pages_by_skip(path: str, token: str, *, page_size: int, params: dict | None = None,
+                      **kwargs) -> Iterator[dict]:
+    """Each page of a collection that does not page by `@odata.nextLink` (Graph `places` answers
+    100 and no nextLink however many exist: microsoft-graph-docs-contrib issues 341, 6252, 7196).
+    Asks for `$top` pages with `$count=true` and walks `$skip` until the count is reached (or, with
+    no count, until a short page): a server that caps `$top` lower is still read to the end. A
+    nextLink, should one come, is followed instead."""
+    fetched = 0
+    page = request("GET", path, token, params={**(params or {}), "$top": str(page_size), "$count": "true"}, **kwargs)
+    for _ in range(MAX_PAGES):
+        yield page
+        values = page.get("value", [])
+        fetched += len(values)
+        if page.get("@odata.nextLink"):
+            page = request("GET", page["@odata.nextLink"], token, **kwargs)
+            continue
+        count = page.get("@odata.count")
+        done = fetched >= count if isinstance(count, int) else len(values) < page_size
+        if done or not values:
+            return
+        page = request("GET", path, token, params={**(params or {}), "$top": str(page_size), "$count": "true",
+                                                   "$skip": str(fetched)}, **kwargs)
+    raise GraphError("Microsoft Graph returned too many pages.")
+
+
 def get_all(path: str, token: str, **kwargs) -> Iterator[dict]:
     """Every item of a collection, across its pages."""
     for page in get_pages(path, token, **kwargs):

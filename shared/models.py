@@ -135,7 +135,12 @@ class Room:
     building: str | None
     floor: str | None
     room_list: str | None
+    wheelchair_accessible: bool | None = None
+    bookable: bool = True  # Graph `bookingType: reserved` rooms cannot be booked (room.md)
+    tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {"email": self.email, "display_name": self.display_name, "capacity": self.capacity,
-                "building": self.building, "floor": self.floor, "room_list": self.room_list}
+                "building": self.building, "floor": self.floor, "room_list": self.room_list,
+                "wheelchair_accessible": self.wheelchair_accessible, "bookable": self.bookable,
+                "tags": list(self.tags)}

@@ -23,6 +23,9 @@ from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks
 log = logging.getLogger("outlook.rooms")
 
 SYNC_BUDGET_SECONDS = 60.0  # Graph retries inside one queue invocation
+# Places page by $top/$skip only; 999 a page is what field reports show Graph serving
+# (msgraph-sdk-powershell issue 2260), so 1,200 rooms are 2 calls. A lower server cap still works.
+PLACES_PAGE = 999
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class _CountingFetch:
 
     def _all(self, path: str, token: str) -> list[dict]:
         items: list[dict] = []
-        for page in graph.get_pages(path, token, budget=SYNC_BUDGET_SECONDS):
+        for page in graph.get_pages_by_skip(path, token, page_size=PLACES_PAGE, budget=SYNC_BUDGET_SECONDS):
             self.calls += 1
             items.extend(page.get("value", []))
         return items
@@ -64,9 +67,14 @@ def _room(place: dict, list_of: dict[str, str]) -> Room:
     if not floor and place.get("floorNumber") is not None:
         floor = str(place["floorNumber"])
     capacity = place.get("capacity")
+    accessible = place.get("isWheelChairAccessible")
+    tags = place.get("tags") or []
     return Room(email=place["emailAddress"], display_name=place.get("displayName") or place["emailAddress"],
                 capacity=capacity if isinstance(capacity, int) else None, building=place.get("building") or None,
-                floor=floor or None, room_list=list_of.get(place["emailAddress"].lower()))
+                floor=floor or None, room_list=list_of.get(place["emailAddress"].lower()),
+                wheelchair_accessible=accessible if isinstance(accessible, bool) else None,
+                bookable=str(place.get("bookingType") or "").lower() != "reserved",
+                tags=tuple(t for t in tags if isinstance(t, str)))
 
 
 def _record(company_id: str, tenant_id: str, **changes) -> None:

@@ -308,13 +308,18 @@ def _room_from(e) -> Room:
     capacity = e.get("capacity")
     return Room(email=e.get("email") or unescape_key(e["RowKey"]), display_name=e.get("display_name") or "",
                 capacity=int(capacity) if capacity is not None else None, building=e.get("building"),
-                floor=e.get("floor"), room_list=e.get("room_list"))
+                floor=e.get("floor"), room_list=e.get("room_list"),
+                wheelchair_accessible=e.get("wheelchair_accessible"),
+                bookable=e.get("bookable") is not False,  # rows cached before the field existed
+                tags=tuple(json.loads(e.get("tags") or "[]")))
 
 
 def _room_entity(tenant_id: str, room: Room) -> dict:
     return {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(room.email.lower()), "email": room.email,
             "display_name": room.display_name, "capacity": room.capacity, "building": room.building,
-            "floor": room.floor, "room_list": room.room_list}
+            "floor": room.floor, "room_list": room.room_list,
+            "wheelchair_accessible": room.wheelchair_accessible, "bookable": room.bookable,
+            "tags": json.dumps(list(room.tags), ensure_ascii=False)}
 
 
 class Rooms:
@@ -403,12 +408,16 @@ class OAuthStates:
         return state
 
     def delete_expired(self, before: datetime) -> int:
-        """Remove states that expired unused (one partition each, so one delete each)."""
-        client = tables.table(self.table)
-        rows = client.query_entities("expires_at lt @t", parameters={"t": iso(before)},
-                                     select=["PartitionKey", "RowKey"])
-        count = 0
-        for e in rows:
-            client.delete_entity(e["PartitionKey"], e["RowKey"])
-            count += 1
-        return count
+        """Remove states that expired unused."""
+        return delete_expired(self.table, before)
+
+
+def delete_expired(table_name: str, before: datetime) -> int:
+    """Remove the rows whose `expires_at` is before `before` (one partition each, so one delete each)."""
+    client = tables.table(table_name)
+    rows = client.query_entities("expires_at lt @t", parameters={"t": iso(before)}, select=["PartitionKey", "RowKey"])
+    count = 0
+    for e in rows:
+        client.delete_entity(e["PartitionKey"], e["RowKey"])
+        count += 1
+    return count

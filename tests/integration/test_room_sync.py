@@ -1,5 +1,7 @@
 """`sync_tenant` on Azurite with Graph mocked (responses): only what changed is written."""
+import json
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import responses
@@ -24,20 +26,31 @@ def reset_graph() -> None:
     responses.add_passthru(re.compile(r"http://127\.0\.0\.1:\d+/"))
 
 
-def serve(places: list[dict], lists: dict[str, list[int]]) -> None:
+def _places_answer(items: list[dict], cap: int):
+    """Graph's places list as it really pages: 100 by default, `$top` (up to `cap`) and `$skip`,
+    `@odata.count` with `$count=true`, and never an `@odata.nextLink` (docs-contrib issues 341, 6252)."""
+    def answer(request):
+        query = dict(parse_qsl(urlsplit(request.url).query))
+        top, skip = min(int(query.get("$top", 100)), cap), int(query.get("$skip", 0))
+        body = {"value": items[skip:skip + top]}
+        if query.get("$count") == "true":
+            body["@odata.count"] = len(items)
+        return 200, {}, json.dumps(body)
+    return answer
+
+
+def serve(places: list[dict], lists: dict[str, list[int]], cap: int = 999) -> None:
     reset_graph()
-    for start in range(0, max(len(places), 1), 100):
-        body = {"value": places[start:start + 100]}
-        if start + 100 < len(places):
-            body["@odata.nextLink"] = f"{GRAPH}/places/microsoft.graph.room?skiptoken={start + 100}"
-        query = {"skiptoken": str(start)} if start else {}
-        responses.get(f"{GRAPH}/places/microsoft.graph.room", json=body,
-                      match=[responses.matchers.query_param_matcher(query)])
-    responses.get(f"{GRAPH}/places/microsoft.graph.roomlist",
-                  json={"value": [{"emailAddress": e, "displayName": e} for e in lists]})
+    responses.add_callback("GET", f"{GRAPH}/places/microsoft.graph.room", callback=_places_answer(places, cap))
+    responses.add_callback("GET", f"{GRAPH}/places/microsoft.graph.roomlist",
+                           callback=_places_answer([{"emailAddress": e, "displayName": e} for e in lists], cap))
     for email, members in lists.items():
-        responses.get(f"{GRAPH}/places/{email}/microsoft.graph.roomlist/rooms",
-                      json={"value": [places[i] for i in members]})
+        responses.add_callback("GET", f"{GRAPH}/places/{email}/microsoft.graph.roomlist/rooms",
+                               callback=_places_answer([places[i] for i in members], cap))
+
+
+def graph_calls() -> int:
+    return sum(1 for c in responses.calls if c.request.url.startswith(GRAPH))
 
 
 @pytest.fixture
@@ -56,7 +69,7 @@ def test_delta_writes(tenant):
     serve(places, {"hq@t.test": list(range(0, 100)), "annex@t.test": [200]})
 
     first = rooms.sync_tenant(company, tenant_id)
-    assert (first.rooms, first.written, first.graph_calls) == (250, 250, 3 + 1 + 2)
+    assert (first.rooms, first.written, first.graph_calls) == (250, 250, 1 + 1 + 2)  # rooms, lists, 2 members
     cached = {r.email: r for r in Rooms().list(tenant_id)}
     assert cached["room005@t.test"].room_list == "hq@t.test" and cached["room200@t.test"].room_list == "annex@t.test"
     assert cached["room150@t.test"].room_list is None and cached["room150@t.test"].floor == "16"
@@ -74,6 +87,43 @@ def test_delta_writes(tenant):
     result = rooms.sync_tenant(company, tenant_id)
     assert (result.rooms, result.written) == (249, 1)
     assert TenantLinks().get(company, tenant_id).rooms_count == 249
+
+
+@responses.activate
+def test_every_room_of_a_large_tenant_is_cached_in_few_calls(tenant):
+    company, tenant_id = tenant
+    places = [place(i) for i in range(1200)]
+    serve(places, {"big@t.test": list(range(0, 1150))})   # a room list with more than 100 members
+
+    result = rooms.sync_tenant(company, tenant_id)
+    assert (result.rooms, result.graph_calls) == (1200, 2 + 1 + 2)   # ceil(1200/999) per collection
+    cached = {r.email: r for r in Rooms().list(tenant_id)}
+    assert len(cached) == 1200 and cached["room1149@t.test"].room_list == "big@t.test"
+    assert cached["room1199@t.test"].room_list is None
+
+
+@responses.activate
+def test_a_server_capping_top_lower_is_still_read_to_the_end(tenant):
+    company, tenant_id = tenant
+    serve([place(i) for i in range(250)], {"hq@t.test": list(range(0, 250))}, cap=100)
+    result = rooms.sync_tenant(company, tenant_id)
+    assert (result.rooms, result.graph_calls) == (250, 3 + 1 + 3)
+    assert {r.room_list for r in Rooms().list(tenant_id)} == {"hq@t.test"}
+
+
+@responses.activate
+def test_room_fields_bookable_accessible_tags(tenant):
+    company, tenant_id = tenant
+    serve([place(0, bookingType="reserved", isWheelChairAccessible=True, tags=["video", "whiteboard"]),
+           place(1, bookingType="standard", isWheelChairAccessible=False, tags=[]),
+           place(2)], {})
+    rooms.sync_tenant(company, tenant_id)
+    by_email = {r["email"]: r for r in rooms.list_rooms(company, tenant_id)["rooms"]}
+    reserved = by_email["room000@t.test"]
+    assert (reserved["bookable"], reserved["wheelchair_accessible"], reserved["tags"]) == (False, True, ["video", "whiteboard"])
+    assert (by_email["room001@t.test"]["bookable"], by_email["room001@t.test"]["wheelchair_accessible"]) == (True, False)
+    assert (by_email["room002@t.test"]["wheelchair_accessible"], by_email["room002@t.test"]["tags"]) == (None, [])
+    assert rooms.sync_tenant(company, tenant_id).written == 0   # the new fields round-trip unchanged
 
 
 @responses.activate
