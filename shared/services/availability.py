@@ -8,14 +8,15 @@ from shared import graph
 from shared.auth import Caller
 from shared.errors import ValidationFailed
 from shared.services import credentials
-from shared.services.event_input import email_address, local_datetime, local_time, zone
+from shared.services.event_input import PREFER_UTC, email_address, graph_zone, local_datetime, local_time, zone
 from shared.services.user_links import own_link
 
 MAX_PER_CALL = 20        # getSchedule: at most 20 schedules per request
 MAX_DAYS = 42            # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)
 MAX_EMAILS = 100
 PER_MAILBOX_PARALLEL = 4  # Graph: at most 4 concurrent requests per mailbox
-STATUSES = {"busy", "tentative", "oof", "workingElsewhere"}
+# getSchedule's `status` arrives in either case ("busy", "Busy"): compared case-insensitively.
+STATUSES = {s.lower(): s for s in ("busy", "tentative", "oof", "workingElsewhere")}
 
 
 def _parse(body: dict) -> dict:
@@ -44,8 +45,9 @@ def _schedule(info: dict, tz: str) -> dict:
     return {
         "email": info.get("scheduleId"),
         "availability_view": info.get("availabilityView") or "",
-        "busy": [{"start": local_time(item.get("start"), tz), "end": local_time(item.get("end"), tz), "status": item.get("status")}
-                 for item in info.get("scheduleItems") or [] if item.get("status") in STATUSES],
+        "busy": [{"start": local_time(item.get("start"), tz), "end": local_time(item.get("end"), tz),
+                  "status": STATUSES[str(item.get("status")).lower()]}
+                 for item in info.get("scheduleItems") or [] if str(item.get("status")).lower() in STATUSES],
         "error": {"code": "schedule_unavailable", "message": str(error.get("message") or "")[:200]} if error else None,
     }
 
@@ -56,10 +58,10 @@ def availability(caller: Caller, body: dict) -> dict:
     tz = q["time_zone"]
 
     def fetch(chunk: list[str]) -> list[dict]:
-        payload = {"schedules": chunk, "startTime": {"dateTime": q["start"], "timeZone": tz},
-                   "endTime": {"dateTime": q["end"], "timeZone": tz}, "availabilityViewInterval": q["interval"]}
+        payload = {"schedules": chunk, "startTime": {"dateTime": q["start"], "timeZone": graph_zone(tz)},
+                   "endTime": {"dateTime": q["end"], "timeZone": graph_zone(tz)}, "availabilityViewInterval": q["interval"]}
         found = credentials.with_graph_token(link.company_id, link.tenant_id, link.account_id, lambda token: graph.request(
-            "POST", "/me/calendar/getSchedule", token, json=payload, headers={"Prefer": f'outlook.timezone="{tz}"'}))
+            "POST", "/me/calendar/getSchedule", token, json=payload, headers=PREFER_UTC))
         return [_schedule(info, tz) for info in found.get("value", [])]
 
     chunks = [q["emails"][i:i + MAX_PER_CALL] for i in range(0, len(q["emails"]), MAX_PER_CALL)]

@@ -1,8 +1,11 @@
 """Interview event input: validation (before any Graph call) and the mapping to and from Graph.
 
-The HERP input uses local date-times plus an IANA time zone; Graph gets `dateTimeTimeZone`
-objects in that zone (Graph accepts IANA names) and answers in it when asked with
-`Prefer: outlook.timezone`. Rooms are `resource` attendees and `locations` entries.
+The HERP input uses local date-times plus an IANA time zone. Graph takes Windows zone names and
+only a fixed list of IANA names (resources/datetimetimezone.md), so `dateTimeTimeZone` objects
+carry the zone's Windows name (CLDR, `shared.windows_zones`). Answers are asked in UTC
+(`Prefer: outlook.timezone="UTC"`) and rendered in the caller's IANA zone with the tz database,
+which stays exact across DST changes (a Windows name would make the repeated hour ambiguous).
+Rooms are `resource` attendees and `locations` entries.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ValidationFailed
+from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
 
 MAX_ATTENDEES = 500
 MAX_ROOMS = 20
@@ -106,18 +110,33 @@ def local_datetime(value, name: str) -> str:
     return parsed.isoformat(timespec="seconds")
 
 
+PREFER_UTC = {"Prefer": 'outlook.timezone="UTC"'}
+
+
 def zone(name) -> ZoneInfo:
-    """An IANA zone Graph knows: `Area/Location` or UTC. tzdata's `posix/`, `right/`, `Etc/GMT+9`
-    and `Factory` entries load in Python but Graph refuses them."""
-    ok = isinstance(name, str) and 0 < len(name) <= 64 and ".." not in name and not name.startswith("/")
-    if ok and name not in ("UTC", "GMT", "Etc/UTC", "Etc/GMT"):
-        ok = "/" in name and name.split("/")[0] not in ("posix", "right", "Etc")
-    if not ok:
-        _fail("invalid_time_zone", "time_zone must be an IANA time zone, e.g. Asia/Tokyo.")
+    """An IANA zone that has a Windows equivalent (so Graph can take it). tzdata's `posix/`,
+    `right/` and `Factory` entries load in Python but have none: 422 invalid_time_zone."""
+    if not isinstance(name, str) or name not in IANA_TO_WINDOWS:
+        _fail("invalid_time_zone", "time_zone must be an IANA time zone with a Windows equivalent, e.g. Asia/Tokyo.")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        _fail("invalid_time_zone", "time_zone must be an IANA time zone, e.g. Asia/Tokyo.")
+        _fail("invalid_time_zone", "time_zone is not in this server's time zone database.")
+
+
+def graph_zone(name: str) -> str:
+    """The Windows name Graph takes for a validated IANA zone."""
+    return IANA_TO_WINDOWS[name]
+
+
+def _instant(local: str, tz: ZoneInfo, name: str) -> datetime:
+    """A local wall-clock time as an aware instant. A time skipped by a DST change (02:30 on the
+    spring-forward night) does not exist: 422. A repeated one (the fall-back hour) is its first
+    occurrence, as Outlook reads it."""
+    moment = datetime.fromisoformat(local).replace(tzinfo=tz)
+    if moment.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        _fail("invalid_datetime", f"{name} does not exist in this time zone (skipped by a daylight saving change).")
+    return moment
 
 
 def _body_field(value) -> dict | None:
@@ -168,9 +187,7 @@ def _rooms(value) -> tuple[str, ...]:
 
 def check_times(event: EventInput) -> None:
     tz = zone(event.time_zone)
-    start = datetime.fromisoformat(event.start).replace(tzinfo=tz)
-    end = datetime.fromisoformat(event.end).replace(tzinfo=tz)
-    if end <= start:
+    if _instant(event.end, tz, "end") <= _instant(event.start, tz, "start"):
         _fail("invalid_time_range", "end must be after start.")
 
 
@@ -216,7 +233,7 @@ def parse_patch(body: dict, current: EventInput) -> EventInput:
 
 
 def _when(local: str, tz: str) -> dict:
-    return {"dateTime": local, "timeZone": tz}
+    return {"dateTime": local, "timeZone": graph_zone(tz)}
 
 
 def _graph_attendees(event: EventInput, room_names: dict[str, str]) -> list[dict]:
@@ -277,16 +294,23 @@ def graph_patch(old: EventInput, new: EventInput, room_names: dict[str, str]) ->
 # ---- from Graph
 
 
+def _answer_zone(name: str):
+    """The zone of a dateTimeTimeZone in an answer: UTC as asked; a Windows name (its CLDR
+    representative zone) or an IANA name should Graph ignore the Prefer header."""
+    if name.upper() in ("UTC", "ETC/UTC"):
+        return timezone.utc
+    try:
+        return ZoneInfo(GOLDEN.get(name, name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
 def local_time(when: dict | None, tz: str) -> str | None:
-    """Graph's dateTimeTimeZone (7 fractional digits, any zone) -> local time in `tz`."""
+    """Graph's dateTimeTimeZone (7 fractional digits) -> local time in the IANA zone `tz`."""
     if not when or not when.get("dateTime"):
         return None
     text = when["dateTime"].split(".")[0]
-    source = when.get("timeZone") or "UTC"
-    try:
-        src = timezone.utc if source.upper() in ("UTC", "ETC/UTC") else ZoneInfo(source)
-    except (ZoneInfoNotFoundError, ValueError):
-        src = ZoneInfo(tz)  # a Windows name: we asked Graph for `tz` with Prefer, so it is that zone
+    src = _answer_zone(when.get("timeZone") or "UTC")
     return datetime.fromisoformat(text).replace(tzinfo=src).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M:%S")
 
 

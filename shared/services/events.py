@@ -21,7 +21,7 @@ from shared.auth import Caller
 from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
 from shared.models import MicrosoftAccount, iso, utcnow
 from shared.services import credentials
-from shared.services.event_input import EventInput, event_json, graph_patch, parse_create, parse_patch, to_graph
+from shared.services.event_input import PREFER_UTC, EventInput, event_json, graph_patch, parse_create, parse_patch, to_graph
 from shared.services.user_links import own_link, remember_calendars
 from shared.storage.events import ACTIVE, CANCELLED, CREATING, EventRecord, Events
 from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks, UserLinks
@@ -38,22 +38,21 @@ def transaction_id(company_id: str, schedule_id: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NS, f"{company_id}\n{schedule_id}"))
 
 
-def _prefer(time_zone: str) -> dict:
-    return {"Prefer": f'outlook.timezone="{time_zone}"'}
-
-
 def _event_path(record: EventRecord) -> str:
     return f"/me/events/{quote(record.graph_event_id, safe='')}"
 
 
 def _known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
-    """Display names of the rooms, which must be in the tenant's room cache (422 unknown_room)."""
+    """Display names of the rooms, which must be in the tenant's room cache (422 unknown_room)
+    and bookable (422 room_not_bookable: Graph's `bookingType: reserved`, room.md)."""
     names: dict[str, str] = {}
     repo = Rooms()
     for email in rooms:
         room = repo.get(tenant_id, email)
         if room is None:
             raise ValidationFailed(f"{email} is not a known meeting room of this tenant.", code="unknown_room")
+        if not room.bookable:
+            raise ValidationFailed(f"{email} is reserved in Outlook and cannot be booked.", code="room_not_bookable")
         names[email.lower()] = room.display_name
     return names
 
@@ -154,7 +153,7 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
     payload = to_graph(event, room_names, record.transaction_id)
     try:
         created = _graph(record, lambda token: graph.request("POST", path, token, json=payload,
-                                                             headers=_prefer(event.time_zone)))
+                                                             headers=PREFER_UTC))
     except (GraphUnavailable, GraphTimeout):
         raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
     except (ReauthRequired, LinkRemoved):
@@ -187,7 +186,7 @@ def get(caller: Caller, schedule_id: str) -> dict:
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
     event = EventInput.from_json_text(record.input_json)
     try:
-        found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=_prefer(event.time_zone)))
+        found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=PREFER_UTC))
     except GraphError as exc:
         if _deleted_in_outlook(exc):
             raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
@@ -232,7 +231,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> dict:
                 credentials.usable_account(record.company_id, record.tenant_id, record.account_id),
                 record.calendar_id):
             raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
-        headers = _prefer(new.time_zone)
+        headers = PREFER_UTC
         try:
             if patch:
                 changed = _graph(record, lambda t: graph.request("PATCH", _event_path(record), t, json=patch,

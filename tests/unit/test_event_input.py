@@ -51,7 +51,7 @@ def test_500_attendees_are_accepted_and_duplicates_collapse():
 
 def test_to_graph_books_rooms_and_teams():
     g = to_graph(parse_create(BASE), ROOMS, "tx-1")
-    assert g["start"] == {"dateTime": "2026-12-01T10:00:00", "timeZone": "Asia/Tokyo"}
+    assert g["start"] == {"dateTime": "2026-12-01T10:00:00", "timeZone": "Tokyo Standard Time"}
     assert g["transactionId"] == "tx-1" and g["isOnlineMeeting"] is True
     assert g["onlineMeetingProvider"] == "teamsForBusiness"
     assert {"emailAddress": {"address": "room1@contoso.test", "name": "Tokyo 1F Room 001"}, "type": "resource"} in g["attendees"]
@@ -63,8 +63,8 @@ def test_to_graph_books_rooms_and_teams():
 def test_patch_of_the_time_sends_only_the_time():
     old = parse_create(BASE)
     new = parse_patch({"start": "2026-12-01T13:00:00", "end": "2026-12-01T14:00:00"}, old)
-    assert graph_patch(old, new, ROOMS) == {"start": {"dateTime": "2026-12-01T13:00:00", "timeZone": "Asia/Tokyo"},
-                                            "end": {"dateTime": "2026-12-01T14:00:00", "timeZone": "Asia/Tokyo"}}
+    assert graph_patch(old, new, ROOMS) == {"start": {"dateTime": "2026-12-01T13:00:00", "timeZone": "Tokyo Standard Time"},
+                                            "end": {"dateTime": "2026-12-01T14:00:00", "timeZone": "Tokyo Standard Time"}}
 
 
 def test_patch_of_rooms_keeps_people_and_updates_locations():
