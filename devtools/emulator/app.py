@@ -57,6 +57,11 @@ URL_MAP = Map([
     Rule("/_emulator/tenants/<tid>/rooms", endpoint="c:tenant_rooms", methods=["GET", "POST"]),
     Rule("/_emulator/tenants/<tid>/consent", endpoint="c:tenant_consent",
          methods=["GET", "POST", "DELETE"]),
+    Rule("/_emulator/tenants/<tid>/user-consent", endpoint="c:tenant_user_consent",
+         methods=["GET", "POST"]),
+    Rule("/_emulator/tenants/<tid>/remove-app", endpoint="c:tenant_remove_app", methods=["POST"]),
+    Rule("/_emulator/app/manifest", endpoint="c:app_manifest", methods=["GET", "POST"]),
+    Rule("/_emulator/app/secret", endpoint="c:app_secret", methods=["POST"]),
     # Microsoft identity platform v2.0
     Rule("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize", methods=_ANY),
     Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=_ANY),

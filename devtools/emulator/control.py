@@ -8,7 +8,7 @@ import uuid
 
 from werkzeug.wrappers import Response
 
-from . import graph, seed
+from . import graph, seed, tokens
 
 
 def _json(body, status=200) -> Response:
@@ -54,10 +54,12 @@ def reset(state, request):
 def dump(state, request):
     with state.lock:
         tenants = [{"id": t["id"], "displayName": t["displayName"], "domain": t["domain"],
-                    "consented_scopes": sorted(state.tenant_grants.get(t["id"], ()))}
+                    "consented_scopes": sorted(state.tenant_grants.get(t["id"], ())),
+                    "user_consent_allowed": t["user_consent_allowed"],
+                    "app_installed": t["app_installed"]}
                    for t in state.tenants.values()]
         users = [_user_view(u) for u in state.users.values()]
-    return _json({"tenants": tenants, "users": users})
+    return _json({"tenants": tenants, "users": users, "app": _app_view(state)})
 
 
 def user_action(state, request, oid, action):
@@ -75,6 +77,16 @@ def user_action(state, request, oid, action):
         elif action == "revoke-sessions":
             # revokeSignInSessions: refresh tokens issued before now are refused (AADSTS50173).
             u["revoked_before"] = time.time()
+        elif action == "interrupt":
+            # MFA / Conditional Access now required: refresh tokens issued before are refused.
+            reason, error = body.get("reason"), body.get("error", "invalid_grant")
+            if reason not in tokens.INTERRUPTS or error not in tokens.INTERRUPT_ERRORS:
+                raise BadRequest(f"reason must be one of {sorted(tokens.INTERRUPTS)}, error one of "
+                                 f"{list(tokens.INTERRUPT_ERRORS)}")
+            u["interrupt"] = {"reason": reason, "error": error, "since": time.time()}
+        elif action == "revoke-consent":
+            # The user's own consent is withdrawn (tenant-wide grants stay).
+            state.user_grants.pop((u["tenant_id"], oid), None)
         elif action == "set-roles":
             roles = body.get("role_ids")
             if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
@@ -188,7 +200,8 @@ def tenant_rooms(state, request, tid):
 
 
 def tenant_consent(state, request, tid):
-    """Tenant-wide (admin) consent grants: GET, POST {"scopes": [...]} to add, DELETE to revoke."""
+    """Tenant-wide (admin) consent grants: GET, POST {"scopes": [...]} to add (as an admin
+    consent would), DELETE to revoke (the service principal stays)."""
     _known_tenant(state, tid)
     with state.lock:
         if request.method == "POST":
@@ -199,10 +212,62 @@ def tenant_consent(state, request, tid):
             unknown = [s for s in scopes if s.lower() not in known]
             if unknown:
                 raise BadRequest(f"unknown scopes {unknown}")
-            state.tenant_grants[tid].update(known[s.lower()] for s in scopes)
+            state.grant(tid, {known[s.lower()] for s in scopes})
         elif request.method == "DELETE":
             state.tenant_grants[tid].clear()
         return _json({"tenant_id": tid, "scopes": sorted(state.tenant_grants[tid])})
+
+
+def tenant_user_consent(state, request, tid):
+    """The tenant's user consent setting: GET, POST {"allowed": bool}."""
+    _known_tenant(state, tid)
+    with state.lock:
+        if request.method == "POST":
+            allowed = _body(request).get("allowed")
+            if not isinstance(allowed, bool):
+                raise BadRequest("allowed must be true or false")
+            state.tenants[tid]["user_consent_allowed"] = allowed
+        return _json({"tenant_id": tid, "allowed": state.tenants[tid]["user_consent_allowed"]})
+
+
+def tenant_remove_app(state, request, tid):
+    """The customer deletes our enterprise app: grants gone, refresh tokens refused (700016)."""
+    _known_tenant(state, tid)
+    state.remove_app(tid)
+    return _json({"tenant_id": tid, "app_installed": False})
+
+
+def _app_view(state) -> dict:
+    return {"groupMembershipClaims": state.app["groupMembershipClaims"],
+            "secret_expired": state.app["secret_expired"]}
+
+
+def app_manifest(state, request):
+    """GET, POST {"groupMembershipClaims": "None" | "SecurityGroup" | ... }."""
+    with state.lock:
+        if request.method == "POST":
+            value = _body(request).get("groupMembershipClaims")
+            if value not in seed.GROUP_MEMBERSHIP_CLAIMS:
+                raise BadRequest(f"groupMembershipClaims must be one of {list(seed.GROUP_MEMBERSHIP_CLAIMS)}")
+            state.app["groupMembershipClaims"] = value
+        return _json(_app_view(state))
+
+
+def app_secret(state, request):
+    """POST {"expired"?: bool, "value"?: str}: expire the client secret (AADSTS7000222) or
+    replace it, so that the secret a client holds is wrong (AADSTS7000215)."""
+    body = _body(request)
+    expired, value = body.get("expired"), body.get("value")
+    if expired is not None and not isinstance(expired, bool):
+        raise BadRequest("expired must be true or false")
+    if value is not None and not (isinstance(value, str) and value):
+        raise BadRequest("value must be a non-empty string")
+    with state.lock:
+        if expired is not None:
+            state.app["secret_expired"] = expired
+        if value is not None:
+            state.app["secret"] = value
+        return _json(_app_view(state))
 
 
 HANDLERS = {
@@ -210,4 +275,6 @@ HANDLERS = {
     "throttle": throttle, "latency": latency, "calls": calls, "expire_access": expire_access,
     "expire_refresh": expire_refresh, "expire_codes": expire_codes,
     "tenant_rooms": tenant_rooms, "tenant_consent": tenant_consent,
+    "tenant_user_consent": tenant_user_consent, "tenant_remove_app": tenant_remove_app,
+    "app_manifest": app_manifest, "app_secret": app_secret,
 }

@@ -55,7 +55,7 @@ def _pick_user(state, request, p, resolved, heading, note):
     return user, None
 
 
-def _wrong_tenant_message(state, user, tid) -> str:
+def wrong_tenant_message(state, user, tid) -> str:
     return (f"User account '{user['userPrincipalName']}' from identity provider "
             f"'{state.base_url}/{user['tenant_id']}/' does not exist in tenant "
             f"'{state.tenants[tid]['displayName']}' and cannot access the application "
@@ -66,6 +66,18 @@ def _wrong_tenant_message(state, user, tid) -> str:
 
 def _can_grant_tenant_consent(user) -> bool:
     return bool(set(user["roles"]) & seed.CONSENT_GRANTING_ROLES)
+
+
+def _not_user_consentable(state, user, needed: set) -> set:
+    """What the signed-in user may not consent to for themselves. An admin who may grant
+    tenant-wide consent may consent to anything. Others follow the tenant's user consent setting
+    (configure-user-consent): "Do not allow user consent" leaves only what an admin granted; the
+    default still excludes permissions whose consent type is Admin."""
+    if _can_grant_tenant_consent(user):
+        return set()
+    if state.tenants[user["tenant_id"]]["user_consent_allowed"]:
+        return scopes.admin_only(needed)
+    return set(needed)
 
 
 def _browser_request(state, request, tenant, info, kind):
@@ -145,27 +157,34 @@ def authorize(state, request, tenant, info):
     info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
     tid = user["tenant_id"]
     if resolved[0] == "tenant" and resolved[1] != tid:
-        return fail("access_denied", 50020, _wrong_tenant_message(state, user, resolved[1]))
+        return fail("access_denied", 50020, wrong_tenant_message(state, user, resolved[1]))
 
     graph = sreq.resolve(None)
     with state.lock:
-        needed = graph - state.granted(tid, user["id"])
-        admin_needed = scopes.admin_only(needed)
-        if admin_needed and not _can_grant_tenant_consent(user):
-            # Entra interrupts with "Need admin approval" (AADSTS90094 AdminConsentRequired); the
-            # only way on is back to the app, which then learns why.
-            message = (f"Administrator consent is required. {seed.APP_DISPLAY_NAME} needs "
-                       "permission to access resources in your organization that only an admin "
-                       f"can grant: {' '.join(sorted(admin_needed))}. Please ask an admin to "
-                       "grant permission to this app before you can use it.")
+        # Every requested permission needs consent, the OIDC ones included: they are delegated
+        # permissions like any other, and admin consent grants exactly what its `scope` listed
+        # (v2-admin-consent).
+        needed = (graph | sreq.oidc) - state.granted(tid, user["id"])
+        refused = _not_user_consentable(state, user, needed)
+        if refused:
+            # Entra interrupts with "Need admin approval"; the only way on is back to the app,
+            # which then learns why. The docs give AADSTS90093 for a tenant whose policy stops
+            # user consent (application-sign-in-unexpected-user-consent-error), but users of such
+            # tenants report the AADSTS90094 page and text (Azure-Samples/
+            # active-directory-aspnetcore-webapp-openidconnect-v2#44, ms-identity-python-webapp#19):
+            # the emulator shows that one for both causes.
+            message = (f"{seed.APP_DISPLAY_NAME} needs permission to access resources in your "
+                       "organization that only an admin can grant. Please ask an admin to grant "
+                       "permission to this app before you can use it.")
             if cancelled:
                 return fail("access_denied", 90094, message)
-            return html(pages.need_admin_approval(p, user, oauth.describe(request, 90094, message)))
+            return html(pages.need_admin_approval(p, user, oauth.describe(request, 90094, message),
+                                                  sorted(refused)))
         if cancelled:
             return fail("access_denied", 65004, "User declined to consent to access the app.",
                         error_subcode="cancel")
-        # Signing in on the page also accepts the consent prompt for the missing permissions.
-        state.user_grants.setdefault((tid, user["id"]), set()).update(needed | sreq.oidc)
+        if needed:  # signing in on the page also accepts the consent prompt
+            state.grant(tid, needed, user["id"])
         code = "1.A" + secrets.token_urlsafe(96)
         state.codes[code] = {
             "client_id": seed.CLIENT_ID, "redirect_uri": redirect_uri, "scope_req": sreq,
@@ -219,7 +238,7 @@ def adminconsent(state, request, tenant, info):
     info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
     tid = user["tenant_id"]
     if resolved[0] == "tenant" and resolved[1] != tid:
-        return fail("access_denied", 50020, _wrong_tenant_message(state, user, resolved[1]))
+        return fail("access_denied", 50020, wrong_tenant_message(state, user, resolved[1]))
     if not _can_grant_tenant_consent(user):
         # The signed-in user holds no role that may grant tenant-wide consent: Entra shows an
         # approval-required page (AADSTS90093 GraphUserUnauthorized) and the return to the
@@ -230,8 +249,9 @@ def adminconsent(state, request, tenant, info):
         return html(pages.need_admin_approval(p, user, oauth.describe(request, 90093, message)))
     if cancelled:
         return fail("access_denied", 65004, "User declined to consent to access the app.")
-    with state.lock:
-        state.tenant_grants.setdefault(tid, set()).update(sreq.resolve(None) | sreq.oidc)
+    # Exactly the permissions `scope` listed (OIDC ones included) become the tenant-wide grant;
+    # consenting also recreates a deleted service principal.
+    state.grant(tid, sreq.resolve(None) | sreq.oidc)
     return redirect(redirect_uri, {"admin_consent": "True", "tenant": tid,
                                    "scope": p["scope"], "state": p.get("state")})
 

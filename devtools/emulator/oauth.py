@@ -35,14 +35,26 @@ def describe(request, code: int, message: str) -> str:
     return f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\nTimestamp: {ts}"
 
 
-def error_json(request, status: int, error: str, code: int, message: str, headers=None) -> Response:
+def error_json(request, status: int, error: str, code: int, message: str, headers=None,
+               extra: dict | None = None) -> Response:
+    """`extra`: fields Entra appends to some errors, e.g. `suberror` (consent_required,
+    basic_action) and a `claims` challenge."""
     trace, corr, ts = diagnostics(request)
     body = {"error": error,
             "error_description": f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\n"
                                  f"Correlation ID: {corr}\r\nTimestamp: {ts}",
             "error_codes": [code], "timestamp": ts, "trace_id": trace, "correlation_id": corr,
-            "error_uri": ERROR_URI.format(code)}
+            "error_uri": ERROR_URI.format(code), **(extra or {})}
     return json_response(body, status, headers)
+
+
+def app_not_found_message(client_id: str, directory: str) -> str:
+    """AADSTS700016 as observed (Azure/go-autorest#626, openshift/openshift-azure#2291 with a
+    tenant GUID; alan-turing-institute/data-safe-haven#2263 with the tenant's display name)."""
+    return (f"Application with identifier '{client_id}' was not found in the directory "
+            f"'{directory}'. This can happen if the application has not been installed by the "
+            "administrator of the tenant or consented to by any user in the tenant. You may have "
+            "sent your authentication request to the wrong tenant.")
 
 
 def json_response(body, status: int = 200, headers=None) -> Response:
@@ -117,12 +129,7 @@ def check_client_and_redirect(request, p: dict, tenant_label: str):
         return error_page(request, 400, 900144,
                           "The request body must contain the following parameter: 'client_id'.")
     if client_id.lower() != seed.CLIENT_ID:
-        return error_page(request, 400, 700016,
-                          f"Application with identifier '{client_id}' was not found in the "
-                          f"directory '{tenant_label}'. This can happen if the application has "
-                          "not been installed by the administrator of the tenant or consented to "
-                          "by any user in the tenant. You may have sent your authentication "
-                          "request to the wrong tenant.")
+        return error_page(request, 400, 700016, app_not_found_message(client_id, tenant_label))
     uri = p.get("redirect_uri")
     if not uri:
         return error_page(request, 400, 900971, "No reply address provided.")

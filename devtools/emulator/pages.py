@@ -38,10 +38,13 @@ def sign_in(params: dict, users: list, heading: str, note: str = "", error: str 
     return _page(heading, body)
 
 
-def need_admin_approval(params: dict, user: dict, message: str) -> str:
-    """Entra's "Need admin approval" interrupt (AADSTS90094): the user can only go back
-    to the application without granting consent."""
-    body = (f'<p class="error" id="error">{escape(message)}</p>'
+def need_admin_approval(params: dict, user: dict, message: str, missing: list = ()) -> str:
+    """Entra's "Need admin approval" interrupt (AADSTS90093/90094): the user can only go back
+    to the application without granting consent. `missing` (the permissions not granted) is
+    an emulator aid; Entra's page does not list them."""
+    listed = (f'<p id="missing">Not granted in this organization: {escape(" ".join(missing))}</p>'
+              if missing else "")
+    body = (f'<p class="error" id="error">{escape(message)}</p>{listed}'
             f"<p>Signed in as {escape(user['userPrincipalName'])}.</p>"
             f'<form method="post">{_hidden(params)}'
             f'<input type="hidden" name="username" value="{escape(user["userPrincipalName"])}">'

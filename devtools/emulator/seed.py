@@ -20,6 +20,14 @@ REDIRECT_URIS = (
 )
 # Statically configured API permissions of the app registration (what `/.default` means).
 APP_REQUIRED_SCOPES = ("User.Read", "Calendars.ReadWrite", "MailboxSettings.Read", "Place.Read.All")
+# App manifest `groupMembershipClaims` (reference-app-manifest): None, SecurityGroup,
+# ApplicationGroup, DirectoryRole or All. Only the values that include directory roles make the
+# tokens carry `wids` (access-token-claims-reference, `wids`: "The groupMembershipClaims
+# property of the application manifest configures this claim ... Set the claim to All or
+# DirectoryRole"; SecurityGroup is "for security groups and Microsoft Entra roles").
+GROUP_MEMBERSHIP_CLAIMS = ("None", "SecurityGroup", "ApplicationGroup", "DirectoryRole", "All")
+WIDS_GROUP_MEMBERSHIP_CLAIMS = frozenset({"SecurityGroup", "DirectoryRole", "All"})
+APP_GROUP_MEMBERSHIP_CLAIMS = "DirectoryRole"
 
 # --- Microsoft Graph as a resource ---------------------------------------------------
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -63,11 +71,14 @@ CONTOSO_DOMAIN = "contoso.onmicrosoft.com"
 FABRIKAM_TENANT_ID = "fab00000-0000-4000-8000-000000000002"
 FABRIKAM_DOMAIN = "fabrikam.onmicrosoft.com"
 
+# `user_consent_allowed` is the tenant's "User consent for applications" setting
+# (configure-user-consent): Contoso is locked down ("Do not allow user consent"), Fabrikam keeps
+# the default that lets users consent to permissions that need no admin.
 TENANTS = (
     {"id": CONTOSO_TENANT_ID, "displayName": "Contoso Ltd.", "domain": CONTOSO_DOMAIN,
-     "createdDateTime": "2021-04-01T00:00:00Z"},
+     "createdDateTime": "2021-04-01T00:00:00Z", "user_consent_allowed": False},
     {"id": FABRIKAM_TENANT_ID, "displayName": "Fabrikam Inc.", "domain": FABRIKAM_DOMAIN,
-     "createdDateTime": "2022-07-15T00:00:00Z"},
+     "createdDateTime": "2022-07-15T00:00:00Z", "user_consent_allowed": True},
 )
 
 # --- Users -----------------------------------------------------------------------------

@@ -32,11 +32,18 @@ class State:
     # --- lifecycle ----------------------------------------------------------------------
     def reset(self) -> None:
         with self.lock:
-            self.tenants = {t["id"]: dict(t) for t in seed.TENANTS}
+            # `app_installed`: our service principal (enterprise app) exists in the tenant. The
+            # first consent creates it; the customer deleting it removes every grant with it.
+            self.tenants = {t["id"]: dict(t, app_installed=False) for t in seed.TENANTS}
+            # The app registration in our home tenant: manifest setting and client secret.
+            self.app = {"groupMembershipClaims": seed.APP_GROUP_MEMBERSHIP_CLAIMS,
+                        "secret": seed.CLIENT_SECRET, "secret_expired": False}
             self.users = {}
             for u in seed.USERS:
+                # `interrupt`: a sign-in requirement (MFA, Conditional Access) that refresh tokens
+                # issued before it cannot satisfy (control API).
                 self.users[u["id"]] = dict(copy.deepcopy(u), deleted=False, disabled=False,
-                                           revoked_before=0.0)
+                                           revoked_before=0.0, interrupt=None)
             self.rooms, self.room_lists = {}, {}
             for tid, (rooms, lists) in seed.seed_places().items():
                 self.rooms[tid], self.room_lists[tid] = rooms, lists
@@ -92,6 +99,22 @@ class State:
     def granted(self, tid: str, oid: str) -> set:
         with self.lock:
             return set(self.tenant_grants.get(tid, set())) | set(self.user_grants.get((tid, oid), set()))
+
+    def grant(self, tid: str, scopes: set, oid: str | None = None) -> None:
+        """Record consent: tenant-wide (admin consent) or for one user. Consent creates the
+        service principal when it does not exist (how-applications-are-added)."""
+        with self.lock:
+            self.tenants[tid]["app_installed"] = True
+            target = self.tenant_grants[tid] if oid is None else self.user_grants.setdefault((tid, oid), set())
+            target.update(scopes)
+
+    def remove_app(self, tid: str) -> None:
+        """The customer deletes our enterprise app: its delegated grants go with it."""
+        with self.lock:
+            self.tenants[tid]["app_installed"] = False
+            self.tenant_grants[tid].clear()
+            for key in [k for k in self.user_grants if k[0] == tid]:
+                del self.user_grants[key]
 
     @staticmethod
     def is_guid(value: str) -> bool:

@@ -20,12 +20,33 @@ from .state import utc_iso
 
 TOKEN_LIFETIME = 3599  # the docs' example expires_in
 INACTIVE_RT_DAYS = 90
+_MFA_TEXT = ("Due to a configuration change made by your administrator, or because you moved to a "
+             "new location, you must {} to access '" + seed.GRAPH_APP_ID + "'.")
+# Sign-in requirements a refresh token cannot meet (control API `users/{oid}/interrupt`):
+# reason -> (AADSTS number, text, extra fields). Observed on refresh: 50076 with
+# suberror basic_action and a claims challenge (microsoft-authentication-library-for-js#5491),
+# 50079 (FormidableLabs/react-native-app-auth#309), 53003 (OfficeDev/BotBuilder-MicrosoftTeams#284).
+INTERRUPTS = {
+    "mfa": (50076, _MFA_TEXT.format("use multi-factor authentication"), {
+        "suberror": "basic_action",
+        "claims": '{"access_token":{"capolids":{"essential":true,"values":'
+                  '["5e4c1f2a-6f3b-4c8e-9d7a-2b1c0e9f8a70"]}}}'}),
+    "mfa-registration": (50079, _MFA_TEXT.format("enroll in multi-factor authentication"), {}),
+    "conditional-access": (53003, "Access has been blocked by Conditional Access policies. The "
+                                  "access policy does not allow token issuance.", {}),
+}
+# The same refresh comes back as `invalid_grant` (#5491, #284) or as `interaction_required`
+# (microsoft/vscode-azureappservice#2592 and react-native-app-auth#309 for 50076/50079), which
+# v2-oauth2-auth-code-flow lists for the token endpoint: "Non-standard ... The request requires
+# user interaction. For example, another authentication step is required."
+INTERRUPT_ERRORS = ("invalid_grant", "interaction_required")
 
 
 class GrantError(Exception):
-    def __init__(self, error, code, message, status=400):
+    def __init__(self, error, code, message, status=400, extra=None):
         super().__init__(message)
         self.error, self.code, self.message, self.status = error, code, message, status
+        self.extra = extra
 
 
 def _missing(name):
@@ -33,7 +54,7 @@ def _missing(name):
                       f"The request body must contain the following parameter: '{name}'.")
 
 
-def _authenticate_client(request, form, tenant):
+def _authenticate_client(state, request, form, tenant):
     """client_secret in the body (client_secret_post) or HTTP Basic (client_secret_basic; both
     parts form-urlencoded first, RFC 6749 2.3.1)."""
     basic_id = basic_secret = None
@@ -45,20 +66,26 @@ def _authenticate_client(request, form, tenant):
     if not client_id:
         raise _missing("client_id")
     if client_id.lower() != seed.CLIENT_ID:
-        raise GrantError("unauthorized_client", 700016,
-                         f"Application with identifier '{client_id}' was not found in the directory "
-                         f"'{tenant}'. This can happen if the application has not been installed by "
-                         "the administrator of the tenant or consented to by any user in the tenant.")
+        raise GrantError("unauthorized_client", 700016, oauth.app_not_found_message(client_id, tenant))
     secrets_given = [s for s in (form.get("client_secret"), basic_secret) if s]
     if not secrets_given:
         raise GrantError("invalid_client", 7000218,
                          "The request body must contain the following parameter: "
                          "'client_assertion' or 'client_secret'.", status=401)
-    if not all(secrets.compare_digest(s, seed.CLIENT_SECRET) for s in secrets_given):
+    with state.lock:
+        secret, expired = state.app["secret"], state.app["secret_expired"]
+    if not all(secrets.compare_digest(s, secret) for s in secrets_given):
         raise GrantError("invalid_client", 7000215,
                          "Invalid client secret provided. Ensure the secret being sent in the "
                          "request is the client secret value, not the client secret ID, for a "
                          f"secret added to app '{seed.CLIENT_ID}'.", status=401)
+    if expired:
+        # Text and 401 as observed (liprec/vsts-release-aas#119, dotnet/sign#849).
+        raise GrantError("invalid_client", 7000222,
+                         f"The provided client secret keys for app '{seed.CLIENT_ID}' are expired. "
+                         "Visit the Azure portal to create new keys for your app: "
+                         "https://aka.ms/NewClientSecret, or consider using certificate credentials "
+                         "for added security: https://aka.ms/certCreds.", status=401)
     return seed.CLIENT_ID
 
 
@@ -69,6 +96,16 @@ def _check_user(state, user):
                          "into this application, the account must be added to the directory.")
     if user["disabled"]:
         raise GrantError("invalid_grant", 50057, "The user account is disabled.")
+
+
+def _check_app_installed(state, tid):
+    """The customer deleted our enterprise app (service principal): the tenant no longer knows
+    the client, so its grants fail like an unknown client (400 unauthorized_client, AADSTS700016;
+    field reports name the directory by display name, e.g. data-safe-haven#2263)."""
+    tenant = state.tenants[tid]
+    if not tenant["app_installed"]:
+        raise GrantError("unauthorized_client", 700016,
+                         oauth.app_not_found_message(seed.CLIENT_ID, tenant["displayName"]))
 
 
 def token(state, request, tenant, info):
@@ -92,7 +129,7 @@ def token(state, request, tenant, info):
         if grant_type not in ("authorization_code", "refresh_token"):
             raise GrantError("unsupported_grant_type", 70003,
                              f"The app requested an unsupported grant type '{grant_type}'.")
-        _authenticate_client(request, form, tenant)
+        _authenticate_client(state, request, form, tenant)
         if grant_type == "authorization_code":
             user, sreq, graph, extra = _redeem_code(state, form, resolved)
         else:
@@ -100,7 +137,7 @@ def token(state, request, tenant, info):
         info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
         return oauth.json_response(issue(state, user, sreq, graph, form, **extra))
     except GrantError as e:
-        return oauth.error_json(request, e.status, e.error, e.code, e.message)
+        return oauth.error_json(request, e.status, e.error, e.code, e.message, extra=e.extra)
 
 
 def _redeem_code(state, form, resolved):
@@ -133,6 +170,7 @@ def _redeem_code(state, form, resolved):
             raise GrantError("invalid_grant", 700005,
                              "Provided Authorization Code is intended to use against other tenant, "
                              "thus rejected.")
+        _check_app_installed(state, rec["tid"])
         if rec["code_challenge"] and not identity.pkce_ok(
                 form.get("code_verifier"), rec["code_challenge"], rec["code_challenge_method"]):
             raise GrantError("invalid_grant", 501481,
@@ -173,8 +211,9 @@ def _redeem_refresh_token(state, form, resolved):
             raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
         user = state.users.get(rec["oid"])
         if resolved[0] == "tenant" and resolved[1] != rec["tid"]:
-            raise GrantError("invalid_grant", 50020, identity._wrong_tenant_message(
+            raise GrantError("invalid_grant", 50020, identity.wrong_tenant_message(
                 state, user, resolved[1]))
+        _check_app_installed(state, rec["tid"])
         _check_user(state, user)
         if rec["issued_at"] < user["revoked_before"]:
             raise GrantError("invalid_grant", 50173,
@@ -188,17 +227,25 @@ def _redeem_refresh_token(state, form, resolved):
                              "The refresh token has expired due to inactivity. The token was issued "
                              f"on {utc_iso(rec['issued_at'])} and was inactive for "
                              f"{INACTIVE_RT_DAYS}.00:00:00.")
+        interrupt = user["interrupt"]
+        if interrupt and rec["issued_at"] < interrupt["since"]:
+            code, message, extra = INTERRUPTS[interrupt["reason"]]
+            raise GrantError(interrupt["error"], code, message, extra=extra)
         granted = state.granted(rec["tid"], rec["oid"])
-        sreq, graph = rec["scope_req"], rec["graph"] & granted
+        sreq, graph = rec["scope_req"], rec["graph"]
         if form.get("scope"):
             try:
                 sreq = scopes.parse(form["scope"])
             except scopes.ScopeError as e:
                 raise GrantError(e.error, e.code, e.message) from None
             graph = sreq.resolve(granted)
-            # docs: refresh tokens are valid for all permissions the client already has consent for.
-            if not graph <= granted:
-                raise GrantError("invalid_grant", 65001, _no_consent_message())
+        # docs: refresh tokens are valid for all permissions the client already has consent for;
+        # a consent withdrawn since (grant revoked, OIDC ones included) answers invalid_grant
+        # AADSTS65001 with suberror consent_required (O365/python-o365#323,
+        # MicrosoftDocs/azure-docs#39189).
+        if not graph | sreq.oidc <= granted:
+            raise GrantError("invalid_grant", 65001, _no_consent_message(),
+                             extra={"suberror": "consent_required"})
         rec["last_used"] = time.time()
     return user, sreq, graph, {"nonce": None, "session_id": rec["session_id"],
                                "auth_time": rec["auth_time"], "rotate": True}
@@ -215,6 +262,8 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
     now = int(time.time())
     tid, oid = user["tenant_id"], user["id"]
     wids = list(dict.fromkeys(user["roles"] + [seed.ROLE_USER]))
+    with state.lock:
+        id_token_wids = state.app["groupMembershipClaims"] in seed.WIDS_GROUP_MEMBERSHIP_CLAIMS
     scp = sorted(graph, key=str.lower) + [s for s in ("openid", "profile", "email") if s in sreq.oidc]
     uti = b64url(secrets.token_bytes(16))
     access = state.key.sign({
@@ -226,6 +275,8 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
         "name": user["displayName"], "oid": oid, "scp": " ".join(scp), "sid": session_id,
         "sub": _pairwise_sub(tid, oid, seed.GRAPH_APP_ID), "tenant_region_scope": "AS",
         "tid": tid, "unique_name": user["userPrincipalName"], "upn": user["userPrincipalName"],
+        # Graph, the resource, decides the claims of its access tokens (they carry `wids`
+        # whatever our manifest says); our manifest decides only the id token's.
         "uti": uti, "ver": "1.0", "wids": wids,
     })
     body = {"token_type": "Bearer", "scope": sreq.echo(graph), "expires_in": TOKEN_LIFETIME,
@@ -244,7 +295,9 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
         claims = {"aud": seed.CLIENT_ID, "iss": f"{state.base_url}/{tid}/v2.0", "iat": now,
                   "nbf": now, "exp": now + 3600, "sid": session_id,
                   "sub": _pairwise_sub(tid, oid, seed.CLIENT_ID), "tid": tid,
-                  "uti": b64url(secrets.token_bytes(16)), "ver": "2.0", "wids": wids}
+                  "uti": b64url(secrets.token_bytes(16)), "ver": "2.0"}
+        if id_token_wids:  # no claim at all otherwise (id-token-claims-reference lists no wids)
+            claims["wids"] = wids
         if "profile" in sreq.oidc:  # docs: name, oid, preferred_username need `profile`
             claims.update(name=user["displayName"], oid=oid,
                           preferred_username=user["userPrincipalName"])

@@ -112,8 +112,18 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture
-def emu(emulator, monkeypatch):
-    """The running emulator, re-seeded for this test; MSAL's own requests trust its CA too."""
+def seeded(emulator, monkeypatch):
+    """The running emulator exactly as seeded (Contoso allows no user consent); MSAL's own
+    requests trust its CA too."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", emulator.bundle)
     emulator.control("POST", "reset")
     return emulator
+
+
+@pytest.fixture
+def emu(seeded):
+    """The seeded emulator with user consent allowed in Contoso too, so that tests about other
+    things can sign members in without an admin consent first (test_consent.py covers the
+    locked-down tenant)."""
+    seeded.control("POST", f"tenants/{seed.CONTOSO_TENANT_ID}/user-consent", json={"allowed": True})
+    return seeded
