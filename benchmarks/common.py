@@ -12,7 +12,7 @@ import jwt
 import requests
 
 from devtools import stack
-from devtools.browser import Browser
+from devtools.browser import Browser, completion_of
 
 HERP_APP_URL = "https://hire.herp.bench"
 JWT = {"HERP_JWT_ISSUER": "https://hire.herp.bench", "HERP_JWT_AUDIENCE": "bench", "HERP_JWT_SECRET": "bench-" + "x" * 40}
@@ -60,8 +60,15 @@ class Stack:
         browser = Browser(self.emulator.extra["ca_bundle"], HERP_APP_URL)
         browser.open(url)
         browser.click("username", upn)
-        final = browser.click("username", upn)
-        assert "result=linked" in final, final
+        assert self.confirm(company, browser.click("username", upn))["result"] == "linked"
+
+    def confirm(self, company: str, landing: str, **kwargs) -> dict:
+        """The frontend's step after a `result=confirm` landing: POST the code as the flow's starter."""
+        code = completion_of(landing)
+        assert code, landing
+        r = self.call("POST", "/outlook/link-completions", company, json={"completion": code}, **kwargs)
+        assert r.status_code == 200, r.text
+        return r.json()
 
     def graph_calls(self) -> list[dict]:
         return [c for c in self.emu("GET", "calls")["calls"] if c["kind"] == "graph"]

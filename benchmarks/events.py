@@ -32,7 +32,7 @@ def main() -> None:
                      json={"tenant_id": TENANT}).json()["authorize_url"]
         browser = Browser(s.emulator.extra["ca_bundle"], HERP_APP_URL)
         browser.open(url)
-        assert "result=linked" in browser.click("username", seed.UPN[seed.EMI_ID])
+        assert s.confirm(COMPANY, browser.click("username", seed.UPN[seed.EMI_ID]), as_=MEMBER)["result"] == "linked"
         deadline = time.monotonic() + 60
         while s.call("GET", f"/outlook/tenant-links/{TENANT}", COMPANY).json()["rooms"]["synced_at"] is None:
             assert time.monotonic() < deadline, "room sync did not finish"

@@ -3,6 +3,9 @@ emulator's HTML forms by clicking a button, as a person would. No JavaScript.
 
 Requests to the function host and to the emulator both go through it; it never follows a
 redirect into HERP_APP_URL (that is where a flow ends; the test reads the final Location).
+A flow that verified everything ends on `?result=confirm&completion=<code>`: the HERP Hire
+frontend (the test, the benchmark, the console) then POSTs that code to
+`/api/outlook/link-completions` with the starter's token, which is what links (`completion_of`).
 """
 from __future__ import annotations
 
@@ -100,3 +103,9 @@ class Browser:
 
 def query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def completion_of(url: str) -> str | None:
+    """The completion code of a `result=confirm` landing in HERP Hire; None for any other landing."""
+    q = query(url)
+    return q.get("completion") if q.get("result") == "confirm" else None

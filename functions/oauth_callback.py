@@ -19,5 +19,8 @@ def oauth_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.timer_trigger(arg_name="timer", schedule="0 30 3 * * *", run_on_startup=False)
 def purge_expired_oauth_states(timer: func.TimerRequest) -> None:
-    """Daily: states of flows that were started and never finished (used ones are deleted at once)."""
-    log.info("purge_expired_oauth_states removed %d expired states", oauth_flows.purge_expired_states())
+    """Daily: states of flows never finished and link completions never confirmed (used ones
+    are deleted at once)."""
+    states, completions = oauth_flows.purge_unfinished()
+    log.info("purge_expired_oauth_states removed %d expired states and %d expired link completions",
+             states, completions)

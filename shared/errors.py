@@ -43,6 +43,10 @@ class LinkNotFound(NotFound):
     code, message = "link_not_found", "No such Outlook account link."
 
 
+class CompletionNotFound(NotFound):
+    code, message = "completion_not_found", "No such link completion for your HERP account (unknown or already used)."
+
+
 class PayloadTooLarge(DomainError):
     code, message = "payload_too_large", "The request body is larger than 1 MiB."
 
@@ -63,6 +67,10 @@ class LinkRemoved(Conflict):
 # 410
 class Gone(DomainError):
     code, message = "gone", "It no longer exists."
+
+
+class CompletionExpired(Gone):
+    code, message = "completion_expired", "The link completion expired (10 minutes); start linking again."
 
 
 # 422

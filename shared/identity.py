@@ -13,8 +13,13 @@ from urllib.parse import urlencode
 from shared.outbound import session
 from shared.settings import get_settings
 
-# Delegated Microsoft Graph permissions (DESIGN.md); MSAL adds openid, profile, offline_access.
-SCOPES = ["User.Read", "Calendars.ReadWrite", "MailboxSettings.Read", "Place.Read.All"]
+# Delegated Microsoft Graph permissions, each for the calls that need it (README "What an admin
+# grants"): User.Read for /me and /organization, Calendars.ReadWrite for calendars, events and
+# getSchedule, Place.Read.All for the room lists. MSAL adds the OIDC scopes to every sign-in.
+SCOPES = ["User.Read", "Calendars.ReadWrite", "Place.Read.All"]
+# Admin consent grants exactly what it lists. Without the OIDC scopes, members of a tenant where
+# users may not consent are refused at sign-in even after the admin consented (v2-admin-consent.md).
+OIDC_SCOPES = ["openid", "profile", "offline_access"]
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 
 # Entra role template ids that may grant tenant-wide admin consent (id token `wids`).
@@ -86,13 +91,14 @@ def _app(tenant: str, cache=None):
 
 
 def admin_consent_url(state: str) -> str:
-    """The v2 admin consent endpoint on /organizations: the admin's tenant consents to SCOPES."""
+    """The v2 admin consent endpoint on /organizations: the admin's tenant consents to SCOPES
+    and the OIDC scopes, everything a later sign-in of any member asks for."""
     settings = get_settings()
     query = urlencode({
         "client_id": settings.require("client_id"),
         "redirect_uri": settings.require("redirect_uri"),
         "state": state,
-        "scope": " ".join(f"{GRAPH_RESOURCE}/{s}" for s in SCOPES),
+        "scope": " ".join([f"{GRAPH_RESOURCE}/{s}" for s in SCOPES] + OIDC_SCOPES),
     })
     return f"{authority('organizations')}/v2.0/adminconsent?{query}"
 

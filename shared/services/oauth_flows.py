@@ -6,6 +6,10 @@ single-use state row (10 minutes, bound to the HERP company and account that sta
 state row says which leg a callback belongs to. The consent leg's `tenant` parameter is only a
 claim: the tenant becomes trusted when the id token of the sign-in leg carries the same `tid`.
 
+The last leg links nothing: it verifies the Microsoft side (tid, roles, mailbox), then leaves
+the result sealed in a pending completion that only the starter's HERP session can confirm
+(shared.services.link_completions), and redirects with `result=confirm&completion=<code>`.
+
 `handle_callback` never raises: every outcome is a redirect to HERP_APP_URL (or, after the
 consent leg, to the identity platform's sign-in page), failures with a `reason` code.
 """
@@ -28,13 +32,11 @@ from shared.models import (
     FLOW_USER_LINK,
     LEG_CONSENT,
     LEG_SIGNIN,
-    VIA_TENANT_ADMIN,
-    VIA_USER,
     Account,
     OAuthState,
     utcnow,
 )
-from shared.services import credentials, rooms, tenant_links
+from shared.services import link_completions, tenant_links
 from shared.settings import get_settings
 from shared.storage.repositories import OAuthStates, TenantLinks
 from shared.storage.tables import OAUTH_STATES
@@ -87,8 +89,9 @@ def start_user_link(caller: Caller, tenant_id: str) -> str:
     return _sign_in_leg(_new_state(caller, FLOW_USER_LINK, LEG_SIGNIN, tenant_id))
 
 
-def purge_expired_states() -> int:
-    return OAuthStates().delete_expired(utcnow())
+def purge_unfinished() -> tuple[int, int]:
+    """States of flows never finished and completions never confirmed: (states, completions)."""
+    return OAuthStates().delete_expired(utcnow()), link_completions.purge_expired()
 
 
 # ---- the callback
@@ -186,17 +189,29 @@ def _after_sign_in(state: OAuthState, params: dict, target: _Target) -> str:
     tenant_id = str(claims["tid"]).lower()
     if tenant_id != state.tenant_id:
         raise FlowFailed("tenant_mismatch")
-    if state.flow in (FLOW_TENANT_LINK, FLOW_TENANT_RENEW):
-        if not _holds_consent_role(claims):
-            raise FlowFailed("admin_required")
+    tenant_flow = state.flow in (FLOW_TENANT_LINK, FLOW_TENANT_RENEW)
+    if tenant_flow:
+        _check_consent_role(claims)
+    if state.flow != FLOW_TENANT_LINK and TenantLinks().get_linked(state.company_id, tenant_id) is None:
+        raise FlowFailed("tenant_not_linked")
     profile = _profile(result.access_token, claims)
-    if state.flow == FLOW_USER_LINK:
-        return _finish_user_link(state, tenant_id, profile, result)
-    return _finish_tenant_flow(state, tenant_id, profile, result)
+    name = _tenant_name(result.access_token) if tenant_flow else ""
+    # Nothing is linked here: the starter's own HERP session confirms (link_completions).
+    code = link_completions.create(state.flow, state.company_id, state.herp_account_id,
+                                   link_completions.SignInResult(tenant_id, name, profile, result.token_cache))
+    return _herp_url(_Target(state.flow, tenant_id).page(), result="confirm", completion=code)
 
 
-def _holds_consent_role(claims: dict) -> bool:
-    return bool(set(claims.get("wids") or ()) & identity.CONSENT_ADMIN_ROLES)
+def _check_consent_role(claims: dict) -> None:
+    """The signed-in admin must hold a role that may grant tenant-wide consent (`wids`). No
+    `wids` claim at all means our app registration does not emit directory roles, not that
+    the person is no admin."""
+    if "wids" not in claims:
+        log.error("the id token carries no wids claim: set groupMembershipClaims: \"DirectoryRole\" "
+                  "in the app registration's manifest (or the \"Directory roles\" groups claim)")
+        raise FlowFailed("app_not_configured")
+    if not set(claims.get("wids") or ()) & identity.CONSENT_ADMIN_ROLES:
+        raise FlowFailed("admin_required")
 
 
 def _profile(token: str, claims: dict) -> Account:
@@ -221,30 +236,3 @@ def _tenant_name(token: str) -> str:
     except GraphError:
         return ""
     return next((o.get("displayName") or "" for o in orgs.get("value", [])), "")
-
-
-def _finish_tenant_flow(state: OAuthState, tenant_id: str, profile: Account, result) -> str:
-    renew = state.flow == FLOW_TENANT_RENEW
-    company = state.company_id
-    if renew:
-        if TenantLinks().get_linked(company, tenant_id) is None:
-            raise FlowFailed("tenant_not_linked")
-    else:
-        tenant_links.finish_pending_unlink(company, tenant_id)
-    name = _tenant_name(result.access_token)
-    credentials.store_sign_in(company, tenant_id, profile, result.token_cache)
-    tenant_links.ensure_user_link(company, state.herp_account_id, tenant_id, profile.id, VIA_TENANT_ADMIN)
-    tenant_links.save_admin_link(company, tenant_id, name, profile, state.herp_account_id)
-    rooms.request_sync_quietly(company, tenant_id)
-    log.info("tenant %s %s by HERP account %s", tenant_id, "renewed" if renew else "linked", state.herp_account_id)
-    return _herp_url(f"/settings/integrations/outlook/{quote(tenant_id, safe='')}",
-                     result="renewed" if renew else "linked")
-
-
-def _finish_user_link(state: OAuthState, tenant_id: str, profile: Account, result) -> str:
-    company = state.company_id
-    if TenantLinks().get_linked(company, tenant_id) is None:
-        raise FlowFailed("tenant_not_linked")
-    credentials.store_sign_in(company, tenant_id, profile, result.token_cache)
-    tenant_links.ensure_user_link(company, state.herp_account_id, tenant_id, profile.id, VIA_USER)
-    return _herp_url("/settings/accounts/outlook", result="linked")

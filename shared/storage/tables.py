@@ -19,6 +19,7 @@ USER_LINKS = "UserLinks"
 ROOMS = "Rooms"
 EVENTS = "Events"
 OAUTH_STATES = "OAuthStates"
+LINK_COMPLETIONS = "LinkCompletions"
 
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -9,7 +11,7 @@ import requests
 from devtools import stack
 from devtools.emulator import seed
 from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
-from devtools.browser import Browser
+from devtools.browser import Browser, completion_of, query
 
 
 @pytest.fixture(scope="session")
@@ -86,13 +88,58 @@ def browser(emulator):
     return Browser(emulator.extra["ca_bundle"], stop_at=HERP_APP_URL)
 
 
-def link_tenant(api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "admin")) -> str:
-    """A HERP admin links a tenant: consent leg + sign-in leg, both as `upn`; the final URL."""
+@dataclass
+class Landing:
+    """Where a link flow ended in HERP Hire, and the frontend's confirm when it asked for one."""
+
+    url: str                    # the callback's redirect into HERP_APP_URL
+    answer: dict | None = None  # the 200 body of POST /link-completions
+
+    @property
+    def completion(self) -> str | None:
+        return completion_of(self.url)
+
+    @property
+    def result(self) -> str:
+        """`linked`/`renewed` once confirmed; else the redirect's own `result` (`error`, `confirm`)."""
+        return self.answer["result"] if self.answer else query(self.url).get("result", "")
+
+
+def confirm(api: Api, landing: Landing, as_: tuple[str, str]) -> requests.Response:
+    """What the HERP Hire frontend does on a `result=confirm` landing: POST the code as the caller."""
+    return api.call("POST", "/outlook/link-completions", as_=as_, json={"completion": landing.completion})
+
+
+def _land(api: Api, url: str, as_: tuple[str, str], page: str, confirm_it: bool) -> Landing:
+    landing = Landing(url)
+    if landing.completion is None or not confirm_it:
+        return landing
+    assert url == f"{HERP_APP_URL}{page}?result=confirm&completion={landing.completion}", url
+    r = confirm(api, landing, as_)
+    assert r.status_code == 200, r.text
+    landing.answer = r.json()
+    return landing
+
+
+def link_tenant(api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "admin"), confirm_it: bool = True) -> Landing:
+    """A HERP admin links a tenant: consent leg + sign-in leg, both as `upn`, then (unless
+    `confirm_it` is false) confirms the completion from the same HERP session."""
     r = api.call("POST", "/outlook/tenant-links/authorize", as_=as_)
     assert r.status_code == 200, r.text
     browser.open(r.json()["authorize_url"])
     browser.click("username", upn)          # consent page: sign in + accept -> our callback -> sign-in leg
-    return browser.click("username", upn)   # sign-in page of the tenant -> our callback -> HERP
+    url = browser.click("username", upn)    # sign-in page of the tenant -> our callback -> HERP
+    tenant = urlsplit(url).path.rsplit("/", 1)[-1]
+    return _land(api, url, as_, f"/settings/integrations/outlook/{tenant}", confirm_it)
+
+
+def renew_tenant(api: Api, browser: Browser, upn: str, tenant_id: str, *, as_=("herp-admin", "admin"),
+                 confirm_it: bool = True) -> Landing:
+    """A HERP admin renews a tenant link with the Microsoft admin `upn`, then confirms it."""
+    r = api.call("POST", f"/outlook/tenant-links/{tenant_id}/renew", as_=as_)
+    assert r.status_code == 200, r.text
+    return _land(api, browser.sign_in(r.json()["authorize_url"], upn), as_,
+                 f"/settings/integrations/outlook/{tenant_id}", confirm_it)
 
 
 CONTOSO, FABRIKAM = seed.CONTOSO_TENANT_ID, seed.FABRIKAM_TENANT_ID
@@ -109,9 +156,11 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def link_user(api: Api, browser: Browser, upn: str, account: str, *, tenant_id: str = seed.CONTOSO_TENANT_ID) -> str:
-    """A HERP account (member) links a Microsoft account of a linked tenant; the final URL."""
-    r = api.call("POST", "/outlook/user-links/authorize", as_=(account, "member"), json={"tenant_id": tenant_id})
+def link_user(api: Api, browser: Browser, upn: str, account: str, *, tenant_id: str = seed.CONTOSO_TENANT_ID,
+              confirm_it: bool = True) -> Landing:
+    """A HERP account (member) links a Microsoft account of a linked tenant, then confirms it."""
+    as_ = (account, "member")
+    r = api.call("POST", "/outlook/user-links/authorize", as_=as_, json={"tenant_id": tenant_id})
     assert r.status_code == 200, r.text
     browser.open(r.json()["authorize_url"])
-    return browser.click("username", upn)
+    return _land(api, browser.click("username", upn), as_, "/settings/accounts/outlook", confirm_it)

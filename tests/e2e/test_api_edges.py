@@ -23,7 +23,7 @@ def test_unknown_route_is_404(company):
 
 def test_no_token_or_secret_in_logs_or_responses(company, browser, ms, host):
     final = link_tenant(company, browser, seed.UPN[seed.AIKO_ID])
-    bodies = [company.call("GET", "/outlook/tenant-links").text, final]
+    bodies = [company.call("GET", "/outlook/tenant-links").text, final.url, repr(final.answer)]
     codes = [v for url in browser.history for k, v in re.findall(r"[?&](code|state)=([^&]+)", url) if k == "code"]
     assert codes, "the flow must have carried an authorization code"
     log = host.log_text()
@@ -32,6 +32,7 @@ def test_no_token_or_secret_in_logs_or_responses(company, browser, ms, host):
     for secret in secrets:
         assert secret not in log
         assert all(secret not in b for b in bodies)
+    assert final.completion and final.completion not in log  # the link completion code is a secret too
     # No JWT (access, id or HERP token) and no refresh token anywhere in the host log.
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", log)
     assert "refresh_token" not in log.lower()

@@ -10,7 +10,7 @@ from shared.models import OAuthState, utcnow
 from shared.storage.repositories import MicrosoftAccounts, OAuthStates, TenantLinks, UserLinks
 from tests.conftest import HERP_APP_URL, new_id
 from devtools.browser import query
-from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant
+from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, renew_tenant
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +19,9 @@ TENANT_PAGE = f"{HERP_APP_URL}/settings/integrations/outlook"
 
 
 def test_admin_links_the_tenant(company, browser, ms):
-    final = link_tenant(company, browser, AIKO)
-    assert final == f"{TENANT_PAGE}/{CONTOSO}?result=linked"
+    landing = link_tenant(company, browser, AIKO)
+    assert landing.url == f"{TENANT_PAGE}/{CONTOSO}?result=confirm&completion={landing.completion}"
+    assert landing.answer["result"] == "linked"
 
     listed = company.call("GET", "/outlook/tenant-links", as_=("herp-member", "member")).json()["tenant_links"]
     assert len(listed) == 1
@@ -30,6 +31,8 @@ def test_admin_links_the_tenant(company, browser, ms):
     assert link["linked_at"].endswith("Z") and link["renewed_at"] is None
     assert link["rooms"] == {"count": 0, "synced_at": None, "last_error": None}
     assert company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json() == link
+    without_rooms = {k: v for k, v in link.items() if k != "rooms"}  # the sync queued by the confirm may be done
+    assert {k: v for k, v in landing.answer["tenant_link"].items() if k != "rooms"} == without_rooms
 
     # The HERP admin got a via: tenant_admin link to the Microsoft admin account, whose token
     # cache is stored sealed (no token in clear).
@@ -62,7 +65,7 @@ def test_non_admin_is_refused(company, browser, ms):
 
 def test_admin_without_mailbox_is_refused(company, browser, ms):
     final = link_tenant(company, browser, CARL)
-    assert query(final) == {"result": "error", "reason": "mailbox_unavailable"}
+    assert query(final.url) == {"result": "error", "reason": "mailbox_unavailable"}
     assert company.call("GET", "/outlook/tenant-links").json() == {"tenant_links": []}
 
 
@@ -131,9 +134,10 @@ def test_member_gets_403_and_other_company_404(company, browser, ms, host, stora
 def test_renew_with_another_admin_keeps_user_links(company, browser, ms):
     link_tenant(company, browser, AIKO)
     before = company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()
-    r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew", as_=("herp-admin-2", "admin"))
-    final = browser.sign_in(r.json()["authorize_url"], BEN)
-    assert final == f"{TENANT_PAGE}/{CONTOSO}?result=renewed"
+    landing = renew_tenant(company, browser, BEN, CONTOSO, as_=("herp-admin-2", "admin"))
+    assert landing.url == f"{TENANT_PAGE}/{CONTOSO}?result=confirm&completion={landing.completion}"
+    assert landing.answer["result"] == "renewed"
+    assert landing.answer["tenant_link"]["admin_account"]["id"] == seed.BEN_ID
 
     after = company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()
     assert after["admin_account"]["id"] == seed.BEN_ID and after["status"] == "active"
@@ -165,8 +169,7 @@ def test_renew_by_a_non_admin_microsoft_account_is_refused(company, browser, ms)
 def test_unlink_cascades_and_is_not_repeatable_after_it_finished(company, browser, ms):
     link_tenant(company, browser, AIKO)
     # A second HERP admin links the same tenant's other admin too (many links of the tenant).
-    r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew", as_=("herp-admin-2", "admin"))
-    browser.sign_in(r.json()["authorize_url"], BEN)
+    renew_tenant(company, browser, BEN, CONTOSO, as_=("herp-admin-2", "admin"))
     assert len(UserLinks().of_tenant(company.company_id, CONTOSO)) == 2
 
     r = company.call("DELETE", f"/outlook/tenant-links/{CONTOSO}")

@@ -18,7 +18,7 @@ ACCOUNTS_PAGE = f"{HERP_APP_URL}/settings/accounts/outlook"
 
 @pytest.fixture
 def linked(company, browser, ms):
-    assert link_tenant(company, browser, AIKO).endswith("result=linked")
+    assert link_tenant(company, browser, AIKO).result == "linked"
     # Linking queues a room sync; let it finish so that its Graph calls are not counted below.
     wait_for(lambda: company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()["rooms"]["synced_at"],
              what="the room sync queued by linking")
@@ -35,12 +35,15 @@ def fresh(browser: Browser) -> Browser:
 
 
 def test_member_links_an_account(linked, browser):
-    assert link_user(linked, browser, EMI, "m1") == f"{ACCOUNTS_PAGE}?result=linked"
+    landing = link_user(linked, browser, EMI, "m1")
+    assert landing.url == f"{ACCOUNTS_PAGE}?result=confirm&completion={landing.completion}"
+    assert landing.answer["result"] == "linked"
     tenants = linked.call("GET", "/outlook/user-links", as_=("m1", "member")).json()["tenants"]
     assert [(t["tenant_id"], t["tenant_name"], t["status"]) for t in tenants] == [(CONTOSO, "Contoso Ltd.", "active")]
     [link] = tenants[0]["links"]
     assert link["account"] == {"id": seed.EMI_ID, "email": EMI, "display_name": "Emi Suzuki"}
     assert link["via"] == "user" and link["status"] == "active" and link["link_id"].startswith("ul_")
+    assert landing.answer == {"result": "linked", "user_link": link}
 
 
 def test_tenant_admin_sees_the_via_tenant_admin_link(linked):
@@ -77,7 +80,7 @@ def test_many_to_many(linked, browser):
     assert set(m1) == {seed.EMI_ID, seed.GORO_ID} and set(m2) == {seed.EMI_ID}
     assert m1[seed.EMI_ID] != m2[seed.EMI_ID]
     # Linking the same pair again keeps the one link.
-    assert link_user(linked, fresh(browser), EMI, "m1").endswith("result=linked")
+    assert link_user(linked, fresh(browser), EMI, "m1").result == "linked"
     assert {l["account"]["id"]: l["link_id"] for l in my_links(linked, "m1")} == m1
 
     # Deleting m2's link keeps the token cache (m1 still uses the account) ...
@@ -141,7 +144,7 @@ def test_deleted_user_turns_reauth_required_and_relink_heals(linked, browser, ms
     assert statuses == {seed.EMI_ID: "reauth_required", seed.GORO_ID: "reauth_required"}
 
     # Emi signs in again (her sessions were revoked, her account lives): the link heals.
-    assert link_user(linked, fresh(browser), EMI, "m1").endswith("result=linked")
+    assert link_user(linked, fresh(browser), EMI, "m1").result == "linked"
     statuses = {l["account"]["id"]: l["status"] for l in my_links(linked, "m1")}
     assert statuses == {seed.EMI_ID: "active", seed.GORO_ID: "reauth_required"}
     body = linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()
