@@ -83,6 +83,13 @@ class ConfigurationError(DomainError):
     code, message = "configuration_error", "The service is not configured."
 
 
+class ClientCredentialRejected(ConfigurationError):
+    """Microsoft refused our client secret (wrong or expired): an operator must rotate it. 503,
+    because nothing the caller did is wrong and a retry works once the secret is fixed."""
+
+    message = "The service's Microsoft credential is not accepted; an operator has been alerted."
+
+
 class StorageUnavailable(DomainError):
     code, message = "storage_unavailable", "Storage is unavailable; retry later."
 
@@ -115,6 +122,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (Gone, 410),
     (ValidationFailed, 422),
+    (ClientCredentialRejected, 503),
     (ConfigurationError, 500),
     (StorageUnavailable, 503),
     (GraphTimeout, 504),

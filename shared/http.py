@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import logging
 import traceback
 from typing import Any, Callable
@@ -52,12 +53,33 @@ def json_body(req: func.HttpRequest, *, required: bool = True) -> dict:
             raise InvalidRequest("The request body must be a JSON object.")
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, object_pairs_hook=_object, parse_constant=_not_json, parse_float=_finite)
+        # A lone surrogate (\ud800) parses into a str that no UTF-8 store or request can carry.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):  # RecursionError: nested thousands deep
         raise InvalidRequest("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     return body
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    """An object whose keys are unique: with duplicates, which one a reader sees is ambiguous."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        raise InvalidRequest("The request body repeats a key.")
+    return body
+
+
+def _not_json(name: str) -> Any:
+    raise InvalidRequest(f"{name} is not a JSON number.")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise InvalidRequest("A number in the request body is out of range.")
+    return value
 
 
 def _is_storage_failure(exc: BaseException) -> bool:

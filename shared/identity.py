@@ -52,6 +52,24 @@ class IdentityUnavailable(Exception):
     """The token endpoint failed for a reason that is not the account's fault."""
 
 
+class ClientRejected(Exception):
+    """The identity platform refused our own client credential (`invalid_client`: the secret is
+    wrong or expired, AADSTS7000215 / 7000222). Our configuration, not the account's."""
+
+    def __init__(self, error_codes: list[int] | None = None):
+        super().__init__("invalid_client")
+        self.error_codes = error_codes or []
+
+
+# A refused refresh that only a new sign-in (tenant: renewal) heals. `invalid_grant` covers
+# AADSTS50173 (revoked), 700082 (unused 90 days), 50076/50079 (MFA), 53003 (Conditional Access),
+# 65001 (consent withdrawn); `unauthorized_client` with AADSTS700016 is our enterprise app removed
+# from the tenant. Microsoft warns that AADSTS numbers change: the `error` value decides, the
+# number only refines `unauthorized_client` (refresh-token error docs; DESIGN "Dead credentials").
+DEAD_CREDENTIAL_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
+APP_REMOVED_CODES = frozenset({700016, 65001})
+
+
 class SignInFailed(Exception):
     """The authorization code could not be redeemed; `error` and AADSTS codes say why."""
 
@@ -135,13 +153,25 @@ def finish_sign_in(tenant: str, flow: dict, callback_params: dict) -> SignIn:
     return SignIn(claims=claims, access_token=result["access_token"], token_cache=cache.serialize())
 
 
+def refusal(result: dict) -> Exception:
+    """What a token endpoint error means for us (the answer body as MSAL hands it over)."""
+    error = str(result.get("error") or "unknown")
+    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    if error in DEAD_CREDENTIAL_ERRORS or (error == "unauthorized_client" and APP_REMOVED_CODES & set(codes)):
+        return CredentialRefused(error, codes)
+    if error == "invalid_client":
+        return ClientRejected(codes)
+    return IdentityUnavailable(error)
+
+
 def acquire_token(tenant_id: str, oid: str, token_cache: str, *, force_refresh: bool = False) -> tuple[str, str | None]:
     """An access token for the account; returns (token, new cache or None when unchanged).
     `force_refresh` redeems the refresh token even if a cached access token looks valid (after
     Graph refused that access token with 401).
 
-    Raises CredentialRefused when the refresh token is refused (`invalid_grant`,
-    `interaction_required`), IdentityUnavailable when the platform fails otherwise.
+    Raises CredentialRefused when the refresh token is refused for good (DEAD_CREDENTIAL_ERRORS,
+    the app removed from the tenant), ClientRejected when our own secret is refused,
+    IdentityUnavailable when the platform fails otherwise (transient).
     """
     import msal
 
@@ -159,8 +189,5 @@ def acquire_token(tenant_id: str, oid: str, token_cache: str, *, force_refresh: 
     if result is None:
         raise CredentialRefused("no_refresh_token")
     if "access_token" not in result:
-        error = str(result.get("error") or "unknown")
-        if error in ("invalid_grant", "interaction_required"):
-            raise CredentialRefused(error, list(result.get("error_codes") or []))
-        raise IdentityUnavailable(error)
+        raise refusal(result)
     return result["access_token"], cache.serialize() if cache.has_state_changed else None

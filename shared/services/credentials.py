@@ -12,7 +12,7 @@ import threading
 from typing import Callable, TypeVar
 
 from shared import crypto, identity
-from shared.errors import GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
+from shared.errors import ClientCredentialRejected, GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
 from shared.models import ACTIVE, REAUTH_REQUIRED, MicrosoftAccount, utcnow
 from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts
 from shared.storage.tables import MICROSOFT_ACCOUNTS
@@ -58,10 +58,14 @@ def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bo
         cache = open_cache(account)
         token, new_cache = identity.acquire_token(tenant_id, oid, cache, force_refresh=force_refresh)
     except (crypto.DecryptionFailed, identity.CredentialRefused) as exc:
-        log.warning("credential of a Microsoft account in tenant %s refused: %s", tenant_id,
-                    getattr(exc, "error", "undecryptable token cache"))
+        log.warning("credential of a Microsoft account in tenant %s refused: %s %s", tenant_id,
+                    getattr(exc, "error", "undecryptable token cache"), getattr(exc, "error_codes", ""))
         mark_reauth_required(account)
         raise ReauthRequired() from None
+    except identity.ClientRejected as exc:
+        log.error("Microsoft refused the app's client secret (invalid_client %s): MS_CLIENT_SECRET is wrong or "
+                  "expired; rotate it in the app registration and the settings", exc.error_codes)
+        raise ClientCredentialRejected() from None
     except identity.IdentityUnavailable as exc:
         log.warning("identity platform unavailable for tenant %s: %s", tenant_id, exc)
         raise GraphUnavailable("The Microsoft identity platform is unavailable; retry later.") from None

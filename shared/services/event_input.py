@@ -10,6 +10,7 @@ Rooms are `resource` attendees and `locations` entries.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from shared.errors import ValidationFailed
 from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
 
-MAX_ATTENDEES = 500
+MAX_RECIPIENTS = 500        # people and rooms together (resources/event.md: at most 500 attendees)
 MAX_ROOMS = 20
 MAX_SUBJECT = 255
 MAX_BODY = 64 * 1024         # characters of the invitation body
@@ -167,8 +168,8 @@ def _attendees(value) -> tuple[Attendee, ...]:
         if email.lower() not in seen:
             seen.add(email.lower())
             out.append(Attendee(email, name or None, kind))
-        if len(out) > MAX_ATTENDEES:
-            _fail("too_many_attendees", f"At most {MAX_ATTENDEES} attendees.")
+        if len(out) > MAX_RECIPIENTS:
+            _fail("too_many_attendees", f"At most {MAX_RECIPIENTS} attendees and rooms together.")
     return tuple(out)
 
 
@@ -212,6 +213,8 @@ def parse_create(body: dict) -> EventInput:
         location=_text(body, "location", required=False, limit=255),
     )
     check_times(event)
+    if len(event.attendees) + len(event.rooms) > MAX_RECIPIENTS:
+        _fail("too_many_attendees", f"At most {MAX_RECIPIENTS} attendees and rooms together.")
     if len(event.to_json_text()) > MAX_STORED:
         _fail("event_too_large", "The event is too large (body, attendees and names together).")
     return event
@@ -224,6 +227,9 @@ def parse_patch(body: dict, current: EventInput) -> EventInput:
         _fail("field_not_patchable", f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
     if not body:
         _fail("empty_patch", "Give at least one field to change.")
+    if current.online_meeting and body.get("online_meeting") is False:
+        # resources/event.md: once isOnlineMeeting is true, Outlook ignores attempts to change it.
+        _fail("online_meeting_locked", "Outlook keeps a meeting online once it is; online_meeting cannot become false.")
     merged = {**current.to_json(), **body}
     return parse_create({**merged, "schedule_id": current.schedule_id, "link_id": current.link_id,
                          "calendar_id": current.calendar_id})
@@ -267,6 +273,36 @@ def to_graph(event: EventInput, room_names: dict[str, str], transaction_id: str)
     if event.online_meeting:
         body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
     return body
+
+
+_BLOB_RULE = re.compile(r"_{30,}")   # the separator line that opens Outlook's Teams join block
+_BLOB_WRAPPER = re.compile(r'<div\b[^>]*\bclass="[^"]*\bme-email-text\b', re.I)
+
+
+def body_keeping_meeting(current: dict, body: dict | None) -> dict:
+    """The Graph `body` for an edit of an online meeting's body. event-update.md: "when updating
+    the body of an online meeting, first get the body, change the content, and keep the meeting
+    blob"; a body without it disables the meeting online. The blob is the block Outlook appended
+    holding the join link: from the last separator rule before `onlineMeeting.joinUrl` (or the
+    `me-email-text` wrapper just around it) to the end of the body. `current` is the event as
+    GET with `$select=body,onlineMeeting` returned it."""
+    old_html = ((current.get("body") or {}).get("content")) or ""
+    join_url = ((current.get("onlineMeeting") or {}).get("joinUrl")) or ""
+    content = ""
+    if body:
+        content = body["content"] if body["content_type"] == "html" else \
+            html.escape(body["content"]).replace("\r\n", "\n").replace("\n", "<br>\r\n")
+    at = max(old_html.find(join_url), old_html.find(html.escape(join_url))) if join_url else -1
+    rules = list(_BLOB_RULE.finditer(old_html, 0, at)) if at >= 0 else []
+    if not rules:  # no join block left to keep (removed in Outlook already)
+        return {"contentType": "html", "content": content}
+    start = old_html.rfind("<", 0, rules[-1].start())
+    wrappers = [w for w in _BLOB_WRAPPER.finditer(old_html, 0, rules[-1].start()) if rules[-1].start() - w.start() < 1000]
+    if wrappers:
+        start = wrappers[-1].start()
+    end = old_html.lower().rfind("</body>")
+    blob = old_html[max(start, 0):end if end > start else len(old_html)]
+    return {"contentType": "html", "content": f"<html><body>{content}{blob}</body></html>"}
 
 
 def graph_patch(old: EventInput, new: EventInput, room_names: dict[str, str]) -> dict:
@@ -332,6 +368,7 @@ def event_json(event: EventInput, graph_event: dict, updated_at: str | None) -> 
         end=local_time(graph_event.get("end"), event.time_zone) or event.end,
         attendees=people,
         rooms=rooms,
+        online_meeting=bool(graph_event.get("isOnlineMeeting", event.online_meeting)),  # Outlook's word
         event_id=graph_event.get("id"),
         web_link=graph_event.get("webLink"),
         join_url=((graph_event.get("onlineMeeting") or {}).get("joinUrl")) or None,

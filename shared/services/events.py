@@ -6,7 +6,9 @@ table before Graph is called, and the Graph POST carries a `transactionId` deriv
 pair, so a retry after a lost answer finds the same Outlook event instead of making a second
 one. Edits are serialised by a short lease on the mapping row (ETag), so concurrent PATCHes
 apply one after the other against the latest stored state. A warm create / GET / PATCH /
-cancel is exactly one Graph call (the token and the calendar's Teams capability are cached).
+cancel is exactly one Graph call (the token and the calendar's Teams capability are cached);
+a body edit of an online meeting costs one more (the GET that keeps the Teams join block), and
+a row made before ids were immutable costs one translateExchangeIds call, once.
 """
 from __future__ import annotations
 
@@ -21,7 +23,16 @@ from shared.auth import Caller
 from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
 from shared.models import MicrosoftAccount, iso, utcnow
 from shared.services import credentials
-from shared.services.event_input import PREFER_UTC, EventInput, event_json, graph_patch, parse_create, parse_patch, to_graph
+from shared.services.event_input import (
+    PREFER_UTC,
+    EventInput,
+    body_keeping_meeting,
+    event_json,
+    graph_patch,
+    parse_create,
+    parse_patch,
+    to_graph,
+)
 from shared.services.user_links import own_link, remember_calendars
 from shared.storage.events import ACTIVE, CANCELLED, CREATING, EventRecord, Events
 from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks, UserLinks
@@ -36,6 +47,14 @@ DEFAULT_CANCEL_COMMENT = "この面接予定はキャンセルされました。
 
 def transaction_id(company_id: str, schedule_id: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NS, f"{company_id}\n{schedule_id}"))
+
+
+# Every event call: answers in UTC (event_input renders them in the caller's zone) and immutable
+# ids, which survive a move to another folder or calendar (concepts/outlook-immutable-id.md).
+# Both preferences in one header, comma-separated as RFC 7240 allows (Graph honours several:
+# mguessan/davmail pull request 476).
+EVENT_HEADERS = {"Prefer": PREFER_UTC["Prefer"] + ', IdType="ImmutableId"'}
+BODY_HEADERS = {"Prefer": EVENT_HEADERS["Prefer"] + ', outlook.body-content-type="html"'}
 
 
 def _event_path(record: EventRecord) -> str:
@@ -108,6 +127,30 @@ def _deleted_in_outlook(exc: GraphError) -> bool:
     return type(exc) is GraphError and exc.status in (404, 410)
 
 
+def _with_immutable_id(record: EventRecord) -> EventRecord:
+    """A row made before events were addressed by immutable id holds the default id, which
+    changes when the event moves (concepts/outlook-immutable-id.md): translate it once
+    (user-translateexchangeids.md) and keep the immutable one. An id Outlook cannot translate
+    stays as it is; using it then tells what became of the event."""
+    if record.immutable_id or not record.graph_event_id:
+        return record
+    try:
+        answer = _graph(record, lambda t: graph.request("POST", "/me/translateExchangeIds", t, json={
+            "inputIds": [record.graph_event_id], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"}))
+    except GraphError as exc:
+        if type(exc) is not GraphError or exc.status >= 500:
+            raise
+        return record
+    target = next((v.get("targetId") for v in (answer or {}).get("value", []) if v.get("targetId")), None)
+    if target:
+        record.graph_event_id, record.immutable_id = target, True
+        try:
+            Events().save(record)
+        except ConcurrentUpdate:
+            pass  # another request migrated or changed the row; this one still uses the translated id
+    return record
+
+
 # ---- create
 
 
@@ -139,7 +182,7 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
                              tenant_id=link.tenant_id, account_id=link.account_id, calendar_id=event.calendar_id,
                              transaction_id=transaction_id(caller.company_id, event.schedule_id),
                              input_hash=event.fingerprint(), input_json=event.to_json_text(), created_at=now,
-                             updated_at=now)
+                             updated_at=now, immutable_id=True, room_names=room_names)
         try:
             repo.create(record)
         except ConcurrentUpdate:  # a twin request reserved it first: go on as its repeat
@@ -149,11 +192,15 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
             _check_repeat(record, event)
             if record.status == ACTIVE:
                 return 200, get(caller, event.schedule_id)
-    path = f"/me/calendars/{quote(event.calendar_id, safe='')}/events" if event.calendar_id else "/me/events"
-    payload = to_graph(event, room_names, record.transaction_id)
+    # A retry of a create whose outcome was unknown (5xx, timeout) sends byte for byte what the
+    # first attempt sent: the stored input and room names, the same transactionId.
+    stored = EventInput.from_json_text(record.input_json)
+    path = f"/me/calendars/{quote(stored.calendar_id, safe='')}/events" if stored.calendar_id else "/me/events"
+    payload = to_graph(stored, record.room_names if record.room_names is not None else room_names,
+                       record.transaction_id)
     try:
         created = _graph(record, lambda token: graph.request("POST", path, token, json=payload,
-                                                             headers=PREFER_UTC))
+                                                             headers=EVENT_HEADERS))
     except (GraphUnavailable, GraphTimeout):
         raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
     except (ReauthRequired, LinkRemoved):
@@ -163,9 +210,13 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
         repo.delete(caller.company_id, event.schedule_id)  # Graph refused it: nothing exists
         if exc.status == 404:
             raise ValidationFailed("The calendar does not exist in this account.", code="unknown_calendar") from None
+        if exc.status == 403 and stored.calendar_id:
+            # A calendar shared by another mailbox: writing there needs Calendars.ReadWrite.Shared.
+            raise ValidationFailed("This calendar belongs to another mailbox and cannot be written to.",
+                                   code="calendar_not_writable") from None
         raise
     record.graph_event_id, record.ical_uid = created["id"], created.get("iCalUId")
-    record.status, record.updated_at = ACTIVE, utcnow()
+    record.status, record.updated_at, record.immutable_id = ACTIVE, utcnow(), True
     try:
         repo.save(record)
     except ConcurrentUpdate:
@@ -184,9 +235,10 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
 def get(caller: Caller, schedule_id: str) -> dict:
     record = _record(caller.company_id, schedule_id)
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
+    record = _with_immutable_id(record)
     event = EventInput.from_json_text(record.input_json)
     try:
-        found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=PREFER_UTC))
+        found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=EVENT_HEADERS))
     except GraphError as exc:
         if _deleted_in_outlook(exc):
             raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
@@ -222,6 +274,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> dict:
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
     record = _leased(caller.company_id, schedule_id)
     try:
+        record = _with_immutable_id(record)
         old = EventInput.from_json_text(record.input_json)  # the latest state, now that we hold the lease
         new = parse_patch(body, old)
         if new.rooms != candidate.rooms:  # another edit changed the rooms meanwhile
@@ -231,13 +284,16 @@ def update(caller: Caller, schedule_id: str, body: dict) -> dict:
                 credentials.usable_account(record.company_id, record.tenant_id, record.account_id),
                 record.calendar_id):
             raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
-        headers = PREFER_UTC
         try:
+            if "body" in patch and old.online_meeting:
+                current = _graph(record, lambda t: graph.get(_event_path(record), t, headers=BODY_HEADERS,
+                                                             params={"$select": "body,onlineMeeting"}))
+                patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
                 changed = _graph(record, lambda t: graph.request("PATCH", _event_path(record), t, json=patch,
-                                                                 headers=headers))
+                                                                 headers=EVENT_HEADERS))
             else:
-                changed = _graph(record, lambda t: graph.get(_event_path(record), t, headers=headers))
+                changed = _graph(record, lambda t: graph.get(_event_path(record), t, headers=EVENT_HEADERS))
         except GraphError as exc:
             if _deleted_in_outlook(exc):
                 raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
@@ -263,12 +319,13 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
         return
     record = _confirmed(record)
     _usable_link(caller.company_id, record.link_id, record.tenant_id)
+    record = _with_immutable_id(record)
     try:
         if notify:
-            _graph(record, lambda t: graph.request("POST", _event_path(record) + "/cancel", t,
+            _graph(record, lambda t: graph.request("POST", _event_path(record) + "/cancel", t, headers=EVENT_HEADERS,
                                                    json={"comment": comment or DEFAULT_CANCEL_COMMENT}))
         else:
-            _graph(record, lambda t: graph.request("DELETE", _event_path(record), t))
+            _graph(record, lambda t: graph.request("DELETE", _event_path(record), t, headers=EVENT_HEADERS))
     except GraphError as exc:
         if not _deleted_in_outlook(exc):
             raise
@@ -279,4 +336,10 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
             repo.save(record)
             return
         except ConcurrentUpdate:
-            record = repo.get(caller.company_id, schedule_id)
+            fresh = repo.get(caller.company_id, schedule_id)
+            if fresh is None or fresh.status == CANCELLED:
+                return  # a twin cancel finished it (or the row is gone): Outlook has it cancelled
+            record = fresh
+    # Outlook has it cancelled but the row could not be marked: a 409 the caller may repeat
+    # (a repeat finds the event gone from Outlook and marks the row), never a 204 over an active row.
+    raise ConcurrentUpdate()

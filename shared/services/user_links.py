@@ -14,7 +14,7 @@ from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, Ten
 
 log = logging.getLogger("outlook.user_links")
 
-CALENDAR_FIELDS = "id,name,isDefaultCalendar,canEdit,allowedOnlineMeetingProviders"
+CALENDAR_FIELDS = "id,name,isDefaultCalendar,canEdit,allowedOnlineMeetingProviders,owner"
 MAX_PARALLEL_ACCOUNTS = 8
 
 
@@ -100,13 +100,22 @@ def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
         link.company_id, link.tenant_id, link.account_id,
         lambda token: list(graph.get_all("/me/calendars", token, params={"$select": CALENDAR_FIELDS, "$top": "50"})))
     remember_calendars(link.company_id, link.tenant_id, link.account_id, items)
+    # /me/calendars also lists calendars other mailboxes share with the user (resources/calendar.md:
+    # `owner`); writing there needs the .Shared scopes we do not ask for, so they are not writable
+    # targets. The default calendar is always the user's own, so its owner is the user's address.
+    own = next(((c.get("owner") or {}).get("address", "").lower() for c in items if c.get("isDefaultCalendar")), "")
+
+    def writable(c: dict) -> bool:
+        owner = ((c.get("owner") or {}).get("address") or "").lower()
+        return bool(c.get("canEdit")) and (not owner or not own or owner == own)
+
     return [{
         "link_id": link.link_id,
         "account": account.account.to_json(),
         "calendar_id": c["id"],
         "name": c.get("name") or "",
         "is_default": bool(c.get("isDefaultCalendar")),
-        "can_edit": bool(c.get("canEdit")),
+        "can_edit": writable(c),
         "teams_available": "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or []),
     } for c in items]
 

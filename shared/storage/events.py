@@ -3,6 +3,7 @@ schedule_id escaped). The normalised input is kept as JSON split over several pr
 (a Table string property holds at most 64 KiB)."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +36,10 @@ class EventRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     locked_until: datetime | None = None
+    # Rows made before ids were asked immutable hold a default id (changes on a move); migrated on use.
+    immutable_id: bool = False
+    # The room names the POST carried, so a retry of a create of unknown outcome rebuilds the very same payload.
+    room_names: dict | None = None
     etag: str | None = None
 
 
@@ -48,6 +53,8 @@ def _entity(r: EventRecord) -> dict:
         "transaction_id": r.transaction_id, "input_hash": r.input_hash, "input_chunks": len(chunks),
         "status": r.status, "graph_event_id": r.graph_event_id, "ical_uid": r.ical_uid,
         "created_at": iso(r.created_at), "updated_at": iso(r.updated_at), "locked_until": iso(r.locked_until),
+        "immutable_id": r.immutable_id,
+        "room_names": json.dumps(r.room_names, ensure_ascii=False, sort_keys=True) if r.room_names is not None else None,
     }
     entity.update({f"input_{n}": chunk for n, chunk in enumerate(chunks)})
     return entity
@@ -61,7 +68,8 @@ def _record(e) -> EventRecord:
         input_json="".join(e.get(f"input_{n}") or "" for n in range(int(e.get("input_chunks") or 0))),
         status=e.get("status") or CREATING, graph_event_id=e.get("graph_event_id"), ical_uid=e.get("ical_uid"),
         created_at=parse_iso(e.get("created_at")), updated_at=parse_iso(e.get("updated_at")),
-        locked_until=parse_iso(e.get("locked_until")), etag=_etag(e),
+        locked_until=parse_iso(e.get("locked_until")), immutable_id=bool(e.get("immutable_id")),
+        room_names=json.loads(e["room_names"]) if e.get("room_names") else None, etag=_etag(e),
     )
 
 

@@ -134,3 +134,117 @@ def test_concurrent_patches_are_serialised(world):
     assert [a["email"] for a in stored["attendees"]] == ["iv@t.test", "new@t.test"] and stored["rooms"] == []
     last = [a["emailAddress"]["address"] for a in patches[-1]["attendees"]]
     assert last == ["iv@t.test", "new@t.test"]
+
+
+def test_a_retry_of_an_unknown_outcome_sends_byte_for_byte_the_same_post(world):
+    outlook = FakeOutlook(lose_first_answer=True)
+    raw: list[bytes] = []
+
+    def post(request):
+        raw.append(request.body)
+        return outlook.post(request)
+
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=post)
+    with pytest.raises(GraphUnavailable):
+        events.create(world, body())
+    # Meanwhile the room sync renamed the room: the retry must still repeat the first POST exactly.
+    Rooms().apply(world_tenant(world), [Room("room1@t.test", "Room 1 (renovated)", 6, "HQ", "1F", None)], [])
+    assert events.create(world, body())[0] == 201
+    assert len(raw) == 2 and raw[0] == raw[1]
+
+
+def world_tenant(caller) -> str:
+    return Events().get(caller.company_id, "sch-1").tenant_id
+
+
+def test_every_event_call_asks_for_immutable_ids_and_utc(world):
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    responses.get(f"{GRAPH}/me/events/evt-1", json={"id": "evt-1", "attendees": []})
+    responses.post(f"{GRAPH}/me/events/evt-1/cancel", status=202)
+    events.create(world, body())
+    events.get(world, "sch-1")
+    events.cancel(world, "sch-1", notify=True)
+    prefers = [c.request.headers.get("Prefer") for c in responses.calls]
+    assert prefers == ['outlook.timezone="UTC", IdType="ImmutableId"'] * 3
+
+
+def test_a_default_id_stored_before_is_translated_once(world):
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    events.create(world, body())
+    record = Events().get(world.company_id, "sch-1")
+    record.graph_event_id, record.immutable_id = "default-id-1", False        # a row of before this change
+    Events().save(record)
+    translate = responses.post(f"{GRAPH}/me/translateExchangeIds", json={"value": [
+        {"sourceId": "default-id-1", "targetId": "immutable-1"}]})
+    responses.get(f"{GRAPH}/me/events/immutable-1", json={"id": "immutable-1", "attendees": []})
+    assert events.get(world, "sch-1")["event_id"] == "immutable-1"
+    assert events.get(world, "sch-1")["event_id"] == "immutable-1"
+    assert translate.call_count == 1
+    assert json.loads(translate.calls[0].request.body) == {
+        "inputIds": ["default-id-1"], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"}
+    stored = Events().get(world.company_id, "sch-1")
+    assert (stored.graph_event_id, stored.immutable_id) == ("immutable-1", True)
+
+
+def test_a_body_edit_of_an_online_meeting_reads_the_body_first_and_keeps_the_blob(world):
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    events.create(world, body())
+    blob = ('<div>________________________________________</div><a href="https://teams.test/join">Join</a>'
+            '<div>________________________________________</div>')
+    read = responses.get(f"{GRAPH}/me/events/evt-1", json={
+        "id": "evt-1", "body": {"contentType": "html", "content": f"<html><body>old{blob}</body></html>"},
+        "onlineMeeting": {"joinUrl": "https://teams.test/join"}})
+    sent: list[dict] = []
+
+    def patch(request):
+        sent.append(json.loads(request.body))
+        return 200, {}, json.dumps({"id": "evt-1", "isOnlineMeeting": True,
+                                    "onlineMeeting": {"joinUrl": "https://teams.test/join"}, "attendees": []})
+
+    responses.add_callback(responses.PATCH, f"{GRAPH}/me/events/evt-1", callback=patch)
+    out = events.update(world, "sch-1", {"body": {"content_type": "text", "content": "new"}})
+    assert read.call_count == 1 and read.calls[0].request.params == {"$select": "body,onlineMeeting"}
+    assert sent[0]["body"] == {"contentType": "html", "content": f"<html><body>new{blob}</body></html>"}
+    assert out["join_url"] == "https://teams.test/join"
+    events.update(world, "sch-1", {"subject": "Only the subject"})  # not the body: no extra read
+    assert read.call_count == 1
+
+
+def test_a_cancel_that_cannot_mark_its_row_is_a_409_not_a_204(world, monkeypatch):
+    from shared.storage.repositories import ConcurrentUpdate
+
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    responses.post(f"{GRAPH}/me/events/evt-1/cancel", status=202)
+    events.create(world, body())
+
+    def always_lose(self, record):
+        raise ConcurrentUpdate()
+
+    monkeypatch.setattr(Events, "save", always_lose)
+    with pytest.raises(ConcurrentUpdate):
+        events.cancel(world, "sch-1", notify=True)
+    monkeypatch.undo()
+    assert Events().get(world.company_id, "sch-1").status == ACTIVE   # told 409, and it is still active
+
+
+def test_a_cancel_whose_row_vanishes_meanwhile_does_not_crash(world, monkeypatch):
+    from shared.storage.repositories import ConcurrentUpdate
+
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    responses.post(f"{GRAPH}/me/events/evt-1/cancel", status=202)
+    events.create(world, body())
+    real_save = Events.save
+
+    def lose_then_vanish(self, record):
+        Events().delete(record.company_id, record.schedule_id)
+        raise ConcurrentUpdate()
+
+    monkeypatch.setattr(Events, "save", lose_then_vanish)
+    events.cancel(world, "sch-1", notify=True)     # no AttributeError
+    monkeypatch.setattr(Events, "save", real_save)
+    assert Events().get(world.company_id, "sch-1") is None

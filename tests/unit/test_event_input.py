@@ -44,9 +44,16 @@ def test_invalid_input_is_422_with_a_code(change, code):
     assert info.value.code == code
 
 
-def test_500_attendees_are_accepted_and_duplicates_collapse():
-    e = parse_create({**BASE, "attendees": [{"email": f"p{i}@x.test"} for i in range(500)] + [{"email": "P1@x.test"}]})
-    assert len(e.attendees) == 500
+def test_500_recipients_with_the_room_are_accepted_and_duplicates_collapse():
+    e = parse_create({**BASE, "attendees": [{"email": f"p{i}@x.test"} for i in range(499)] + [{"email": "P1@x.test"}]})
+    assert len(e.attendees) + len(e.rooms) == 500
+
+
+def test_more_than_500_recipients_counting_rooms_are_refused():
+    # resources/event.md: at most 500 attendees per event; rooms are resource attendees.
+    with pytest.raises(ValidationFailed) as info:
+        parse_create({**BASE, "attendees": [{"email": f"p{i}@x.test"} for i in range(500)]})
+    assert info.value.code == "too_many_attendees"
 
 
 def test_to_graph_books_rooms_and_teams():

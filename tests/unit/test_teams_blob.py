@@ -1,0 +1,70 @@
+"""Editing the body of an online meeting keeps Outlook's Teams join block (event-update.md)."""
+import pytest
+
+from shared.errors import ValidationFailed
+from shared.services.event_input import body_keeping_meeting, event_json, parse_create, parse_patch
+from tests.unit.test_event_input import BASE
+
+JOIN = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_YmE2OTE3%40thread.v2/0?context=%7b%22Tid%22%3a%22"
+        "d8aac164%22%7d")
+# The shape Outlook writes today (field report: OfficeDev/microsoft-teams-library-js issue 2844).
+BLOB = ('<div class="me-email-text" aria-label="Meeting join link" style="max-width:600px">\r\n'
+        '<div style="margin-bottom:24px; overflow:hidden; white-space:nowrap">'
+        '________________________________________________________________________________</div>\r\n'
+        '<div style="margin-bottom:12px"><span class="me-email-text">Microsoft&nbsp;Teams</span></div>\r\n'
+        f'<div style="margin-bottom:6px"><a href="{JOIN}" id="meet_invite_block.action.join_link">Join the meeting now</a>'
+        '</div>\r\n<div>Meeting ID: 123 456 789</div>\r\n'
+        '<div>________________________________________________________________________________</div>\r\n</div>\r\n')
+
+
+def current(body_html: str, join_url: str = JOIN) -> dict:
+    return {"body": {"contentType": "html", "content": body_html}, "onlineMeeting": {"joinUrl": join_url}}
+
+
+def wrap(inner: str) -> str:
+    return ('<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n</head>\r\n'
+            f"<body>\r\n{inner}</body>\r\n</html>\r\n")
+
+
+def test_new_text_goes_before_the_blob_which_stays_intact():
+    out = body_keeping_meeting(current(wrap("<div>old words</div>\r\n" + BLOB)),
+                               {"content_type": "text", "content": "new <words>\nline 2"})
+    assert out["contentType"] == "html"
+    assert "old words" not in out["content"]
+    assert out["content"].index("new &lt;words&gt;<br>") < out["content"].index(BLOB)
+    assert BLOB in out["content"] and JOIN in out["content"]
+
+
+def test_underscores_in_the_recruiters_own_text_are_not_taken_for_the_blob():
+    mine = "<p>Sign here: ______________________________________</p>\r\n"
+    out = body_keeping_meeting(current(wrap(mine + BLOB)), {"content_type": "html", "content": "<p>v2</p>"})
+    assert "Sign here" not in out["content"] and out["content"].count("meet_invite_block") == 1
+
+
+def test_the_older_span_blob_is_kept_too():
+    old_style = ('<span style="line-height:1;">___________________________________________________</span><br>'
+                 f'<span>Microsoft Teams meeting</span><br><a href="{JOIN.replace("&", "&amp;")}">Click here to join</a>')
+    out = body_keeping_meeting(current(wrap("text<br>" + old_style)), {"content_type": "text", "content": "v2"})
+    assert out["content"].startswith("<html><body>v2<span") and "Click here to join" in out["content"]
+
+
+def test_no_blob_left_sends_the_content_alone():
+    out = body_keeping_meeting(current(wrap("<div>no meeting here</div>")), None)
+    assert out == {"contentType": "html", "content": ""}
+
+
+def test_online_meeting_cannot_be_switched_off():
+    online = parse_create(BASE)
+    with pytest.raises(ValidationFailed) as info:
+        parse_patch({"online_meeting": False}, online)
+    assert info.value.code == "online_meeting_locked"
+    assert parse_patch({"online_meeting": True, "subject": "x"}, online).online_meeting is True
+    offline = parse_create({**BASE, "online_meeting": False})
+    assert parse_patch({"online_meeting": True}, offline).online_meeting is True
+
+
+def test_the_event_says_what_outlook_says_of_the_meeting():
+    asked_off = parse_create({**BASE, "online_meeting": False})
+    graph = {"id": "e1", "isOnlineMeeting": True, "onlineMeeting": {"joinUrl": JOIN}}
+    out = event_json(asked_off, graph, None)
+    assert (out["online_meeting"], out["join_url"]) == (True, JOIN)
