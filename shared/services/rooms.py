@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from shared import graph
-from shared.errors import GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired, TenantNotLinked
+from shared.errors import ClientCredentialRejected, GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired, TenantNotLinked
 from shared.models import ACTIVE, RENEWAL_REQUIRED, UNLINKING, Room, TenantLink, iso, utcnow
 from shared.services import credentials
 from shared.settings import get_settings
@@ -111,6 +111,10 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
         return None
     except (GraphUnavailable, GraphTimeout) as exc:
         _record(company_id, tenant_id, rooms_last_error=f"Microsoft Graph unavailable ({exc.code}); will retry.")
+        raise
+    except ClientCredentialRejected:  # our secret, not the admin's sign-in: no renewal asked
+        _record(company_id, tenant_id, rooms_last_error="Microsoft refused the service's own credential; "
+                                                        "an operator must renew the client secret.")
         raise
     except GraphError as exc:
         if exc.status in (401, 403):
