@@ -340,3 +340,53 @@ def test_browser_renders_the_tenant_list_and_the_result_toast():
         server.shutdown()
         server.server_close()
         api.stop()
+
+
+def completion_api(request: Request) -> Response:
+    """The API of a flow's end: the completion `good` confirms once, anything else is refused."""
+    if request.path == "/api/outlook/link-completions" and request.method == "POST":
+        if json.loads(request.get_data()).get("completion") == "good":
+            link = {"link_id": "ul_1", "account": {"id": "e1", "email": "emi@contoso.test", "display_name": "Emi"},
+                    "linked_at": "2025-01-01T00:00:00Z", "via": "user", "status": "active"}
+            return Response(json.dumps({"result": "linked", "user_link": link}), mimetype="application/json")
+        return Response(json.dumps({"error": {"code": "completion_not_found", "message": "No such link completion."}}),
+                        status=404, mimetype="application/json")
+    if request.path == "/api/outlook/user-links":
+        return Response(json.dumps({"tenants": []}), mimetype="application/json")
+    return fake_api(request)
+
+
+@pytest.mark.parametrize("code,toast", [
+    ("good", "account linked"),
+    ("stolen", "completion_not_found: No such link completion."),
+])
+def test_browser_confirms_a_completion_as_the_current_identity_before_loading_the_page(code, toast):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no {CHROMIUM}")
+    api = FakeServer(completion_api)
+    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            page.goto(base + "/?next=/settings/accounts/outlook%3Fresult%3Dconfirm%26completion%3D" + code)
+            page.click("button[value=u-member-1]")
+            page.wait_for_selector("#toast:not([hidden])")
+            assert toast in page.text_content("#toast")
+            assert "completion" not in page.url and "result=" not in page.url  # a reload confirms nothing
+            page.wait_for_selector("#content >> text=連携済みのテナントがありません")
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        api.stop()
+    confirms = [r for r in api.requests if r["path"] == "/api/outlook/link-completions"]
+    assert len(confirms) == 1 and confirms[0]["method"] == "POST"
+    assert json.loads(confirms[0]["body"]) == {"completion": code}
+    claims = decode(confirms[0]["headers"]["Authorization"].removeprefix("Bearer "))
+    assert claims["sub"] == "u-member-1"
+    first_read = next(i for i, r in enumerate(api.requests) if r["path"] == "/api/outlook/user-links")
+    assert api.requests.index(confirms[0]) < first_read  # confirmed before the page read its data

@@ -1,5 +1,6 @@
 """A real browser (Debian Chromium driven by Playwright) links a tenant through the sandbox
-console, the function host and the emulator's consent and sign-in pages, as a HERP admin would.
+console, the function host and the emulator's consent and sign-in pages, as a HERP admin would;
+the console confirms the completion the callback hands back, as the HERP frontend must.
 
 Skipped only when Playwright or /usr/bin/chromium is missing (`make test` installs both where
 the machine allows it)."""
@@ -52,8 +53,9 @@ def test_admin_links_a_tenant_in_a_real_browser(sandbox, ms, tmp_path):
         page.wait_for_url(f"**/{seed.CONTOSO_TENANT_ID}/oauth2/v2.0/authorize**")
         page.click(f"button[value='{aiko}']")                     # sign-in -> callback -> console
         page.wait_for_url(f"{sandbox.url}/settings/integrations/outlook/{seed.CONTOSO_TENANT_ID}**")
-        page.wait_for_selector("#toast:not([hidden])")
+        page.wait_for_selector("#toast:not([hidden])")   # the console confirmed the completion
         assert "tenant linked" in page.text_content("#toast")
+        assert "completion=" not in page.url
         page.wait_for_selector("#content >> text=Contoso Ltd.")
         assert aiko in page.text_content("#content")
         page.screenshot(path=str(tmp_path / "linked.png"))

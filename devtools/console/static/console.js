@@ -13,6 +13,7 @@
     state_invalid: "連携リクエストが無効です (不明または使用済み)。もう一度やり直してください。(state invalid)",
     state_expired: "連携リクエストの有効期限が切れました。もう一度やり直してください。(state expired)",
     mailbox_unavailable: "このアカウントでは Outlook のメールボックスを利用できません。ライセンスを確認してください。(mailbox unavailable)",
+    app_not_configured: "アプリ登録がディレクトリ ロールを送っていません (manifest の groupMembershipClaims を \"DirectoryRole\" に)。運用者に連絡してください。(app not configured)",
     microsoft_error: "Microsoft 側でエラーが発生しました。時間をおいて再度お試しください。(Microsoft error)",
   };
   const STATUS = { active: ["有効", ""], renewal_required: ["更新が必要", "warn"], reauth_required: ["再認証が必要", "err"] };
@@ -101,23 +102,37 @@
     location.assign(url.href);
   }
 
-  // --- the toast of a finished flow (?result=linked|renewed|error&reason=...) -------------------
-  function resultToast() {
+  // --- the end of a flow: ?result=confirm&completion=... (confirmed here) or ?result=error&reason=... --
+  // The callback links nothing: the HERP session that started the flow confirms it, so the
+  // code is POSTed with the current identity before the page loads its data.
+  const RESULTS = {
+    linked: (userPage) => userPage ? "Microsoft 365 アカウントを連携しました。(account linked)" : "Outlook との連携が完了しました。(tenant linked)",
+    renewed: () => "テナントとの連携を更新しました。(link renewed)",
+    unlinked: () => "連携を解除しました。(unlinked)",
+  };
+  async function finishFlow() {
     const params = new URLSearchParams(location.search);
     const result = params.get("result");
+    const completion = params.get("completion");
+    const reason = params.get("reason") || "";
     if (!result) return;
-    const userPage = ds.page === "user-links";
-    if (result === "linked") toast(userPage ? "Microsoft 365 アカウントを連携しました。(account linked)" : "Outlook との連携が完了しました。(tenant linked)");
-    else if (result === "renewed") toast("テナントとの連携を更新しました。(link renewed)");
-    else if (result === "unlinked") toast("連携を解除しました。(unlinked)");
-    else if (result === "error") {
-      const reason = params.get("reason") || "";
-      toast(`連携できませんでした: ${REASONS[reason] || "不明なエラー (unknown error)"} [${reason || "-"}]`, true);
-    } else return;
-    params.delete("result");
-    params.delete("reason");
+    // Off the URL first: a reload must not confirm twice, and the code should not linger in history.
+    for (const name of ["result", "reason", "completion"]) params.delete(name);
     const rest = params.toString();
     history.replaceState(null, "", location.pathname + (rest ? "?" + rest : ""));
+    const userPage = ds.page === "user-links";
+    if (result === "confirm" && completion) {
+      try {
+        const answer = await api("POST", "/outlook/link-completions", { completion });
+        toast((RESULTS[answer.result] || RESULTS.linked)(userPage));
+      } catch (err) {
+        toast(`連携を確定できませんでした (confirm failed): ${errorText(err)}`, true);
+      }
+    } else if (RESULTS[result]) {
+      toast(RESULTS[result](userPage));
+    } else if (result === "error") {
+      toast(`連携できませんでした: ${REASONS[reason] || "不明なエラー (unknown error)"} [${reason || "-"}]`, true);
+    }
   }
 
   // --- 外部サービス連携 (tenant links) ---------------------------------------------------------
@@ -247,6 +262,5 @@
   }
 
   const PAGES = { "tenant-list": tenantList, "tenant-detail": tenantDetail, "user-links": userLinks, calendars };
-  resultToast();
-  if (PAGES[ds.page]) PAGES[ds.page]();
+  finishFlow().then(() => { if (PAGES[ds.page]) PAGES[ds.page](); });
 })();
