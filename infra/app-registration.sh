@@ -28,7 +28,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."  # the azd project (azure.yaml), for `azd env`
 
 GRAPH_APP_ID=00000003-0000-0000-c000-000000000000
-SCOPES=(User.Read Calendars.ReadWrite MailboxSettings.Read Place.Read.All openid profile offline_access)
+# shared/identity.py SCOPES + OIDC_SCOPES: what the admin consent grants and every sign-in asks for.
+SCOPES=(User.Read Calendars.ReadWrite Place.Read.All openid profile offline_access)
 CLIENT_SECRET_NAME=ms-client-secret
 ENCRYPTION_KEYS_NAME=token-encryption-keys
 

@@ -92,6 +92,7 @@ var tableNames = [
   'Rooms'
   'Events'
   'OAuthStates'
+  'LinkCompletions'
 ]
 // shared/storage/queues.py ROOM_SYNC and the poison queue the host moves failed messages to.
 var queueNames = [

@@ -10,13 +10,14 @@ import sys
 
 import pytest
 
+from shared import identity
 from tests.infra.conftest import HERE, INFRA
 from tests.infra.fake_az import APP_ID, CLIENT_SECRET, GRAPH_SCOPES
 
 SCRIPT = INFRA / "app-registration.sh"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-REQUESTED_SCOPES = ["User.Read", "Calendars.ReadWrite", "MailboxSettings.Read", "Place.Read.All", "openid", "profile",
-                    "offline_access"]
+# What the admin consent asks for (shared/identity.py): the registration must declare exactly that.
+REQUESTED_SCOPES = identity.SCOPES + identity.OIDC_SCOPES
 REDIRECT_URI = "https://func-api-abc.azurewebsites.net/api/outlook/callback"
 LOCAL_REDIRECT_URI = "http://localhost:7071/api/outlook/callback"
 

@@ -74,7 +74,7 @@ def test_main_uses_only_local_modules(parsed):
 def test_tables_and_queues_are_the_ones_the_code_uses(parsed):
     main = tree(parsed, "infra/main.bicep")
     code_tables = [tables.TENANT_LINKS, tables.MICROSOFT_ACCOUNTS, tables.USER_LINKS, tables.ROOMS, tables.EVENTS,
-                   tables.OAUTH_STATES]
+                   tables.OAUTH_STATES, tables.LINK_COMPLETIONS]
     assert main["variables"]["tableNames"]["value"] == code_tables
     assert main["variables"]["queueNames"]["value"] == [queues.ROOM_SYNC, f"{queues.ROOM_SYNC}-poison"]
     storage_params = main["modules"]["storage"]["config"]["params"]

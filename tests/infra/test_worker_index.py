@@ -19,7 +19,7 @@ HTTP_FUNCTIONS = {
     "authorize_tenant_link", "list_tenant_links", "get_tenant_link", "renew_tenant_link", "unlink_tenant",
     "oauth_callback", "authorize_user_link", "list_user_links", "delete_user_link", "list_calendars",
     "request_room_sync", "list_rooms", "create_event", "get_event", "update_event", "cancel_event",
-    "get_availability",
+    "get_availability", "confirm_link_completion",
 }
 EXPECTED_TRIGGERS = {**{name: "httpTrigger" for name in HTTP_FUNCTIONS},
                      "refresh_room_caches": "timerTrigger", "sync_tenant_rooms": "queueTrigger",
