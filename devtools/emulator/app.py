@@ -10,8 +10,8 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import (control, control_events, graph, graph_events, graph_http, graph_schedule, identity,
-               oauth, tokens)
+from . import (control, control_events, events, graph, graph_events, graph_http, graph_ids,
+               graph_schedule, identity, oauth, tokens)
 
 _ANY = ["GET", "POST"]
 
@@ -33,6 +33,8 @@ def _event_rules():
             ]
         rules.append(Rule(prefix + "/calendar/getschedule", endpoint="graph_get_schedule",
                           methods=["POST"]))
+        rules.append(Rule(prefix + "/translateexchangeids", endpoint="graph_translate_exchange_ids",
+                          methods=["POST"]))
     return rules
 
 
@@ -46,6 +48,8 @@ URL_MAP = Map([
     Rule("/_emulator/users/<oid>/events/<event_id>/delete", endpoint="c:user_event_delete",
          methods=["POST"]),
     Rule("/_emulator/events/<event_id>/responses", endpoint="c:event_responses", methods=["POST"]),
+    Rule("/_emulator/events/<event_id>/move", endpoint="c:event_move", methods=["POST"]),
+    Rule("/_emulator/room-answer-delay", endpoint="c:room_answer_delay", methods=["GET", "POST"]),
     Rule("/_emulator/schedules/<email>/busy", endpoint="c:schedule_busy",
          methods=["GET", "POST", "DELETE"]),
     Rule("/_emulator/throttle", endpoint="c:throttle", methods=["GET", "POST", "DELETE"]),
@@ -91,8 +95,8 @@ IDENTITY = {"authorize": identity.authorize, "adminconsent": identity.adminconse
             "openid": identity.openid_configuration, "jwks": identity.jwks, "token": tokens.token}
 _GRAPH_WORDS = {"v1.0", "me", "users", "calendar", "calendars", "organization", "places",
                 "microsoft.graph.room", "microsoft.graph.roomlist", "rooms", "events", "cancel",
-                "getschedule"}
-GRAPH_ROUTES = {**graph.ROUTES, **graph_events.ROUTES, **graph_schedule.ROUTES}
+                "getschedule", "translateexchangeids"}
+GRAPH_ROUTES = {**graph.ROUTES, **graph_events.ROUTES, **graph_schedule.ROUTES, **graph_ids.ROUTES}
 control.HANDLERS.update(control_events.HANDLERS)
 TOKEN_FAULTS = {  # status -> AADSTS number and text (reference-error-codes)
     429: (90055, "TenantThrottlingError - There are too many incoming requests."),
@@ -144,6 +148,8 @@ class EmulatorApp:
                 return graph_http.error(request, graph_http.GraphError(
                     405, "BadRequest", f"Unsupported HTTP method '{request.method}' in the emulator."))
             return Response('{"error": "method not allowed"}', 405, mimetype="application/json")
+        if endpoint.startswith(("c:", "graph_")):
+            events.deliver_room_answers(self.state)  # rooms answer later (events.py): those now due
         if endpoint.startswith("c:"):
             return control.handle(self.state, request, endpoint[2:], **args)
         if endpoint.startswith("graph_"):

@@ -1,7 +1,11 @@
 """Control API for calendars (under /_emulator, JSON, no auth): what people do in Outlook and
 what tests need to see. Not part of any Microsoft surface.
 
+Event ids in paths may be either id kind (default or immutable).
 - POST events/{event_id}/responses {"email", "response"}: an attendee answers the meeting.
+- POST events/{event_id}/move {"calendar_id" | "calendar_name"}: the owner moves the item to
+  another calendar of the same mailbox (new default id, same immutable id).
+- GET/POST room-answer-delay {"seconds"}: how long room mailboxes take to answer (default 1).
 - POST users/{oid}/events/{event_id}/delete {"send_response"?}: the user deletes the event in
   Outlook (the organizer: the meeting is cancelled; an attendee: their copy goes and, unless
   send_response is false, Outlook's default "send the response" tells the organizer "declined").
@@ -16,6 +20,8 @@ import datetime as dt
 
 from . import events as ev
 from .control import BadRequest, _body, _json
+from .event_input import has_blob
+from .graph import calendars_of, is_shared
 from .graph_events import render
 
 RESPONSES = ("accepted", "declined", "tentativelyAccepted", "none")
@@ -26,10 +32,11 @@ def view(state, rec) -> dict:
     org = ev.organizer_record(state, rec)
     meeting = (org or rec)["props"]["onlineMeeting"]
     return {**render(state, rec, context=False), "_emulator": {
-        "owner": rec["owner"], "calendarId": rec["calendar_id"], "deleted": rec["deleted"],
-        "cancellation": rec["cancellation"], "organizerEventId": rec["organizer_event_id"],
-        "onlineMeetingBlobInBody": bool(meeting) and meeting["joinUrl"].replace("&", "&amp;")
-        in rec["props"]["body"]["content"],
+        "owner": rec["owner"], "calendarId": rec["calendar_id"], "immutableId": rec["key"],
+        "deleted": rec["deleted"], "cancellation": rec["cancellation"],
+        "organizerEventId": org["id"] if org else None, "organizerImmutableId": rec["organizer_key"],
+        "onlineMeetingBlobInBody": bool(meeting) and has_blob(rec["props"]["body"]["content"],
+                                                              meeting["joinUrl"]),
         "history": list(rec["history"])}}
 
 
@@ -41,7 +48,7 @@ def event_responses(state, request, event_id):
     if response not in RESPONSES:
         raise BadRequest(f"response must be one of {list(RESPONSES)}")
     with state.lock:
-        rec = state.events.get(event_id)
+        rec = ev.find_item(state, event_id)
         org = ev.organizer_record(state, rec) if rec else None
         if org is None:
             return _json({"error": f"unknown event {event_id}"}, 404)
@@ -58,7 +65,7 @@ def user_event_delete(state, request, oid, event_id):
     if not isinstance(send_response, bool):
         raise BadRequest("send_response must be a boolean")
     with state.lock:
-        user, rec = state.users.get(oid), state.events.get(event_id)
+        user, rec = state.users.get(oid), ev.find_item(state, event_id)
         if user is None or rec is None:
             return _json({"error": "unknown user or event"}, 404)
         mine = rec if rec["owner"] == oid else next(
@@ -79,6 +86,37 @@ def user_event_delete(state, request, oid, event_id):
                        response="declined")
         ev.log(mine, source="emulator", action="outlook-delete")
         return _json(view(state, mine))
+
+
+def event_move(state, request, event_id):
+    body = _body(request)
+    cal_id, name = body.get("calendar_id"), body.get("calendar_name")
+    if not isinstance(cal_id or name, str) or (cal_id and name):
+        raise BadRequest("give calendar_id or calendar_name (a string)")
+    with state.lock:
+        rec = ev.find_item(state, event_id)
+        if rec is None or not ev.live(rec):
+            return _json({"error": f"no event {event_id} in any calendar"}, 404)
+        owner = state.users[rec["owner"]]
+        cal = next((c for c in calendars_of(owner) if not is_shared(owner, c)
+                    and (c["id"] == cal_id or c["name"] == name)), None)
+        if cal is None:
+            return _json({"error": "the mailbox has no such calendar of its own"}, 404)
+        if cal["id"] == rec["calendar_id"]:
+            raise BadRequest(f"the event is already in calendar {cal['name']!r}")
+        previous = ev.move(rec, cal["id"], ev.now())
+        return _json({"id": rec["id"], "immutableId": rec["key"], "previousId": previous,
+                      "calendarId": cal["id"]})
+
+
+def room_answer_delay(state, request):
+    with state.lock:
+        if request.method == "POST":
+            seconds = _body(request).get("seconds")
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= 3600:
+                raise BadRequest("seconds must be a number from 0 to 3600")
+            state.room_answer_delay = float(seconds)
+        return _json({"seconds": state.room_answer_delay})
 
 
 def user_events(state, request, oid):
@@ -131,4 +169,5 @@ def schedule_busy(state, request, email):
 
 
 HANDLERS = {"event_responses": event_responses, "user_event_delete": user_event_delete,
+            "event_move": event_move, "room_answer_delay": room_answer_delay,
             "user_events": user_events, "schedule_busy": schedule_busy}

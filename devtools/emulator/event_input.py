@@ -13,6 +13,10 @@ Error answers:
 - end before start: ErrorCalendarEndDateIsEarlierThanStartDate (Exchange's code for it, EWS
   ResponseCode reference); missing start/end: ErrorPropertyValidationFailure "At least one
   property failed validation." (the answer quoted in microsoft-graph-docs issue #19286).
+- More than 500 attendees (resources/event.md: "The maximum number of attendees included in an
+  event ... is 500"; people and rooms alike are recipients): 400 ErrorExceededMaxRecipientLimit,
+  the one recipient-limit code of the EWS ResponseCode reference (the docs give the limit, not
+  the answer; the message is the emulator's).
 Property names are matched case-insensitively, as Outlook's API does ("Comment", "Schedules"
 in the docs' own examples).
 """
@@ -42,6 +46,7 @@ IGNORED = ("id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUI
            "webLink", "isOrganizer", "isCancelled", "type", "responseStatus", "organizer",
            "originalStartTimeZone", "originalEndTimeZone", "onlineMeeting", "onlineMeetingUrl",
            "seriesMasterId", "hasAttachments", "isDraft", "originalStart", "uid", "occurrenceId")
+MAX_ATTENDEES = 500
 LOCATION_TYPES = ("default", "conferenceRoom", "homeAddress", "businessAddress", "geoCoordinates",
                   "streetAddress", "hotel", "restaurant", "localBusiness", "postalAddress")
 _CANON = {k.lower(): k for k in WRITABLE + IGNORED}
@@ -154,6 +159,9 @@ def _attendees(value):
         seen.add(address.lower())
         out.append({"type": kind.lower(), "status": {"response": "none", "time": None},
                     "emailAddress": {"name": email.get("name") or "", "address": address}})
+    if len(out) > MAX_ATTENDEES:
+        raise GraphError(400, "ErrorExceededMaxRecipientLimit",
+                         f"The number of recipients ({len(out)}) exceeds the limit of {MAX_ATTENDEES}.")
     return out
 
 
@@ -228,17 +236,42 @@ def to_html(body: dict) -> str:
     return f"{_HEAD}<body>\r\n{content}\r\n</body>\r\n</html>\r\n"
 
 
+# The Teams join block ("meeting blob") Outlook writes into the body of an online meeting, in
+# the shape of real ones (a Graph event body captured from a tenant: a grey rule of 80
+# underscores, a <div class="me-email-text"> with "Microsoft Teams meeting", the join link
+# <a class="me-email-headline" href="{joinUrl}">, <span data-tid="meeting-code">Meeting ID,
+# and a closing rule).
+_RULE = ('<div style="width:100%"><span style="white-space:nowrap; color:#5F5F5F; opacity:.36">'
+         + "_" * 80 + "</span>\r\n</div>\r\n")
+_BLOB_MARK = 'class="me-email-text"'
+
+
 def with_blob(html_content: str, meeting: dict) -> str:
-    """The Teams join block Outlook writes into the body of an online meeting (event-update.md:
-    "preserve the meeting blob for online meeting")."""
-    blob = ('<div>________________________________________________________________________________</div>'
-            '<div class="me-email-text"><span>Microsoft Teams meeting</span><br>'
-            f'<a class="me-email-headline" href="{html.escape(meeting["joinUrl"])}">Join the meeting now</a>'
-            f'<br><span>Meeting ID: {meeting["conferenceId"]}</span></div>'
-            '<div>________________________________________________________________________________</div>')
+    """The body with the meeting blob appended inside <body>."""
+    blob = (f'{_RULE}<div {_BLOB_MARK} lang="en-US" style="color:#252424; font-family:\'Segoe UI\','
+            "'Helvetica Neue',Helvetica,Arial,sans-serif\">\r\n"
+            '<div style="margin-top:24px; margin-bottom:20px"><span style="font-size:24px; '
+            'color:#252424">Microsoft Teams meeting</span>\r\n</div>\r\n'
+            '<div style="margin-bottom:20px">\r\n<div style="margin-top:0px; margin-bottom:0px; '
+            'font-weight:bold"><span style="font-size:14px; color:#252424">Join on your computer, '
+            'mobile app or room device</span>\r\n</div>\r\n'
+            f'<a href="{html.escape(meeting["joinUrl"])}" class="me-email-headline" '
+            'style="font-size:14px; text-decoration:underline; color:#6264a7">Click here to join '
+            'the meeting</a> </div>\r\n<div style="margin-bottom:20px; margin-top:20px">\r\n'
+            '<span data-tid="meeting-code" style="font-size:14px; color:#252424">Meeting ID: '
+            f'<span style="font-size:16px; color:#252424">{meeting["conferenceId"]}</span></span>'
+            f"\r\n</div>\r\n</div>\r\n{_RULE}")
     low = html_content.lower()
     at = low.rfind("</body>")
     return html_content[:at] + blob + html_content[at:] if at >= 0 else html_content + blob
+
+
+def has_blob(html_content: str, join_url: str) -> bool:
+    """Whether a body still carries the meeting's join block: the `me-email-text` container and
+    a link to this meeting's joinUrl (raw or HTML-escaped). A client that GETs the body and
+    changes only its own part keeps it; a fresh body (text or HTML) does not."""
+    return _BLOB_MARK in html_content and (join_url in html_content
+                                           or html.escape(join_url) in html_content)
 
 
 def to_text(html_content: str) -> str:

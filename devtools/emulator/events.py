@@ -13,8 +13,14 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
   changes every time the event changes; location/locations correspond.
 - api/event-delete.md: deleting the organizer's meeting sends a cancellation to attendees.
 - api/event-cancel.md: cancel moves the organizer's event to Deleted Items and sends the
-  cancellation (with the comment) to all attendees. An item moved to another folder gets a new
-  id (only immutable ids survive a move), so the old id answers ErrorItemNotFound.
+  cancellation (with the comment) to all attendees.
+- concepts/outlook-immutable-id.md: an item's default id changes when it moves to another folder
+  (a calendar, Deleted Items); its immutable id stays while the item stays in the mailbox. Records
+  are therefore keyed by their immutable id (`key`); `id` is the current default id.
+- resources/room.md, Exchange resource booking: a room mailbox answers a meeting request on its
+  own, some time after the request (the organizer's create answer still shows `none`): it
+  declines when it is already booked then or when its bookingType is `reserved` ("can't be
+  reserved"), else accepts. See `ask_rooms` / `deliver_room_answers`.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from .graph import _calendar_id
+from .graph import calendar_id
 from .timezones import UTC
 
 SHARED = ("subject", "body", "originalStartTimeZone", "originalEndTimeZone", "location",
@@ -41,8 +47,17 @@ def now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+ROOM_ANSWER_DELAY_S = 1.0  # how long a room mailbox takes to answer (control API changes it)
+
+
 def new_id() -> str:
+    """A default (REST) item id: base64 of an entry id, as Graph returns it."""
     return "AAMkAG" + base64.urlsafe_b64encode(secrets.token_bytes(60)).decode().rstrip("=") + "AAA="
+
+
+def new_immutable_id() -> str:
+    """A REST immutable entry id (outlook-immutable-id.md example: "AAkALgAA...")."""
+    return "AAkALgAA" + base64.urlsafe_b64encode(secrets.token_bytes(45)).decode().rstrip("=")
 
 
 def new_change_key() -> str:
@@ -89,14 +104,31 @@ def overlaps(a_start, a_end, b_start, b_end) -> bool:
     return a_start < b_end and b_start < a_end
 
 
+def find_item(state, item_id):
+    """The item an id names: its current default id or its immutable id (either kind addresses
+    an item; a default id from before a move names nothing)."""
+    rec = state.events.get(item_id)
+    return rec or next((r for r in state.events.values() if r["id"] == item_id), None)
+
+
+def move(rec, calendar, when) -> str:
+    """The user moves the item to another calendar of the mailbox: a new default id, the same
+    immutable id. Returns the previous default id."""
+    before = rec["id"]
+    rec["id"], rec["calendar_id"] = new_id(), calendar
+    touch(rec, when)
+    log(rec, source="emulator", action="outlook-move", calendarId=calendar, previousId=before)
+    return before
+
+
 def organizer_record(state, rec):
     """The organizer's item of the meeting `rec` belongs to (itself for the organizer)."""
-    return state.events.get(rec["organizer_event_id"])
+    return state.events.get(rec["organizer_key"])
 
 
 def copies(state, org):
     return [r for r in state.events.values()
-            if r["ical"] == org["ical"] and r["id"] != org["id"] and not r["is_organizer"]]
+            if r["ical"] == org["ical"] and r["key"] != org["key"] and not r["is_organizer"]]
 
 
 # --- rooms --------------------------------------------------------------------------------------
@@ -115,20 +147,43 @@ def room_busy(state, tid, email, start, end, ignore_ical=None) -> bool:
                for b in state.busy_blocks.get(low, []))
 
 
-def evaluate_rooms(state, org, when, only=None) -> None:
-    """Each room attendee answers: accepted when free for the event's time, declined when busy.
-    A room mailbox processes any request it receives, whatever the attendee `type` says.
-    `only`: lower-cased addresses to (re)evaluate; None = every room."""
+def ask_rooms(state, org, when, only=None) -> None:
+    """Send the meeting request to each room attendee (`only`: lower-cased addresses; None =
+    every room). A room mailbox processes any request it receives, whatever the attendee `type`
+    says; its answer comes later (`deliver_room_answers`), so until then it shows `none`."""
+    due = when + dt.timedelta(seconds=state.room_answer_delay)
     for a in org["props"]["attendees"]:
         address = a["emailAddress"]["address"]
         room = room_by_address(state, org["tenant_id"], address)
         if room is None or (only is not None and address.lower() not in only):
             continue
-        busy = room_busy(state, org["tenant_id"], room["emailAddress"], org["start"], org["end"],
-                         ignore_ical=org["ical"])
-        a["status"] = {"response": "declined" if busy else "accepted", "time": when}
+        a["status"] = {"response": "none", "time": None}
         if not a["emailAddress"].get("name"):
             a["emailAddress"]["name"] = room["displayName"]
+        state.room_requests[(org["key"], address.lower())] = due
+
+
+def deliver_room_answers(state, at=None) -> None:
+    """Every room answer that has come due, in the order the requests were sent: the Resource
+    Booking Attendant declines a `reserved` room and a room already booked then (conflicts are
+    not allowed by default), else accepts. Requests of meetings cancelled meanwhile, or of rooms
+    no longer invited, are dropped."""
+    at = at or now()
+    with state.lock:
+        for due, (key, low) in sorted((d, k) for k, d in state.room_requests.items() if d <= at):
+            del state.room_requests[(key, low)]
+            org = state.events.get(key)
+            hit = org and live(org) and next((a for a in org["props"]["attendees"]
+                                              if a["emailAddress"]["address"].lower() == low), None)
+            room = hit and room_by_address(state, org["tenant_id"], low)
+            if not room:
+                continue
+            declined = room.get("bookingType") == "reserved" or room_busy(
+                state, org["tenant_id"], low, org["start"], org["end"], ignore_ical=org["ical"])
+            hit["status"] = {"response": "declined" if declined else "accepted", "time": due}
+            touch(org, max(due, org["modified"]))
+            log(org, source="room", action="room-response", email=hit["emailAddress"]["address"],
+                response=hit["status"]["response"])
 
 
 # --- attendee copies ------------------------------------------------------------------------------
@@ -185,12 +240,12 @@ def sync_copies(state, org, when, reset_responses=False) -> None:
     for oid, user in wanted.items():
         if oid in have and not have[oid]["props"]["isCancelled"]:
             continue
-        copy = new_record(org["tenant_id"], user, _calendar_id(user, user["calendars"][0]),
-                          org["ical"], org["id"], is_organizer=False, when=when)
+        copy = new_record(org["tenant_id"], user, calendar_id(user, user["calendars"][0]),
+                          org["ical"], org["key"], is_organizer=False, when=when)
         copy["props"]["responseStatus"] = {"response": "none", "time": None}
         _push(org, copy, when)
         copy["props"]["isCancelled"] = False
-        state.events[copy["id"]] = copy
+        state.events[copy["key"]] = copy
         log(copy, source="organizer", action="meeting-request")
 
 
@@ -225,6 +280,7 @@ def set_response(state, org, address, response, when) -> bool:
     if hit is None:
         return False
     hit["status"] = {"response": response, "time": when if response != "none" else None}
+    state.room_requests.pop((org["key"], low), None)  # an answer given by hand replaces the room's
     touch(org, when)
     u = user_by_address(state, org["tenant_id"], address)
     for copy in copies(state, org):
@@ -238,11 +294,11 @@ def set_response(state, org, address, response, when) -> bool:
 
 
 # --- records --------------------------------------------------------------------------------------
-def new_record(tid, owner, calendar_id, ical, organizer_event_id, is_organizer, when):
-    rid = new_id()
+def new_record(tid, owner, calendar, ical, organizer_key, is_organizer, when):
+    key = new_immutable_id()
     return {
-        "id": rid, "tenant_id": tid, "owner": owner["id"], "calendar_id": calendar_id,
-        "ical": ical, "organizer_event_id": organizer_event_id or rid, "is_organizer": is_organizer,
+        "key": key, "id": new_id(), "tenant_id": tid, "owner": owner["id"], "calendar_id": calendar,
+        "ical": ical, "organizer_key": organizer_key or key, "is_organizer": is_organizer,
         "created": when, "modified": when, "change_key": new_change_key(),
         "start": None, "end": None, "transaction_id": None, "tx_fingerprint": None,
         "deleted": None, "cancellation": None, "history": [],

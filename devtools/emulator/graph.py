@@ -6,7 +6,12 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
   verifiedDomains; everything else null)
 - api-reference/v1.0/api/user-list-calendars.md, calendar-get.md, resources/calendar.md
 - api-reference/v1.0/api/place-list.md (100 places per page by default, $top/$skip/$count/
-  $select), resources/room.md, resources/roomlist.md
+  $select), resources/room.md, resources/roomlist.md. Places never page by @odata.nextLink
+  (microsoft-graph-docs-contrib issues 341, 6252, 7196; msgraph-sdk-dotnet issue 2190: 100 of
+  1,535 rooms and no nextLink), see `_page`.
+- resources/calendar.md, concepts/outlook-create-event-in-shared-delegated-calendar.md: a calendar
+  shared with the user is listed among the user's calendars, named after its owner, with `owner`
+  the sharing mailbox, canShare and canViewPrivateItems false, canEdit per the share.
 - concepts/errors.md (error object with code/message/innerError, request-id header)
 - MailboxNotEnabledForRESTAPI (404, "The mailbox is either inactive, soft-deleted, or is
   hosted on-premise.") is the known Exchange answer for a user without a mailbox.
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote, urlencode
 
+from . import seed
 from .graph_http import GraphError, ok, require
 
 DIRECTORY_DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
@@ -31,7 +37,7 @@ PLACES_PAGE = 100    # place-list.md: "By default, this operation returns 100 pl
 
 
 # --- query options ---------------------------------------------------------------------------
-def _select(request, allowed, type_name):
+def select_option(request, allowed, type_name):
     raw = request.args.get("$select")
     if not raw:
         return None
@@ -54,7 +60,12 @@ def _int_option(request, name, default):
     return int(raw)
 
 
-def _page(state, request, items, default_size, context, shape):
+def _page(state, request, items, default_size, context, shape, next_link=True):
+    """One page: `$top` (default `default_size`), `$skip`, `$count=true`. Places answer without
+    @odata.nextLink however many items are left (`next_link=False`): a client sees only the
+    first page unless it walks `$skip` itself. No maximum `$top` is emulated: the field reports
+    get every room with large pages ($top=999 in msgraph-sdk-powershell issue 2260, $top=10000
+    returning all 1,535 rooms in msgraph-sdk-dotnet issue 2190)."""
     if "$filter" in request.args or "$orderby" in request.args:
         raise GraphError(400, "BadRequest", "The emulator does not implement $filter/$orderby.")
     top = _int_option(request, "$top", default_size)
@@ -63,7 +74,7 @@ def _page(state, request, items, default_size, context, shape):
     body = {"@odata.context": context}
     if request.args.get("$count", "").lower() == "true":
         body["@odata.count"] = len(items)
-    if skip + top < len(items):
+    if next_link and skip + top < len(items):
         query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("$skip", "$top")]
         query += [("$top", str(top)), ("$skip", str(skip + top))]
         body["@odata.nextLink"] = f"{state.base_url}{request.path}?{urlencode(query, safe='$')}"
@@ -97,7 +108,7 @@ def _user_json(u):
     }
 
 
-def _target_user(state, caller, ident):
+def target_user(state, caller, ident):
     if ident is None or ident.lower() in (caller["id"].lower(), caller["userPrincipalName"].lower()):
         return caller
     target = state.user_by_id_or_upn(caller["tenant_id"], ident)
@@ -110,9 +121,9 @@ def _target_user(state, caller, ident):
 
 def user(state, request, ctx, ident=None):
     caller, scp = ctx["user"], ctx["scp"]
-    target = _target_user(state, caller, ident)
+    target = target_user(state, caller, ident)
     require(scp, SELF_PROFILE if target is caller else OTHER_PROFILE, *DIRECTORY_DENIED)
-    selected = _select(request, USER_DEFAULT + USER_EXTRA, "microsoft.graph.user")
+    selected = select_option(request, USER_DEFAULT + USER_EXTRA, "microsoft.graph.user")
     full = _user_json(target)
     if selected is None:
         body = {k: full[k] for k in USER_DEFAULT}
@@ -152,7 +163,7 @@ def organization(state, request, ctx, org_id=None):
                          f"Resource '{org_id}' does not exist or one of its queried "
                          "reference-property objects are not present.")
     org = _org_json(tenant, bool(scp & ORG_FULL))
-    selected = _select(request, tuple(org), "microsoft.graph.organization")
+    selected = select_option(request, tuple(org), "microsoft.graph.organization")
     org = _project(org, selected, keep=())
     sel = f"({','.join(selected)})" if selected else ""
     if org_id is not None:
@@ -161,30 +172,41 @@ def organization(state, request, ctx, org_id=None):
 
 
 # --- calendars -------------------------------------------------------------------------------
-def _calendar_id(u, name):
+def calendar_id(u, name):
     digest = hashlib.sha256(f"{u['id']}|{name}".encode()).hexdigest()
     return "AAMkAG" + digest[:52] + "AAA="
 
 
-def _calendars(u):
-    out = []
-    for i, name in enumerate(u["calendars"]):
-        default = i == 0
-        teams = u["has_teams"]
-        out.append({
-            "id": _calendar_id(u, name), "name": name,
-            "color": "auto" if default else "lightBlue", "hexColor": "" if default else "#a6d1f5",
-            "isDefaultCalendar": default,
-            "changeKey": hashlib.sha256(f"ck|{u['id']}|{name}".encode()).hexdigest()[:24] + "==",
-            "canShare": True, "canViewPrivateItems": True, "canEdit": True,
-            # calendar.md: the providers this calendar can create online meetings with;
-            # without a Teams licence the list has no teamsForBusiness.
-            "allowedOnlineMeetingProviders": ["teamsForBusiness"] if teams else [],
-            "defaultOnlineMeetingProvider": "teamsForBusiness" if teams else "unknown",
-            "isTallyingResponses": default, "isRemovable": not default,
-            "owner": {"name": u["displayName"], "address": u["mail"] or u["userPrincipalName"]},
-        })
+def _calendar_json(u, key, name, owner, can_edit, default):
+    teams, own = owner["has_teams"], owner["id"] == u["id"]
+    return {
+        "id": calendar_id(u, key), "name": name,
+        "color": "auto" if default else "lightBlue", "hexColor": "" if default else "#a6d1f5",
+        "isDefaultCalendar": default,
+        "changeKey": hashlib.sha256(f"ck|{u['id']}|{key}".encode()).hexdigest()[:24] + "==",
+        "canShare": own, "canViewPrivateItems": own, "canEdit": can_edit,
+        # calendar.md: the providers this calendar can create online meetings with;
+        # without a Teams licence the list has no teamsForBusiness.
+        "allowedOnlineMeetingProviders": ["teamsForBusiness"] if teams else [],
+        "defaultOnlineMeetingProvider": "teamsForBusiness" if teams else "unknown",
+        "isTallyingResponses": default, "isRemovable": not default,
+        "owner": {"name": owner["displayName"], "address": owner["mail"] or owner["userPrincipalName"]},
+    }
+
+
+def calendars_of(u):
+    """The user's own calendars (the first is the default), then the calendars shared with them."""
+    out = [_calendar_json(u, name, name, u, True, i == 0) for i, name in enumerate(u["calendars"])]
+    for owner_id, cal_name, can_edit in seed.SHARED_CALENDARS.get(u["id"], ()):
+        owner = seed.USERS_BY_ID[owner_id]
+        out.append(_calendar_json(u, f"shared|{owner_id}|{cal_name}", owner["displayName"], owner,
+                                  can_edit, False))
     return out
+
+
+def is_shared(u, cal) -> bool:
+    """A calendar another mailbox owns, listed among `u`'s calendars because it was shared."""
+    return cal["owner"]["address"].lower() != (u["mail"] or u["userPrincipalName"]).lower()
 
 
 CALENDAR_PROPS = ("id", "name", "color", "hexColor", "isDefaultCalendar", "changeKey", "canShare",
@@ -192,9 +214,9 @@ CALENDAR_PROPS = ("id", "name", "color", "hexColor", "isDefaultCalendar", "chang
                   "defaultOnlineMeetingProvider", "isTallyingResponses", "isRemovable", "owner")
 
 
-def _mailbox_owner(state, ctx, ident):
+def mailbox_owner(state, ctx, ident):
     caller = ctx["user"]
-    target = _target_user(state, caller, ident)
+    target = target_user(state, caller, ident)
     if target is not caller:  # no calendar is shared with the caller in the emulator
         require(set(), OWN_CALENDARS, *EXCHANGE_DENIED)
     require(ctx["scp"], OWN_CALENDARS, *EXCHANGE_DENIED)
@@ -209,8 +231,8 @@ def _scope_prefix(ident):
 
 
 def calendar(state, request, ctx, ident=None, cal_id=None):
-    target = _mailbox_owner(state, ctx, ident)
-    cals = _calendars(target)
+    target = mailbox_owner(state, ctx, ident)
+    cals = calendars_of(target)
     if cal_id is None:
         cal, path = cals[0], "calendar"
     else:
@@ -218,16 +240,16 @@ def calendar(state, request, ctx, ident=None, cal_id=None):
         if cal is None:
             raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         path = "calendars"
-    selected = _select(request, CALENDAR_PROPS, "microsoft.graph.calendar")
+    selected = select_option(request, CALENDAR_PROPS, "microsoft.graph.calendar")
     context = f"{state.base_url}/v1.0/$metadata#{_scope_prefix(ident)}/{path}/$entity"
     return ok({"@odata.context": context, **_project(cal, selected)})
 
 
 def calendars(state, request, ctx, ident=None):
-    target = _mailbox_owner(state, ctx, ident)
-    selected = _select(request, CALENDAR_PROPS, "microsoft.graph.calendar")
+    target = mailbox_owner(state, ctx, ident)
+    selected = select_option(request, CALENDAR_PROPS, "microsoft.graph.calendar")
     context = f"{state.base_url}/v1.0/$metadata#{_scope_prefix(ident)}/calendars"
-    return _page(state, request, _calendars(target), CALENDAR_PAGE, context,
+    return _page(state, request, calendars_of(target), CALENDAR_PAGE, context,
                  lambda c: _project(c, selected))
 
 
@@ -247,20 +269,21 @@ def rooms(state, request, ctx):
     require(ctx["scp"], PLACES, *EXCHANGE_DENIED)
     with state.lock:
         items = list(state.rooms.get(ctx["user"]["tenant_id"], []))
-    selected = _select(request, ROOM_PROPS, "microsoft.graph.room")
+    selected = select_option(request, ROOM_PROPS, "microsoft.graph.room")
     return _page(state, request, items, PLACES_PAGE,
                  f"{state.base_url}/v1.0/$metadata#places/microsoft.graph.room",
-                 lambda r: _room_json(r, selected))
+                 lambda r: _room_json(r, selected), next_link=False)
 
 
 def room_lists(state, request, ctx):
     require(ctx["scp"], PLACES, *EXCHANGE_DENIED)
     with state.lock:
         items = list(state.room_lists.get(ctx["user"]["tenant_id"], []))
-    selected = _select(request, ROOM_LIST_PROPS, "microsoft.graph.roomList")
+    selected = select_option(request, ROOM_LIST_PROPS, "microsoft.graph.roomList")
     return _page(state, request, items, PLACES_PAGE,
                  f"{state.base_url}/v1.0/$metadata#places/microsoft.graph.roomList",
-                 lambda r: _project({k: r.get(k) for k in ROOM_LIST_PROPS}, selected))
+                 lambda r: _project({k: r.get(k) for k in ROOM_LIST_PROPS}, selected),
+                 next_link=False)
 
 
 def rooms_in_list(state, request, ctx, list_email):
@@ -272,10 +295,11 @@ def rooms_in_list(state, request, ctx, list_email):
                  if (r.get("roomListEmailAddress") or "").lower() == list_email.lower()]
     if list_email.lower() not in known:
         raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-    selected = _select(request, ROOM_PROPS, "microsoft.graph.room")
+    selected = select_option(request, ROOM_PROPS, "microsoft.graph.room")
     context = (f"{state.base_url}/v1.0/$metadata#places('{quote(list_email, safe='')}')"
                "/microsoft.graph.roomList/rooms")
-    return _page(state, request, items, PLACES_PAGE, context, lambda r: _room_json(r, selected))
+    return _page(state, request, items, PLACES_PAGE, context, lambda r: _room_json(r, selected),
+                 next_link=False)
 
 
 ROUTES = {  # endpoint name (see app.py) -> handler

@@ -7,9 +7,11 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/)
 - api/user-post-events.md, api/calendar-post-events.md: 201 + the event; Calendars.ReadWrite;
   example 4: isOnlineMeeting + onlineMeetingProvider teamsForBusiness -> onlineMeeting.joinUrl.
 - resources/event.md: property set, defaults (showAs busy, type singleInstance, reminder 15,
-  responseRequested/allowNewTimeProposals true), webLink format, onlineMeeting is initialised
-  once and can't be changed or removed afterwards, transactionId "only returned in a response
-  payload if an app has set it" and "cannot change transactionId in a subsequent update".
+  responseRequested/allowNewTimeProposals true), webLink format, transactionId "only returned in
+  a response payload if an app has set it" and "cannot change transactionId in a subsequent
+  update"; "After you set isOnlineMeeting to true ... Outlook ignores any further changes to
+  isOnlineMeeting, and the meeting remains available online"; "The maximum number of attendees
+  included in an event ... is 500" (see event_input.py for the answer above it).
 - transactionId retries: a second POST with the same transactionId and the same content answers
   201 and creates nothing (blog.rykoma.net/2020/10/05/1559, a Microsoft support engineer's
   test); the same transactionId with different content answers 400 ErrorDuplicateTransactionId
@@ -18,11 +20,20 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/)
 - api/event-get.md: Calendars.Read; $select; Prefer: outlook.timezone / outlook.body-content-type,
   Preference-Applied; start/end in UTC without it; body in HTML by default.
 - api/event-update.md: 200 + the event; only the given properties change; an attendees-only
-  update goes to the changed attendees.
+  update goes to the changed attendees; "Inadvertently removing the meeting blob from the body
+  would disable meeting online": a body without the join block (event_input.has_blob) turns the
+  meeting into a plain event (onlineMeeting null, the join link gone for every attendee).
+- concepts/outlook-immutable-id.md: with `Prefer: IdType="ImmutableId"` the ids of the answer are
+  immutable ids; either id kind addresses the item in a path.
+- concepts/outlook-create-event-in-shared-delegated-calendar.md: creating events in a calendar
+  another mailbox shared needs Calendars.ReadWrite.Shared; with Calendars.ReadWrite alone
+  Exchange denies access (403 ErrorAccessDenied, the answer for every mailbox the token may not
+  write; msgraph-docs issue 11062: "you need Calendars.ReadWrite.Shared permission").
 - api/event-delete.md: 204; the organizer's delete of a meeting cancels it for the attendees.
 - api/event-cancel.md: 202, organizer only: an attendee gets 400 "Your request can't be
   completed. You need to be an organizer to cancel a meeting."; the event moves to Deleted
-  Items (its id no longer resolves: 404 ErrorItemNotFound, as for any moved item).
+  Items (its default id no longer resolves: 404 ErrorItemNotFound, as for any moved item; the
+  emulator answers the same for its immutable id, see README "Deviations").
 """
 from __future__ import annotations
 
@@ -31,10 +42,10 @@ import json
 from urllib.parse import quote
 
 from . import events as ev
-from .event_input import (empty_location, end_before_start, normalize, preview, read_json, to_html,
-                          to_text, with_blob)
-from .graph import EXCHANGE_DENIED, _calendars, _mailbox_owner, _select
-from .graph_http import GraphError, GraphResult, require
+from .event_input import (empty_location, end_before_start, has_blob, normalize, preview, read_json,
+                          to_html, to_text, with_blob)
+from .graph import EXCHANGE_DENIED, calendars_of, is_shared, mailbox_owner, select_option
+from .graph_http import GraphError, GraphResult, immutable_ids, require
 from .timezones import iso_z, preference_applied, prefer, render as render_time
 
 WRITE = {"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"}
@@ -58,8 +69,9 @@ def _status(s):
     return {"response": s["response"], "time": iso_z(s["time"]) if s["time"] else NEVER}
 
 
-def render(state, rec, tz=None, body_type=None, selected=None, context=True) -> dict:
+def render(state, rec, tz=None, body_type=None, selected=None, context=True, immutable=False) -> dict:
     p = rec["props"]
+    item_id = rec["key"] if immutable else rec["id"]
     content = p["body"]["content"]
     body = ({"contentType": "text", "content": to_text(content)} if body_type == "text"
             else {"contentType": "html", "content": content})
@@ -68,7 +80,7 @@ def render(state, rec, tz=None, body_type=None, selected=None, context=True) -> 
         me = ev.address_of(state.users[rec["owner"]]).lower()
         attendees = [a for a in attendees if a["emailAddress"]["address"].lower() == me]
     full = {
-        "id": rec["id"], "createdDateTime": iso_z(rec["created"]),
+        "id": item_id, "createdDateTime": iso_z(rec["created"]),
         "lastModifiedDateTime": iso_z(rec["modified"]), "changeKey": rec["change_key"],
         "categories": p["categories"],
         **({"transactionId": rec["transaction_id"]} if rec["transaction_id"] else {}),
@@ -80,7 +92,7 @@ def render(state, rec, tz=None, body_type=None, selected=None, context=True) -> 
         "sensitivity": p["sensitivity"], "isAllDay": p["isAllDay"], "isCancelled": p["isCancelled"],
         "isOrganizer": rec["is_organizer"], "responseRequested": p["responseRequested"],
         "seriesMasterId": None, "showAs": p["showAs"], "type": "singleInstance",
-        "webLink": f"https://outlook.office365.com/owa/?itemid={quote(rec['id'], safe='')}"
+        "webLink": f"https://outlook.office365.com/owa/?itemid={quote(item_id, safe='')}"
                    "&exvsurl=1&path=/calendar/item",
         "onlineMeetingUrl": None, "isOnlineMeeting": p["isOnlineMeeting"],
         "onlineMeetingProvider": p["onlineMeetingProvider"],
@@ -105,7 +117,7 @@ def render(state, rec, tz=None, body_type=None, selected=None, context=True) -> 
 
 # --- lookups ----------------------------------------------------------------------------------------
 def _owner(state, ctx, ident, write):
-    owner = _mailbox_owner(state, ctx, ident)
+    owner = mailbox_owner(state, ctx, ident)
     if write:
         require(ctx["scp"], WRITE, *EXCHANGE_DENIED)
     return owner
@@ -113,7 +125,7 @@ def _owner(state, ctx, ident, write):
 
 def _calendar(owner, cal_id, which):
     """The calendar a path names: None for /events (any), the default for /calendar."""
-    cals = _calendars(owner)
+    cals = calendars_of(owner)
     if which == "one":
         cal = next((c for c in cals if c["id"] == cal_id), None)
         if cal is None:
@@ -123,7 +135,7 @@ def _calendar(owner, cal_id, which):
 
 
 def _find(state, owner, event_id, cal):
-    rec = state.events.get(event_id)
+    rec = ev.find_item(state, event_id)
     if (rec is None or rec["owner"] != owner["id"] or not ev.live(rec)
             or (cal is not None and rec["calendar_id"] != cal["id"])):
         raise GraphError(404, *NOT_FOUND)
@@ -180,13 +192,15 @@ def _apply(state, rec, norm, owner) -> None:
 
 def _online(state, rec, norm, owner) -> None:
     """event.md: setting isOnlineMeeting (or onlineMeetingProvider) initialises onlineMeeting with
-    the calendar's provider; once set it stays. calendar.md: only providers in the calendar's
-    allowedOnlineMeetingProviders can be used; otherwise the event stays a plain event."""
+    the calendar's provider; once set, Outlook ignores further changes to isOnlineMeeting
+    (`false` answers 200 and the meeting stays online, same joinUrl). calendar.md: only providers
+    in the calendar's allowedOnlineMeetingProviders can be used; otherwise the event stays a
+    plain event."""
     p = rec["props"]
     if p["onlineMeeting"] is not None:
         return
     asked = norm.get("isOnlineMeeting") is True or norm.get("onlineMeetingProvider") not in (None, "unknown")
-    cal = next(c for c in _calendars(owner) if c["id"] == rec["calendar_id"])
+    cal = next(c for c in calendars_of(owner) if c["id"] == rec["calendar_id"])
     provider = norm.get("onlineMeetingProvider") or cal["defaultOnlineMeetingProvider"]
     if asked and provider == "teamsForBusiness" and provider in cal["allowedOnlineMeetingProviders"]:
         p.update(isOnlineMeeting=True, onlineMeetingProvider=provider,
@@ -196,13 +210,25 @@ def _online(state, rec, norm, owner) -> None:
         p.update(isOnlineMeeting=False, onlineMeetingProvider="unknown", onlineMeeting=None)
 
 
+def _blob_kept(rec, norm) -> None:
+    """event-update.md: a new body without the meeting blob disables the meeting online."""
+    p = rec["props"]
+    if "body" in norm and p["onlineMeeting"] and not has_blob(p["body"]["content"],
+                                                             p["onlineMeeting"]["joinUrl"]):
+        p.update(isOnlineMeeting=False, onlineMeetingProvider="unknown", onlineMeeting=None)
+
+
 # --- handlers -----------------------------------------------------------------------------------------
 def create(state, request, ctx, ident=None, cal_id=None, which=None):
     tz, body_type = prefer(request)
-    headers = preference_applied(tz, body_type)
+    headers, immutable = preference_applied(tz, body_type), immutable_ids(request)
     with state.lock:
         owner = _owner(state, ctx, ident, write=True)
-        cal = _calendar(owner, cal_id, which) or _calendars(owner)[0]
+        cal = _calendar(owner, cal_id, which) or calendars_of(owner)[0]
+        if is_shared(owner, cal):
+            require(ctx["scp"], {"Calendars.ReadWrite.Shared"}, *EXCHANGE_DENIED)
+            raise GraphError(400, "ErrorInvalidRequest",
+                             "The emulator does not implement writing to shared calendars.")
         raw = read_json(request)
         norm = normalize(raw)
         tx, fingerprint = norm.get("transactionId"), json.dumps(raw, sort_keys=True)
@@ -215,7 +241,7 @@ def create(state, request, ctx, ident=None, cal_id=None, which=None):
                                      "Your request can't be completed. The TransactionId specified in "
                                      "the request has already been used to create a different event.")
                 _record_call(same, request, "create-replayed", raw)
-                return GraphResult(render(state, same, tz, body_type), 201, headers)
+                return GraphResult(render(state, same, tz, body_type, immutable=immutable), 201, headers)
         if "start" not in norm or "end" not in norm:
             raise GraphError(400, "ErrorPropertyValidationFailure", "At least one property failed validation.")
         end_before_start(norm["start"]["instant"], norm["end"]["instant"])
@@ -226,11 +252,11 @@ def create(state, request, ctx, ident=None, cal_id=None, which=None):
         if rec["props"]["location"] is None:
             rec["props"]["location"] = empty_location()
         _online(state, rec, norm, owner)
-        ev.evaluate_rooms(state, rec, when)
-        state.events[rec["id"]] = rec
+        ev.ask_rooms(state, rec, when)
+        state.events[rec["key"]] = rec
         ev.sync_copies(state, rec, when)
         _record_call(rec, request, "create", raw)
-        return GraphResult(render(state, rec, tz, body_type), 201, headers)
+        return GraphResult(render(state, rec, tz, body_type, immutable=immutable), 201, headers)
 
 
 def item(state, request, ctx, ident=None, cal_id=None, which=None, event_id=None):
@@ -240,12 +266,12 @@ def item(state, request, ctx, ident=None, cal_id=None, which=None, event_id=None
 
 def _get(state, request, ctx, ident, cal_id, which, event_id):
     tz, body_type = prefer(request)
-    selected = _select(request, EVENT_PROPS, "microsoft.graph.event")
+    selected = select_option(request, EVENT_PROPS, "microsoft.graph.event")
     with state.lock:
         owner = _owner(state, ctx, ident, write=False)
         rec = _find(state, owner, event_id, _calendar(owner, cal_id, which))
-        return GraphResult(render(state, rec, tz, body_type, selected), 200,
-                           preference_applied(tz, body_type))
+        return GraphResult(render(state, rec, tz, body_type, selected, immutable=immutable_ids(request)),
+                           200, preference_applied(tz, body_type))
 
 
 def _update(state, request, ctx, ident, cal_id, which, event_id):
@@ -266,21 +292,23 @@ def _update(state, request, ctx, ident, cal_id, which, event_id):
         before = {a["emailAddress"]["address"].lower() for a in rec["props"]["attendees"]}
         _apply(state, rec, norm, owner)
         if rec["is_organizer"]:
+            _blob_kept(rec, norm)
             _online(state, rec, norm, owner)
             p = rec["props"]
             if moved:  # a new time is a new request: people answer again, rooms re-check
                 for a in p["attendees"]:
                     if ev.room_by_address(state, rec["tenant_id"], a["emailAddress"]["address"]) is None:
                         a["status"] = {"response": "none", "time": None}
-                ev.evaluate_rooms(state, rec, when)
+                ev.ask_rooms(state, rec, when)
             elif "attendees" in norm:
                 added = {a["emailAddress"]["address"].lower() for a in p["attendees"]} - before
-                ev.evaluate_rooms(state, rec, when, only=added)
+                ev.ask_rooms(state, rec, when, only=added)
             if before or p["attendees"]:
                 ev.sync_copies(state, rec, when, reset_responses=moved)
         ev.touch(rec, when)
         _record_call(rec, request, "update", raw)
-        return GraphResult(render(state, rec, tz, body_type), 200, preference_applied(tz, body_type))
+        return GraphResult(render(state, rec, tz, body_type, immutable=immutable_ids(request)), 200,
+                           preference_applied(tz, body_type))
 
 
 def _delete(state, request, ctx, ident, cal_id, which, event_id):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -42,6 +43,15 @@ def require(scp: set, needed: set, code: str, message: str) -> None:
     """Delegated permission check on the token's `scp` (any one of `needed` suffices)."""
     if not scp & needed:
         raise GraphError(403, code, message)
+
+
+_PREFER_ID_TYPE = re.compile(r'IdType\s*=\s*"?ImmutableId"?', re.I)
+
+
+def immutable_ids(request) -> bool:
+    """concepts/outlook-immutable-id.md: `Prefer: IdType="ImmutableId"` makes the item ids of this
+    answer immutable ids; "This header only applies to the request it is included with"."""
+    return bool(_PREFER_ID_TYPE.search(", ".join(request.headers.getlist("Prefer"))))
 
 
 def _ids(request):

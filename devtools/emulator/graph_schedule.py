@@ -5,7 +5,8 @@ Docs followed:
   Calendars.ReadWrite; body schedules, startTime, endTime (dateTimeTimeZone),
   availabilityViewInterval (default 30, minimum 5, maximum 1440); `Prefer: outlook.timezone`
   sets the time zone of start/end in the response, UTC without it; 200 with
-  {"value": [scheduleInformation]} in the order of `schedules`.
+  {"value": [scheduleInformation]} in the order of `schedules`. startTime/endTime and the Prefer
+  header take the names of resources/datetimetimezone.md only (timezones.py).
 - resources/scheduleinformation.md, scheduleitem.md, freebusyerror.md, workinghours.md.
 - concepts/outlook-get-free-busy-schedule.md: availabilityView digits 0 free, 1 tentative, 2 busy,
   3 oof, 4 workingElsewhere, one per slot; the rest of the period is free; subject, location and
@@ -28,7 +29,7 @@ import math
 
 from . import events as ev
 from .event_input import read_json
-from .graph import _mailbox_owner
+from .graph import mailbox_owner
 from .graph_http import GraphError, GraphResult
 from .timezones import parse_local, preference_applied, prefer, render as render_time
 
@@ -70,7 +71,7 @@ def _view(items, start, end, interval):
 def get_schedule(state, request, ctx, ident=None):
     tz, _body = prefer(request)
     with state.lock:
-        _mailbox_owner(state, ctx, ident)  # permissions and mailbox first, as Graph does
+        mailbox_owner(state, ctx, ident)  # permissions and mailbox first, as Graph does
     params = {k.lower(): v for k, v in read_json(request).items()}
     schedules = params.get("schedules")
     if not isinstance(schedules, list) or not all(isinstance(s, str) for s in schedules):
@@ -97,7 +98,7 @@ def get_schedule(state, request, ctx, ident=None):
         raise _bad("ErrorTimeIntervalTooBig", "The specified time interval is larger than the allowed "
                                               "limit of 42 days.")
     with state.lock:
-        owner = _mailbox_owner(state, ctx, ident)
+        owner = mailbox_owner(state, ctx, ident)
         tid, me = owner["tenant_id"], ev.address_of(owner).lower()
         value = []
         for address in schedules:

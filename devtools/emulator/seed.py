@@ -130,6 +130,13 @@ USERS = (
 USERS_BY_ID = {u["id"]: u for u in USERS}
 UPN = {u["id"]: u["userPrincipalName"] for u in USERS}
 
+# --- Calendars shared with a user ------------------------------------------------------
+# A calendar another mailbox shared with the user appears in the user's /me/calendars
+# (resources/calendar.md: `owner` is the sharing mailbox; `canEdit` per the share;
+# concepts/outlook-create-event-in-shared-delegated-calendar.md: named after the owner, canShare
+# false). sharee oid -> ((owner oid, owner's calendar name, can edit), ...)
+SHARED_CALENDARS = {EMI_ID: ((BEN_ID, "Calendar", True),)}
+
 # --- Rooms (Exchange room mailboxes: resources, not sign-in users) --------------------
 # (slug, display name, room count, city, street)
 CONTOSO_ROOM_LISTS = (
@@ -140,6 +147,10 @@ CONTOSO_ROOM_LISTS = (
 FABRIKAM_ROOM_LISTS = (("hq", "Fabrikam HQ", 3, "Minato-ku, Tokyo", "4-4 Shiba"),)
 # Rooms with capacity null (not set by the Exchange admin): (list slug, room number).
 NULL_CAPACITY_ROOMS = {("tokyo-hq", 7), ("osaka", 13)}
+# Every 40th room of a list is `reserved` (room.md: first-come, first-served, can't be
+# reserved): tokyo-hq 040/080/120, osaka 040/080, fukuoka 040. tokyo-hq-room120 lies past the
+# first 100 rooms of the tenant and of its list.
+RESERVED_EVERY = 40
 _ROOM_NS = uuid.UUID("6f1b2c3d-0000-4000-8000-00000000e001")
 
 
@@ -175,8 +186,8 @@ def build_places(domain: str, lists_spec) -> tuple[list, list]:
                 "floorNumber": floor,
                 "floorLabel": f"{floor}F",
                 "isWheelChairAccessible": n % 3 == 0,
-                "bookingType": "standard",
-                "tags": ["video"] if n % 4 == 0 else [],
+                "bookingType": "reserved" if n % RESERVED_EVERY == 0 else "standard",
+                "tags": [t for t, every in (("video", 4), ("whiteboard", 5)) if n % every == 0],
                 "audioDeviceName": None,
                 "videoDeviceName": "Teams Room" if n % 4 == 0 else None,
                 "displayDeviceName": None,

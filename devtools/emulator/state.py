@@ -11,7 +11,7 @@ import re
 import threading
 import time
 
-from . import seed
+from . import events, seed
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 MULTI_TENANT_SEGMENTS = ("organizations", "common")
@@ -56,8 +56,10 @@ class State:
             self.throttles = []        # fault rules, first match wins
             self.latency_ms = 0
             self.calls = []
-            self.events = {}           # event item id -> record (see events.py)
+            self.events = {}           # immutable item id -> record (see events.py)
             self.busy_blocks = {}      # lower-cased address -> [busy block] (control API)
+            self.room_requests = {}    # (organizer item key, room address) -> when the room answers
+            self.room_answer_delay = events.ROOM_ANSWER_DELAY_S
 
     # --- directory lookups --------------------------------------------------------------
     def resolve_tenant(self, segment: str):

@@ -2,23 +2,22 @@
 
 Docs followed:
 - api-reference/v1.0/resources/datetimetimezone.md: "timeZone ... can be set to any of the time
-  zones supported by Windows, as well as the following time zones names" (a list of IANA names).
+  zones currently supported by Windows, as well as the additional time zones supported by the
+  calendar API" - a fixed list of IANA names, copied below as `LISTED_IANA`. Any other IANA name
+  (America/Vancouver, Asia/Ho_Chi_Minh, Europe/Amsterdam, Etc/UTC...) is refused.
 - api-reference/v1.0/api/event-get.md: `Prefer: outlook.timezone="..."` sets the time zone of
   start/end in the response; without it they are in UTC; a `Preference-Applied` header confirms.
 - Unknown name: 400 TimeZoneNotSupportedException, "A valid TimeZone value must be specified. The
   following TimeZone value is not supported: '...'." (observed answer quoted in
   microsoftgraph/microsoft-graph-docs issue #4758; "Greenwich Mean Time" is not a Windows id).
 
-Windows ids -> IANA: the CLDR windowsZones.xml "001" (golden) mappings. IANA names are accepted
-when the local tz database knows them and they are Area/Location names (plus UTC); the docs
-list a subset, Exchange accepts more of them.
+Windows ids -> IANA: the CLDR windowsZones.xml "001" (golden) mappings.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from .graph_http import GraphError
 
@@ -105,14 +104,37 @@ WINDOWS_TO_IANA = {
     "UTC+13": "Etc/GMT-13", "Tonga Standard Time": "Pacific/Tongatapu",
     "Samoa Standard Time": "Pacific/Apia", "Line Islands Standard Time": "Pacific/Kiritimati",
 }
-_WINDOWS = {k.lower(): v for k, v in WINDOWS_TO_IANA.items()}
+# datetimetimezone.md "Additional time zones", in the page's order. Four entries carry a second
+# name in parentheses ("Europe/Kyiv (Kiev)", "Asia/Toshkent (Tashkent)", "Asia/Astana (Almaty)",
+# "Asia/Yangon (Rangoon)"): both spellings are accepted; the value is the tz database zone used.
+LISTED_IANA = {name: name for name in (
+    "Etc/GMT+12", "Etc/GMT+11", "Pacific/Honolulu", "America/Anchorage", "America/Santa_Isabel",
+    "America/Los_Angeles", "America/Phoenix", "America/Chihuahua", "America/Denver",
+    "America/Guatemala", "America/Chicago", "America/Mexico_City", "America/Regina",
+    "America/Bogota", "America/New_York", "America/Indiana/Indianapolis", "America/Caracas",
+    "America/Asuncion", "America/Halifax", "America/Cuiaba", "America/La_Paz", "America/Santiago",
+    "America/St_Johns", "America/Sao_Paulo", "America/Argentina/Buenos_Aires", "America/Cayenne",
+    "America/Godthab", "America/Montevideo", "America/Bahia", "Etc/GMT+2", "Atlantic/Azores",
+    "Atlantic/Cape_Verde", "Africa/Casablanca", "Etc/GMT", "Europe/London", "Atlantic/Reykjavik",
+    "Europe/Berlin", "Europe/Budapest", "Europe/Paris", "Europe/Warsaw", "Africa/Lagos",
+    "Africa/Windhoek", "Europe/Bucharest", "Asia/Beirut", "Africa/Cairo", "Asia/Damascus",
+    "Africa/Johannesburg", "Europe/Kyiv", "Europe/Istanbul", "Asia/Jerusalem", "Asia/Amman",
+    "Asia/Baghdad", "Europe/Kaliningrad", "Asia/Riyadh", "Africa/Nairobi", "Asia/Tehran",
+    "Asia/Dubai", "Asia/Baku", "Europe/Moscow", "Indian/Mauritius", "Asia/Tbilisi", "Asia/Yerevan",
+    "Asia/Kabul", "Asia/Karachi", "Asia/Kolkata", "Asia/Colombo", "Asia/Kathmandu", "Asia/Dhaka",
+    "Asia/Yekaterinburg", "Asia/Yangon", "Asia/Bangkok", "Asia/Novosibirsk", "Asia/Shanghai",
+    "Asia/Krasnoyarsk", "Asia/Singapore", "Australia/Perth", "Asia/Taipei", "Asia/Ulaanbaatar",
+    "Asia/Irkutsk", "Asia/Tokyo", "Asia/Seoul", "Australia/Adelaide", "Australia/Darwin",
+    "Australia/Brisbane", "Australia/Sydney", "Pacific/Port_Moresby", "Australia/Hobart",
+    "Asia/Yakutsk", "Pacific/Guadalcanal", "Asia/Vladivostok", "Pacific/Auckland", "Etc/GMT-12",
+    "Pacific/Fiji", "Asia/Magadan", "Pacific/Tongatapu", "Pacific/Apia", "Pacific/Kiritimati")}
+LISTED_IANA.update({"Europe/Kiev": "Europe/Kyiv", "Asia/Toshkent": "Asia/Tashkent",
+                    "Asia/Tashkent": "Asia/Tashkent", "Asia/Astana": "Asia/Almaty",
+                    "Asia/Almaty": "Asia/Almaty", "Asia/Rangoon": "Asia/Yangon"})
+# Names are matched case-insensitively, like the rest of Outlook's API.
+_ACCEPTED = {**{k.lower(): v for k, v in LISTED_IANA.items()},
+             **{k.lower(): v for k, v in WINDOWS_TO_IANA.items()}}
 _DT = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?)(Z|[+-]\d{2}:\d{2})?$")
-
-
-@lru_cache(maxsize=1)
-def _iana() -> dict:
-    names = {n for n in available_timezones() if "/" in n and not n.startswith(("posix/", "right/"))}
-    return {n.lower(): n for n in names | {"UTC"}}
 
 
 def not_supported(name) -> GraphError:
@@ -122,16 +144,15 @@ def not_supported(name) -> GraphError:
 
 
 def zone(name) -> ZoneInfo:
-    """A Windows id or an IANA name -> ZoneInfo; anything else -> TimeZoneNotSupportedException."""
+    """A Windows id or a listed IANA name -> ZoneInfo; anything else -> TimeZoneNotSupportedException."""
     if not isinstance(name, str) or not name.strip():
         raise not_supported(name if isinstance(name, str) else "")
-    low = name.strip().lower()
-    iana = _WINDOWS.get(low) or _iana().get(low)
+    iana = _ACCEPTED.get(name.strip().lower())
     if iana is None:
         raise not_supported(name)
     try:
         return ZoneInfo("UTC" if iana == "Etc/UTC" else iana)
-    except (KeyError, ValueError):  # Windows id whose IANA target this tz database lacks
+    except (KeyError, ValueError):  # a target this tz database lacks
         raise not_supported(name) from None
 
 

@@ -51,8 +51,16 @@ def mailbox(emu, oid):
     return emu.control("GET", f"users/{oid}/events")["events"]
 
 
+def rooms_answer_at_once(emu):
+    """Room mailboxes answer with no delay: their answer shows from the next request on."""
+    emu.control("POST", "room-answer-delay", json={"seconds": 0})
 
 
+def reread(client, event):
+    """The event as its organizer sees it now (room answers arrive after the create answer)."""
+    r = client.call("GET", f"/me/events/{event['id']}")
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def schedule_body(schedules, start="2026-12-01T09:00:00", end="2026-12-01T14:00:00", interval=60):

@@ -6,13 +6,14 @@ import pytest
 from devtools.emulator import seed
 
 from .calendar_helpers import (BEN, EMI, ROOM, TOKYO, assert_graph_error, emi,  # noqa: F401 (fixture)
-                               event_body, schedule_body)
+                               event_body, rooms_answer_at_once, schedule_body)
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
 
 
 # --- getSchedule ------------------------------------------------------------------------------------
 def test_get_schedule(emu, emi):
+    rooms_answer_at_once(emu)  # the room has accepted by the time getSchedule asks
     emi.call("POST", "/me/events", json=event_body(subject="Interview", attendees=[(BEN, "required"), (ROOM, "resource")],
                                                    location={"displayName": "Room 001"}))
     emu.control("POST", f"schedules/{EMI}/busy",
