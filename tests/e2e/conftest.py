@@ -12,6 +12,7 @@ from devtools import stack
 from devtools.emulator import seed
 from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
 from devtools.browser import Browser, completion_of, query
+from devtools.openapi_check import validate_response
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +107,11 @@ class Landing:
 
 
 def confirm(api: Api, landing: Landing, as_: tuple[str, str]) -> requests.Response:
-    """What the HERP Hire frontend does on a `result=confirm` landing: POST the code as the caller."""
-    return api.call("POST", "/outlook/link-completions", as_=as_, json={"completion": landing.completion})
+    """What the HERP Hire frontend does on a `result=confirm` landing: POST the code as the caller.
+    Every answer is checked against docs/openapi.yaml."""
+    r = api.call("POST", "/outlook/link-completions", as_=as_, json={"completion": landing.completion})
+    validate_response(r)
+    return r
 
 
 def _land(api: Api, url: str, as_: tuple[str, str], page: str, confirm_it: bool) -> Landing:

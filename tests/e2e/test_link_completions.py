@@ -10,6 +10,7 @@ import pytest
 
 from devtools.browser import Browser, query
 from devtools.emulator import seed
+from devtools.openapi_check import validate_response
 from shared.models import iso, utcnow
 from shared.storage import tables
 from shared.storage.repositories import MicrosoftAccounts, TenantLinks, UserLinks
@@ -75,16 +76,19 @@ def test_only_the_starter_confirms_and_only_once(company, browser, ms, host):
 
 
 def test_unknown_and_malformed_codes(company, ms):
-    for code in ("nope", "x" * 500, "completion"):
-        r = company.call("POST", "/outlook/link-completions", json={"completion": code})
-        assert r.status_code == 404 and r.json()["error"]["code"] == "completion_not_found"
+    def post(status: int, code: str, **kwargs):
+        r = company.call("POST", "/outlook/link-completions", **kwargs)
+        validate_response(r)
+        assert r.status_code == status and r.json()["error"]["code"] == code, r.text
+
+    for completion in ("nope", "x" * 500, "completion"):
+        post(404, "completion_not_found", json={"completion": completion})
     for body in ({}, {"completion": ""}, {"completion": 42}, {"completion": None}):
-        r = company.call("POST", "/outlook/link-completions", json=body)
-        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_completion"
-    r = company.call("POST", "/outlook/link-completions", data=b"[1]", headers={"Content-Type": "application/json"})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
-    assert company.session.post(f"{company.base}/outlook/link-completions", json={"completion": "x"},
-                                timeout=10).status_code == 401
+        post(422, "invalid_completion", json=body)
+    post(400, "invalid_request", data=b"[1]", headers={"Content-Type": "application/json"})
+    r = company.session.post(f"{company.base}/outlook/link-completions", json={"completion": "x"}, timeout=10)
+    validate_response(r)
+    assert r.status_code == 401
 
 
 def _expire(landing: Landing) -> None:
