@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,8 +32,8 @@ log = logging.getLogger("outlook.link_completions")
 LIFETIME = timedelta(minutes=10)
 # How long one confirm holds the row while it commits; a confirm that died mid-way frees it after this.
 CLAIM_LEASE = timedelta(seconds=60)
-_CODE_BYTES = 32  # 256 bits; token_urlsafe gives 43 characters
-_MAX_CODE_LENGTH = 128
+_CODE_BYTES = 32  # 256 bits
+_CODE = re.compile(r"[A-Za-z0-9_-]{43}")  # what token_urlsafe(32) gives; anything else is no code of ours
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def confirm(caller: Caller, code: str) -> dict:
     of idempotent writes, so a confirm that failed (the claim is released) can simply be repeated.
     """
     repo = LinkCompletions()
-    completion = repo.get(_hash(code)) if 0 < len(code) <= _MAX_CODE_LENGTH else None
+    completion = repo.get(_hash(code)) if _CODE.fullmatch(code) else None
     if completion is None or not _is_starter(completion, caller):
         raise CompletionNotFound()
     now = utcnow()
