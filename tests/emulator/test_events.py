@@ -337,3 +337,33 @@ def test_reset_clears_events_and_busy_blocks(emu, emi):
     r = emu.http.post(f"{emu.base}/_emulator/schedules/nobody@example.com/busy",
                       json={"start": "2026-12-01T00:00:00Z", "end": "2026-12-01T01:00:00Z"})
     assert r.status_code == 404
+
+
+# --- limits and shared calendars --------------------------------------------------------------------
+def test_at_most_500_attendees_rooms_included(emu, emi):
+    people = [(f"guest{i}@example.com", "required") for i in range(499)]
+    ok = emi.call("POST", "/me/events", json=event_body(attendees=people + [(ROOM, "resource")]))
+    assert ok.status_code == 201 and len(ok.json()["attendees"]) == 500
+    err = assert_graph_error(emi.call("POST", "/me/events", json=event_body(
+        attendees=people + [(ROOM, "resource"), (ROOM2, "resource")])), 400, "ErrorExceededMaxRecipientLimit")
+    assert "500" in err["message"]
+    too_many = [{"emailAddress": {"address": a}, "type": t} for a, t in people + [(ROOM, "resource"), (BEN, "required")]]
+    assert_graph_error(emi.call("PATCH", f"/me/events/{ok.json()['id']}", json={"attendees": too_many}),
+                       400, "ErrorExceededMaxRecipientLimit")
+    assert len(mailbox(emu, seed.EMI_ID)) == 1
+
+
+def test_a_calendar_shared_by_another_mailbox(emu, emi):
+    cals = emi.call("GET", "/me/calendars").json()["value"]
+    shared = next(c for c in cals if c["owner"]["address"] == BEN)
+    assert shared["name"] == "Ben Tanaka" and shared["canEdit"] is True
+    assert shared["canShare"] is False and shared["isDefaultCalendar"] is False
+    assert emi.call("GET", f"/me/calendars/{shared['id']}").json()["owner"]["name"] == "Ben Tanaka"
+    # Calendars.ReadWrite covers the user's own calendars only.
+    assert_graph_error(emi.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()),
+                       403, "ErrorAccessDenied")
+    assert mailbox(emu, seed.EMI_ID) == [] and mailbox(emu, seed.BEN_ID) == []
+    wide = Client(emu, EMI, scopes=["User.Read", "Calendars.ReadWrite.Shared"])
+    assert_graph_error(wide.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()),
+                       400, "ErrorInvalidRequest")  # allowed in Outlook; not emulated
+    assert all(c["owner"]["address"] == BEN for c in Client(emu, BEN).call("GET", "/me/calendars").json()["value"])
