@@ -28,7 +28,7 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/)
 - concepts/outlook-create-event-in-shared-delegated-calendar.md: creating events in a calendar
   another mailbox shared needs Calendars.ReadWrite.Shared; with Calendars.ReadWrite alone
   Exchange denies access (403 ErrorAccessDenied, the answer for every mailbox the token may not
-  write; msgraph-docs issue 11062: "you need Calendars.ReadWrite.Shared permission").
+  write; microsoft-graph-docs issue 11062: "you need Calendars.ReadWrite.Shared permission").
 - api/event-delete.md: 204; the organizer's delete of a meeting cancels it for the attendees.
 - api/event-cancel.md: 202, organizer only: an attendee gets 400 "Your request can't be
   completed. You need to be an organizer to cancel a meeting."; the event moves to Deleted
@@ -210,7 +210,7 @@ def _online(state, rec, norm, owner) -> None:
         p.update(isOnlineMeeting=False, onlineMeetingProvider="unknown", onlineMeeting=None)
 
 
-def _blob_kept(rec, norm) -> None:
+def _drop_meeting_without_blob(rec, norm) -> None:
     """event-update.md: a new body without the meeting blob disables the meeting online."""
     p = rec["props"]
     if "body" in norm and p["onlineMeeting"] and not has_blob(p["body"]["content"],
@@ -292,7 +292,7 @@ def _update(state, request, ctx, ident, cal_id, which, event_id):
         before = {a["emailAddress"]["address"].lower() for a in rec["props"]["attendees"]}
         _apply(state, rec, norm, owner)
         if rec["is_organizer"]:
-            _blob_kept(rec, norm)
+            _drop_meeting_without_blob(rec, norm)
             _online(state, rec, norm, owner)
             p = rec["props"]
             if moved:  # a new time is a new request: people answer again, rooms re-check
