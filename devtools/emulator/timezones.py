@@ -103,6 +103,12 @@ WINDOWS_TO_IANA = {
     "Fiji Standard Time": "Pacific/Fiji", "Chatham Islands Standard Time": "Pacific/Chatham",
     "UTC+13": "Etc/GMT-13", "Tonga Standard Time": "Pacific/Tongatapu",
     "Samoa Standard Time": "Pacific/Apia", "Line Islands Standard Time": "Pacific/Kiritimati",
+    # Windows zones newer than the list above, which Exchange Online knows as Windows does:
+    # South Sudan (CLDR since 2021), and the Canadian zones Windows added in September 2026 for the
+    # 2026 British Columbia/Alberta/Manitoba changes (Microsoft DST blog "Interim guidance for
+    # British Columbia time zone changes 2026"; Windows KB5124010; CLDR windowsZones via tzlocal 5.4.5).
+    "South Sudan Standard Time": "Africa/Juba", "British Columbia Standard Time": "America/Vancouver",
+    "Alberta Standard Time": "America/Edmonton", "Manitoba Standard Time": "America/Winnipeg",
 }
 # datetimetimezone.md "Additional time zones", in the page's order. Four entries carry a second
 # name in parentheses ("Europe/Kyiv (Kiev)", "Asia/Toshkent (Tashkent)", "Asia/Astana (Almaty)",

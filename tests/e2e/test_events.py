@@ -43,6 +43,12 @@ def live(ms, oid: str = seed.EMI_ID) -> list[dict]:
     return [e for e in outlook_events(ms, oid) if not e["_emulator"].get("deleted") and not e.get("isCancelled")]
 
 
+def room_answers(api, schedule_id: str = "sch-1", as_=M1) -> list[dict]:
+    """The rooms of the event once every room has answered (rooms answer asynchronously)."""
+    return wait_for(lambda: (rooms := api.call("GET", f"/outlook/events/{schedule_id}", as_=as_).json()["rooms"])
+                    and all(r["response"] != "none" for r in rooms) and rooms, what="the rooms' answers")
+
+
 def graph_calls(ms) -> list[dict]:
     return [c for c in ms.calls() if c["kind"] == "graph"]
 
@@ -53,13 +59,14 @@ def test_create_with_room_and_teams(ready, ms):
     assert r.status_code == 201, r.text
     event = r.json()
     assert event["join_url"].startswith("https://") and event["event_id"] and event["web_link"]
-    assert event["rooms"] == [{"email": rooms[0], "response": "accepted"}]
+    assert event["rooms"] == [{"email": rooms[0], "response": "none"}]   # a room answers later
     assert event["attendees"] == [{"email": GORO, "name": "Goro Yamada", "type": "required", "response": "none"}]
     assert (event["start"], event["end"], event["time_zone"]) == ("2026-12-01T10:00:00", "2026-12-01T11:00:00", "Asia/Tokyo")
     [stored] = live(ms)
-    assert stored["id"] == event["event_id"] and stored["isOnlineMeeting"] is True
+    assert stored["_emulator"]["immutableId"] == event["event_id"] and stored["isOnlineMeeting"] is True
     assert {a["emailAddress"]["address"]: a["type"] for a in stored["attendees"]} == {GORO: "required", rooms[0]: "resource"}
     assert any(l.get("locationEmailAddress") == rooms[0] for l in stored["locations"])
+    assert room_answers(api) == [{"email": rooms[0], "response": "accepted"}]
 
 
 def test_same_body_is_200_different_body_409(ready, ms):
@@ -81,7 +88,7 @@ def test_retry_after_a_lost_answer_makes_no_duplicate(ready, ms):
     retry = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
     assert retry.status_code in (200, 201), retry.text
     ms.post("latency", {"ms": 0})
-    assert len(live(ms)) == 1 and live(ms)[0]["id"] == retry.json()["event_id"]
+    assert len(live(ms)) == 1 and live(ms)[0]["_emulator"]["immutableId"] == retry.json()["event_id"]
 
 
 def test_throttled_create_succeeds_without_duplicate(ready, ms):
@@ -110,7 +117,8 @@ def test_room_change_keeps_people(ready, ms):
     api, link_id, rooms = ready
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"rooms": [rooms[1]]})
-    assert r.status_code == 200 and r.json()["rooms"] == [{"email": rooms[1], "response": "accepted"}]
+    assert r.status_code == 200 and [x["email"] for x in r.json()["rooms"]] == [rooms[1]]
+    assert room_answers(api) == [{"email": rooms[1], "response": "accepted"}]
     [stored] = live(ms)
     assert {a["emailAddress"]["address"] for a in stored["attendees"]} == {GORO, rooms[1]}
     assert [l.get("locationEmailAddress") for l in stored["locations"] if l.get("locationEmailAddress")] == [rooms[1]]
@@ -120,7 +128,17 @@ def test_busy_room_declines(ready, ms):
     api, link_id, rooms = ready
     ms.post(f"schedules/{rooms[0]}/busy", {"start": "2026-12-01T01:00:00Z", "end": "2026-12-01T02:00:00Z"})
     r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
-    assert r.status_code == 201 and r.json()["rooms"] == [{"email": rooms[0], "response": "declined"}]
+    assert r.status_code == 201 and r.json()["rooms"] == [{"email": rooms[0], "response": "none"}]
+    assert room_answers(api) == [{"email": rooms[0], "response": "declined"}]
+
+
+def test_a_room_booked_by_another_interview_declines_the_second(ready, ms):
+    api, link_id, rooms = ready
+    api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
+    api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, schedule_id="sch-2",
+                                                                 start="2026-12-01T10:30:00", end="2026-12-01T11:30:00"))
+    assert room_answers(api, "sch-1") == [{"email": rooms[0], "response": "accepted"}]
+    assert room_answers(api, "sch-2") == [{"email": rooms[0], "response": "declined"}]
 
 
 def test_responses_are_visible_on_get(ready, ms):

@@ -9,7 +9,7 @@ from devtools.emulator import seed
 from shared.storage.repositories import TenantLinks
 from tests.conftest import new_id
 from devtools.browser import Browser
-from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant, wait_for
+from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant, link_user, renew_tenant, wait_for
 
 pytestmark = pytest.mark.e2e
 AIKO, BEN, HANA = seed.UPN[seed.AIKO_ID], seed.UPN[seed.BEN_ID], seed.UPN[seed.HANA_ID]
@@ -34,7 +34,8 @@ def expected_rooms(ms, tenant: str) -> dict:
     data = ms.session.get(f"{ms.url}/_emulator/tenants/{tenant}/rooms", timeout=10).json()
     return {r["emailAddress"]: {"email": r["emailAddress"], "display_name": r["displayName"],
                                 "capacity": r["capacity"], "building": r["building"], "floor": r["floorLabel"],
-                                "room_list": r["roomListEmailAddress"]} for r in data["rooms"]}
+                                "room_list": r["roomListEmailAddress"], "wheelchair_accessible": r["isWheelChairAccessible"],
+                                "bookable": r["bookingType"] != "reserved", "tags": r["tags"]} for r in data["rooms"]}
 
 
 def test_linking_fills_the_room_cache(company, browser, ms):
@@ -55,7 +56,34 @@ def test_sync_reads_every_page(company, browser, ms):
     link_tenant(company, browser, AIKO)
     synced_after(company, None)
     room_calls = [c for c in ms.calls() if c["kind"] == "graph" and c["path"].endswith("/microsoft.graph.room")]
-    assert len(room_calls) == 3  # 250 rooms, 100 a page
+    assert len(room_calls) == 1  # 250 rooms in one $top page (Graph's places give no nextLink)
+    assert len(rooms_of(company)["rooms"]) == 250
+
+
+def test_every_room_past_100_and_every_list_member_is_cached(company, browser, ms):
+    # The seed puts only Tokyo HQ rooms in the first 100: a client that waits for a nextLink
+    # never sees Osaka or Fukuoka, and the 120 members of tokyo-hq@ overflow a default page.
+    link_tenant(company, browser, AIKO)
+    synced_after(company, None)
+    cached = rooms_of(company)["rooms"]
+    lists = {r["room_list"] for r in cached}
+    assert len(cached) == 250 and {l.split("@")[0] for l in lists} == {"tokyo-hq", "osaka", "fukuoka"}
+    assert sum(r["room_list"].startswith("tokyo-hq@") for r in cached) == 120
+    assert {r["email"].split("@")[0] for r in cached if not r["bookable"]} >= {"tokyo-hq-room120", "fukuoka-room040"}
+
+
+def test_a_reserved_room_cannot_be_booked(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    synced_after(company, None)
+    reserved = next(r["email"] for r in rooms_of(company)["rooms"] if not r["bookable"])
+    link_user(company, Browser(browser.session.verify, browser.stop_at), seed.UPN[seed.EMI_ID], "m1")
+    link_id = company.call("GET", "/outlook/calendars", as_=("m1", "member")).json()["calendars"][0]["link_id"]
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    r = company.call("POST", "/outlook/events", as_=("m1", "member"), json={
+        "schedule_id": "s1", "link_id": link_id, "subject": "x", "start": "2026-12-01T10:00:00",
+        "end": "2026-12-01T11:00:00", "time_zone": "Asia/Tokyo", "rooms": [reserved]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "room_not_bookable"
+    assert [c for c in ms.calls() if c["kind"] == "graph"] == []
 
 
 def test_timer_fans_out_to_every_tenant(company, browser, ms, host, storage):
@@ -83,8 +111,9 @@ def test_deleted_admin_makes_renewal_required_and_renewal_heals(company, browser
     assert body["stale"] is True and len(body["rooms"]) == 250   # the old cache is still served
 
     time.sleep(1.1)
-    r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew", as_=("herp-admin-2", "admin"))
-    assert Browser(browser.session.verify, browser.stop_at).sign_in(r.json()["authorize_url"], BEN).endswith("renewed")
+    landing = renew_tenant(company, Browser(browser.session.verify, browser.stop_at), BEN, CONTOSO,
+                           as_=("herp-admin-2", "admin"))
+    assert landing.result == "renewed"
     link = synced_after(company, first)
     assert link["status"] == "active" and link["rooms"]["last_error"] is None
     assert rooms_of(company)["stale"] is False
