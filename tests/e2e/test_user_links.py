@@ -111,14 +111,18 @@ def test_calendars_match_the_emulator(linked, browser, ms):
     assert body["errors"] == []
     got = sorted((c["account"]["id"], c["name"], c["is_default"], c["can_edit"], c["teams_available"])
                  for c in body["calendars"])
-    expected = sorted(
-        (user["id"], name, n == 0, True, user["has_teams"])
-        for user in (seed.USERS_BY_ID[seed.EMI_ID], seed.USERS_BY_ID[seed.FUMI_ID])
-        for n, name in enumerate(user["calendars"])
-    )
+    own = [(user["id"], name, n == 0, True, user["has_teams"])
+           for user in (seed.USERS_BY_ID[seed.EMI_ID], seed.USERS_BY_ID[seed.FUMI_ID])
+           for n, name in enumerate(user["calendars"])]
+    # A calendar another mailbox shares with Emi is listed, but it is not a writable target.
+    shared = [(user_id, seed.USERS_BY_ID[owner]["displayName"], False, False, seed.USERS_BY_ID[owner]["has_teams"])
+              for user_id in (seed.EMI_ID, seed.FUMI_ID) for owner, _name, _edit in seed.SHARED_CALENDARS.get(user_id, ())]
+    expected = sorted(own + shared)
+    assert shared
     assert got == expected
     assert len({c["calendar_id"] for c in body["calendars"]}) == len(expected)
-    assert expected[0][4] is True and expected[-1][4] is False  # Emi has Teams, Fumi has not
+    assert (seed.EMI_ID, "Calendar", True, True, True) in expected   # Emi has Teams, Fumi has not
+    assert (seed.FUMI_ID, "Calendar", True, True, False) in expected
 
 
 def test_calendars_cost_one_graph_call_per_link_and_no_token_call(linked, browser, ms):
