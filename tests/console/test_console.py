@@ -390,3 +390,48 @@ def test_browser_confirms_a_completion_as_the_current_identity_before_loading_th
     assert claims["sub"] == "u-member-1"
     first_read = next(i for i, r in enumerate(api.requests) if r["path"] == "/api/outlook/user-links")
     assert api.requests.index(confirms[0]) < first_read  # confirmed before the page read its data
+
+
+def rooms_api(request: Request) -> Response:
+    if request.path == "/api/outlook/tenant-links/t-1":
+        link = {"tenant_id": "t-1", "tenant_name": "Contoso", "status": "active",
+                "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
+                "linked_at": "2025-01-01T00:00:00Z", "renewed_at": None,
+                "rooms": {"count": 2, "synced_at": "2025-01-01T00:00:00Z", "last_error": None}}
+        return Response(json.dumps(link), mimetype="application/json")
+    if request.path == "/api/outlook/tenants/t-1/rooms":
+        room = {"email": "r1@contoso.test", "display_name": "Tokyo 1", "capacity": 6, "building": "Tokyo HQ",
+                "floor": "3F", "room_list": "tokyo@contoso.test", "wheelchair_accessible": True, "bookable": True,
+                "tags": ["video", "whiteboard"]}
+        reserved = {**room, "email": "r2@contoso.test", "display_name": "Board room", "capacity": None,
+                    "wheelchair_accessible": None, "bookable": False, "tags": []}
+        return Response(json.dumps({"rooms": [room, reserved], "synced_at": "2025-01-01T00:00:00Z", "stale": False}),
+                        mimetype="application/json")
+    return fake_api(request)
+
+
+def test_browser_lists_the_rooms_with_their_fields_on_the_tenant_detail_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no {CHROMIUM}")
+    api = FakeServer(rooms_api)
+    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            page.goto(base + "/?next=/settings/integrations/outlook/t-1")
+            page.click("button[value=u-admin-1]")
+            page.wait_for_selector("#room-table")
+            page.click("#room-table summary")
+            rows = [page.locator("#room-table tbody tr").nth(i).inner_text() for i in range(2)]
+            assert "rooms: 2" in page.text_content("#room-table summary")
+            assert "Tokyo 1" in rows[0] and "video, whiteboard" in rows[0] and "予約可" in rows[0] and "○" in rows[0]
+            assert "Board room" in rows[1] and "予約不可 (reserved)" in rows[1]
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        api.stop()

@@ -153,6 +153,23 @@
     } catch (err) { show(errorBox(err)); }
   }
 
+  // The cached rooms of a tenant (every room, with what Graph's `room` knows of it).
+  async function roomTable(tenantId) {
+    const { rooms } = await api("GET", "/outlook/tenants/" + encodeURIComponent(tenantId) + "/rooms");
+    const yesNo = (v) => (v === null || v === undefined ? "—" : v ? "○" : "×");
+    return el("details", { class: "card", id: "room-table" },
+      el("summary", {}, "会議室一覧 (rooms: " + rooms.length + ")"),
+      el("table", {}, el("thead", {}, el("tr", {},
+        ["会議室 (room)", "定員 (capacity)", "建物 (building)", "階 (floor)", "リスト (room list)",
+         "車椅子 (accessible)", "予約 (bookable)", "タグ (tags)"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rooms.map((r) => el("tr", {},
+        el("td", {}, el("div", {}, dash(r.display_name)), el("div", { class: "muted" }, r.email)),
+        el("td", {}, dash(r.capacity)), el("td", {}, dash(r.building)), el("td", {}, dash(r.floor)),
+        el("td", {}, dash(r.room_list)), el("td", {}, yesNo(r.wheelchair_accessible)),
+        el("td", {}, r.bookable ? "予約可" : el("span", { class: "badge warn" }, "予約不可 (reserved)")),
+        el("td", {}, (r.tags || []).join(", ") || "—"))))));
+  }
+
   async function tenantDetail() {
     const id = ds.tenantId;
     const path = "/outlook/tenant-links/" + encodeURIComponent(id);
@@ -173,7 +190,8 @@
             el("dt", {}, "連携更新日時 (renewed)"), el("dd", {}, time(t.renewed_at)),
             el("dt", {}, "会議室数 (rooms)"), el("dd", {}, dash(rooms.count)),
             el("dt", {}, "会議室の同期 (rooms synced)"), el("dd", {}, time(rooms.synced_at)),
-            el("dt", {}, "同期エラー (last error)"), el("dd", {}, rooms.last_error ? el("span", { class: "badge err" }, describe(rooms.last_error)) : "—"))));
+            el("dt", {}, "同期エラー (last error)"), el("dd", {}, rooms.last_error ? el("span", { class: "badge err" }, describe(rooms.last_error)) : "—"))),
+          await roomTable(id));
       } catch (err) { show(errorBox(err)); }
     }
     action($("renew"), async () => go((await api("POST", path + "/renew")).authorize_url));
