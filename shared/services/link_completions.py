@@ -141,7 +141,7 @@ def _commit_user_link(completion: LinkCompletion, result: SignInResult) -> dict:
         raise TenantNotLinked()
     account = credentials.store_sign_in(company, tenant_id, result.account, result.token_cache)
     link = tenant_links.ensure_user_link(company, completion.herp_account_id, tenant_id, result.account.id, VIA_USER)
-    return {"result": "linked", "user_link": user_links._link_json(link, account)}
+    return {"result": "linked", "user_link": user_links.link_json(link, account)}
 
 
 def purge_expired() -> int:

@@ -18,7 +18,7 @@ CALENDAR_FIELDS = "id,name,isDefaultCalendar,canEdit,allowedOnlineMeetingProvide
 MAX_PARALLEL_ACCOUNTS = 8
 
 
-def _link_json(link: UserLink, account: MicrosoftAccount | None) -> dict:
+def link_json(link: UserLink, account: MicrosoftAccount | None) -> dict:
     profile = account.account if account else Account(link.account_id, "", "")
     return {
         "link_id": link.link_id,
@@ -45,7 +45,7 @@ def list_links(caller: Caller) -> list[dict]:
             "tenant_id": tenant.tenant_id,
             "tenant_name": tenant.tenant_name,
             "status": tenant.status,
-            "links": [_link_json(l, accounts.get(f"{l.tenant_id}:{l.account_id}")) for l in links],
+            "links": [link_json(l, accounts.get(f"{l.tenant_id}:{l.account_id}")) for l in links],
         })
     return out
 

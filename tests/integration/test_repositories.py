@@ -123,11 +123,11 @@ def test_unlinking_status_round_trips(storage):
 
 
 def test_expired_states_are_purged(storage):
-    from shared.services.oauth_flows import purge_expired_states
+    from shared.services.oauth_flows import purge_unfinished
 
     repo = OAuthStates()
     old = repo.create(state(expires_at=utcnow() - timedelta(minutes=1)))
     fresh = repo.create(state())
-    assert purge_expired_states() >= 1
+    assert purge_unfinished()[0] >= 1
     assert repo.consume(old.state_id) is None
     assert repo.consume(fresh.state_id) is not None
