@@ -55,7 +55,7 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-// Settings of CONTRACT.md section 2. azd turns an unset environment variable into '', so an
+// Settings of README.md "Settings". azd turns an unset environment variable into '', so an
 // empty value means "the default" here.
 @description('MS_CLIENT_ID: application (client) id of the Entra app registration (infra/app-registration.sh prints it).')
 param msClientId string = ''
@@ -84,7 +84,7 @@ var appName = empty(functionAppName) ? 'func-api-${resourceToken}' : functionApp
 // Flex Consumption pulls the app package from this container.
 var deploymentContainerName = 'app-package-${toLower(take(appName, 32))}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
 
-// The tables of DESIGN.md "Storage", named as in shared/storage/tables.py.
+// The tables of docs/architecture.md "Storage", named as in shared/storage/tables.py.
 var tableNames = [
   'TenantLinks'
   'MicrosoftAccounts'

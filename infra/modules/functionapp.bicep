@@ -1,5 +1,5 @@
-// Flex Consumption (FC1) plan + the Python 3.11 Function App. Every setting of CONTRACT.md
-// section 2 is an app setting here; the two secrets are Key Vault references resolved with the
+// Flex Consumption (FC1) plan + the Python 3.11 Function App. Every setting of README.md
+// "Settings" is an app setting here; the two secrets are Key Vault references resolved with the
 // user-assigned identity. Storage is reached by identity only (AzureWebJobsStorage__* and
 // STORAGE_ACCOUNT_NAME), never by connection string.
 param name string
@@ -32,7 +32,7 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-// Settings of CONTRACT.md section 2 (empty strings already replaced by defaults in main.bicep).
+// Settings of README.md "Settings" (empty strings already replaced by defaults in main.bicep).
 param msClientId string
 param msAuthorityHost string
 param msGraphEndpoint string

@@ -1,5 +1,5 @@
 // The storage account of the app: Functions host storage (AzureWebJobsStorage), the Flex
-// Consumption deployment container, the tables of DESIGN.md "Storage" and the room-sync queues.
+// Consumption deployment container, the tables of docs/architecture.md "Storage" and the room-sync queues.
 // Identity only: shared keys are off, so no connection string exists that could leak.
 param name string
 param location string
