@@ -25,7 +25,7 @@ _MIN_REMAINING = dt.timedelta(days=7)
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _write(path: Path, data: bytes, private: bool = False) -> None:

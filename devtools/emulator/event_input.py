@@ -23,10 +23,10 @@ in the docs' own examples).
 from __future__ import annotations
 
 import html
-import json
 import re
 
 from .graph_http import GraphError
+from .records import Attendee, OnlineMeeting
 from .timezones import parse_local
 
 ENUMS = {
@@ -50,22 +50,6 @@ MAX_ATTENDEES = 500
 LOCATION_TYPES = ("default", "conferenceRoom", "homeAddress", "businessAddress", "geoCoordinates",
                   "streetAddress", "hotel", "restaurant", "localBusiness", "postalAddress")
 _CANON = {k.lower(): k for k in WRITABLE + IGNORED}
-
-
-def read_json(request, required=True) -> dict:
-    raw = request.get_data()
-    if not raw.strip():
-        if required:
-            raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
-                                            "Content-Type header is set and payload is of valid JSON format.")
-    return body
 
 
 def _enum(name, value):
@@ -157,8 +141,7 @@ def _attendees(value):
         if address.lower() in seen:  # Exchange keeps one recipient per address
             continue
         seen.add(address.lower())
-        out.append({"type": kind.lower(), "status": {"response": "none", "time": None},
-                    "emailAddress": {"name": email.get("name") or "", "address": address}})
+        out.append(Attendee(address, email.get("name") or "", kind.lower()))
     if len(out) > MAX_ATTENDEES:
         raise GraphError(400, "ErrorExceededMaxRecipientLimit",
                          f"The number of recipients ({len(out)}) exceeds the limit of {MAX_ATTENDEES}.")
@@ -246,7 +229,7 @@ _RULE = ('<div style="width:100%"><span style="white-space:nowrap; color:#5F5F5F
 _BLOB_MARK = 'class="me-email-text"'
 
 
-def with_blob(html_content: str, meeting: dict) -> str:
+def with_blob(html_content: str, meeting: OnlineMeeting) -> str:
     """The body with the meeting blob appended inside <body>."""
     blob = (f'{_RULE}<div {_BLOB_MARK} lang="en-US" style="color:#252424; font-family:\'Segoe UI\','
             "'Helvetica Neue',Helvetica,Arial,sans-serif\">\r\n"
@@ -255,11 +238,11 @@ def with_blob(html_content: str, meeting: dict) -> str:
             '<div style="margin-bottom:20px">\r\n<div style="margin-top:0px; margin-bottom:0px; '
             'font-weight:bold"><span style="font-size:14px; color:#252424">Join on your computer, '
             'mobile app or room device</span>\r\n</div>\r\n'
-            f'<a href="{html.escape(meeting["joinUrl"])}" class="me-email-headline" '
+            f'<a href="{html.escape(meeting.join_url)}" class="me-email-headline" '
             'style="font-size:14px; text-decoration:underline; color:#6264a7">Click here to join '
             'the meeting</a> </div>\r\n<div style="margin-bottom:20px; margin-top:20px">\r\n'
             '<span data-tid="meeting-code" style="font-size:14px; color:#252424">Meeting ID: '
-            f'<span style="font-size:16px; color:#252424">{meeting["conferenceId"]}</span></span>'
+            f'<span style="font-size:16px; color:#252424">{meeting.conference_id}</span></span>'
             f"\r\n</div>\r\n</div>\r\n{_RULE}")
     low = html_content.lower()
     at = low.rfind("</body>")

@@ -1,7 +1,7 @@
-"""Microsoft Graph v1.0 routes: /me, /users/{id|upn}, /organization, calendars, places.
+"""Microsoft Graph v1.0 routes: /me, /organization, the signed-in user's calendars, places.
 
 Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
-- api-reference/v1.0/api/user-get.md (default property set, $select, 404 for unknown id)
+- api-reference/v1.0/api/user-get.md (default property set, $select)
 - api-reference/v1.0/api/organization-get.md (User.Read sees only id, displayName,
   verifiedDomains; everything else null)
 - api-reference/v1.0/api/user-list-calendars.md, calendar-get.md, resources/calendar.md
@@ -22,12 +22,12 @@ import hashlib
 from urllib.parse import quote, urlencode
 
 from . import seed
-from .graph_http import GraphError, ok, require
+from .graph_http import Caller, GraphError, GraphResult, require
+from .records import ROOM_LIST_PROPS, ROOM_PROPS, Calendar, User, camel, graph_fields
 
 DIRECTORY_DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 EXCHANGE_DENIED = ("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 SELF_PROFILE = {"User.Read", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All"}
-OTHER_PROFILE = {"User.ReadBasic.All", "User.Read.All", "Directory.Read.All"}
 ORG_FULL = {"Organization.Read.All", "Directory.Read.All"}
 OWN_CALENDARS = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
                  "Calendars.ReadWrite.Shared"}
@@ -79,67 +79,53 @@ def _page(state, request, items, default_size, context, shape, next_link=True):
         query += [("$top", str(top)), ("$skip", str(skip + top))]
         body["@odata.nextLink"] = f"{state.base_url}{request.path}?{urlencode(query, safe='$')}"
     body["value"] = [shape(i) for i in chunk]
-    return ok(body)
+    return GraphResult(body)
 
 
-def _project(obj, selected, keep=("id",)):
+def _project(obj: dict, selected: list | None, keep=("id",)) -> dict:
     if selected is None:
         return obj
     return {k: obj[k] for k in obj if k in selected or k in keep}
 
 
-# --- users -----------------------------------------------------------------------------------
+NOT_FOUND = ("ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+# --- the signed-in user ----------------------------------------------------------------------
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
 USER_EXTRA = ("accountEnabled", "mailNickname", "usageLocation", "userType", "otherMails",
               "proxyAddresses", "createdDateTime")
 
 
-def _user_json(u):
+def _user_json(u: User) -> dict:
     return {
-        "businessPhones": [], "displayName": u["displayName"], "givenName": u["givenName"],
-        "jobTitle": None, "mail": u["mail"], "mobilePhone": None, "officeLocation": None,
-        "preferredLanguage": u["preferredLanguage"], "surname": u["surname"],
-        "userPrincipalName": u["userPrincipalName"], "id": u["id"],
-        "accountEnabled": not u["disabled"], "mailNickname": u["userPrincipalName"].split("@")[0],
-        "usageLocation": u["usageLocation"], "userType": "Member", "otherMails": [],
-        "proxyAddresses": [f"SMTP:{u['mail']}"] if u["mail"] else [],
+        "businessPhones": [], "displayName": u.display_name, "givenName": u.given_name, "jobTitle": None,
+        "mail": u.mail, "mobilePhone": None, "officeLocation": None, "preferredLanguage": u.preferred_language,
+        "surname": u.surname, "userPrincipalName": u.upn, "id": u.id, "accountEnabled": not u.disabled,
+        "mailNickname": u.upn.split("@")[0], "usageLocation": u.usage_location, "userType": "Member",
+        "otherMails": [], "proxyAddresses": [f"SMTP:{u.mail}"] if u.mail else [],
         "createdDateTime": "2023-04-01T00:00:00Z",
     }
 
 
-def target_user(state, caller, ident):
-    if ident is None or ident.lower() in (caller["id"].lower(), caller["userPrincipalName"].lower()):
-        return caller
-    target = state.user_by_id_or_upn(caller["tenant_id"], ident)
-    if target is None:
-        raise GraphError(404, "Request_ResourceNotFound",
-                         f"Resource '{ident}' does not exist or one of its queried "
-                         "reference-property objects are not present.")
-    return target
-
-
-def user(state, request, ctx, ident=None):
-    caller, scp = ctx["user"], ctx["scp"]
-    target = target_user(state, caller, ident)
-    require(scp, SELF_PROFILE if target is caller else OTHER_PROFILE, *DIRECTORY_DENIED)
+def me(state, request, caller: Caller):
+    require(caller.scp, SELF_PROFILE, *DIRECTORY_DENIED)
     selected = select_option(request, USER_DEFAULT + USER_EXTRA, "microsoft.graph.user")
-    full = _user_json(target)
+    full = _user_json(caller.user)
     if selected is None:
-        body = {k: full[k] for k in USER_DEFAULT}
-        context = "users/$entity"
+        body, context = {k: full[k] for k in USER_DEFAULT}, "users/$entity"
     else:
-        body = {k: full[k] for k in selected}
-        context = f"users({','.join(selected)})/$entity"
-    return ok({"@odata.context": f"{state.base_url}/v1.0/$metadata#{context}", **body})
+        body, context = {k: full[k] for k in selected}, f"users({','.join(selected)})/$entity"
+    return GraphResult({"@odata.context": f"{state.base_url}/v1.0/$metadata#{context}", **body})
 
 
 # --- organization ----------------------------------------------------------------------------
 def _org_json(t, full_access):
     org = {
-        "id": t["id"], "deletedDateTime": None, "businessPhones": [], "city": "Tokyo",
-        "country": "Japan", "countryLetterCode": "JP", "createdDateTime": t["createdDateTime"],
-        "defaultUsageLocation": "JP", "displayName": t["displayName"],
+        "id": t.id, "deletedDateTime": None, "businessPhones": [], "city": "Tokyo",
+        "country": "Japan", "countryLetterCode": "JP", "createdDateTime": t.created,
+        "defaultUsageLocation": "JP", "displayName": t.display_name,
         "isMultipleDataLocationsForServicesEnabled": None, "marketingNotificationEmails": [],
         "onPremisesLastSyncDateTime": None, "onPremisesSyncEnabled": None, "postalCode": None,
         "preferredLanguage": "ja", "securityComplianceNotificationMails": [],
@@ -147,66 +133,50 @@ def _org_json(t, full_access):
         "technicalNotificationMails": [], "tenantType": "AAD", "assignedPlans": [],
         "privacyProfile": None, "provisionedPlans": [],
         "verifiedDomains": [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": True,
-                             "isInitial": True, "name": t["domain"], "type": "Managed"}],
+                             "isInitial": True, "name": t.domain, "type": "Managed"}],
     }
     if not full_access:  # organization-get.md: User.Read reads only these three
         org = {k: (v if k in ("id", "displayName", "verifiedDomains") else None) for k, v in org.items()}
     return org
 
 
-def organization(state, request, ctx, org_id=None):
-    caller, scp = ctx["user"], ctx["scp"]
-    require(scp, {"User.Read"} | ORG_FULL, *DIRECTORY_DENIED)
-    tenant = state.tenants[caller["tenant_id"]]
-    if org_id is not None and org_id.lower() != tenant["id"]:
-        raise GraphError(404, "Request_ResourceNotFound",
-                         f"Resource '{org_id}' does not exist or one of its queried "
-                         "reference-property objects are not present.")
-    org = _org_json(tenant, bool(scp & ORG_FULL))
+def organization(state, request, caller: Caller):
+    require(caller.scp, {"User.Read"} | ORG_FULL, *DIRECTORY_DENIED)
+    org = _org_json(state.tenants[caller.user.tenant_id], bool(caller.scp & ORG_FULL))
     selected = select_option(request, tuple(org), "microsoft.graph.organization")
-    org = _project(org, selected, keep=())
     sel = f"({','.join(selected)})" if selected else ""
-    if org_id is not None:
-        return ok({"@odata.context": f"{state.base_url}/v1.0/$metadata#organization{sel}/$entity", **org})
-    return ok({"@odata.context": f"{state.base_url}/v1.0/$metadata#organization{sel}", "value": [org]})
+    return GraphResult({"@odata.context": f"{state.base_url}/v1.0/$metadata#organization{sel}",
+                        "value": [_project(org, selected, keep=())]})
 
 
 # --- calendars -------------------------------------------------------------------------------
-def calendar_id(u, name):
-    digest = hashlib.sha256(f"{u['id']}|{name}".encode()).hexdigest()
+def calendar_id(u: User, key: str) -> str:
+    digest = hashlib.sha256(f"{u.id}|{key}".encode()).hexdigest()
     return "AAMkAG" + digest[:52] + "AAA="
 
 
-def _calendar_json(u, key, name, owner, can_edit, default):
-    teams, own = owner["has_teams"], owner["id"] == u["id"]
-    return {
-        "id": calendar_id(u, key), "name": name,
-        "color": "auto" if default else "lightBlue", "hexColor": "" if default else "#a6d1f5",
-        "isDefaultCalendar": default,
-        "changeKey": hashlib.sha256(f"ck|{u['id']}|{key}".encode()).hexdigest()[:24] + "==",
-        "canShare": own, "canViewPrivateItems": own, "canEdit": can_edit,
-        # calendar.md: the providers this calendar can create online meetings with;
-        # without a Teams licence the list has no teamsForBusiness.
-        "allowedOnlineMeetingProviders": ["teamsForBusiness"] if teams else [],
-        "defaultOnlineMeetingProvider": "teamsForBusiness" if teams else "unknown",
-        "isTallyingResponses": default, "isRemovable": not default,
-        "owner": {"name": owner["displayName"], "address": owner["mail"] or owner["userPrincipalName"]},
-    }
-
-
-def calendars_of(u):
+def calendars_of(state, u: User) -> list[Calendar]:
     """The user's own calendars (the first is the default), then the calendars shared with them."""
-    out = [_calendar_json(u, name, name, u, True, i == 0) for i, name in enumerate(u["calendars"])]
-    for owner_id, cal_name, can_edit in seed.SHARED_CALENDARS.get(u["id"], ()):
-        owner = seed.USERS_BY_ID[owner_id]
-        out.append(_calendar_json(u, f"shared|{owner_id}|{cal_name}", owner["displayName"], owner,
-                                  can_edit, False))
+    out = [Calendar(calendar_id(u, name), name, u, u, name, True, i == 0) for i, name in enumerate(u.calendars)]
+    for owner_id, cal_name, can_edit in seed.SHARED_CALENDARS.get(u.id, ()):
+        owner, key = state.users[owner_id], f"shared|{owner_id}|{cal_name}"
+        out.append(Calendar(calendar_id(u, key), owner.display_name, u, owner, key, can_edit, False))
     return out
 
 
-def is_shared(u, cal) -> bool:
-    """A calendar another mailbox owns, listed among `u`'s calendars because it was shared."""
-    return cal["owner"]["address"].lower() != (u["mail"] or u["userPrincipalName"]).lower()
+def calendar_json(cal: Calendar) -> dict:
+    own, default = not cal.shared, cal.is_default
+    return {
+        "id": cal.id, "name": cal.name, "color": "auto" if default else "lightBlue",
+        "hexColor": "" if default else "#a6d1f5", "isDefaultCalendar": default,
+        "changeKey": hashlib.sha256(f"ck|{cal.viewer.id}|{cal.key}".encode()).hexdigest()[:24] + "==",
+        "canShare": own, "canViewPrivateItems": own, "canEdit": cal.can_edit,
+        # calendar.md: the providers this calendar can create online meetings with.
+        "allowedOnlineMeetingProviders": ["teamsForBusiness"] if cal.teams else [],
+        "defaultOnlineMeetingProvider": "teamsForBusiness" if cal.teams else "unknown",
+        "isTallyingResponses": default, "isRemovable": not default,
+        "owner": {"name": cal.owner.display_name, "address": cal.owner.address},
+    }
 
 
 CALENDAR_PROPS = ("id", "name", "color", "hexColor", "isDefaultCalendar", "changeKey", "canShare",
@@ -214,98 +184,65 @@ CALENDAR_PROPS = ("id", "name", "color", "hexColor", "isDefaultCalendar", "chang
                   "defaultOnlineMeetingProvider", "isTallyingResponses", "isRemovable", "owner")
 
 
-def mailbox_owner(state, ctx, ident):
-    caller = ctx["user"]
-    target = target_user(state, caller, ident)
-    if target is not caller:  # no calendar is shared with the caller in the emulator
-        require(set(), OWN_CALENDARS, *EXCHANGE_DENIED)
-    require(ctx["scp"], OWN_CALENDARS, *EXCHANGE_DENIED)
-    if not target["has_mailbox"]:
+def mailbox_owner(caller: Caller, needed: set = OWN_CALENDARS) -> User:
+    """The caller's mailbox, when the token may use it (any of `needed`) and it exists."""
+    require(caller.scp, needed, *EXCHANGE_DENIED)
+    if not caller.user.has_mailbox:
         raise GraphError(404, "MailboxNotEnabledForRESTAPI",
                          "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
-    return target
+    return caller.user
 
 
-def _scope_prefix(ident):
-    return "me" if ident is None else f"users('{ident}')"
+def find_calendar(state, owner: User, cal_id: str) -> Calendar:
+    cal = next((c for c in calendars_of(state, owner) if c.id == cal_id), None)
+    if cal is None:
+        raise GraphError(404, *NOT_FOUND)
+    return cal
 
 
-def calendar(state, request, ctx, ident=None, cal_id=None):
-    target = mailbox_owner(state, ctx, ident)
-    cals = calendars_of(target)
-    if cal_id is None:
-        cal, path = cals[0], "calendar"
-    else:
-        cal = next((c for c in cals if c["id"] == cal_id), None)
-        if cal is None:
-            raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-        path = "calendars"
+def calendar(state, request, caller: Caller, cal_id=None):
+    owner = mailbox_owner(caller)
+    cal = calendars_of(state, owner)[0] if cal_id is None else find_calendar(state, owner, cal_id)
     selected = select_option(request, CALENDAR_PROPS, "microsoft.graph.calendar")
-    context = f"{state.base_url}/v1.0/$metadata#{_scope_prefix(ident)}/{path}/$entity"
-    return ok({"@odata.context": context, **_project(cal, selected)})
+    context = f"{state.base_url}/v1.0/$metadata#me/{'calendar' if cal_id is None else 'calendars'}/$entity"
+    return GraphResult({"@odata.context": context, **_project(calendar_json(cal), selected)})
 
 
-def calendars(state, request, ctx, ident=None):
-    target = mailbox_owner(state, ctx, ident)
+def calendars(state, request, caller: Caller):
+    owner = mailbox_owner(caller)
     selected = select_option(request, CALENDAR_PROPS, "microsoft.graph.calendar")
-    context = f"{state.base_url}/v1.0/$metadata#{_scope_prefix(ident)}/calendars"
-    return _page(state, request, calendars_of(target), CALENDAR_PAGE, context,
-                 lambda c: _project(c, selected))
+    return _page(state, request, calendars_of(state, owner), CALENDAR_PAGE,
+                 f"{state.base_url}/v1.0/$metadata#me/calendars", lambda c: _project(calendar_json(c), selected))
 
 
 # --- places ----------------------------------------------------------------------------------
-ROOM_PROPS = ("id", "emailAddress", "displayName", "address", "geoCoordinates", "phone", "nickname",
-              "label", "capacity", "building", "floorNumber", "floorLabel",
-              "isWheelChairAccessible", "bookingType", "tags", "audioDeviceName",
-              "videoDeviceName", "displayDeviceName")
-ROOM_LIST_PROPS = ("id", "displayName", "address", "geoCoordinates", "phone", "emailAddress")
+def _places(state, request, caller: Caller, items, props, type_name, context):
+    require(caller.scp, PLACES, *EXCHANGE_DENIED)
+    selected = select_option(request, tuple(camel(p) for p in props), type_name)
+    return _page(state, request, items, PLACES_PAGE, f"{state.base_url}/v1.0/$metadata#{context}",
+                 lambda r: _project(graph_fields(r, props), selected), next_link=False)
 
 
-def _room_json(room, selected):
-    return _project({k: room.get(k) for k in ROOM_PROPS}, selected)
-
-
-def rooms(state, request, ctx):
-    require(ctx["scp"], PLACES, *EXCHANGE_DENIED)
+def rooms(state, request, caller: Caller):
     with state.lock:
-        items = list(state.rooms.get(ctx["user"]["tenant_id"], []))
-    selected = select_option(request, ROOM_PROPS, "microsoft.graph.room")
-    return _page(state, request, items, PLACES_PAGE,
-                 f"{state.base_url}/v1.0/$metadata#places/microsoft.graph.room",
-                 lambda r: _room_json(r, selected), next_link=False)
+        items = list(state.rooms.get(caller.user.tenant_id, []))
+    return _places(state, request, caller, items, ROOM_PROPS, "microsoft.graph.room", "places/microsoft.graph.room")
 
 
-def room_lists(state, request, ctx):
-    require(ctx["scp"], PLACES, *EXCHANGE_DENIED)
+def room_lists(state, request, caller: Caller):
     with state.lock:
-        items = list(state.room_lists.get(ctx["user"]["tenant_id"], []))
-    selected = select_option(request, ROOM_LIST_PROPS, "microsoft.graph.roomList")
-    return _page(state, request, items, PLACES_PAGE,
-                 f"{state.base_url}/v1.0/$metadata#places/microsoft.graph.roomList",
-                 lambda r: _project({k: r.get(k) for k in ROOM_LIST_PROPS}, selected),
-                 next_link=False)
+        items = list(state.room_lists.get(caller.user.tenant_id, []))
+    return _places(state, request, caller, items, ROOM_LIST_PROPS, "microsoft.graph.roomList",
+                   "places/microsoft.graph.roomList")
 
 
-def rooms_in_list(state, request, ctx, list_email):
-    require(ctx["scp"], PLACES, *EXCHANGE_DENIED)
-    tid = ctx["user"]["tenant_id"]
+def rooms_in_list(state, request, caller: Caller, list_email):
+    require(caller.scp, PLACES, *EXCHANGE_DENIED)
+    tid, low = caller.user.tenant_id, list_email.lower()
     with state.lock:
-        known = {rl["emailAddress"].lower() for rl in state.room_lists.get(tid, [])}
-        items = [r for r in state.rooms.get(tid, [])
-                 if (r.get("roomListEmailAddress") or "").lower() == list_email.lower()]
-    if list_email.lower() not in known:
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
-    selected = select_option(request, ROOM_PROPS, "microsoft.graph.room")
-    context = (f"{state.base_url}/v1.0/$metadata#places('{quote(list_email, safe='')}')"
-               "/microsoft.graph.roomList/rooms")
-    return _page(state, request, items, PLACES_PAGE, context, lambda r: _room_json(r, selected),
-                 next_link=False)
-
-
-ROUTES = {  # endpoint name (see app.py) -> handler
-    "graph_me": user, "graph_user": user, "graph_org": organization, "graph_org_one": organization,
-    "graph_me_calendar": calendar, "graph_user_calendar": calendar,
-    "graph_me_calendars": calendars, "graph_user_calendars": calendars,
-    "graph_me_calendar_one": calendar, "graph_user_calendar_one": calendar,
-    "graph_rooms": rooms, "graph_room_lists": room_lists, "graph_rooms_in_list": rooms_in_list,
-}
+        known = any(rl.email_address.lower() == low for rl in state.room_lists.get(tid, []))
+        items = [r for r in state.rooms.get(tid, []) if (r.room_list_email_address or "").lower() == low]
+    if not known:
+        raise GraphError(404, *NOT_FOUND)
+    return _places(state, request, caller, items, ROOM_PROPS, "microsoft.graph.room",
+                   f"places('{quote(list_email, safe='')}')/microsoft.graph.roomList/rooms")

@@ -1,7 +1,7 @@
 """Microsoft Graph v1.0 events: create, get, update, delete, cancel.
 
-Routes: /me/events, /me/calendar/events, /me/calendars/{id}/events and the same under
-/users/{id|upn}/ (POST); .../events/{id} (GET, PATCH, DELETE); .../events/{id}/cancel (POST).
+Routes (the signed-in user's mailbox, as the app calls them): POST /me/events and
+/me/calendars/{id}/events; /me/events/{id} (GET, PATCH, DELETE); /me/events/{id}/cancel (POST).
 
 Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/):
 - api/user-post-events.md, api/calendar-post-events.md: 201 + the event; Calendars.ReadWrite;
@@ -42,14 +42,14 @@ import json
 from urllib.parse import quote
 
 from . import events as ev
-from .event_input import (empty_location, end_before_start, has_blob, normalize, preview, read_json,
-                          to_html, to_text, with_blob)
-from .graph import EXCHANGE_DENIED, calendars_of, is_shared, mailbox_owner, select_option
-from .graph_http import GraphError, GraphResult, immutable_ids, require
-from .timezones import iso_z, preference_applied, prefer, render as render_time
+from .event_input import empty_location, end_before_start, has_blob, normalize, preview, to_html, to_text, with_blob
+from .graph import EXCHANGE_DENIED, NOT_FOUND, calendars_of, find_calendar, mailbox_owner, select_option
+from .graph_http import Caller, GraphError, GraphResult, immutable_ids, read_json, require
+from .records import Event, User, graph_fields, snake
+from .timezones import iso_z, prefer, preference_applied
+from .timezones import render as render_time
 
 WRITE = {"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"}
-NOT_FOUND = ("ErrorItemNotFound", "The specified object was not found in the store.")
 EVENT_PROPS = (
     "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId",
     "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart",
@@ -58,52 +58,46 @@ EVENT_PROPS = (
     "type", "webLink", "onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider",
     "allowNewTimeProposals", "isDraft", "hideAttendees", "responseStatus", "body", "start", "end",
     "location", "locations", "recurrence", "attendees", "organizer", "onlineMeeting")
+# Properties a body sets as given (Graph names; the Event field is their snake_case).
 SIMPLE = ("subject", "showAs", "sensitivity", "importance", "categories",
           "reminderMinutesBeforeStart", "isReminderOn", "responseRequested",
           "allowNewTimeProposals", "hideAttendees", "isAllDay")
+RENDERED_AS_IS = ("categories", "original_start_time_zone", "original_end_time_zone", "reminder_minutes_before_start",
+                  "is_reminder_on", "subject", "importance", "sensitivity", "is_all_day", "is_cancelled",
+                  "is_organizer", "response_requested", "show_as", "is_online_meeting", "online_meeting_provider",
+                  "allow_new_time_proposals", "hide_attendees", "locations")
 NEVER = "0001-01-01T00:00:00Z"  # responseStatus.time before any answer (docs' examples)
 
 
 # --- rendering --------------------------------------------------------------------------------------
-def _status(s):
-    return {"response": s["response"], "time": iso_z(s["time"]) if s["time"] else NEVER}
+def _status(response, time) -> dict:
+    return {"response": response, "time": iso_z(time) if time else NEVER}
 
 
-def render(state, rec, tz=None, body_type=None, selected=None, context=True, immutable=False) -> dict:
-    p = rec["props"]
-    item_id = rec["key"] if immutable else rec["id"]
-    content = p["body"]["content"]
-    body = ({"contentType": "text", "content": to_text(content)} if body_type == "text"
-            else {"contentType": "html", "content": content})
-    attendees = p["attendees"]
-    if p["hideAttendees"] and not rec["is_organizer"]:
-        me = ev.address_of(state.users[rec["owner"]]).lower()
-        attendees = [a for a in attendees if a["emailAddress"]["address"].lower() == me]
+def render(state, rec: Event, tz=None, body_type=None, selected=None, context=True, immutable=False) -> dict:
+    item_id = rec.key if immutable else rec.id
+    attendees = rec.attendees
+    if rec.hide_attendees and not rec.is_organizer:
+        attendees = [a for a in attendees if a.address.lower() == state.users[rec.owner].address.lower()]
+    meeting = rec.online_meeting
     full = {
-        "id": item_id, "createdDateTime": iso_z(rec["created"]),
-        "lastModifiedDateTime": iso_z(rec["modified"]), "changeKey": rec["change_key"],
-        "categories": p["categories"],
-        **({"transactionId": rec["transaction_id"]} if rec["transaction_id"] else {}),
-        "originalStartTimeZone": p["originalStartTimeZone"],
-        "originalEndTimeZone": p["originalEndTimeZone"], "iCalUId": rec["ical"],
-        "reminderMinutesBeforeStart": p["reminderMinutesBeforeStart"],
-        "isReminderOn": p["isReminderOn"], "hasAttachments": False, "subject": p["subject"],
-        "bodyPreview": preview(content), "importance": p["importance"],
-        "sensitivity": p["sensitivity"], "isAllDay": p["isAllDay"], "isCancelled": p["isCancelled"],
-        "isOrganizer": rec["is_organizer"], "responseRequested": p["responseRequested"],
-        "seriesMasterId": None, "showAs": p["showAs"], "type": "singleInstance",
+        **graph_fields(rec, RENDERED_AS_IS),
+        "id": item_id, "createdDateTime": iso_z(rec.created), "lastModifiedDateTime": iso_z(rec.modified),
+        "changeKey": rec.change_key, **({"transactionId": rec.transaction_id} if rec.transaction_id else {}),
+        "iCalUId": rec.ical, "hasAttachments": False, "bodyPreview": preview(rec.body), "seriesMasterId": None,
+        "type": "singleInstance",
         "webLink": f"https://outlook.office365.com/owa/?itemid={quote(item_id, safe='')}"
                    "&exvsurl=1&path=/calendar/item",
-        "onlineMeetingUrl": None, "isOnlineMeeting": p["isOnlineMeeting"],
-        "onlineMeetingProvider": p["onlineMeetingProvider"],
-        "allowNewTimeProposals": p["allowNewTimeProposals"], "isDraft": False,
-        "hideAttendees": p["hideAttendees"], "responseStatus": _status(p["responseStatus"]),
-        "body": body, "start": render_time(rec["start"], tz), "end": render_time(rec["end"], tz),
-        "location": p["location"] or empty_location(), "locations": p["locations"],
-        "recurrence": None,
-        "attendees": [{"type": a["type"], "status": _status(a["status"]),
-                       "emailAddress": a["emailAddress"]} for a in attendees],
-        "organizer": p["organizer"], "onlineMeeting": p["onlineMeeting"],
+        "onlineMeetingUrl": None, "isDraft": False, "responseStatus": _status(rec.response, rec.response_time),
+        "body": ({"contentType": "text", "content": to_text(rec.body)} if body_type == "text"
+                 else {"contentType": "html", "content": rec.body}),
+        "start": render_time(rec.start, tz), "end": render_time(rec.end, tz),
+        "location": rec.location or empty_location(), "recurrence": None,
+        "attendees": [{"type": a.type, "status": _status(a.response, a.time),
+                       "emailAddress": {"name": a.name, "address": a.address}} for a in attendees],
+        "organizer": {"emailAddress": {"name": rec.organizer_name, "address": rec.organizer_address}},
+        "onlineMeeting": meeting and {"joinUrl": meeting.join_url, "conferenceId": meeting.conference_id,
+                                      "tollNumber": None, "tollFreeNumbers": [], "phones": [], "quickDial": None},
     }
     if selected is not None:
         full = {k: v for k, v in full.items() if k in selected or k == "id"}
@@ -111,234 +105,206 @@ def render(state, rec, tz=None, body_type=None, selected=None, context=True, imm
     if not context:
         return full
     sel = f"({','.join(selected)})" if selected else ""
-    return {"@odata.context": f"{state.base_url}/v1.0/$metadata#users('{rec['owner']}')/events{sel}/$entity",
-            "@odata.etag": f'W/"{rec["change_key"]}"', **full}
+    return {"@odata.context": f"{state.base_url}/v1.0/$metadata#users('{rec.owner}')/events{sel}/$entity",
+            "@odata.etag": f'W/"{rec.change_key}"', **full}
 
 
 # --- lookups ----------------------------------------------------------------------------------------
-def _owner(state, ctx, ident, write):
-    owner = mailbox_owner(state, ctx, ident)
+def _owner(caller: Caller, write: bool) -> User:
+    owner = mailbox_owner(caller)
     if write:
-        require(ctx["scp"], WRITE, *EXCHANGE_DENIED)
+        require(caller.scp, WRITE, *EXCHANGE_DENIED)
     return owner
 
 
-def _calendar(owner, cal_id, which):
-    """The calendar a path names: None for /events (any), the default for /calendar."""
-    cals = calendars_of(owner)
-    if which == "one":
-        cal = next((c for c in cals if c["id"] == cal_id), None)
-        if cal is None:
-            raise GraphError(404, *NOT_FOUND)
-        return cal
-    return cals[0] if which == "default" else None
-
-
-def _find(state, owner, event_id, cal):
-    rec = ev.find_item(state, event_id)
-    if (rec is None or rec["owner"] != owner["id"] or not ev.live(rec)
-            or (cal is not None and rec["calendar_id"] != cal["id"])):
+def _find(state, owner: User, event_id: str) -> Event:
+    rec = state.find_item(event_id)
+    if rec is None or rec.owner != owner.id or not rec.live:
         raise GraphError(404, *NOT_FOUND)
     return rec
 
 
-def _record_call(rec, request, action, raw):
-    ev.log(rec, source="graph", action=action, method=request.method, path=request.path,
-           fields=list(raw), body=raw)
+def _log_graph_call(rec: Event, request, action, raw) -> None:
+    ev.log(rec, source="graph", action=action, method=request.method, path=request.path, fields=list(raw), body=raw)
 
 
 # --- applying a body ----------------------------------------------------------------------------------
-def _apply(state, rec, norm, owner) -> None:
-    p = rec["props"]
+def _apply(state, rec: Event, norm: dict, owner: User) -> None:
     for key in SIMPLE:
         if key in norm:
-            p[key] = norm[key]
+            setattr(rec, snake(key), norm[key])
     if "body" in norm:
-        p["body"] = {"contentType": "html", "content": to_html(norm["body"])}
-    for key, tz_key in (("start", "originalStartTimeZone"), ("end", "originalEndTimeZone")):
-        if key in norm:
-            rec[key], p[tz_key] = norm[key]["instant"], norm[key]["timeZone"]
+        rec.body = to_html(norm["body"])
+    if "start" in norm:
+        rec.start, rec.original_start_time_zone = norm["start"]["instant"], norm["start"]["timeZone"]
+    if "end" in norm:
+        rec.end, rec.original_end_time_zone = norm["end"]["instant"], norm["end"]["timeZone"]
     # event.md: location and locations always correspond; a new location replaces locations.
     if "locations" in norm:
-        p["locations"] = norm["locations"]
+        rec.locations = norm["locations"]
         if "location" not in norm:
             names = [loc["displayName"] for loc in norm["locations"] if loc["displayName"]]
-            p["location"] = dict(empty_location(), displayName="; ".join(names),
-                                 **({"uniqueId": "; ".join(names), "uniqueIdType": "private"} if names else {}))
+            rec.location = dict(empty_location(), displayName="; ".join(names),
+                                **({"uniqueId": "; ".join(names), "uniqueIdType": "private"} if names else {}))
     if "location" in norm:
-        p["location"] = norm["location"]
+        rec.location = norm["location"]
         if "locations" not in norm:
-            p["locations"] = ([dict(norm["location"], uniqueIdType="unknown")]
-                              if norm["location"]["displayName"] else [])
-            p["locations"] = [{k: v for k, v in loc.items() if k != "uniqueId"} for loc in p["locations"]]
+            rec.locations = ([{k: v for k, v in norm["location"].items() if k != "uniqueId"} | {"uniqueIdType": "unknown"}]
+                             if norm["location"]["displayName"] else [])
     if "attendees" in norm:
-        before = {a["emailAddress"]["address"].lower(): a for a in p["attendees"]}
-        me = ev.address_of(owner).lower()
+        before = {a.address.lower(): a for a in rec.attendees}
         fresh = []
         for a in norm["attendees"]:
-            low = a["emailAddress"]["address"].lower()
-            if low == me:  # the organizer is not one of their own attendees
+            if a.address.lower() == owner.address.lower():  # the organizer is not one of their own attendees
                 continue
-            old = before.get(low)
+            old = before.get(a.address.lower())
             if old is not None:
-                a["status"] = old["status"]
-            if not a["emailAddress"]["name"]:
-                u = ev.user_by_address(state, rec["tenant_id"], a["emailAddress"]["address"])
-                a["emailAddress"]["name"] = (old or {}).get("emailAddress", {}).get("name") or (
-                    u["displayName"] if u else a["emailAddress"]["address"])
+                a.response, a.time = old.response, old.time
+            if not a.name:
+                u = state.user_by_address(rec.tenant_id, a.address)
+                a.name = (old.name if old else "") or (u.display_name if u else a.address)
             fresh.append(a)
-        p["attendees"] = fresh
+        rec.attendees = fresh
 
 
-def _online(state, rec, norm, owner) -> None:
+def _online(state, rec: Event, norm: dict, owner: User) -> None:
     """event.md: setting isOnlineMeeting (or onlineMeetingProvider) initialises onlineMeeting with
     the calendar's provider; once set, Outlook ignores further changes to isOnlineMeeting
     (`false` answers 200 and the meeting stays online, same joinUrl). calendar.md: only providers
     in the calendar's allowedOnlineMeetingProviders can be used; otherwise the event stays a
     plain event."""
-    p = rec["props"]
-    if p["onlineMeeting"] is not None:
+    if rec.online_meeting is not None:
         return
     asked = norm.get("isOnlineMeeting") is True or norm.get("onlineMeetingProvider") not in (None, "unknown")
-    cal = next(c for c in calendars_of(owner) if c["id"] == rec["calendar_id"])
-    provider = norm.get("onlineMeetingProvider") or cal["defaultOnlineMeetingProvider"]
-    if asked and provider == "teamsForBusiness" and provider in cal["allowedOnlineMeetingProviders"]:
-        p.update(isOnlineMeeting=True, onlineMeetingProvider=provider,
-                 onlineMeeting=ev.teams_meeting(rec["tenant_id"], owner["id"]))
-        p["body"]["content"] = with_blob(p["body"]["content"], p["onlineMeeting"])
+    cal = next(c for c in calendars_of(state, owner) if c.id == rec.calendar_id)
+    provider = norm.get("onlineMeetingProvider") or ("teamsForBusiness" if cal.teams else "unknown")
+    if asked and provider == "teamsForBusiness" and cal.teams:
+        rec.is_online_meeting, rec.online_meeting_provider = True, provider
+        rec.online_meeting = ev.teams_meeting(rec.tenant_id, owner.id)
+        rec.body = with_blob(rec.body, rec.online_meeting)
     else:
-        p.update(isOnlineMeeting=False, onlineMeetingProvider="unknown", onlineMeeting=None)
+        rec.is_online_meeting, rec.online_meeting_provider, rec.online_meeting = False, "unknown", None
 
 
-def _drop_meeting_without_blob(rec, norm) -> None:
+def _drop_meeting_without_blob(rec: Event, norm: dict) -> None:
     """event-update.md: a new body without the meeting blob disables the meeting online."""
-    p = rec["props"]
-    if "body" in norm and p["onlineMeeting"] and not has_blob(p["body"]["content"],
-                                                             p["onlineMeeting"]["joinUrl"]):
-        p.update(isOnlineMeeting=False, onlineMeetingProvider="unknown", onlineMeeting=None)
+    if "body" in norm and rec.online_meeting and not has_blob(rec.body, rec.online_meeting.join_url):
+        rec.is_online_meeting, rec.online_meeting_provider, rec.online_meeting = False, "unknown", None
 
 
 # --- handlers -----------------------------------------------------------------------------------------
-def create(state, request, ctx, ident=None, cal_id=None, which=None):
+def events_create(state, request, caller: Caller, cal_id=None):
     tz, body_type = prefer(request)
     headers, immutable = preference_applied(tz, body_type), immutable_ids(request)
     with state.lock:
-        owner = _owner(state, ctx, ident, write=True)
-        cal = _calendar(owner, cal_id, which) or calendars_of(owner)[0]
-        if is_shared(owner, cal):
-            require(ctx["scp"], {"Calendars.ReadWrite.Shared"}, *EXCHANGE_DENIED)
+        owner = _owner(caller, write=True)
+        cal = find_calendar(state, owner, cal_id) if cal_id else calendars_of(state, owner)[0]
+        if cal.shared:
+            require(caller.scp, {"Calendars.ReadWrite.Shared"}, *EXCHANGE_DENIED)
             raise GraphError(400, "ErrorInvalidRequest",
                              "The emulator does not implement writing to shared calendars.")
         raw = read_json(request)
         norm = normalize(raw)
         tx, fingerprint = norm.get("transactionId"), json.dumps(raw, sort_keys=True)
         if tx:
-            same = next((r for r in state.events.values() if r["owner"] == owner["id"]
-                         and r["transaction_id"] == tx and ev.live(r)), None)
+            same = next((r for r in state.events.values() if r.owner == owner.id
+                         and r.transaction_id == tx and r.live), None)
             if same is not None:
-                if same["tx_fingerprint"] != fingerprint:
+                if same.tx_fingerprint != fingerprint:
                     raise GraphError(400, "ErrorDuplicateTransactionId",
                                      "Your request can't be completed. The TransactionId specified in "
                                      "the request has already been used to create a different event.")
-                _record_call(same, request, "create-replayed", raw)
+                _log_graph_call(same, request, "create-replayed", raw)
                 return GraphResult(render(state, same, tz, body_type, immutable=immutable), 201, headers)
         if "start" not in norm or "end" not in norm:
             raise GraphError(400, "ErrorPropertyValidationFailure", "At least one property failed validation.")
         end_before_start(norm["start"]["instant"], norm["end"]["instant"])
         when = ev.now()
-        rec = ev.new_record(owner["tenant_id"], owner, cal["id"], ev.new_ical_uid(), None, True, when)
-        rec["transaction_id"], rec["tx_fingerprint"] = (tx, fingerprint) if tx else (None, None)
+        rec = ev.new_event(owner, cal.id, when)
+        if tx:
+            rec.transaction_id, rec.tx_fingerprint = tx, fingerprint
         _apply(state, rec, norm, owner)
-        if rec["props"]["location"] is None:
-            rec["props"]["location"] = empty_location()
+        rec.location = rec.location or empty_location()
         _online(state, rec, norm, owner)
         ev.ask_rooms(state, rec, when)
-        state.events[rec["key"]] = rec
+        state.events[rec.key] = rec
         ev.sync_copies(state, rec, when)
-        _record_call(rec, request, "create", raw)
+        _log_graph_call(rec, request, "create", raw)
         return GraphResult(render(state, rec, tz, body_type, immutable=immutable), 201, headers)
 
 
-def item(state, request, ctx, ident=None, cal_id=None, which=None, event_id=None):
+def event(state, request, caller: Caller, event_id):
     handler = {"GET": _get, "PATCH": _update, "DELETE": _delete}[request.method]
-    return handler(state, request, ctx, ident, cal_id, which, event_id)
+    return handler(state, request, caller, event_id)
 
 
-def _get(state, request, ctx, ident, cal_id, which, event_id):
+def _get(state, request, caller: Caller, event_id):
     tz, body_type = prefer(request)
     selected = select_option(request, EVENT_PROPS, "microsoft.graph.event")
     with state.lock:
-        owner = _owner(state, ctx, ident, write=False)
-        rec = _find(state, owner, event_id, _calendar(owner, cal_id, which))
+        rec = _find(state, _owner(caller, write=False), event_id)
         return GraphResult(render(state, rec, tz, body_type, selected, immutable=immutable_ids(request)),
                            200, preference_applied(tz, body_type))
 
 
-def _update(state, request, ctx, ident, cal_id, which, event_id):
+def _update(state, request, caller: Caller, event_id):
     tz, body_type = prefer(request)
     with state.lock:
-        owner = _owner(state, ctx, ident, write=True)
-        rec = _find(state, owner, event_id, _calendar(owner, cal_id, which))
+        owner = _owner(caller, write=True)
+        rec = _find(state, owner, event_id)
         raw = read_json(request)
         norm = normalize(raw)
-        if norm.get("transactionId") and norm["transactionId"] != rec["transaction_id"]:
+        if norm.get("transactionId") and norm["transactionId"] != rec.transaction_id:
             raise GraphError(400, "ErrorInvalidRequest",
                              "The transactionId of an event can't be changed after it's created.")
-        start = norm["start"]["instant"] if "start" in norm else rec["start"]
-        end = norm["end"]["instant"] if "end" in norm else rec["end"]
+        start = norm["start"]["instant"] if "start" in norm else rec.start
+        end = norm["end"]["instant"] if "end" in norm else rec.end
         end_before_start(start, end)
         when = ev.now()
-        moved = (start, end) != (rec["start"], rec["end"])
-        before = {a["emailAddress"]["address"].lower() for a in rec["props"]["attendees"]}
+        moved = (start, end) != (rec.start, rec.end)
+        before = {a.address.lower() for a in rec.attendees}
         _apply(state, rec, norm, owner)
-        if rec["is_organizer"]:
+        if rec.is_organizer:
             _drop_meeting_without_blob(rec, norm)
             _online(state, rec, norm, owner)
-            p = rec["props"]
             if moved:  # a new time is a new request: people answer again, rooms re-check
-                for a in p["attendees"]:
-                    if ev.room_by_address(state, rec["tenant_id"], a["emailAddress"]["address"]) is None:
-                        a["status"] = {"response": "none", "time": None}
+                for a in rec.attendees:
+                    if state.room_by_address(rec.tenant_id, a.address) is None:
+                        a.response, a.time = "none", None
                 ev.ask_rooms(state, rec, when)
             elif "attendees" in norm:
-                added = {a["emailAddress"]["address"].lower() for a in p["attendees"]} - before
-                ev.ask_rooms(state, rec, when, only=added)
-            if before or p["attendees"]:
+                ev.ask_rooms(state, rec, when, only={a.address.lower() for a in rec.attendees} - before)
+            if before or rec.attendees:
                 ev.sync_copies(state, rec, when, reset_responses=moved)
         ev.touch(rec, when)
-        _record_call(rec, request, "update", raw)
+        _log_graph_call(rec, request, "update", raw)
         return GraphResult(render(state, rec, tz, body_type, immutable=immutable_ids(request)), 200,
                            preference_applied(tz, body_type))
 
 
-def _delete(state, request, ctx, ident, cal_id, which, event_id):
+def _delete(state, request, caller: Caller, event_id):
     with state.lock:
-        owner = _owner(state, ctx, ident, write=True)
-        rec = _find(state, owner, event_id, _calendar(owner, cal_id, which))
+        rec = _find(state, _owner(caller, write=True), event_id)
         when = ev.now()
-        if rec["is_organizer"] and rec["props"]["attendees"]:
+        if rec.is_organizer and rec.attendees:
             ev.cancel_meeting(state, rec, None, when, "delete")
         else:
-            rec["deleted"] = {"time": when.isoformat(), "how": "delete"}
-        _record_call(rec, request, "delete", {})
+            ev.delete(rec, when, "delete")
+        _log_graph_call(rec, request, "delete", {})
     return GraphResult(None, 204)
 
 
-def cancel(state, request, ctx, ident=None, cal_id=None, which=None, event_id=None):
+def event_cancel(state, request, caller: Caller, event_id):
     with state.lock:
-        owner = _owner(state, ctx, ident, write=True)
-        rec = _find(state, owner, event_id, _calendar(owner, cal_id, which))
+        rec = _find(state, _owner(caller, write=True), event_id)
         raw = read_json(request, required=False)
         comment = {k.lower(): v for k, v in raw.items()}.get("comment")
         if comment is not None and not isinstance(comment, str):
             raise GraphError(400, "RequestBodyRead", "An unexpected value was found for parameter "
                                                      "'Comment'; a value of type 'Edm.String' was expected.")
-        if not rec["is_organizer"]:
+        if not rec.is_organizer:
             raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. You need "
                                                          "to be an organizer to cancel a meeting.")
         ev.cancel_meeting(state, rec, comment, ev.now(), "cancel")
-        _record_call(rec, request, "cancel", raw)
+        _log_graph_call(rec, request, "cancel", raw)
     return GraphResult(None, 202)
-
-
-ROUTES = {"graph_events_create": create, "graph_event": item, "graph_event_cancel": cancel}

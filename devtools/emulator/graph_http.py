@@ -11,12 +11,13 @@ import datetime as dt
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 from werkzeug.wrappers import Response
 
 from . import seed
+from .records import FaultRule, User
 
 AUDIENCES = (seed.GRAPH_RESOURCE, seed.GRAPH_RESOURCE + "/", seed.GRAPH_APP_ID)
 MIMETYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -35,8 +36,12 @@ class GraphResult:
     headers: dict | None = None
 
 
-def ok(body: dict) -> GraphResult:
-    return GraphResult(body)
+@dataclass
+class Caller:
+    """The signed-in user a verified access token names, and its delegated permissions (`scp`)."""
+
+    user: User
+    scp: set[str] = field(default_factory=set)
 
 
 def require(scp: set, needed: set, code: str, message: str) -> None:
@@ -45,7 +50,7 @@ def require(scp: set, needed: set, code: str, message: str) -> None:
         raise GraphError(403, code, message)
 
 
-_PREFER_ID_TYPE = re.compile(r'IdType\s*=\s*"?ImmutableId"?', re.I)
+_PREFER_ID_TYPE = re.compile(r'IdType\s*=\s*"?ImmutableId"?', re.IGNORECASE)
 
 
 def immutable_ids(request) -> bool:
@@ -60,30 +65,22 @@ def _ids(request):
 
 
 def _date():
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _response(request, status, body, headers=None) -> Response:
-    rid, crid = _ids(request)
-    h = {"request-id": rid, "client-request-id": crid, "Cache-Control": "no-cache"}
-    h.update(headers or {})
-    return Response(json.dumps(body), status=status, mimetype=MIMETYPE, headers=h)
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def respond(request, result: GraphResult) -> Response:
+    rid, crid = _ids(request)
+    headers = {"request-id": rid, "client-request-id": crid, "Cache-Control": "no-cache", **(result.headers or {})}
     if result.body is None:
-        rid, crid = _ids(request)
-        h = {"request-id": rid, "client-request-id": crid, "Cache-Control": "no-cache"}
-        h.update(result.headers or {})
-        return Response(status=result.status, headers=h)
-    return _response(request, result.status, result.body, result.headers)
+        return Response(status=result.status, headers=headers)
+    return Response(json.dumps(result.body), status=result.status, mimetype=MIMETYPE, headers=headers)
 
 
 def error(request, err: GraphError) -> Response:
     rid, crid = _ids(request)
     body = {"error": {"code": err.code, "message": err.message,
                       "innerError": {"date": _date(), "request-id": rid, "client-request-id": crid}}}
-    return _response(request, err.status, body, err.headers)
+    return respond(request, GraphResult(body, err.status, err.headers))
 
 
 FAULTS = {  # status -> (code, message)
@@ -93,16 +90,16 @@ FAULTS = {  # status -> (code, message)
 }
 
 
-def fault(request, rule) -> Response:
-    status = int(rule["status"])
+def fault(request, rule: FaultRule) -> Response:
+    status = rule.status
     code, message = FAULTS.get(status, ("generalException", "An unspecified error has occurred."))
     rid, crid = _ids(request)
     body = {"error": {"code": code, "message": message,
                       "innerError": {"code": str(status), "date": _date(),
                                      "message": "Please retry after", "request-id": rid,
                                      "client-request-id": crid, "status": str(status)}}}
-    headers = {"Retry-After": str(rule["retry_after"])} if rule.get("retry_after") is not None else {}
-    return _response(request, status, body, headers)
+    headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+    return respond(request, GraphResult(body, status, headers))
 
 
 def _unauthorized(state, message):
@@ -127,7 +124,7 @@ def peek_identity(request):
     return claims.get("tid"), claims.get("oid")
 
 
-def authenticate(state, request) -> dict:
+def authenticate(state, request) -> Caller:
     token = bearer(request)
     if not token:
         raise _unauthorized(state, "Access token is empty.")
@@ -146,11 +143,27 @@ def authenticate(state, request) -> dict:
         if claims.get("uti") in state.expired_utis:
             raise _unauthorized(state, "Lifetime validation failed, the token is expired.")
         user = state.users.get(claims["oid"])
-        if user is None or user["tenant_id"] != claims["tid"]:
+        if user is None or user.tenant_id != claims["tid"]:
             raise _unauthorized(state, "Access token validation failure.")
         # A deleted or disabled account is a critical event for Graph (continuous access
         # evaluation): its tokens are refused before they expire.
-        if user["deleted"] or user["disabled"]:
+        if user.deleted or user.disabled:
             raise _unauthorized(state, "Access token validation failure. The user account is "
-                                       + ("deleted." if user["deleted"] else "disabled."))
-    return {"user": user, "claims": claims, "scp": set(claims.get("scp", "").split())}
+                                       + ("deleted." if user.deleted else "disabled."))
+    return Caller(user, set(claims.get("scp", "").split()))
+
+
+def read_json(request, required=True) -> dict:
+    raw = request.get_data()
+    if not raw.strip():
+        if required:
+            raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
+                                            "Content-Type header is set and payload is of valid JSON format.")
+    return body

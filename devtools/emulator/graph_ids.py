@@ -1,4 +1,4 @@
-"""POST /me/translateExchangeIds and /users/{id|upn}/translateExchangeIds: migrate stored ids.
+"""POST /me/translateExchangeIds: migrate stored ids.
 
 Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
 - api-reference/v1.0/api/user-translateexchangeids.md: body inputIds (at most 1000, one mailbox),
@@ -13,15 +13,13 @@ item of the mailbox (a default id from before a move, an unknown id) gets errorD
 """
 from __future__ import annotations
 
-from . import events as ev
-from .event_input import read_json
-from .graph import EXCHANGE_DENIED, target_user
-from .graph_http import GraphError, GraphResult, require
+from .graph import mailbox_owner
+from .graph_http import Caller, GraphError, GraphResult, read_json
 
 READ_PROFILE = {"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All",
                 "User.ReadWrite.All"}
 ID_FORMATS = ("entryId", "ewsId", "immutableEntryId", "restId", "restImmutableEntryId")
-EMULATED = {"restId": "id", "restImmutableEntryId": "key"}  # format -> record field
+EMULATED = {"restId": "id", "restImmutableEntryId": "key"}  # format -> Event field
 MAX_IDS = 1000
 
 
@@ -37,14 +35,8 @@ def _format(params, name):
     return EMULATED[canon[value.lower()]]
 
 
-def translate_exchange_ids(state, request, ctx, ident=None):
-    caller = ctx["user"]
-    if target_user(state, caller, ident) is not caller:  # another mailbox: no delegated access
-        require(set(), READ_PROFILE, *EXCHANGE_DENIED)
-    require(ctx["scp"], READ_PROFILE, *EXCHANGE_DENIED)
-    if not caller["has_mailbox"]:
-        raise GraphError(404, "MailboxNotEnabledForRESTAPI",
-                         "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+def translate_exchange_ids(state, request, caller: Caller):
+    owner = mailbox_owner(caller, READ_PROFILE)
     params = {k.lower(): v for k, v in read_json(request).items()}
     ids = params.get("inputids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
@@ -57,14 +49,12 @@ def translate_exchange_ids(state, request, ctx, ident=None):
     value = []
     with state.lock:
         for given in ids:
-            rec = next((r for r in state.events.values() if r["owner"] == caller["id"]
-                        and ev.live(r) and r[source] == given), None)
-            value.append({"sourceId": given, "targetId": rec[target]} if rec else {
+            rec = next((r for r in state.events.values() if r.owner == owner.id
+                        and r.live and getattr(r, source) == given), None)
+            value.append({"sourceId": given, "targetId": getattr(rec, target)} if rec else {
                 "sourceId": given, "errorDetails": {
                     "code": "ErrorItemNotFound",
                     "message": "The specified object was not found in the store."}})
     context = f"{state.base_url}/v1.0/$metadata#Collection(microsoft.graph.convertIdResult)"
     return GraphResult({"@odata.context": context, "value": value})
 
-
-ROUTES = {"graph_translate_exchange_ids": translate_exchange_ids}

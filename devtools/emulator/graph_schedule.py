@@ -1,4 +1,4 @@
-"""POST /me/calendar/getSchedule and /users/{id|upn}/calendar/getSchedule.
+"""POST /me/calendar/getSchedule.
 
 Docs followed:
 - microsoft-graph-docs-contrib api-reference/v1.0/api/calendar-getschedule.md: Calendars.Read or
@@ -28,10 +28,10 @@ import datetime as dt
 import math
 
 from . import events as ev
-from .event_input import read_json
 from .graph import mailbox_owner
-from .graph_http import GraphError, GraphResult
-from .timezones import parse_local, preference_applied, prefer, render as render_time
+from .graph_http import Caller, GraphError, GraphResult, read_json
+from .timezones import parse_local, prefer, preference_applied
+from .timezones import render as render_time
 
 MAX_SCHEDULES = 100
 MAX_PERIOD = dt.timedelta(days=42)
@@ -68,10 +68,9 @@ def _view(items, start, end, interval):
     return "".join(out)
 
 
-def get_schedule(state, request, ctx, ident=None):
+def get_schedule(state, request, caller: Caller):
     tz, _body = prefer(request)
-    with state.lock:
-        mailbox_owner(state, ctx, ident)  # permissions and mailbox first, as Graph does
+    owner = mailbox_owner(caller)  # permissions and mailbox first, as Graph does
     params = {k.lower(): v for k, v in read_json(request).items()}
     schedules = params.get("schedules")
     if not isinstance(schedules, list) or not all(isinstance(s, str) for s in schedules):
@@ -98,23 +97,21 @@ def get_schedule(state, request, ctx, ident=None):
         raise _bad("ErrorTimeIntervalTooBig", "The specified time interval is larger than the allowed "
                                               "limit of 42 days.")
     with state.lock:
-        owner = mailbox_owner(state, ctx, ident)
-        tid, me = owner["tenant_id"], ev.address_of(owner).lower()
+        tid, me = owner.tenant_id, owner.address.lower()
         value = []
         for address in schedules:
-            user = ev.user_by_address(state, tid, address)
-            room = ev.room_by_address(state, tid, address)
-            if (user is None or not user["has_mailbox"]) and room is None:
+            user = state.user_by_address(tid, address)
+            if (user is None or not user.has_mailbox) and state.room_by_address(tid, address) is None:
                 value.append({"scheduleId": address, "error": {
                     "message": f"Unable to resolve e-mail address {address} to an Active Directory object.",
                     "responseCode": "5009"}})
                 continue
-            own = user is not None and (user["id"] == owner["id"] or address.lower() == me)
-            items = ev.schedule_items(state, tid, address, start, end, own)
+            own = user is not None and (user.id == owner.id or address.lower() == me)
+            items = ev.schedule_items(state, tid, address, start, end)
             rendered = []
-            for s, e, status, subject, location, private, details in items:
-                item = {"isPrivate": private, "status": status} if details else {"status": status}
-                if details:
+            for s, e, status, subject, location, private in items:
+                item = {"isPrivate": private, "status": status} if own else {"status": status}
+                if own:
                     item.update(subject=subject or "", location=location or "")
                 item.update(start=render_time(s, tz), end=render_time(e, tz))
                 rendered.append(item)
@@ -124,5 +121,3 @@ def get_schedule(state, request, ctx, ident=None):
             "value": value}
     return GraphResult(body, 200, preference_applied(tz, None))
 
-
-ROUTES = {"graph_get_schedule": get_schedule}

@@ -19,6 +19,7 @@ import time
 from . import oauth, pages, scopes, seed
 from .jwt_keys import b64url
 from .oauth import error_page, html, json_response, redirect
+from .records import AuthCode
 
 CODE_TTL = 600  # "Authorization codes are short lived. Typically, they expire after about 10 minutes."
 PROMPTS = ("login", "none", "consent", "select_account")
@@ -42,12 +43,12 @@ def _pick_user(state, request, p, resolved, heading, note):
     """The POSTed `username` as a signed-in user, or the sign-in page again with the error."""
     user = state.user_by_upn(p.get("username"))
     error = None
-    if user is None or user["deleted"]:
+    if user is None or user.deleted:
         error = oauth.describe(request, 50034,
                                f"The user account {p.get('username') or '{EmailHidden}'} does not "
                                "exist in the directory. To sign into this application, the account "
                                "must be added to the directory.")
-    elif user["disabled"]:
+    elif user.disabled:
         error = oauth.describe(request, 50057, "The user account is disabled.")
     if error:
         users = state.tenant_users(resolved[1] if resolved[0] == "tenant" else None)
@@ -56,16 +57,16 @@ def _pick_user(state, request, p, resolved, heading, note):
 
 
 def wrong_tenant_message(state, user, tid) -> str:
-    return (f"User account '{user['userPrincipalName']}' from identity provider "
-            f"'{state.base_url}/{user['tenant_id']}/' does not exist in tenant "
-            f"'{state.tenants[tid]['displayName']}' and cannot access the application "
+    return (f"User account '{user.upn}' from identity provider "
+            f"'{state.base_url}/{user.tenant_id}/' does not exist in tenant "
+            f"'{state.tenants[tid].display_name}' and cannot access the application "
             f"'{seed.CLIENT_ID}'({seed.APP_DISPLAY_NAME}) in that tenant. The account needs to be "
             "added as an external user in the tenant first. Sign out and sign in again with a "
             "different Azure Active Directory user account.")
 
 
 def _can_grant_tenant_consent(user) -> bool:
-    return bool(set(user["roles"]) & seed.CONSENT_GRANTING_ROLES)
+    return bool(set(user.roles) & seed.CONSENT_GRANTING_ROLES)
 
 
 def _not_user_consentable(state, user, needed: set) -> set:
@@ -75,7 +76,7 @@ def _not_user_consentable(state, user, needed: set) -> set:
     default still excludes permissions whose consent type is Admin."""
     if _can_grant_tenant_consent(user):
         return set()
-    if state.tenants[user["tenant_id"]]["user_consent_allowed"]:
+    if state.tenants[user.tenant_id].user_consent_allowed:
         return scopes.admin_only(needed)
     return set(needed)
 
@@ -83,12 +84,12 @@ def _not_user_consentable(state, user, needed: set) -> set:
 def _browser_request(state, request, tenant, info, kind):
     """What authorize and adminconsent check first: the tenant, then client_id and redirect_uri
     (errors shown on Entra's own page). Returns (resolved tenant, params, error page or None)."""
-    info["kind"] = kind
+    info.kind = kind
     resolved, page = _tenant_or_page(state, request, tenant)
     if page:
         return None, None, page
     if resolved[0] == "tenant":
-        info["tenant_id"] = resolved[1]
+        info.tenant_id = resolved[1]
     p = oauth.params(request)
     return resolved, p, oauth.check_client_and_redirect(request, p, tenant)
 
@@ -144,7 +145,7 @@ def authorize(state, request, tenant, info):
     note = "Pick an account. Signing in also accepts the permissions requested: " + p["scope"]
     if request.method == "GET":
         users = state.tenant_users(resolved[1] if resolved[0] == "tenant" else None)
-        return html(pages.sign_in(p, users, heading, note, login_hint=p.get("login_hint", "")))
+        return html(pages.sign_in(p, users, heading, note))
 
     cancelled = oauth.action(request) == "cancel"
     if cancelled and not p.get("username"):
@@ -154,8 +155,8 @@ def authorize(state, request, tenant, info):
     user, page = _pick_user(state, request, p, resolved, heading, note)
     if page:
         return page
-    info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
-    tid = user["tenant_id"]
+    info.user_id, info.tenant_id = user.id, user.tenant_id
+    tid = user.tenant_id
     if resolved[0] == "tenant" and resolved[1] != tid:
         return fail("access_denied", 50020, wrong_tenant_message(state, user, resolved[1]))
 
@@ -164,7 +165,7 @@ def authorize(state, request, tenant, info):
         # Every requested permission needs consent, the OIDC ones included: they are delegated
         # permissions like any other, and admin consent grants exactly what its `scope` listed
         # (v2-admin-consent).
-        needed = (graph | sreq.oidc) - state.granted(tid, user["id"])
+        needed = (graph | sreq.oidc) - state.granted(tid, user.id)
         refused = _not_user_consentable(state, user, needed)
         if refused:
             # Entra interrupts with "Need admin approval"; the only way on is back to the app,
@@ -184,15 +185,12 @@ def authorize(state, request, tenant, info):
             return fail("access_denied", 65004, "User declined to consent to access the app.",
                         error_subcode="cancel")
         if needed:  # signing in on the page also accepts the consent prompt
-            state.grant(tid, needed, user["id"])
+            state.grant(tid, needed, user.id)
         code = "1.A" + secrets.token_urlsafe(96)
-        state.codes[code] = {
-            "client_id": seed.CLIENT_ID, "redirect_uri": redirect_uri, "scope_req": sreq,
-            "graph": graph, "nonce": p.get("nonce"), "code_challenge": challenge,
-            "code_challenge_method": method, "oid": user["id"], "tid": tid,
-            "authority": resolved, "issued_at": time.time(), "used": False, "expired": False,
-            "session_id": secrets.token_hex(16),
-        }
+        state.codes[code] = AuthCode(
+            redirect_uri=redirect_uri, scope_req=sreq, graph=graph, nonce=p.get("nonce"), code_challenge=challenge,
+            code_challenge_method=method, oid=user.id, tid=tid, authority=resolved, issued_at=time.time(),
+            session_id=secrets.token_hex(16))
     fields = {"code": code}
     if p.get("client_info") == "1":
         fields["client_info"] = client_info(user)
@@ -202,7 +200,7 @@ def authorize(state, request, tenant, info):
 
 def client_info(user) -> str:
     """base64url JSON {"uid": oid, "utid": tid}; MSAL builds home_account_id from it."""
-    return b64url(json.dumps({"uid": user["id"], "utid": user["tenant_id"]},
+    return b64url(json.dumps({"uid": user.id, "utid": user.tenant_id},
                              separators=(",", ":")).encode())
 
 
@@ -235,8 +233,8 @@ def adminconsent(state, request, tenant, info):
     user, page = _pick_user(state, request, p, resolved, heading, note)
     if page:
         return page
-    info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
-    tid = user["tenant_id"]
+    info.user_id, info.tenant_id = user.id, user.tenant_id
+    tid = user.tenant_id
     if resolved[0] == "tenant" and resolved[1] != tid:
         return fail("access_denied", 50020, wrong_tenant_message(state, user, resolved[1]))
     if not _can_grant_tenant_consent(user):

@@ -39,7 +39,7 @@ class SigningKey:
         except (OSError, ValueError):
             self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.emulator.local")])
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             self.cert = (
                 x509.CertificateBuilder().subject_name(name).issuer_name(name)
                 .public_key(self.key.public_key()).serial_number(x509.random_serial_number())

@@ -25,7 +25,7 @@ LOCALHOST_HOSTS = ("localhost", "127.0.0.1")
 
 def diagnostics(request) -> tuple[str, str, str]:
     """(trace_id, correlation_id, timestamp); MSAL sends its correlation id as client-request-id."""
-    ts = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    ts = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     corr = request.headers.get("client-request-id") or str(uuid.uuid4())
     return str(uuid.uuid4()), corr, ts
 

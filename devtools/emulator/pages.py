@@ -20,16 +20,11 @@ def _hidden(params: dict) -> str:
                    for k, v in params.items() if k not in ("username", "action"))
 
 
-def sign_in(params: dict, users: list, heading: str, note: str = "", error: str = "",
-            login_hint: str = "") -> str:
+def sign_in(params: dict, users: list, heading: str, note: str = "", error: str = "") -> str:
     """Account picker: one submit button per user; posting one signs that user in (and
     accepts the requested permissions); the cancel button declines."""
-    buttons = []
-    for u in users:
-        hint = " (suggested)" if login_hint and u["userPrincipalName"].lower() == login_hint.lower() else ""
-        buttons.append(
-            f'<button type="submit" name="username" value="{escape(u["userPrincipalName"])}">'
-            f'{escape(u["displayName"])} &lt;{escape(u["userPrincipalName"])}&gt;{hint}</button>')
+    buttons = [f'<button type="submit" name="username" value="{escape(u.upn)}">'
+               f"{escape(u.display_name)} &lt;{escape(u.upn)}&gt;</button>" for u in users]
     err = f'<p class="error" id="error">{escape(error)}</p>' if error else ""
     body = (f"{err}<p>{escape(note)}</p>"
             f'<form method="post">{_hidden(params)}'
@@ -45,9 +40,9 @@ def need_admin_approval(params: dict, user: dict, message: str, missing: list = 
     listed = (f'<p id="missing">Not granted in this organization: {escape(" ".join(missing))}</p>'
               if missing else "")
     body = (f'<p class="error" id="error">{escape(message)}</p>{listed}'
-            f"<p>Signed in as {escape(user['userPrincipalName'])}.</p>"
+            f"<p>Signed in as {escape(user.upn)}.</p>"
             f'<form method="post">{_hidden(params)}'
-            f'<input type="hidden" name="username" value="{escape(user["userPrincipalName"])}">'
+            f'<input type="hidden" name="username" value="{escape(user.upn)}">'
             f'<button type="submit" name="action" value="cancel">'
             f"Return to the application without granting consent</button></form>")
     return _page("Need admin approval", body)

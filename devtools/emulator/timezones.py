@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from .graph_http import GraphError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 WINDOWS_TO_IANA = {
     "Dateline Standard Time": "Etc/GMT+12", "UTC-11": "Etc/GMT+11",
@@ -177,7 +177,7 @@ def parse_local(value, tz_name, field) -> dt.datetime:
         clock, frac = clock.split(".")
     naive = dt.datetime.fromisoformat(f"{date}T{clock}" + (f".{frac[:6]:0<6}" if frac else ""))
     if offset:
-        off = dt.timezone.utc if offset == "Z" else dt.datetime.strptime(offset, "%z").tzinfo
+        off = dt.UTC if offset == "Z" else dt.datetime.strptime(offset, "%z").tzinfo
         return naive.replace(tzinfo=off).astimezone(UTC)
     return naive.replace(tzinfo=tz).astimezone(UTC)
 
@@ -198,8 +198,8 @@ def iso_z(instant: dt.datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond:06d}0Z"
 
 
-_PREFER_TZ = re.compile(r'outlook\.timezone\s*=\s*(?:"([^"]*)"|([^,;\s]+))', re.I)
-_PREFER_BODY = re.compile(r'outlook\.body-content-type\s*=\s*(?:"([^"]*)"|([^,;\s]+))', re.I)
+_PREFER_TZ = re.compile(r'outlook\.timezone\s*=\s*(?:"([^"]*)"|([^,;\s]+))', re.IGNORECASE)
+_PREFER_BODY = re.compile(r'outlook\.body-content-type\s*=\s*(?:"([^"]*)"|([^,;\s]+))', re.IGNORECASE)
 
 
 def prefer(request):

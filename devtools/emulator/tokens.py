@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from . import identity, oauth, scopes, seed
 from .jwt_keys import b64url
+from .records import RefreshToken
 from .state import utc_iso
 
 TOKEN_LIFETIME = 3599  # the docs' example expires_in
@@ -73,7 +74,7 @@ def _authenticate_client(state, request, form, tenant):
                          "The request body must contain the following parameter: "
                          "'client_assertion' or 'client_secret'.", status=401)
     with state.lock:
-        secret, expired = state.app["secret"], state.app["secret_expired"]
+        secret, expired = state.app.secret, state.app.secret_expired
     if not all(secrets.compare_digest(s, secret) for s in secrets_given):
         raise GrantError("invalid_client", 7000215,
                          "Invalid client secret provided. Ensure the secret being sent in the "
@@ -90,11 +91,11 @@ def _authenticate_client(state, request, form, tenant):
 
 
 def _check_user(state, user):
-    if user is None or user["deleted"]:
+    if user is None or user.deleted:
         raise GrantError("invalid_grant", 50034,
                          "The user account {EmailHidden} does not exist in the directory. To sign "
                          "into this application, the account must be added to the directory.")
-    if user["disabled"]:
+    if user.disabled:
         raise GrantError("invalid_grant", 50057, "The user account is disabled.")
 
 
@@ -103,13 +104,13 @@ def _check_app_installed(state, tid):
     the client, so its grants fail like an unknown client (400 unauthorized_client, AADSTS700016;
     field reports name the directory by display name, e.g. data-safe-haven#2263)."""
     tenant = state.tenants[tid]
-    if not tenant["app_installed"]:
+    if not tenant.app_installed:
         raise GrantError("unauthorized_client", 700016,
-                         oauth.app_not_found_message(seed.CLIENT_ID, tenant["displayName"]))
+                         oauth.app_not_found_message(seed.CLIENT_ID, tenant.display_name))
 
 
 def token(state, request, tenant, info):
-    info["kind"] = "token"
+    info.kind = "token"
     try:
         if request.method != "POST":
             raise GrantError("invalid_request", 900561,
@@ -121,7 +122,7 @@ def token(state, request, tenant, info):
                              f"Tenant '{tenant}' not found. Check to make sure you have the correct "
                              "tenant ID and are signing into the correct cloud.")
         if resolved[0] == "tenant":
-            info["tenant_id"] = resolved[1]
+            info.tenant_id = resolved[1]
         form = request.form
         grant_type = form.get("grant_type")
         if not grant_type:
@@ -134,7 +135,7 @@ def token(state, request, tenant, info):
             user, sreq, graph, extra = _redeem_code(state, form, resolved)
         else:
             user, sreq, graph, extra = _redeem_refresh_token(state, form, resolved)
-        info["user_id"], info["tenant_id"] = user["id"], user["tenant_id"]
+        info.user_id, info.tenant_id = user.id, user.tenant_id
         return oauth.json_response(issue(state, user, sreq, graph, form, **extra))
     except GrantError as e:
         return oauth.error_json(request, e.status, e.error, e.code, e.message, extra=e.extra)
@@ -148,11 +149,11 @@ def _redeem_code(state, form, resolved):
         rec = state.codes.get(code)
         if rec is None:
             raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
-        if rec["used"]:
+        if rec.used:
             raise GrantError("invalid_grant", 54005,
                              "OAuth2 Authorization code was already redeemed, please retry with a "
                              "new valid code or use an existing refresh token.")
-        if rec["expired"] or time.time() > rec["issued_at"] + identity.CODE_TTL:
+        if rec.expired or time.time() > rec.issued_at + identity.CODE_TTL:
             raise GrantError("invalid_grant", 70008,
                              "The provided authorization code or refresh token has expired due to "
                              "inactivity. Send a new interactive authorization request for this "
@@ -160,39 +161,39 @@ def _redeem_code(state, form, resolved):
         redirect_uri = form.get("redirect_uri")
         if not redirect_uri:
             raise _missing("redirect_uri")
-        if redirect_uri != rec["redirect_uri"]:
+        if redirect_uri != rec.redirect_uri:
             raise GrantError("invalid_grant", 500112,
                              f"The reply address '{redirect_uri}' does not match the reply address "
-                             f"'{rec['redirect_uri']}' provided when requesting Authorization code.")
+                             f"'{rec.redirect_uri}' provided when requesting Authorization code.")
         # docs (AADSTS700005): a code must be redeemed against the tenant it was issued for.
-        if (resolved[0] == "tenant" and resolved[1] != rec["tid"]) or (
-                rec["authority"][0] == "tenant" and resolved[0] != "tenant"):
+        if (resolved[0] == "tenant" and resolved[1] != rec.tid) or (
+                rec.authority[0] == "tenant" and resolved[0] != "tenant"):
             raise GrantError("invalid_grant", 700005,
                              "Provided Authorization Code is intended to use against other tenant, "
                              "thus rejected.")
-        _check_app_installed(state, rec["tid"])
-        if rec["code_challenge"] and not identity.pkce_ok(
-                form.get("code_verifier"), rec["code_challenge"], rec["code_challenge_method"]):
+        _check_app_installed(state, rec.tid)
+        if rec.code_challenge and not identity.pkce_ok(
+                form.get("code_verifier"), rec.code_challenge, rec.code_challenge_method):
             raise GrantError("invalid_grant", 501481,
                              "The Code_Verifier does not match the code_challenge supplied in the "
                              "authorization request.")
-        user = state.users.get(rec["oid"])
+        user = state.users.get(rec.oid)
         _check_user(state, user)
-        sreq, graph = rec["scope_req"], rec["graph"]
+        sreq, graph = rec.scope_req, rec.graph
         if form.get("scope"):
             try:
                 asked = scopes.parse(form["scope"])
             except scopes.ScopeError as e:
                 raise GrantError(e.error, e.code, e.message) from None
-            asked_graph = asked.resolve(rec["graph"])
-            if not asked_graph <= rec["graph"]:
+            asked_graph = asked.resolve(rec.graph)
+            if not asked_graph <= rec.graph:
                 # docs: consent_required - "a scope parameter was used on the code redemption
                 # flow that the client app doesn't have permission to request".
                 raise GrantError("consent_required", 65001, _no_consent_message())
             sreq, graph = asked, asked_graph
-        rec["used"] = True
-    return user, sreq, graph, {"nonce": rec["nonce"], "session_id": rec["session_id"],
-                               "auth_time": rec["issued_at"]}
+        rec.used = True
+    return user, sreq, graph, {"nonce": rec.nonce, "session_id": rec.session_id,
+                               "auth_time": rec.issued_at}
 
 
 def _no_consent_message():
@@ -209,30 +210,30 @@ def _redeem_refresh_token(state, form, resolved):
         rec = state.refresh_tokens.get(rt)
         if rec is None:
             raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
-        user = state.users.get(rec["oid"])
-        if resolved[0] == "tenant" and resolved[1] != rec["tid"]:
+        user = state.users.get(rec.oid)
+        if resolved[0] == "tenant" and resolved[1] != rec.tid:
             raise GrantError("invalid_grant", 50020, identity.wrong_tenant_message(
                 state, user, resolved[1]))
-        _check_app_installed(state, rec["tid"])
+        _check_app_installed(state, rec.tid)
         _check_user(state, user)
-        if rec["issued_at"] < user["revoked_before"]:
+        if rec.issued_at < user.revoked_before:
             raise GrantError("invalid_grant", 50173,
                              "The provided grant has expired due to it being revoked, a fresh auth "
                              "token is needed. The user might have changed or reset their password. "
-                             f"The grant was issued on '{utc_iso(rec['issued_at'])}' and the "
+                             f"The grant was issued on '{utc_iso(rec.issued_at)}' and the "
                              "TokensValidFrom date (before which tokens are not valid) for this "
-                             f"user is '{utc_iso(user['revoked_before'])}'.")
-        if rec["inactive"]:
+                             f"user is '{utc_iso(user.revoked_before)}'.")
+        if rec.inactive:
             raise GrantError("invalid_grant", 700082,
                              "The refresh token has expired due to inactivity. The token was issued "
-                             f"on {utc_iso(rec['issued_at'])} and was inactive for "
+                             f"on {utc_iso(rec.issued_at)} and was inactive for "
                              f"{INACTIVE_RT_DAYS}.00:00:00.")
-        interrupt = user["interrupt"]
-        if interrupt and rec["issued_at"] < interrupt["since"]:
-            code, message, extra = INTERRUPTS[interrupt["reason"]]
-            raise GrantError(interrupt["error"], code, message, extra=extra)
-        granted = state.granted(rec["tid"], rec["oid"])
-        sreq, graph = rec["scope_req"], rec["graph"]
+        interrupt = user.interrupt
+        if interrupt and rec.issued_at < interrupt.since:
+            code, message, extra = INTERRUPTS[interrupt.reason]
+            raise GrantError(interrupt.error, code, message, extra=extra)
+        granted = state.granted(rec.tid, rec.oid)
+        sreq, graph = rec.scope_req, rec.graph
         if form.get("scope"):
             try:
                 sreq = scopes.parse(form["scope"])
@@ -246,9 +247,8 @@ def _redeem_refresh_token(state, form, resolved):
         if not graph | sreq.oidc <= granted:
             raise GrantError("invalid_grant", 65001, _no_consent_message(),
                              extra={"suberror": "consent_required"})
-        rec["last_used"] = time.time()
-    return user, sreq, graph, {"nonce": None, "session_id": rec["session_id"],
-                               "auth_time": rec["auth_time"], "rotate": True}
+    return user, sreq, graph, {"nonce": None, "session_id": rec.session_id,
+                               "auth_time": rec.auth_time, "rotate": True}
 
 
 def _pairwise_sub(tid, oid, audience) -> str:
@@ -260,21 +260,21 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
     """Token response: access token for Graph (v1.0 token format, as Graph uses), refresh token
     when offline_access was asked (always on refresh), id token when openid was asked."""
     now = int(time.time())
-    tid, oid = user["tenant_id"], user["id"]
-    wids = list(dict.fromkeys(user["roles"] + [seed.ROLE_USER]))
+    tid, oid = user.tenant_id, user.id
+    wids = list(dict.fromkeys(user.roles + [seed.ROLE_USER]))
     with state.lock:
-        id_token_wids = state.app["groupMembershipClaims"] in seed.WIDS_GROUP_MEMBERSHIP_CLAIMS
+        id_token_wids = state.app.group_membership_claims in seed.WIDS_GROUP_MEMBERSHIP_CLAIMS
     scp = sorted(graph, key=str.lower) + [s for s in ("openid", "profile", "email") if s in sreq.oidc]
     uti = b64url(secrets.token_bytes(16))
     access = state.key.sign({
         "aud": seed.GRAPH_RESOURCE, "iss": f"https://sts.windows.net/{tid}/",
         "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME,
         "acct": 0, "amr": ["pwd"], "app_displayname": seed.APP_DISPLAY_NAME,
-        "appid": seed.CLIENT_ID, "appidacr": "1", "family_name": user["surname"],
-        "given_name": user["givenName"], "idtyp": "user", "ipaddr": "127.0.0.1",
-        "name": user["displayName"], "oid": oid, "scp": " ".join(scp), "sid": session_id,
+        "appid": seed.CLIENT_ID, "appidacr": "1", "family_name": user.surname,
+        "given_name": user.given_name, "idtyp": "user", "ipaddr": "127.0.0.1",
+        "name": user.display_name, "oid": oid, "scp": " ".join(scp), "sid": session_id,
         "sub": _pairwise_sub(tid, oid, seed.GRAPH_APP_ID), "tenant_region_scope": "AS",
-        "tid": tid, "unique_name": user["userPrincipalName"], "upn": user["userPrincipalName"],
+        "tid": tid, "unique_name": user.upn, "upn": user.upn,
         # Graph, the resource, decides the claims of its access tokens (they carry `wids`
         # whatever our manifest says); our manifest decides only the id token's.
         "uti": uti, "ver": "1.0", "wids": wids,
@@ -282,14 +282,11 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
     body = {"token_type": "Bearer", "scope": sreq.echo(graph), "expires_in": TOKEN_LIFETIME,
             "ext_expires_in": TOKEN_LIFETIME, "access_token": access}
     with state.lock:
-        state.access_tokens[uti] = now
+        state.access_tokens.add(uti)
         if rotate or "offline_access" in sreq.oidc:
             rt = "1.A" + secrets.token_urlsafe(120)
-            state.refresh_tokens[rt] = {
-                "client_id": seed.CLIENT_ID, "oid": oid, "tid": tid, "scope_req": sreq,
-                "graph": set(graph), "issued_at": time.time(), "last_used": time.time(),
-                "auth_time": auth_time or time.time(), "session_id": session_id,
-                "inactive": False}
+            state.refresh_tokens[rt] = RefreshToken(oid, tid, sreq, set(graph), time.time(),
+                                                    auth_time or time.time(), session_id)
             body["refresh_token"] = rt
     if sreq.openid:
         claims = {"aud": seed.CLIENT_ID, "iss": f"{state.base_url}/{tid}/v2.0", "iat": now,
@@ -299,10 +296,10 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
         if id_token_wids:  # no claim at all otherwise (id-token-claims-reference lists no wids)
             claims["wids"] = wids
         if "profile" in sreq.oidc:  # docs: name, oid, preferred_username need `profile`
-            claims.update(name=user["displayName"], oid=oid,
-                          preferred_username=user["userPrincipalName"])
-        if "email" in sreq.oidc and user["mail"]:
-            claims["email"] = user["mail"]
+            claims.update(name=user.display_name, oid=oid,
+                          preferred_username=user.upn)
+        if "email" in sreq.oidc and user.mail:
+            claims["email"] = user.mail
         if nonce:
             claims["nonce"] = nonce
         body["id_token"] = state.key.sign(claims)

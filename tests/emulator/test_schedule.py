@@ -50,7 +50,7 @@ def test_get_schedule(emu, emi):
     r = emi.call("POST", "/me/calendar/getschedule", json=schedule_body([EMI], interval=None)).json()
     assert r["value"][0]["availabilityView"] == "0022103300"
     assert r["value"][0]["scheduleItems"][0]["start"] == {"dateTime": "2026-12-01T01:00:00.0000000", "timeZone": "UTC"}
-    r = emi.call("POST", f"/users/{seed.EMI_ID}/calendar/getSchedule", json=schedule_body([EMI], interval=15)).json()
+    r = emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI], interval=15)).json()
     assert len(r["value"][0]["availabilityView"]) == 20
 
 
