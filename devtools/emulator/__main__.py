@@ -4,6 +4,7 @@ Serves the Microsoft identity platform + Graph emulator over HTTPS and prints ex
 line `emulator ready https://localhost:PORT` on stdout when it accepts connections.
 `--port 0` picks a free port (the ready line says which).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,9 @@ def main(argv=None) -> int:
     ssl_context.load_cert_chain(paths["cert"], paths["key"])
 
     state = State("https://localhost", SigningKey(args.state_dir))
-    server = make_server(args.host, args.port, EmulatorApp(state), threaded=True,
-                         ssl_context=ssl_context, request_handler=_QuietHandler)
+    server = make_server(
+        args.host, args.port, EmulatorApp(state), threaded=True, ssl_context=ssl_context, request_handler=_QuietHandler
+    )
     base = f"https://localhost:{server.server_port}"
     state.base_url = base
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

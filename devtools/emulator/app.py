@@ -91,8 +91,13 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         endpoint = f"{kind}_{handler.__name__}"
         rules.append(Rule(path, endpoint=endpoint, methods=methods))
         handlers[endpoint] = (kind, handler)
-    graph_words = frozenset(segment for kind, path, _m, _h in table if kind == GRAPH
-                            for segment in path.split("/") if segment and not segment.startswith("<"))
+    graph_words = frozenset(
+        segment
+        for kind, path, _m, _h in table
+        if kind == GRAPH
+        for segment in path.split("/")
+        if segment and not segment.startswith("<")
+    )
     return Map(rules, strict_slashes=False, merge_slashes=False, redirect_defaults=False), handlers, graph_words
 
 
@@ -117,8 +122,9 @@ class EmulatorApp:
             traceback.print_exc(file=self.log)
             response = Response('{"error": "emulator internal error"}', 500, mimetype="application/json")
         if info.kind:
-            self.state.log_call(info.kind, request.method, request.path, response.status_code, info.tenant_id,
-                                info.user_id)
+            self.state.log_call(
+                info.kind, request.method, request.path, response.status_code, info.tenant_id, info.user_id
+            )
         print(f"{request.method} {request.path} -> {response.status_code}", file=self.log, flush=True)
         return response(environ, start_response)
 
@@ -131,14 +137,20 @@ class EmulatorApp:
             if is_graph:
                 info.kind = "graph"
                 segment = path.rstrip("/").rsplit("/", 1)[-1]
-                return graph_http.error(request, graph_http.GraphError(
-                    400, "BadRequest", f"Resource not found for the segment '{segment}'."))
+                return graph_http.error(
+                    request,
+                    graph_http.GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'."),
+                )
             return Response('{"error": "not found"}', 404, mimetype="application/json")
         except MethodNotAllowed:
             if is_graph:
                 info.kind = "graph"
-                return graph_http.error(request, graph_http.GraphError(
-                    405, "BadRequest", f"Unsupported HTTP method '{request.method}' in the emulator."))
+                return graph_http.error(
+                    request,
+                    graph_http.GraphError(
+                        405, "BadRequest", f"Unsupported HTTP method '{request.method}' in the emulator."
+                    ),
+                )
             return Response('{"error": "method not allowed"}', 405, mimetype="application/json")
         kind, handler = HANDLERS[endpoint]
         if kind in (CONTROL, GRAPH):
@@ -156,7 +168,9 @@ class EmulatorApp:
             if rule:
                 code, text = TOKEN_FAULTS[rule.status]
                 headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-                return oauth.error_json(request, rule.status, "temporarily_unavailable", code, text, headers)
+                return oauth.error_json(
+                    request, oauth.OAuthError("temporarily_unavailable", code, text, rule.status), headers
+                )
         return handler(self.state, request, info=info, **args)
 
     def graph_call(self, request, handler, args, info: CallInfo) -> Response:

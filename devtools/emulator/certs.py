@@ -4,6 +4,7 @@
 (`ca-bundle.pem`) is certifi's bundle plus our CA, because REQUESTS_CA_BUNDLE replaces
 the whole trust store of `requests` (so public hosts must still verify).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import certifi
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -37,23 +39,37 @@ def _write(path: Path, data: bytes, private: bool = False) -> None:
 
 
 def _key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _make_ca(d: Path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "HERP Outlook emulator local CA")])
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - dt.timedelta(minutes=5))
         .not_valid_after(_now() + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -64,20 +80,19 @@ def _make_ca(d: Path):
 
 def _make_server(d: Path, ca_key, ca_cert):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    san = x509.SubjectAlternativeName([
-        x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_cert.subject).public_key(key.public_key())
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - dt.timedelta(minutes=5))
         .not_valid_after(_now() + dt.timedelta(days=825))
         .add_extension(san, critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write(d / SERVER_KEY, _key_pem(key), private=True)
@@ -103,12 +118,20 @@ def _server_ok(d: Path, ca_cert) -> bool:
         key = serialization.load_pem_private_key((d / SERVER_KEY).read_bytes(), password=None)
         cert.verify_directly_issued_by(ca_cert)
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except Exception:  # unreadable, mismatched or foreign files: regenerate
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        InvalidSignature,
+        x509.ExtensionNotFound,
+    ):  # unreadable, mismatched, foreign: regenerate
         return False
-    return (cert.public_key().public_numbers() == key.public_key().public_numbers()
-            and "localhost" in san.get_values_for_type(x509.DNSName)
-            and ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress)
-            and cert.not_valid_after_utc - _now() >= _MIN_REMAINING)
+    return (
+        cert.public_key().public_numbers() == key.public_key().public_numbers()
+        and "localhost" in san.get_values_for_type(x509.DNSName)
+        and ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress)
+        and cert.not_valid_after_utc - _now() >= _MIN_REMAINING
+    )
 
 
 def ensure_certs(state_dir) -> dict:
@@ -129,5 +152,4 @@ def ensure_certs(state_dir) -> dict:
         if not bundle.exists() or ca_pem not in bundle.read_bytes():
             base = Path(certifi.where()).read_bytes()
             _write(bundle, base.rstrip(b"\n") + b"\n\n# HERP Outlook emulator local CA\n" + ca_pem)
-    return {"ca": str(d / CA_CERT), "bundle": str(bundle),
-            "cert": str(d / SERVER_CERT), "key": str(d / SERVER_KEY)}
+    return {"ca": str(d / CA_CERT), "bundle": str(bundle), "cert": str(d / SERVER_CERT), "key": str(d / SERVER_KEY)}

@@ -32,9 +32,18 @@ def read_body(request) -> dict:
 
 
 def _user_view(u: User) -> dict:
-    return {"id": u.id, "upn": u.upn, "displayName": u.display_name, "tenant_id": u.tenant_id, "mail": u.mail,
-            "roles": list(u.roles), "has_mailbox": u.has_mailbox, "has_teams": u.has_teams,
-            "deleted": u.deleted, "disabled": u.disabled}
+    return {
+        "id": u.id,
+        "upn": u.upn,
+        "displayName": u.display_name,
+        "tenant_id": u.tenant_id,
+        "mail": u.mail,
+        "roles": list(u.roles),
+        "has_mailbox": u.has_mailbox,
+        "has_teams": u.has_teams,
+        "deleted": u.deleted,
+        "disabled": u.disabled,
+    }
 
 
 def _app_view(state) -> dict:
@@ -52,9 +61,17 @@ def reset(state, request):
 
 def dump(state, request):
     with state.lock:
-        tenants = [{"id": t.id, "displayName": t.display_name, "domain": t.domain,
-                    "consented_scopes": sorted(t.grants), "user_consent_allowed": t.user_consent_allowed,
-                    "app_installed": t.app_installed} for t in state.tenants.values()]
+        tenants = [
+            {
+                "id": t.id,
+                "displayName": t.display_name,
+                "domain": t.domain,
+                "consented_scopes": sorted(t.grants),
+                "user_consent_allowed": t.user_consent_allowed,
+                "app_installed": t.app_installed,
+            }
+            for t in state.tenants.values()
+        ]
         users = [_user_view(u) for u in state.users.values()]
         return reply({"tenants": tenants, "users": users, "app": _app_view(state)})
 
@@ -78,8 +95,9 @@ def user_action(state, request, oid, action):
             # MFA / Conditional Access now required: refresh tokens issued before are refused.
             reason, error = body.get("reason"), body.get("error", "invalid_grant")
             if reason not in tokens.INTERRUPTS or error not in tokens.INTERRUPT_ERRORS:
-                raise BadRequest(f"reason must be one of {sorted(tokens.INTERRUPTS)}, error one of "
-                                 f"{list(tokens.INTERRUPT_ERRORS)}")
+                raise BadRequest(
+                    f"reason must be one of {sorted(tokens.INTERRUPTS)}, error one of {list(tokens.INTERRUPT_ERRORS)}"
+                )
             u.interrupt = Interrupt(reason, error, time.time())
         elif action == "revoke-consent":
             u.grants.clear()  # the user's own consent is withdrawn (tenant-wide grants stay)
@@ -168,16 +186,21 @@ def tenant_rooms(state, request, tid):
         emails = [r["emailAddress"].lower() for r in rooms]
         if len(set(emails)) != len(emails):
             raise BadRequest("duplicate emailAddress")
-        if lists is not None and not (isinstance(lists, list) and all(
-                isinstance(rl, dict) and rl.get("emailAddress") for rl in lists)):
+        if lists is not None and not (
+            isinstance(lists, list) and all(isinstance(rl, dict) and rl.get("emailAddress") for rl in lists)
+        ):
             raise BadRequest("roomLists must be a list of room list objects with emailAddress")
         with state.lock:
             state.rooms[tid] = [from_graph(Room, r, id=_place_id(r)) for r in rooms]
             if lists is not None:
                 state.room_lists[tid] = [from_graph(RoomList, rl, id=_place_id(rl)) for rl in lists]
     with state.lock:
-        return reply({"rooms": [graph_fields(r, (*ROOM_PROPS, "room_list_email_address")) for r in state.rooms[tid]],
-                      "roomLists": [graph_fields(rl, ROOM_LIST_PROPS) for rl in state.room_lists[tid]]})
+        return reply(
+            {
+                "rooms": [graph_fields(r, (*ROOM_PROPS, "room_list_email_address")) for r in state.rooms[tid]],
+                "roomLists": [graph_fields(rl, ROOM_LIST_PROPS) for rl in state.room_lists[tid]],
+            }
+        )
 
 
 def tenant_consent(state, request, tid):

@@ -14,6 +14,7 @@ Event ids in paths may be either id kind (default or immutable).
 - GET/POST schedules/{email}/busy {"start", "end", "status", "subject"?}: busy blocks of
   a user or room outside Graph (other calendars, manual room bookings).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,13 +34,20 @@ BLOCK_STATUSES = ("busy", "tentative", "oof", "workingElsewhere")
 def view(state, rec: Event) -> dict:
     org = ev.organizer_record(state, rec)
     meeting = (org or rec).online_meeting
-    return {**render(state, rec, context=False), "_emulator": {
-        "owner": rec.owner, "calendarId": rec.calendar_id, "immutableId": rec.key,
-        "deleted": rec.deleted and dataclasses.asdict(rec.deleted),
-        "cancellation": rec.cancellation and dataclasses.asdict(rec.cancellation),
-        "organizerEventId": org.id if org else None, "organizerImmutableId": rec.organizer_key,
-        "onlineMeetingBlobInBody": bool(meeting) and has_blob(rec.body, meeting.join_url),
-        "history": list(rec.history)}}
+    return {
+        **render(state, rec, context=False),
+        "_emulator": {
+            "owner": rec.owner,
+            "calendarId": rec.calendar_id,
+            "immutableId": rec.key,
+            "deleted": rec.deleted and dataclasses.asdict(rec.deleted),
+            "cancellation": rec.cancellation and dataclasses.asdict(rec.cancellation),
+            "organizerEventId": org.id if org else None,
+            "organizerImmutableId": rec.organizer_key,
+            "onlineMeetingBlobInBody": bool(meeting) and has_blob(rec.body, meeting.join_url),
+            "history": list(rec.history),
+        },
+    }
 
 
 def event_responses(state, request, event_id):
@@ -70,8 +78,11 @@ def user_event_delete(state, request, oid, event_id):
         user, rec = state.users.get(oid), state.find_item(event_id)
         if user is None or rec is None:
             return reply({"error": "unknown user or event"}, 404)
-        mine = rec if rec.owner == oid else next(
-            (r for r in state.events.values() if r.ical == rec.ical and r.owner == oid and r.live), None)
+        mine = (
+            rec
+            if rec.owner == oid
+            else next((r for r in state.events.values() if r.ical == rec.ical and r.owner == oid and r.live), None)
+        )
         if mine is None or not mine.live:
             return reply({"error": "the user has no such event in their calendar"}, 404)
         when = ev.now()
@@ -96,8 +107,14 @@ def event_move(state, request, event_id):
         rec = state.find_item(event_id)
         if rec is None or not rec.live:
             return reply({"error": f"no event {event_id} in any calendar"}, 404)
-        cal = next((c for c in calendars_of(state, state.users[rec.owner])
-                    if not c.shared and cal_id in (None, c.id) and name in (None, c.name)), None)
+        cal = next(
+            (
+                c
+                for c in calendars_of(state, state.users[rec.owner])
+                if not c.shared and cal_id in (None, c.id) and name in (None, c.name)
+            ),
+            None,
+        )
         if cal is None:
             return reply({"error": "the mailbox has no such calendar of its own"}, 404)
         if cal.id == rec.calendar_id:
@@ -135,8 +152,12 @@ def _instant(value, name):
 
 
 def _block_json(b: BusyBlock) -> dict:
-    return {"start": b.start.isoformat().replace("+00:00", "Z"), "end": b.end.isoformat().replace("+00:00", "Z"),
-            "status": b.status, "subject": b.subject}
+    return {
+        "start": b.start.isoformat().replace("+00:00", "Z"),
+        "end": b.end.isoformat().replace("+00:00", "Z"),
+        "status": b.status,
+        "subject": b.subject,
+    }
 
 
 def schedule_busy(state, request, email):

@@ -20,6 +20,7 @@ Error answers:
 Property names are matched case-insensitively, as Outlook's API does ("Comment", "Schedules"
 in the docs' own examples).
 """
+
 from __future__ import annotations
 
 import html
@@ -30,25 +31,68 @@ from .records import Attendee, OnlineMeeting
 from .timezones import parse_local
 
 ENUMS = {
-    "showAs": ("microsoft.graph.freeBusyStatus",
-               ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")),
+    "showAs": ("microsoft.graph.freeBusyStatus", ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")),
     "sensitivity": ("microsoft.graph.sensitivity", ("normal", "personal", "private", "confidential")),
     "importance": ("microsoft.graph.importance", ("low", "normal", "high")),
-    "onlineMeetingProvider": ("microsoft.graph.onlineMeetingProviderType",
-                              ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer")),
+    "onlineMeetingProvider": (
+        "microsoft.graph.onlineMeetingProviderType",
+        ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer"),
+    ),
 }
-BOOLS = ("isReminderOn", "responseRequested", "allowNewTimeProposals", "hideAttendees", "isAllDay",
-         "isOnlineMeeting")
-WRITABLE = ("subject", "body", "start", "end", "location", "locations", "attendees", "categories",
-            "reminderMinutesBeforeStart", "transactionId", "recurrence", *ENUMS, *BOOLS)
+BOOLS = ("isReminderOn", "responseRequested", "allowNewTimeProposals", "hideAttendees", "isAllDay", "isOnlineMeeting")
+WRITABLE = (
+    "subject",
+    "body",
+    "start",
+    "end",
+    "location",
+    "locations",
+    "attendees",
+    "categories",
+    "reminderMinutesBeforeStart",
+    "transactionId",
+    "recurrence",
+    *ENUMS,
+    *BOOLS,
+)
 # Read-only or server-set properties: accepted in a body and ignored, as Graph does.
-IGNORED = ("id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUId", "bodyPreview",
-           "webLink", "isOrganizer", "isCancelled", "type", "responseStatus", "organizer",
-           "originalStartTimeZone", "originalEndTimeZone", "onlineMeeting", "onlineMeetingUrl",
-           "seriesMasterId", "hasAttachments", "isDraft", "originalStart", "uid", "occurrenceId")
+IGNORED = (
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "iCalUId",
+    "bodyPreview",
+    "webLink",
+    "isOrganizer",
+    "isCancelled",
+    "type",
+    "responseStatus",
+    "organizer",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "onlineMeeting",
+    "onlineMeetingUrl",
+    "seriesMasterId",
+    "hasAttachments",
+    "isDraft",
+    "originalStart",
+    "uid",
+    "occurrenceId",
+)
 MAX_ATTENDEES = 500
-LOCATION_TYPES = ("default", "conferenceRoom", "homeAddress", "businessAddress", "geoCoordinates",
-                  "streetAddress", "hotel", "restaurant", "localBusiness", "postalAddress")
+LOCATION_TYPES = (
+    "default",
+    "conferenceRoom",
+    "homeAddress",
+    "businessAddress",
+    "geoCoordinates",
+    "streetAddress",
+    "hotel",
+    "restaurant",
+    "localBusiness",
+    "postalAddress",
+)
 _CANON = {k.lower(): k for k in WRITABLE + IGNORED}
 
 
@@ -56,25 +100,31 @@ def _enum(name, value):
     type_name, allowed = ENUMS[name]
     canon = {a.lower(): a for a in allowed}
     if not isinstance(value, str) or value.lower() not in canon:
-        raise GraphError(400, "RequestBodyRead",
-                         f"Cannot convert the literal '{value}' to the expected type '{type_name}'.")
+        raise GraphError(
+            400, "RequestBodyRead", f"Cannot convert the literal '{value}' to the expected type '{type_name}'."
+        )
     return canon[value.lower()]
 
 
 def _bad_type(name, expected):
-    return GraphError(400, "RequestBodyRead",
-                      f"An unexpected value was found for property '{name}'; a value of type "
-                      f"'{expected}' was expected.")
+    return GraphError(
+        400,
+        "RequestBodyRead",
+        f"An unexpected value was found for property '{name}'; a value of type '{expected}' was expected.",
+    )
 
 
 def _body(value):
     if not isinstance(value, dict):
         raise _bad_type("body", "microsoft.graph.itemBody")
     v = {k.lower(): x for k, x in value.items()}
-    kind = (v.get("contenttype") or "text")
+    kind = v.get("contenttype") or "text"
     if not isinstance(kind, str) or kind.lower() not in ("text", "html"):
-        raise GraphError(400, "RequestBodyRead",
-                         f"Cannot convert the literal '{kind}' to the expected type 'microsoft.graph.bodyType'.")
+        raise GraphError(
+            400,
+            "RequestBodyRead",
+            f"Cannot convert the literal '{kind}' to the expected type 'microsoft.graph.bodyType'.",
+        )
     content = v.get("content") or ""
     if not isinstance(content, str):
         raise _bad_type("content", "Edm.String")
@@ -99,8 +149,11 @@ def _location(value, unique_type):
     kind = v.get("locationtype") or "default"
     canon = {t.lower(): t for t in LOCATION_TYPES}
     if not isinstance(kind, str) or kind.lower() not in canon:
-        raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{kind}' to the "
-                                                 "expected type 'microsoft.graph.locationType'.")
+        raise GraphError(
+            400,
+            "RequestBodyRead",
+            f"Cannot convert the literal '{kind}' to the expected type 'microsoft.graph.locationType'.",
+        )
     out = {"displayName": name, "locationType": canon[kind.lower()]}
     if v.get("locationuri"):
         out["locationUri"] = v["locationuri"]
@@ -108,16 +161,18 @@ def _location(value, unique_type):
         out["uniqueId"], out["uniqueIdType"] = name, "private"
     else:
         out["uniqueIdType"] = "unknown"
-    for key, canon_key in (("address", "address"), ("coordinates", "coordinates"),
-                           ("locationemailaddress", "locationEmailAddress")):
+    for key, canon_key in (
+        ("address", "address"),
+        ("coordinates", "coordinates"),
+        ("locationemailaddress", "locationEmailAddress"),
+    ):
         if v.get(key):
             out[canon_key] = v[key]
     return out
 
 
 def empty_location():
-    return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown",
-            "address": {}, "coordinates": {}}
+    return {"displayName": "", "locationType": "default", "uniqueIdType": "unknown", "address": {}, "coordinates": {}}
 
 
 def _attendees(value):
@@ -135,16 +190,22 @@ def _attendees(value):
             raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
         kind = v.get("type") or "required"
         if not isinstance(kind, str) or kind.lower() not in ("required", "optional", "resource"):
-            raise GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{kind}' to the "
-                                                     "expected type 'microsoft.graph.attendeeType'.")
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"Cannot convert the literal '{kind}' to the expected type 'microsoft.graph.attendeeType'.",
+            )
         address = address.strip()
         if address.lower() in seen:  # Exchange keeps one recipient per address
             continue
         seen.add(address.lower())
         out.append(Attendee(address, email.get("name") or "", kind.lower()))
     if len(out) > MAX_ATTENDEES:
-        raise GraphError(400, "ErrorExceededMaxRecipientLimit",
-                         f"The number of recipients ({len(out)}) exceeds the limit of {MAX_ATTENDEES}.")
+        raise GraphError(
+            400,
+            "ErrorExceededMaxRecipientLimit",
+            f"The number of recipients ({len(out)}) exceeds the limit of {MAX_ATTENDEES}.",
+        )
     return out
 
 
@@ -156,10 +217,13 @@ def normalize(body: dict) -> dict:
             continue
         name = _CANON.get(key.lower())
         if name is None:
-            raise GraphError(400, "RequestBodyRead",
-                             f"The property '{key}' does not exist on type 'microsoft.graph.event'. "
-                             "Make sure to only use property names that are defined by the type or "
-                             "mark the type as open type.")
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"The property '{key}' does not exist on type 'microsoft.graph.event'. "
+                "Make sure to only use property names that are defined by the type or "
+                "mark the type as open type.",
+            )
         if name in IGNORED:
             continue
         if name in ENUMS:
@@ -190,8 +254,7 @@ def normalize(body: dict) -> dict:
             out[name] = value
         elif name == "recurrence":
             if value is not None:
-                raise GraphError(400, "ErrorInvalidRequest",
-                                 "The emulator does not implement recurring events.")
+                raise GraphError(400, "ErrorInvalidRequest", "The emulator does not implement recurring events.")
         elif name in ("subject", "transactionId"):
             if value is not None and not isinstance(value, str):
                 raise _bad_type(name, "Edm.String")
@@ -201,8 +264,9 @@ def normalize(body: dict) -> dict:
 
 def end_before_start(start, end):
     if end < start:
-        raise GraphError(400, "ErrorCalendarEndDateIsEarlierThanStartDate",
-                         "The end date occurs before the start date.")
+        raise GraphError(
+            400, "ErrorCalendarEndDateIsEarlierThanStartDate", "The end date occurs before the start date."
+        )
 
 
 # --- body HTML ------------------------------------------------------------------------------------
@@ -224,26 +288,31 @@ def to_html(body: dict) -> str:
 # underscores, a <div class="me-email-text"> with "Microsoft Teams meeting", the join link
 # <a class="me-email-headline" href="{joinUrl}">, <span data-tid="meeting-code">Meeting ID,
 # and a closing rule).
-_RULE = ('<div style="width:100%"><span style="white-space:nowrap; color:#5F5F5F; opacity:.36">'
-         + "_" * 80 + "</span>\r\n</div>\r\n")
+_RULE = (
+    '<div style="width:100%"><span style="white-space:nowrap; color:#5F5F5F; opacity:.36">'
+    + "_" * 80
+    + "</span>\r\n</div>\r\n"
+)
 _BLOB_MARK = 'class="me-email-text"'
 
 
 def with_blob(html_content: str, meeting: OnlineMeeting) -> str:
     """The body with the meeting blob appended inside <body>."""
-    blob = (f'{_RULE}<div {_BLOB_MARK} lang="en-US" style="color:#252424; font-family:\'Segoe UI\','
-            "'Helvetica Neue',Helvetica,Arial,sans-serif\">\r\n"
-            '<div style="margin-top:24px; margin-bottom:20px"><span style="font-size:24px; '
-            'color:#252424">Microsoft Teams meeting</span>\r\n</div>\r\n'
-            '<div style="margin-bottom:20px">\r\n<div style="margin-top:0px; margin-bottom:0px; '
-            'font-weight:bold"><span style="font-size:14px; color:#252424">Join on your computer, '
-            'mobile app or room device</span>\r\n</div>\r\n'
-            f'<a href="{html.escape(meeting.join_url)}" class="me-email-headline" '
-            'style="font-size:14px; text-decoration:underline; color:#6264a7">Click here to join '
-            'the meeting</a> </div>\r\n<div style="margin-bottom:20px; margin-top:20px">\r\n'
-            '<span data-tid="meeting-code" style="font-size:14px; color:#252424">Meeting ID: '
-            f'<span style="font-size:16px; color:#252424">{meeting.conference_id}</span></span>'
-            f"\r\n</div>\r\n</div>\r\n{_RULE}")
+    blob = (
+        f'{_RULE}<div {_BLOB_MARK} lang="en-US" style="color:#252424; font-family:\'Segoe UI\','
+        "'Helvetica Neue',Helvetica,Arial,sans-serif\">\r\n"
+        '<div style="margin-top:24px; margin-bottom:20px"><span style="font-size:24px; '
+        'color:#252424">Microsoft Teams meeting</span>\r\n</div>\r\n'
+        '<div style="margin-bottom:20px">\r\n<div style="margin-top:0px; margin-bottom:0px; '
+        'font-weight:bold"><span style="font-size:14px; color:#252424">Join on your computer, '
+        "mobile app or room device</span>\r\n</div>\r\n"
+        f'<a href="{html.escape(meeting.join_url)}" class="me-email-headline" '
+        'style="font-size:14px; text-decoration:underline; color:#6264a7">Click here to join '
+        'the meeting</a> </div>\r\n<div style="margin-bottom:20px; margin-top:20px">\r\n'
+        '<span data-tid="meeting-code" style="font-size:14px; color:#252424">Meeting ID: '
+        f'<span style="font-size:16px; color:#252424">{meeting.conference_id}</span></span>'
+        f"\r\n</div>\r\n</div>\r\n{_RULE}"
+    )
     low = html_content.lower()
     at = low.rfind("</body>")
     return html_content[:at] + blob + html_content[at:] if at >= 0 else html_content + blob
@@ -253,8 +322,7 @@ def has_blob(html_content: str, join_url: str) -> bool:
     """Whether a body still carries the meeting's join block: the `me-email-text` container and
     a link to this meeting's joinUrl (raw or HTML-escaped). A client that GETs the body and
     changes only its own part keeps it; a fresh body (text or HTML) does not."""
-    return _BLOB_MARK in html_content and (join_url in html_content
-                                           or html.escape(join_url) in html_content)
+    return _BLOB_MARK in html_content and (join_url in html_content or html.escape(join_url) in html_content)
 
 
 def to_text(html_content: str) -> str:

@@ -22,6 +22,7 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
   declines when it is already booked then or when its bookingType is `reserved` ("can't be
   reserved"), else accepts. See `ask_rooms` / `deliver_room_answers`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,10 +36,25 @@ from .graph import calendar_id
 from .records import Cancellation, Deleted, Event, OnlineMeeting, User
 
 # What the organizer's changes carry to the attendees' copies (Exchange's meeting updates).
-SHARED = ("subject", "body", "original_start_time_zone", "original_end_time_zone", "location", "locations",
-          "organizer_name", "organizer_address", "is_online_meeting", "online_meeting_provider", "online_meeting",
-          "sensitivity", "importance", "is_all_day", "hide_attendees", "allow_new_time_proposals",
-          "response_requested")
+SHARED = (
+    "subject",
+    "body",
+    "original_start_time_zone",
+    "original_end_time_zone",
+    "location",
+    "locations",
+    "organizer_name",
+    "organizer_address",
+    "is_online_meeting",
+    "online_meeting_provider",
+    "online_meeting",
+    "sensitivity",
+    "importance",
+    "is_all_day",
+    "hide_attendees",
+    "allow_new_time_proposals",
+    "response_requested",
+)
 # availabilityView digits (resources/scheduleinformation.md) and the merge order used when items
 # overlap in one slot (busy beats tentative in the getSchedule example "200220010").
 STATUS_DIGIT = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
@@ -67,14 +83,26 @@ def new_ical_uid() -> str:
     return "040000008200E00074C5B7101A82E00800000000" + secrets.token_hex(28).upper()
 
 
-def new_event(owner: User, calendar: str, when: dt.datetime, ical: str | None = None,
-              organizer_key: str | None = None) -> Event:
+def new_event(
+    owner: User, calendar: str, when: dt.datetime, ical: str | None = None, organizer_key: str | None = None
+) -> Event:
     """A new item in `owner`'s mailbox: the organizer's event, or (with `organizer_key`) a copy."""
     key = new_immutable_id()
-    return Event(key=key, id=new_id(), tenant_id=owner.tenant_id, owner=owner.id, calendar_id=calendar,
-                 ical=ical or new_ical_uid(), organizer_key=organizer_key or key, is_organizer=organizer_key is None,
-                 created=when, modified=when, change_key=new_change_key(), organizer_name=owner.display_name,
-                 organizer_address=owner.address)
+    return Event(
+        key=key,
+        id=new_id(),
+        tenant_id=owner.tenant_id,
+        owner=owner.id,
+        calendar_id=calendar,
+        ical=ical or new_ical_uid(),
+        organizer_key=organizer_key or key,
+        is_organizer=organizer_key is None,
+        created=when,
+        modified=when,
+        change_key=new_change_key(),
+        organizer_name=owner.display_name,
+        organizer_address=owner.address,
+    )
 
 
 def touch(rec: Event, when: dt.datetime | None = None) -> None:
@@ -117,8 +145,10 @@ def teams_meeting(tid: str, owner_id: str) -> OnlineMeeting:
     """A Teams meeting (resources/onlinemeetinginfo.md; joinUrl shape as in the
     user-post-events.md example 4)."""
     thread = base64.b64encode(secrets.token_bytes(36)).decode().rstrip("=")
-    join = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + thread + "%40thread.v2/0"
-            f"?context=%7b%22Tid%22%3a%22{tid}%22%2c%22Oid%22%3a%22{owner_id}%22%7d")
+    join = (
+        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + thread + "%40thread.v2/0"
+        f"?context=%7b%22Tid%22%3a%22{tid}%22%2c%22Oid%22%3a%22{owner_id}%22%7d"
+    )
     return OnlineMeeting(join, str(int(hashlib.sha256(thread.encode()).hexdigest(), 16))[:9])
 
 
@@ -127,14 +157,20 @@ def room_busy(state, tid, email, start, end, ignore_ical=None) -> bool:
     """A room is busy when another live, non-cancelled meeting it accepted overlaps, or an
     injected busy block overlaps (the Resource Booking Attendant's default: no conflicts)."""
     for rec in state.events.values():
-        if (rec.tenant_id != tid or not rec.is_organizer or not rec.live or rec.ical == ignore_ical
-                or not overlaps(rec.start, rec.end, start, end)):
+        if (
+            rec.tenant_id != tid
+            or not rec.is_organizer
+            or not rec.live
+            or rec.ical == ignore_ical
+            or not overlaps(rec.start, rec.end, start, end)
+        ):
             continue
         hit = rec.attendee(email)
         if hit is not None and hit.response == "accepted":
             return True
-    return any(overlaps(b.start, b.end, start, end) and b.status != "free"
-               for b in state.busy_blocks.get(email.lower(), []))
+    return any(
+        overlaps(b.start, b.end, start, end) and b.status != "free" for b in state.busy_blocks.get(email.lower(), [])
+    )
 
 
 def ask_rooms(state, org: Event, when, only=None) -> None:
@@ -166,7 +202,8 @@ def deliver_room_answers(state, at=None) -> None:
             if not room:
                 continue
             declined = room.booking_type == "reserved" or room_busy(
-                state, org.tenant_id, low, org.start, org.end, ignore_ical=org.ical)
+                state, org.tenant_id, low, org.start, org.end, ignore_ical=org.ical
+            )
             hit.response, hit.time = "declined" if declined else "accepted", due
             touch(org, max(due, org.modified))
             log(org, source="room", action="room-response", email=hit.address, response=hit.response)
@@ -275,8 +312,12 @@ def schedule_items(state, tid, address, start, end):
             continue
         where = (rec.location or {}).get("displayName") or ""
         if user is not None:
-            if (rec.owner == user.id and not rec.is_cancelled and rec.show_as not in ("free", "unknown")
-                    and rec.response != "declined"):
+            if (
+                rec.owner == user.id
+                and not rec.is_cancelled
+                and rec.show_as not in ("free", "unknown")
+                and rec.response != "declined"
+            ):
                 items.append((rec.start, rec.end, rec.show_as, rec.subject, where, rec.sensitivity == "private"))
         elif rec.tenant_id == tid and rec.is_organizer:
             hit = rec.attendee(address)

@@ -16,6 +16,7 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib):
 - MailboxNotEnabledForRESTAPI (404, "The mailbox is either inactive, soft-deleted, or is
   hosted on-premise.") is the known Exchange answer for a user without a mailbox.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,11 +30,10 @@ DIRECTORY_DENIED = ("Authorization_RequestDenied", "Insufficient privileges to c
 EXCHANGE_DENIED = ("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 SELF_PROFILE = {"User.Read", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All"}
 ORG_FULL = {"Organization.Read.All", "Directory.Read.All"}
-OWN_CALENDARS = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared",
-                 "Calendars.ReadWrite.Shared"}
+OWN_CALENDARS = {"Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
 PLACES = {"Place.Read.All"}
-CALENDAR_PAGE = 10   # Outlook resources page at 10 by default
-PLACES_PAGE = 100    # place-list.md: "By default, this operation returns 100 places per page."
+CALENDAR_PAGE = 10  # Outlook resources page at 10 by default
+PLACES_PAGE = 100  # place-list.md: "By default, this operation returns 100 places per page."
 
 
 # --- query options ---------------------------------------------------------------------------
@@ -45,8 +45,7 @@ def select_option(request, allowed, type_name):
     out = []
     for name in (s.strip() for s in raw.split(",") if s.strip()):
         if name.lower() not in canon:
-            raise GraphError(400, "BadRequest",
-                             f"Could not find a property named '{name}' on type '{type_name}'.")
+            raise GraphError(400, "BadRequest", f"Could not find a property named '{name}' on type '{type_name}'.")
         out.append(canon[name.lower()])
     return out
 
@@ -70,7 +69,7 @@ def _page(state, request, items, default_size, context, shape, next_link=True):
         raise GraphError(400, "BadRequest", "The emulator does not implement $filter/$orderby.")
     top = _int_option(request, "$top", default_size)
     skip = _int_option(request, "$skip", 0)
-    chunk = items[skip:skip + top]
+    chunk = items[skip : skip + top]
     body = {"@odata.context": context}
     if request.args.get("$count", "").lower() == "true":
         body["@odata.count"] = len(items)
@@ -92,19 +91,49 @@ NOT_FOUND = ("ErrorItemNotFound", "The specified object was not found in the sto
 
 
 # --- the signed-in user ----------------------------------------------------------------------
-USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
-                "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
-USER_EXTRA = ("accountEnabled", "mailNickname", "usageLocation", "userType", "otherMails",
-              "proxyAddresses", "createdDateTime")
+USER_DEFAULT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+USER_EXTRA = (
+    "accountEnabled",
+    "mailNickname",
+    "usageLocation",
+    "userType",
+    "otherMails",
+    "proxyAddresses",
+    "createdDateTime",
+)
 
 
 def _user_json(u: User) -> dict:
     return {
-        "businessPhones": [], "displayName": u.display_name, "givenName": u.given_name, "jobTitle": None,
-        "mail": u.mail, "mobilePhone": None, "officeLocation": None, "preferredLanguage": u.preferred_language,
-        "surname": u.surname, "userPrincipalName": u.upn, "id": u.id, "accountEnabled": not u.disabled,
-        "mailNickname": u.upn.split("@")[0], "usageLocation": u.usage_location, "userType": "Member",
-        "otherMails": [], "proxyAddresses": [f"SMTP:{u.mail}"] if u.mail else [],
+        "businessPhones": [],
+        "displayName": u.display_name,
+        "givenName": u.given_name,
+        "jobTitle": None,
+        "mail": u.mail,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": u.preferred_language,
+        "surname": u.surname,
+        "userPrincipalName": u.upn,
+        "id": u.id,
+        "accountEnabled": not u.disabled,
+        "mailNickname": u.upn.split("@")[0],
+        "usageLocation": u.usage_location,
+        "userType": "Member",
+        "otherMails": [],
+        "proxyAddresses": [f"SMTP:{u.mail}"] if u.mail else [],
         "createdDateTime": "2023-04-01T00:00:00Z",
     }
 
@@ -123,17 +152,39 @@ def me(state, request, caller: Caller):
 # --- organization ----------------------------------------------------------------------------
 def _org_json(t, full_access):
     org = {
-        "id": t.id, "deletedDateTime": None, "businessPhones": [], "city": "Tokyo",
-        "country": "Japan", "countryLetterCode": "JP", "createdDateTime": t.created,
-        "defaultUsageLocation": "JP", "displayName": t.display_name,
-        "isMultipleDataLocationsForServicesEnabled": None, "marketingNotificationEmails": [],
-        "onPremisesLastSyncDateTime": None, "onPremisesSyncEnabled": None, "postalCode": None,
-        "preferredLanguage": "ja", "securityComplianceNotificationMails": [],
-        "securityComplianceNotificationPhones": [], "state": None, "street": None,
-        "technicalNotificationMails": [], "tenantType": "AAD", "assignedPlans": [],
-        "privacyProfile": None, "provisionedPlans": [],
-        "verifiedDomains": [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": True,
-                             "isInitial": True, "name": t.domain, "type": "Managed"}],
+        "id": t.id,
+        "deletedDateTime": None,
+        "businessPhones": [],
+        "city": "Tokyo",
+        "country": "Japan",
+        "countryLetterCode": "JP",
+        "createdDateTime": t.created,
+        "defaultUsageLocation": "JP",
+        "displayName": t.display_name,
+        "isMultipleDataLocationsForServicesEnabled": None,
+        "marketingNotificationEmails": [],
+        "onPremisesLastSyncDateTime": None,
+        "onPremisesSyncEnabled": None,
+        "postalCode": None,
+        "preferredLanguage": "ja",
+        "securityComplianceNotificationMails": [],
+        "securityComplianceNotificationPhones": [],
+        "state": None,
+        "street": None,
+        "technicalNotificationMails": [],
+        "tenantType": "AAD",
+        "assignedPlans": [],
+        "privacyProfile": None,
+        "provisionedPlans": [],
+        "verifiedDomains": [
+            {
+                "capabilities": "Email, OfficeCommunicationsOnline",
+                "isDefault": True,
+                "isInitial": True,
+                "name": t.domain,
+                "type": "Managed",
+            }
+        ],
     }
     if not full_access:  # organization-get.md: User.Read reads only these three
         org = {k: (v if k in ("id", "displayName", "verifiedDomains") else None) for k, v in org.items()}
@@ -145,8 +196,12 @@ def organization(state, request, caller: Caller):
     org = _org_json(state.tenants[caller.user.tenant_id], bool(caller.scp & ORG_FULL))
     selected = select_option(request, tuple(org), "microsoft.graph.organization")
     sel = f"({','.join(selected)})" if selected else ""
-    return GraphResult({"@odata.context": f"{state.base_url}/v1.0/$metadata#organization{sel}",
-                        "value": [_project(org, selected, keep=())]})
+    return GraphResult(
+        {
+            "@odata.context": f"{state.base_url}/v1.0/$metadata#organization{sel}",
+            "value": [_project(org, selected, keep=())],
+        }
+    )
 
 
 # --- calendars -------------------------------------------------------------------------------
@@ -167,29 +222,49 @@ def calendars_of(state, u: User) -> list[Calendar]:
 def calendar_json(cal: Calendar) -> dict:
     own, default = not cal.shared, cal.is_default
     return {
-        "id": cal.id, "name": cal.name, "color": "auto" if default else "lightBlue",
-        "hexColor": "" if default else "#a6d1f5", "isDefaultCalendar": default,
+        "id": cal.id,
+        "name": cal.name,
+        "color": "auto" if default else "lightBlue",
+        "hexColor": "" if default else "#a6d1f5",
+        "isDefaultCalendar": default,
         "changeKey": hashlib.sha256(f"ck|{cal.viewer.id}|{cal.key}".encode()).hexdigest()[:24] + "==",
-        "canShare": own, "canViewPrivateItems": own, "canEdit": cal.can_edit,
+        "canShare": own,
+        "canViewPrivateItems": own,
+        "canEdit": cal.can_edit,
         # calendar.md: the providers this calendar can create online meetings with.
         "allowedOnlineMeetingProviders": ["teamsForBusiness"] if cal.teams else [],
         "defaultOnlineMeetingProvider": "teamsForBusiness" if cal.teams else "unknown",
-        "isTallyingResponses": default, "isRemovable": not default,
+        "isTallyingResponses": default,
+        "isRemovable": not default,
         "owner": {"name": cal.owner.display_name, "address": cal.owner.address},
     }
 
 
-CALENDAR_PROPS = ("id", "name", "color", "hexColor", "isDefaultCalendar", "changeKey", "canShare",
-                  "canViewPrivateItems", "canEdit", "allowedOnlineMeetingProviders",
-                  "defaultOnlineMeetingProvider", "isTallyingResponses", "isRemovable", "owner")
+CALENDAR_PROPS = (
+    "id",
+    "name",
+    "color",
+    "hexColor",
+    "isDefaultCalendar",
+    "changeKey",
+    "canShare",
+    "canViewPrivateItems",
+    "canEdit",
+    "allowedOnlineMeetingProviders",
+    "defaultOnlineMeetingProvider",
+    "isTallyingResponses",
+    "isRemovable",
+    "owner",
+)
 
 
 def mailbox_owner(caller: Caller, needed: set = OWN_CALENDARS) -> User:
     """The caller's mailbox, when the token may use it (any of `needed`) and it exists."""
     require(caller.scp, needed, *EXCHANGE_DENIED)
     if not caller.user.has_mailbox:
-        raise GraphError(404, "MailboxNotEnabledForRESTAPI",
-                         "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+        raise GraphError(
+            404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+        )
     return caller.user
 
 
@@ -211,16 +286,29 @@ def calendar(state, request, caller: Caller, cal_id=None):
 def calendars(state, request, caller: Caller):
     owner = mailbox_owner(caller)
     selected = select_option(request, CALENDAR_PROPS, "microsoft.graph.calendar")
-    return _page(state, request, calendars_of(state, owner), CALENDAR_PAGE,
-                 f"{state.base_url}/v1.0/$metadata#me/calendars", lambda c: _project(calendar_json(c), selected))
+    return _page(
+        state,
+        request,
+        calendars_of(state, owner),
+        CALENDAR_PAGE,
+        f"{state.base_url}/v1.0/$metadata#me/calendars",
+        lambda c: _project(calendar_json(c), selected),
+    )
 
 
 # --- places ----------------------------------------------------------------------------------
 def _places(state, request, caller: Caller, items, props, type_name, context):
     require(caller.scp, PLACES, *EXCHANGE_DENIED)
     selected = select_option(request, tuple(camel(p) for p in props), type_name)
-    return _page(state, request, items, PLACES_PAGE, f"{state.base_url}/v1.0/$metadata#{context}",
-                 lambda r: _project(graph_fields(r, props), selected), next_link=False)
+    return _page(
+        state,
+        request,
+        items,
+        PLACES_PAGE,
+        f"{state.base_url}/v1.0/$metadata#{context}",
+        lambda r: _project(graph_fields(r, props), selected),
+        next_link=False,
+    )
 
 
 def rooms(state, request, caller: Caller):
@@ -232,8 +320,9 @@ def rooms(state, request, caller: Caller):
 def room_lists(state, request, caller: Caller):
     with state.lock:
         items = list(state.room_lists.get(caller.user.tenant_id, []))
-    return _places(state, request, caller, items, ROOM_LIST_PROPS, "microsoft.graph.roomList",
-                   "places/microsoft.graph.roomList")
+    return _places(
+        state, request, caller, items, ROOM_LIST_PROPS, "microsoft.graph.roomList", "places/microsoft.graph.roomList"
+    )
 
 
 def rooms_in_list(state, request, caller: Caller, list_email):
@@ -244,5 +333,12 @@ def rooms_in_list(state, request, caller: Caller, list_email):
         items = [r for r in state.rooms.get(tid, []) if (r.room_list_email_address or "").lower() == low]
     if not known:
         raise GraphError(404, *NOT_FOUND)
-    return _places(state, request, caller, items, ROOM_PROPS, "microsoft.graph.room",
-                   f"places('{quote(list_email, safe='')}')/microsoft.graph.roomList/rooms")
+    return _places(
+        state,
+        request,
+        caller,
+        items,
+        ROOM_PROPS,
+        "microsoft.graph.room",
+        f"places('{quote(list_email, safe='')}')/microsoft.graph.roomList/rooms",
+    )

@@ -35,6 +35,7 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/)
   Items (its default id no longer resolves: 404 ErrorItemNotFound, as for any moved item; the
   emulator answers the same for its immutable id, see README "Deviations").
 """
+
 from __future__ import annotations
 
 import copy
@@ -51,21 +52,81 @@ from .timezones import render as render_time
 
 WRITE = {"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"}
 EVENT_PROPS = (
-    "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "transactionId",
-    "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart",
-    "isReminderOn", "hasAttachments", "subject", "bodyPreview", "importance", "sensitivity",
-    "isAllDay", "isCancelled", "isOrganizer", "responseRequested", "seriesMasterId", "showAs",
-    "type", "webLink", "onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider",
-    "allowNewTimeProposals", "isDraft", "hideAttendees", "responseStatus", "body", "start", "end",
-    "location", "locations", "recurrence", "attendees", "organizer", "onlineMeeting")
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "categories",
+    "transactionId",
+    "originalStartTimeZone",
+    "originalEndTimeZone",
+    "iCalUId",
+    "reminderMinutesBeforeStart",
+    "isReminderOn",
+    "hasAttachments",
+    "subject",
+    "bodyPreview",
+    "importance",
+    "sensitivity",
+    "isAllDay",
+    "isCancelled",
+    "isOrganizer",
+    "responseRequested",
+    "seriesMasterId",
+    "showAs",
+    "type",
+    "webLink",
+    "onlineMeetingUrl",
+    "isOnlineMeeting",
+    "onlineMeetingProvider",
+    "allowNewTimeProposals",
+    "isDraft",
+    "hideAttendees",
+    "responseStatus",
+    "body",
+    "start",
+    "end",
+    "location",
+    "locations",
+    "recurrence",
+    "attendees",
+    "organizer",
+    "onlineMeeting",
+)
 # Properties a body sets as given (Graph names; the Event field is their snake_case).
-SIMPLE = ("subject", "showAs", "sensitivity", "importance", "categories",
-          "reminderMinutesBeforeStart", "isReminderOn", "responseRequested",
-          "allowNewTimeProposals", "hideAttendees", "isAllDay")
-RENDERED_AS_IS = ("categories", "original_start_time_zone", "original_end_time_zone", "reminder_minutes_before_start",
-                  "is_reminder_on", "subject", "importance", "sensitivity", "is_all_day", "is_cancelled",
-                  "is_organizer", "response_requested", "show_as", "is_online_meeting", "online_meeting_provider",
-                  "allow_new_time_proposals", "hide_attendees", "locations")
+SIMPLE = (
+    "subject",
+    "showAs",
+    "sensitivity",
+    "importance",
+    "categories",
+    "reminderMinutesBeforeStart",
+    "isReminderOn",
+    "responseRequested",
+    "allowNewTimeProposals",
+    "hideAttendees",
+    "isAllDay",
+)
+RENDERED_AS_IS = (
+    "categories",
+    "original_start_time_zone",
+    "original_end_time_zone",
+    "reminder_minutes_before_start",
+    "is_reminder_on",
+    "subject",
+    "importance",
+    "sensitivity",
+    "is_all_day",
+    "is_cancelled",
+    "is_organizer",
+    "response_requested",
+    "show_as",
+    "is_online_meeting",
+    "online_meeting_provider",
+    "allow_new_time_proposals",
+    "hide_attendees",
+    "locations",
+)
 NEVER = "0001-01-01T00:00:00Z"  # responseStatus.time before any answer (docs' examples)
 
 
@@ -82,22 +143,47 @@ def render(state, rec: Event, tz=None, body_type=None, selected=None, context=Tr
     meeting = rec.online_meeting
     full = {
         **graph_fields(rec, RENDERED_AS_IS),
-        "id": item_id, "createdDateTime": iso_z(rec.created), "lastModifiedDateTime": iso_z(rec.modified),
-        "changeKey": rec.change_key, **({"transactionId": rec.transaction_id} if rec.transaction_id else {}),
-        "iCalUId": rec.ical, "hasAttachments": False, "bodyPreview": preview(rec.body), "seriesMasterId": None,
+        "id": item_id,
+        "createdDateTime": iso_z(rec.created),
+        "lastModifiedDateTime": iso_z(rec.modified),
+        "changeKey": rec.change_key,
+        **({"transactionId": rec.transaction_id} if rec.transaction_id else {}),
+        "iCalUId": rec.ical,
+        "hasAttachments": False,
+        "bodyPreview": preview(rec.body),
+        "seriesMasterId": None,
         "type": "singleInstance",
-        "webLink": f"https://outlook.office365.com/owa/?itemid={quote(item_id, safe='')}"
-                   "&exvsurl=1&path=/calendar/item",
-        "onlineMeetingUrl": None, "isDraft": False, "responseStatus": _status(rec.response, rec.response_time),
-        "body": ({"contentType": "text", "content": to_text(rec.body)} if body_type == "text"
-                 else {"contentType": "html", "content": rec.body}),
-        "start": render_time(rec.start, tz), "end": render_time(rec.end, tz),
-        "location": rec.location or empty_location(), "recurrence": None,
-        "attendees": [{"type": a.type, "status": _status(a.response, a.time),
-                       "emailAddress": {"name": a.name, "address": a.address}} for a in attendees],
+        "webLink": f"https://outlook.office365.com/owa/?itemid={quote(item_id, safe='')}&exvsurl=1&path=/calendar/item",
+        "onlineMeetingUrl": None,
+        "isDraft": False,
+        "responseStatus": _status(rec.response, rec.response_time),
+        "body": (
+            {"contentType": "text", "content": to_text(rec.body)}
+            if body_type == "text"
+            else {"contentType": "html", "content": rec.body}
+        ),
+        "start": render_time(rec.start, tz),
+        "end": render_time(rec.end, tz),
+        "location": rec.location or empty_location(),
+        "recurrence": None,
+        "attendees": [
+            {
+                "type": a.type,
+                "status": _status(a.response, a.time),
+                "emailAddress": {"name": a.name, "address": a.address},
+            }
+            for a in attendees
+        ],
         "organizer": {"emailAddress": {"name": rec.organizer_name, "address": rec.organizer_address}},
-        "onlineMeeting": meeting and {"joinUrl": meeting.join_url, "conferenceId": meeting.conference_id,
-                                      "tollNumber": None, "tollFreeNumbers": [], "phones": [], "quickDial": None},
+        "onlineMeeting": meeting
+        and {
+            "joinUrl": meeting.join_url,
+            "conferenceId": meeting.conference_id,
+            "tollNumber": None,
+            "tollFreeNumbers": [],
+            "phones": [],
+            "quickDial": None,
+        },
     }
     if selected is not None:
         full = {k: v for k, v in full.items() if k in selected or k == "id"}
@@ -105,8 +191,11 @@ def render(state, rec: Event, tz=None, body_type=None, selected=None, context=Tr
     if not context:
         return full
     sel = f"({','.join(selected)})" if selected else ""
-    return {"@odata.context": f"{state.base_url}/v1.0/$metadata#users('{rec.owner}')/events{sel}/$entity",
-            "@odata.etag": f'W/"{rec.change_key}"', **full}
+    return {
+        "@odata.context": f"{state.base_url}/v1.0/$metadata#users('{rec.owner}')/events{sel}/$entity",
+        "@odata.etag": f'W/"{rec.change_key}"',
+        **full,
+    }
 
 
 # --- lookups ----------------------------------------------------------------------------------------
@@ -144,13 +233,19 @@ def _apply(state, rec: Event, norm: dict, owner: User) -> None:
         rec.locations = norm["locations"]
         if "location" not in norm:
             names = [loc["displayName"] for loc in norm["locations"] if loc["displayName"]]
-            rec.location = dict(empty_location(), displayName="; ".join(names),
-                                **({"uniqueId": "; ".join(names), "uniqueIdType": "private"} if names else {}))
+            rec.location = dict(
+                empty_location(),
+                displayName="; ".join(names),
+                **({"uniqueId": "; ".join(names), "uniqueIdType": "private"} if names else {}),
+            )
     if "location" in norm:
         rec.location = norm["location"]
         if "locations" not in norm:
-            rec.locations = ([{k: v for k, v in norm["location"].items() if k != "uniqueId"} | {"uniqueIdType": "unknown"}]
-                             if norm["location"]["displayName"] else [])
+            rec.locations = (
+                [{k: v for k, v in norm["location"].items() if k != "uniqueId"} | {"uniqueIdType": "unknown"}]
+                if norm["location"]["displayName"]
+                else []
+            )
     if "attendees" in norm:
         before = {a.address.lower(): a for a in rec.attendees}
         fresh = []
@@ -201,19 +296,22 @@ def events_create(state, request, caller: Caller, cal_id=None):
         cal = find_calendar(state, owner, cal_id) if cal_id else calendars_of(state, owner)[0]
         if cal.shared:
             require(caller.scp, {"Calendars.ReadWrite.Shared"}, *EXCHANGE_DENIED)
-            raise GraphError(400, "ErrorInvalidRequest",
-                             "The emulator does not implement writing to shared calendars.")
+            raise GraphError(400, "ErrorInvalidRequest", "The emulator does not implement writing to shared calendars.")
         raw = read_json(request)
         norm = normalize(raw)
         tx, fingerprint = norm.get("transactionId"), json.dumps(raw, sort_keys=True)
         if tx:
-            same = next((r for r in state.events.values() if r.owner == owner.id
-                         and r.transaction_id == tx and r.live), None)
+            same = next(
+                (r for r in state.events.values() if r.owner == owner.id and r.transaction_id == tx and r.live), None
+            )
             if same is not None:
                 if same.tx_fingerprint != fingerprint:
-                    raise GraphError(400, "ErrorDuplicateTransactionId",
-                                     "Your request can't be completed. The TransactionId specified in "
-                                     "the request has already been used to create a different event.")
+                    raise GraphError(
+                        400,
+                        "ErrorDuplicateTransactionId",
+                        "Your request can't be completed. The TransactionId specified in "
+                        "the request has already been used to create a different event.",
+                    )
                 _log_graph_call(same, request, "create-replayed", raw)
                 return GraphResult(render(state, same, tz, body_type, immutable=immutable), 201, headers)
         if "start" not in norm or "end" not in norm:
@@ -243,8 +341,11 @@ def _get(state, request, caller: Caller, event_id):
     selected = select_option(request, EVENT_PROPS, "microsoft.graph.event")
     with state.lock:
         rec = _find(state, _owner(caller, write=False), event_id)
-        return GraphResult(render(state, rec, tz, body_type, selected, immutable=immutable_ids(request)),
-                           200, preference_applied(tz, body_type))
+        return GraphResult(
+            render(state, rec, tz, body_type, selected, immutable=immutable_ids(request)),
+            200,
+            preference_applied(tz, body_type),
+        )
 
 
 def _update(state, request, caller: Caller, event_id):
@@ -255,8 +356,9 @@ def _update(state, request, caller: Caller, event_id):
         raw = read_json(request)
         norm = normalize(raw)
         if norm.get("transactionId") and norm["transactionId"] != rec.transaction_id:
-            raise GraphError(400, "ErrorInvalidRequest",
-                             "The transactionId of an event can't be changed after it's created.")
+            raise GraphError(
+                400, "ErrorInvalidRequest", "The transactionId of an event can't be changed after it's created."
+            )
         start = norm["start"]["instant"] if "start" in norm else rec.start
         end = norm["end"]["instant"] if "end" in norm else rec.end
         end_before_start(start, end)
@@ -278,8 +380,9 @@ def _update(state, request, caller: Caller, event_id):
                 ev.sync_copies(state, rec, when, reset_responses=moved)
         ev.touch(rec, when)
         _log_graph_call(rec, request, "update", raw)
-        return GraphResult(render(state, rec, tz, body_type, immutable=immutable_ids(request)), 200,
-                           preference_applied(tz, body_type))
+        return GraphResult(
+            render(state, rec, tz, body_type, immutable=immutable_ids(request)), 200, preference_applied(tz, body_type)
+        )
 
 
 def _delete(state, request, caller: Caller, event_id):
@@ -300,11 +403,17 @@ def event_cancel(state, request, caller: Caller, event_id):
         raw = read_json(request, required=False)
         comment = {k.lower(): v for k, v in raw.items()}.get("comment")
         if comment is not None and not isinstance(comment, str):
-            raise GraphError(400, "RequestBodyRead", "An unexpected value was found for parameter "
-                                                     "'Comment'; a value of type 'Edm.String' was expected.")
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                "An unexpected value was found for parameter 'Comment'; a value of type 'Edm.String' was expected.",
+            )
         if not rec.is_organizer:
-            raise GraphError(400, "ErrorInvalidRequest", "Your request can't be completed. You need "
-                                                         "to be an organizer to cancel a meeting.")
+            raise GraphError(
+                400,
+                "ErrorInvalidRequest",
+                "Your request can't be completed. You need to be an organizer to cancel a meeting.",
+            )
         ev.cancel_meeting(state, rec, comment, ev.now(), "cancel")
         _log_graph_call(rec, request, "cancel", raw)
     return GraphResult(None, 202)

@@ -5,6 +5,7 @@ Error shape (concepts/errors.md): {"error": {"code", "message", "innerError": {"
 Throttled answer (concepts/throttling.md "Sample response"): 429, `Retry-After`, code
 TooManyRequests, innerError with code/status "429".
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,7 @@ class GraphError(Exception):
 
 @dataclass
 class GraphResult:
-    body: dict | None           # None: no body (204 No Content, 202 Accepted)
+    body: dict | None  # None: no body (204 No Content, 202 Accepted)
     status: int = 200
     headers: dict | None = None
 
@@ -76,10 +77,10 @@ def respond(request, result: GraphResult) -> Response:
     return Response(json.dumps(result.body), status=result.status, mimetype=MIMETYPE, headers=headers)
 
 
-def error(request, err: GraphError) -> Response:
+def error(request, err: GraphError, inner: dict | None = None) -> Response:
     rid, crid = _ids(request)
-    body = {"error": {"code": err.code, "message": err.message,
-                      "innerError": {"date": _date(), "request-id": rid, "client-request-id": crid}}}
+    inner_error = {**(inner or {}), "date": _date(), "request-id": rid, "client-request-id": crid}
+    body = {"error": {"code": err.code, "message": err.message, "innerError": inner_error}}
     return respond(request, GraphResult(body, err.status, err.headers))
 
 
@@ -91,21 +92,22 @@ FAULTS = {  # status -> (code, message)
 
 
 def fault(request, rule: FaultRule) -> Response:
-    status = rule.status
-    code, message = FAULTS.get(status, ("generalException", "An unspecified error has occurred."))
-    rid, crid = _ids(request)
-    body = {"error": {"code": code, "message": message,
-                      "innerError": {"code": str(status), "date": _date(),
-                                     "message": "Please retry after", "request-id": rid,
-                                     "client-request-id": crid, "status": str(status)}}}
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-    return respond(request, GraphResult(body, status, headers))
+    status = str(rule.status)
+    inner = {"code": status, "message": "Please retry after", "status": status}
+    return error(request, GraphError(rule.status, *FAULTS[rule.status], headers), inner)
 
 
 def _unauthorized(state, message):
-    return GraphError(401, "InvalidAuthenticationToken", message, headers={
-        "WWW-Authenticate": f'Bearer realm="", authorization_uri="{state.base_url}/common/oauth2/'
-                            f'authorize", client_id="{seed.GRAPH_APP_ID}"'})
+    return GraphError(
+        401,
+        "InvalidAuthenticationToken",
+        message,
+        headers={
+            "WWW-Authenticate": f'Bearer realm="", authorization_uri="{state.base_url}/common/oauth2/'
+            f'authorize", client_id="{seed.GRAPH_APP_ID}"'
+        },
+    )
 
 
 def bearer(request) -> str | None:
@@ -129,8 +131,11 @@ def authenticate(state, request) -> Caller:
     if not token:
         raise _unauthorized(state, "Access token is empty.")
     if token.count(".") != 2:
-        raise _unauthorized(state, "IDX14100: JWT is not well formed, there are no dots (.).\n"
-                                   "The token needs to be in JWS or JWE Compact Serialization Format.")
+        raise _unauthorized(
+            state,
+            "IDX14100: JWT is not well formed, there are no dots (.).\n"
+            "The token needs to be in JWS or JWE Compact Serialization Format.",
+        )
     try:
         claims = state.key.verify(token, AUDIENCES)
     except jwt.ExpiredSignatureError:
@@ -148,8 +153,10 @@ def authenticate(state, request) -> Caller:
         # A deleted or disabled account is a critical event for Graph (continuous access
         # evaluation): its tokens are refused before they expire.
         if user.deleted or user.disabled:
-            raise _unauthorized(state, "Access token validation failure. The user account is "
-                                       + ("deleted." if user.deleted else "disabled."))
+            raise _unauthorized(
+                state,
+                "Access token validation failure. The user account is " + ("deleted." if user.deleted else "disabled."),
+            )
     return Caller(user, set(claims.get("scp", "").split()))
 
 
@@ -164,6 +171,10 @@ def read_json(request, required=True) -> dict:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
-                                            "Content-Type header is set and payload is of valid JSON format.")
+        raise GraphError(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure "
+            "Content-Type header is set and payload is of valid JSON format.",
+        )
     return body

@@ -22,6 +22,7 @@ Docs followed:
 - Unknown address: {"scheduleId", "error": {"message": "Unable to resolve e-mail address <x> to an
   Active Directory object.", "responseCode": "5009"}} (microsoft-graph-docs issue #11225).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,8 +53,12 @@ def _when(params, name):
 
 def _working_hours(tz_name="Tokyo Standard Time"):
     """The seeded mailboxes keep Outlook's default working hours in their own zone (Japan)."""
-    return {"daysOfWeek": list(WORKDAYS), "startTime": "08:00:00.0000000",
-            "endTime": "17:00:00.0000000", "timeZone": {"name": tz_name}}
+    return {
+        "daysOfWeek": list(WORKDAYS),
+        "startTime": "08:00:00.0000000",
+        "endTime": "17:00:00.0000000",
+        "timeZone": {"name": tz_name},
+    }
 
 
 def _view(items, start, end, interval):
@@ -78,9 +83,11 @@ def get_schedule(state, request, caller: Caller):
     if not schedules:
         raise _bad("ErrorMailboxDataArrayEmpty", "MailboxData array is empty.")
     if len(schedules) > MAX_SCHEDULES:
-        raise _bad("ErrorMailboxDataArrayTooBig",
-                   "There are too many target users in the EmailAddress array. The allowed size = "
-                   f"{MAX_SCHEDULES}; the actual size = {len(schedules)}.")
+        raise _bad(
+            "ErrorMailboxDataArrayTooBig",
+            "There are too many target users in the EmailAddress array. The allowed size = "
+            f"{MAX_SCHEDULES}; the actual size = {len(schedules)}.",
+        )
     start, end = _when(params, "startTime"), _when(params, "endTime")
     interval = params.get("availabilityviewinterval", 30)
     if isinstance(interval, str) and interval.strip().isdigit():
@@ -88,23 +95,34 @@ def get_schedule(state, request, caller: Caller):
     if interval is None:
         interval = 30
     if not isinstance(interval, int) or isinstance(interval, bool) or not 5 <= interval <= 1440:
-        raise _bad("ErrorInvalidMergedFreeBusyInterval",
-                   "The MergedFreeBusyIntervalInMinutes value must be between 5 and 1440.")
+        raise _bad(
+            "ErrorInvalidMergedFreeBusyInterval",
+            "The MergedFreeBusyIntervalInMinutes value must be between 5 and 1440.",
+        )
     if end <= start:
-        raise _bad("ErrorInvalidTimeInterval", "The specified time interval is invalid. The end time "
-                                               "must be later than the start time.")
+        raise _bad(
+            "ErrorInvalidTimeInterval",
+            "The specified time interval is invalid. The end time must be later than the start time.",
+        )
     if end - start >= MAX_PERIOD:
-        raise _bad("ErrorTimeIntervalTooBig", "The specified time interval is larger than the allowed "
-                                              "limit of 42 days.")
+        raise _bad(
+            "ErrorTimeIntervalTooBig", "The specified time interval is larger than the allowed limit of 42 days."
+        )
     with state.lock:
         tid, me = owner.tenant_id, owner.address.lower()
         value = []
         for address in schedules:
             user = state.user_by_address(tid, address)
             if (user is None or not user.has_mailbox) and state.room_by_address(tid, address) is None:
-                value.append({"scheduleId": address, "error": {
-                    "message": f"Unable to resolve e-mail address {address} to an Active Directory object.",
-                    "responseCode": "5009"}})
+                value.append(
+                    {
+                        "scheduleId": address,
+                        "error": {
+                            "message": f"Unable to resolve e-mail address {address} to an Active Directory object.",
+                            "responseCode": "5009",
+                        },
+                    }
+                )
                 continue
             own = user is not None and (user.id == owner.id or address.lower() == me)
             items = ev.schedule_items(state, tid, address, start, end)
@@ -115,9 +133,16 @@ def get_schedule(state, request, caller: Caller):
                     item.update(subject=subject or "", location=location or "")
                 item.update(start=render_time(s, tz), end=render_time(e, tz))
                 rendered.append(item)
-            value.append({"scheduleId": address, "availabilityView": _view(items, start, end, interval),
-                          "scheduleItems": rendered, "workingHours": _working_hours()})
-    body = {"@odata.context": f"{state.base_url}/v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)",
-            "value": value}
+            value.append(
+                {
+                    "scheduleId": address,
+                    "availabilityView": _view(items, start, end, interval),
+                    "scheduleItems": rendered,
+                    "workingHours": _working_hours(),
+                }
+            )
+    body = {
+        "@odata.context": f"{state.base_url}/v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)",
+        "value": value,
+    }
     return GraphResult(body, 200, preference_applied(tz, None))
-

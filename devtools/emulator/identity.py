@@ -9,6 +9,7 @@ Docs followed (Microsoft identity platform, learn.microsoft.com/entra/identity-p
   cancel -> error=access_denied + AADSTS65004; user of another tenant -> access_denied +
   AADSTS50020, both redirected with admin_consent=True and state).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,7 @@ import time
 
 from . import oauth, pages, scopes, seed
 from .jwt_keys import b64url
-from .oauth import error_page, html, json_response, redirect
+from .oauth import OAuthError, error_page, html, json_response, redirect
 from .records import AuthCode
 
 CODE_TTL = 600  # "Authorization codes are short lived. Typically, they expire after about 10 minutes."
@@ -29,13 +30,21 @@ def _tenant_or_page(state, request, tenant):
     resolved = state.resolve_tenant(tenant)
     if resolved is None:
         if tenant.lower() == "consumers":
-            return None, error_page(request, 400, 9002332,
-                                    f"Application '{seed.CLIENT_ID}'({seed.APP_DISPLAY_NAME}) is "
-                                    "configured for use by Microsoft Entra users only. Please do not "
-                                    "use the /consumers endpoint to serve this request.")
-        return None, error_page(request, 400, 90002,
-                                f"Tenant '{tenant}' not found. Check to make sure you have the "
-                                "correct tenant ID and are signing into the correct cloud.")
+            return None, error_page(
+                request,
+                400,
+                9002332,
+                f"Application '{seed.CLIENT_ID}'({seed.APP_DISPLAY_NAME}) is "
+                "configured for use by Microsoft Entra users only. Please do not "
+                "use the /consumers endpoint to serve this request.",
+            )
+        return None, error_page(
+            request,
+            400,
+            90002,
+            f"Tenant '{tenant}' not found. Check to make sure you have the "
+            "correct tenant ID and are signing into the correct cloud.",
+        )
     return resolved, None
 
 
@@ -44,10 +53,13 @@ def _pick_user(state, request, p, resolved, heading, note):
     user = state.user_by_upn(p.get("username"))
     error = None
     if user is None or user.deleted:
-        error = oauth.describe(request, 50034,
-                               f"The user account {p.get('username') or '{EmailHidden}'} does not "
-                               "exist in the directory. To sign into this application, the account "
-                               "must be added to the directory.")
+        error = oauth.describe(
+            request,
+            50034,
+            f"The user account {p.get('username') or '{EmailHidden}'} does not "
+            "exist in the directory. To sign into this application, the account "
+            "must be added to the directory.",
+        )
     elif user.disabled:
         error = oauth.describe(request, 50057, "The user account is disabled.")
     if error:
@@ -57,12 +69,14 @@ def _pick_user(state, request, p, resolved, heading, note):
 
 
 def wrong_tenant_message(state, user, tid) -> str:
-    return (f"User account '{user.upn}' from identity provider "
-            f"'{state.base_url}/{user.tenant_id}/' does not exist in tenant "
-            f"'{state.tenants[tid].display_name}' and cannot access the application "
-            f"'{seed.CLIENT_ID}'({seed.APP_DISPLAY_NAME}) in that tenant. The account needs to be "
-            "added as an external user in the tenant first. Sign out and sign in again with a "
-            "different Azure Active Directory user account.")
+    return (
+        f"User account '{user.upn}' from identity provider "
+        f"'{state.base_url}/{user.tenant_id}/' does not exist in tenant "
+        f"'{state.tenants[tid].display_name}' and cannot access the application "
+        f"'{seed.CLIENT_ID}'({seed.APP_DISPLAY_NAME}) in that tenant. The account needs to be "
+        "added as an external user in the tenant first. Sign out and sign in again with a "
+        "different Azure Active Directory user account."
+    )
 
 
 def _can_grant_tenant_consent(user) -> bool:
@@ -100,33 +114,39 @@ def authorize(state, request, tenant, info):
     if page:
         return page
     mode = p.get("response_mode") or "query"
-    if mode not in ("query", "fragment", "form_post"):
-        return error_page(request, 400, 70007,
-                          f"The application requested an unsupported response mode '{mode}'.")
+    if mode != "query":  # fragment and form_post are not emulated: the app uses query
+        return error_page(request, 400, 70007, f"The application requested an unsupported response mode '{mode}'.")
     redirect_uri = p["redirect_uri"]
 
     def fail(error, code, message, **extra):
-        return redirect(redirect_uri, {"error": error, **extra,
-                                       "error_description": oauth.describe(request, code, message),
-                                       "error_uri": oauth.ERROR_URI.format(code),
-                                       "state": p.get("state")}, mode)
+        return redirect(
+            redirect_uri,
+            {
+                "error": error,
+                **extra,
+                "error_description": oauth.describe(request, code, message),
+                "error_uri": oauth.ERROR_URI.format(code),
+                "state": p.get("state"),
+            },
+        )
 
     rtype = p.get("response_type")
     if not rtype:
-        return fail("invalid_request", 900144,
-                    "The request body must contain the following parameter: 'response_type'.")
+        return fail(
+            "invalid_request", 900144, "The request body must contain the following parameter: 'response_type'."
+        )
     if set(rtype.split()) != {"code"}:
         # The hybrid/implicit flows need "ID tokens" enabled on the registration; it is not.
-        return fail("unsupported_response_type", 700054,
-                    "response_type 'id_token' is not enabled for the application.")
+        return fail("unsupported_response_type", 700054, "response_type 'id_token' is not enabled for the application.")
     try:
         sreq = scopes.parse(p.get("scope"))
-    except scopes.ScopeError as e:
+    except OAuthError as e:
         return fail(e.error, e.code, e.message)
     challenge, method = p.get("code_challenge"), p.get("code_challenge_method")
     if method and not challenge:
-        return fail("invalid_request", 900144,
-                    "The request body must contain the following parameter: 'code_challenge'.")
+        return fail(
+            "invalid_request", 900144, "The request body must contain the following parameter: 'code_challenge'."
+        )
     if challenge:
         method = method or "plain"  # docs: without a method the challenge is plain
         if method not in ("S256", "plain"):
@@ -138,8 +158,7 @@ def authorize(state, request, tenant, info):
         return fail("invalid_request", 90100, "The parameter 'prompt' is not valid.")
     if prompt == "none":
         # No browser session exists in the emulator, so silent sign-in always needs a login.
-        return fail("login_required", 50058,
-                    "A silent sign-in request was sent but no user is signed in.")
+        return fail("login_required", 50058, "A silent sign-in request was sent but no user is signed in.")
 
     heading = f"Sign in to {seed.APP_DISPLAY_NAME}"
     note = "Pick an account. Signing in also accepts the permissions requested: " + p["scope"]
@@ -150,8 +169,7 @@ def authorize(state, request, tenant, info):
     cancelled = oauth.action(request) == "cancel"
     if cancelled and not p.get("username"):
         # docs: access_denied = "Resource owner denied consent"; AADSTS65004 UserDeclinedConsent.
-        return fail("access_denied", 65004, "User declined to consent to access the app.",
-                    error_subcode="cancel")
+        return fail("access_denied", 65004, "User declined to consent to access the app.", error_subcode="cancel")
     user, page = _pick_user(state, request, p, resolved, heading, note)
     if page:
         return page
@@ -174,34 +192,42 @@ def authorize(state, request, tenant, info):
             # tenants report the AADSTS90094 page and text (Azure-Samples/
             # active-directory-aspnetcore-webapp-openidconnect-v2#44, ms-identity-python-webapp#19):
             # the emulator shows that one for both causes.
-            message = (f"{seed.APP_DISPLAY_NAME} needs permission to access resources in your "
-                       "organization that only an admin can grant. Please ask an admin to grant "
-                       "permission to this app before you can use it.")
+            message = (
+                f"{seed.APP_DISPLAY_NAME} needs permission to access resources in your "
+                "organization that only an admin can grant. Please ask an admin to grant "
+                "permission to this app before you can use it."
+            )
             if cancelled:
                 return fail("access_denied", 90094, message)
-            return html(pages.need_admin_approval(p, user, oauth.describe(request, 90094, message),
-                                                  sorted(refused)))
+            return html(pages.need_admin_approval(p, user, oauth.describe(request, 90094, message), sorted(refused)))
         if cancelled:
-            return fail("access_denied", 65004, "User declined to consent to access the app.",
-                        error_subcode="cancel")
+            return fail("access_denied", 65004, "User declined to consent to access the app.", error_subcode="cancel")
         if needed:  # signing in on the page also accepts the consent prompt
             state.grant(tid, needed, user.id)
         code = "1.A" + secrets.token_urlsafe(96)
         state.codes[code] = AuthCode(
-            redirect_uri=redirect_uri, scope_req=sreq, graph=graph, nonce=p.get("nonce"), code_challenge=challenge,
-            code_challenge_method=method, oid=user.id, tid=tid, authority=resolved, issued_at=time.time(),
-            session_id=secrets.token_hex(16))
+            redirect_uri=redirect_uri,
+            scope_req=sreq,
+            graph=graph,
+            nonce=p.get("nonce"),
+            code_challenge=challenge,
+            code_challenge_method=method,
+            oid=user.id,
+            tid=tid,
+            authority=resolved,
+            issued_at=time.time(),
+            session_id=secrets.token_hex(16),
+        )
     fields = {"code": code}
     if p.get("client_info") == "1":
         fields["client_info"] = client_info(user)
     fields.update({"state": p.get("state"), "session_state": secrets.token_hex(16)})
-    return redirect(redirect_uri, fields, mode)
+    return redirect(redirect_uri, fields)
 
 
 def client_info(user) -> str:
     """base64url JSON {"uid": oid, "utid": tid}; MSAL builds home_account_id from it."""
-    return b64url(json.dumps({"uid": user.id, "utid": user.tenant_id},
-                             separators=(",", ":")).encode())
+    return b64url(json.dumps({"uid": user.id, "utid": user.tenant_id}, separators=(",", ":")).encode())
 
 
 # --- /{tenant}/v2.0/adminconsent --------------------------------------------------------------
@@ -212,18 +238,23 @@ def adminconsent(state, request, tenant, info):
     redirect_uri = p["redirect_uri"]
 
     def fail(error, code, message):
-        return redirect(redirect_uri, {"error": error,
-                                       "error_description": oauth.describe(request, code, message),
-                                       "error_uri": oauth.ERROR_URI.format(code),
-                                       "admin_consent": "True", "state": p.get("state")})
+        return redirect(
+            redirect_uri,
+            {
+                "error": error,
+                "error_description": oauth.describe(request, code, message),
+                "error_uri": oauth.ERROR_URI.format(code),
+                "admin_consent": "True",
+                "state": p.get("state"),
+            },
+        )
 
     try:
         sreq = scopes.parse(p.get("scope"))  # `scope` is Required on the v2 endpoint
-    except scopes.ScopeError as e:
+    except OAuthError as e:
         return fail(e.error, e.code, e.message)
     heading = f"Permissions requested: {seed.APP_DISPLAY_NAME}"
-    note = ("An administrator signs in and accepts these permissions for the whole "
-            "organization: " + p["scope"])
+    note = "An administrator signs in and accepts these permissions for the whole organization: " + p["scope"]
     if request.method == "GET":
         users = state.tenant_users(resolved[1] if resolved[0] == "tenant" else None)
         return html(pages.sign_in(p, users, heading, note))
@@ -250,18 +281,28 @@ def adminconsent(state, request, tenant, info):
     # Exactly the permissions `scope` listed (OIDC ones included) become the tenant-wide grant;
     # consenting also recreates a deleted service principal.
     state.grant(tid, sreq.resolve(None) | sreq.oidc)
-    return redirect(redirect_uri, {"admin_consent": "True", "tenant": tid,
-                                   "scope": p["scope"], "state": p.get("state")})
+    return redirect(
+        redirect_uri, {"admin_consent": "True", "tenant": tid, "scope": p["scope"], "state": p.get("state")}
+    )
 
 
 # --- OIDC discovery and keys -------------------------------------------------------------------
 def _discovery_tenant(state, request, tenant):
     resolved = state.resolve_tenant(tenant)
     if resolved is None:
-        return None, None, oauth.error_json(
-            request, 400, "invalid_tenant", 90002,
-            f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
-            "are signing into the correct cloud.")
+        return (
+            None,
+            None,
+            oauth.error_json(
+                request,
+                OAuthError(
+                    "invalid_tenant",
+                    90002,
+                    f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+                    "and are signing into the correct cloud.",
+                ),
+            ),
+        )
     if resolved[0] == "tenant":
         return resolved[1], f"{state.base_url}/{resolved[1]}/v2.0", None
     # Multi-tenant metadata carries the literal {tenantid} template, like Entra's.
@@ -276,38 +317,56 @@ def openid_configuration(state, request, tenant, info):
     host = state.base_url.split("://", 1)[1]
     # Fields of the v2.0 metadata document. Endpoints the emulator does not serve (device
     # code, logout, kerberos, userinfo) are left out rather than advertised.
-    return json_response({
-        "token_endpoint": f"{base}/oauth2/v2.0/token",
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
-                                                  "client_secret_basic"],
-        "jwks_uri": f"{base}/discovery/v2.0/keys",
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": issuer,
-        "request_uri_parameter_supported": False,
-        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-        "http_logout_supported": True,
-        "frontchannel_logout_supported": True,
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name",
-                             "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat",
-                             "auth_time", "acr", "nonce", "preferred_username", "name", "tid",
-                             "ver", "at_hash", "c_hash", "email"],
-        "tenant_region_scope": "AS",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": host,
-    }, headers={"Cache-Control": "max-age=86400, private"})
+    return json_response(
+        {
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": f"{base}/discovery/v2.0/keys",
+            "response_modes_supported": ["query"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": issuer,
+            "request_uri_parameter_supported": False,
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "claims_supported": [
+                "sub",
+                "iss",
+                "cloud_instance_name",
+                "cloud_instance_host_name",
+                "cloud_graph_host_name",
+                "msgraph_host",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "acr",
+                "nonce",
+                "preferred_username",
+                "name",
+                "tid",
+                "ver",
+                "at_hash",
+                "c_hash",
+                "email",
+            ],
+            "tenant_region_scope": "AS",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": host,
+        },
+        headers={"Cache-Control": "max-age=86400, private"},
+    )
 
 
 def jwks(state, request, tenant, info):
     _seg, issuer, err = _discovery_tenant(state, request, tenant)
     if err:
         return err
-    return json_response({"keys": [state.key.jwk(issuer)]},
-                         headers={"Cache-Control": "max-age=86400, private"})
+    return json_response({"keys": [state.key.jwk(issuer)]}, headers={"Cache-Control": "max-age=86400, private"})
 
 
 def pkce_ok(verifier: str | None, challenge: str, method: str) -> bool:

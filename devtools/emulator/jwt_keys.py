@@ -4,6 +4,7 @@ The key is persisted in the state dir so tokens and cached JWKS survive a restar
 JWKS shape follows the v2.0 `discovery/v2.0/keys` document of the Microsoft identity
 platform (kty, use, kid, x5t, n, e, x5c, issuer).
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,14 +42,20 @@ class SigningKey:
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.emulator.local")])
             now = dt.datetime.now(dt.UTC)
             self.cert = (
-                x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(self.key.public_key())
+                .serial_number(x509.random_serial_number())
                 .not_valid_before(now - dt.timedelta(minutes=5))
                 .not_valid_after(now + dt.timedelta(days=3650))
-                .sign(self.key, hashes.SHA256()))
-            key_path.write_bytes(self.key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()))
+                .sign(self.key, hashes.SHA256())
+            )
+            key_path.write_bytes(
+                self.key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
             key_path.chmod(0o600)
             cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
         der = self.cert.public_bytes(serialization.Encoding.DER)
@@ -59,15 +66,27 @@ class SigningKey:
 
     def jwk(self, issuer: str) -> dict:
         numbers = self.public_key.public_numbers()
-        return {"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-                "n": _int_b64(numbers.n), "e": _int_b64(numbers.e), "x5c": [self._x5c],
-                "issuer": issuer}
+        return {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": _int_b64(numbers.n),
+            "e": _int_b64(numbers.e),
+            "x5c": [self._x5c],
+            "issuer": issuer,
+        }
 
     def sign(self, claims: dict) -> str:
-        return jwt.encode(claims, self.key, algorithm="RS256",
-                          headers={"typ": "JWT", "kid": self.kid, "x5t": self.kid})
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"typ": "JWT", "kid": self.kid, "x5t": self.kid})
 
     def verify(self, token: str, audiences) -> dict:
         """Signature, exp/nbf/iat and audience; raises jwt.PyJWTError subclasses."""
-        return jwt.decode(token, self.public_key, algorithms=["RS256"], audience=list(audiences),
-                          options={"require": ["exp", "iat", "aud", "tid", "oid"]}, leeway=0)
+        return jwt.decode(
+            token,
+            self.public_key,
+            algorithms=["RS256"],
+            audience=list(audiences),
+            options={"require": ["exp", "iat", "aud", "tid", "oid"]},
+            leeway=0,
+        )

@@ -7,6 +7,7 @@ Error JSON (docs: "Microsoft Entra authentication and authorization error codes"
    \\r\\nTimestamp: ..", "error_codes": [nnnn], "timestamp", "trace_id", "correlation_id",
    "error_uri": "https://login.microsoftonline.com/error?code=nnnn"}
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,6 +24,15 @@ ERROR_URI = "https://login.microsoftonline.com/error?code={}"
 LOCALHOST_HOSTS = ("localhost", "127.0.0.1")
 
 
+class OAuthError(Exception):
+    """An OAuth error answer: `error`, AADSTS number, text; `extra` fields Entra appends to some
+    errors, e.g. `suberror` (consent_required, basic_action) and a `claims` challenge."""
+
+    def __init__(self, error: str, code: int, message: str, status: int = 400, extra: dict | None = None):
+        super().__init__(message)
+        self.error, self.code, self.message, self.status, self.extra = error, code, message, status, extra
+
+
 def diagnostics(request) -> tuple[str, str, str]:
     """(trace_id, correlation_id, timestamp); MSAL sends its correlation id as client-request-id."""
     ts = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
@@ -35,26 +45,31 @@ def describe(request, code: int, message: str) -> str:
     return f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\nCorrelation ID: {corr}\r\nTimestamp: {ts}"
 
 
-def error_json(request, status: int, error: str, code: int, message: str, headers=None,
-               extra: dict | None = None) -> Response:
-    """`extra`: fields Entra appends to some errors, e.g. `suberror` (consent_required,
-    basic_action) and a `claims` challenge."""
+def error_json(request, e: OAuthError, headers=None) -> Response:
     trace, corr, ts = diagnostics(request)
-    body = {"error": error,
-            "error_description": f"AADSTS{code}: {message}\r\nTrace ID: {trace}\r\n"
-                                 f"Correlation ID: {corr}\r\nTimestamp: {ts}",
-            "error_codes": [code], "timestamp": ts, "trace_id": trace, "correlation_id": corr,
-            "error_uri": ERROR_URI.format(code), **(extra or {})}
-    return json_response(body, status, headers)
+    body = {
+        "error": e.error,
+        "error_description": f"AADSTS{e.code}: {e.message}\r\nTrace ID: {trace}\r\n"
+        f"Correlation ID: {corr}\r\nTimestamp: {ts}",
+        "error_codes": [e.code],
+        "timestamp": ts,
+        "trace_id": trace,
+        "correlation_id": corr,
+        "error_uri": ERROR_URI.format(e.code),
+        **(e.extra or {}),
+    }
+    return json_response(body, e.status, headers)
 
 
 def app_not_found_message(client_id: str, directory: str) -> str:
     """AADSTS700016 as observed (Azure/go-autorest#626, openshift/openshift-azure#2291 with a
     tenant GUID; alan-turing-institute/data-safe-haven#2263 with the tenant's display name)."""
-    return (f"Application with identifier '{client_id}' was not found in the directory "
-            f"'{directory}'. This can happen if the application has not been installed by the "
-            "administrator of the tenant or consented to by any user in the tenant. You may have "
-            "sent your authentication request to the wrong tenant.")
+    return (
+        f"Application with identifier '{client_id}' was not found in the directory "
+        f"'{directory}'. This can happen if the application has not been installed by the "
+        "administrator of the tenant or consented to by any user in the tenant. You may have "
+        "sent your authentication request to the wrong tenant."
+    )
 
 
 def json_response(body, status: int = 200, headers=None) -> Response:
@@ -71,12 +86,10 @@ def error_page(request, status: int, code: int, message: str) -> Response:
     return html(pages.error(describe(request, code, message)), status)
 
 
-def redirect(redirect_uri: str, fields: dict, response_mode: str = "query") -> Response:
-    """Send an authorization response to the app (docs: response_mode query/fragment/form_post)."""
+def redirect(redirect_uri: str, fields: dict) -> Response:
+    """Send an authorization response to the app (response_mode query, the one the app uses)."""
     fields = {k: v for k, v in fields.items() if v is not None}
-    if response_mode == "form_post":
-        return html(pages.form_post(redirect_uri, fields))
-    sep = "#" if response_mode == "fragment" else ("&" if "?" in redirect_uri else "?")
+    sep = "&" if "?" in redirect_uri else "?"
     return Response(status=302, headers={"Location": redirect_uri + sep + urlencode(fields)})
 
 
@@ -112,7 +125,11 @@ def redirect_uri_allowed(uri: str | None) -> bool:
     for reg in registered_redirect_uris():
         want = urlsplit(reg)
         if (got.scheme.lower(), (got.hostname or "").lower(), got.path, got.query) != (
-                want.scheme.lower(), (want.hostname or "").lower(), want.path, want.query):
+            want.scheme.lower(),
+            (want.hostname or "").lower(),
+            want.path,
+            want.query,
+        ):
             continue
         if want.scheme.lower() == "http" and (want.hostname or "").lower() in LOCALHOST_HOSTS:
             return True
@@ -126,17 +143,20 @@ def check_client_and_redirect(request, p: dict, tenant_label: str):
     client or a redirect URI that is not registered (AADSTS700016, AADSTS50011)."""
     client_id = p.get("client_id")
     if not client_id:
-        return error_page(request, 400, 900144,
-                          "The request body must contain the following parameter: 'client_id'.")
+        return error_page(request, 400, 900144, "The request body must contain the following parameter: 'client_id'.")
     if client_id.lower() != seed.CLIENT_ID:
         return error_page(request, 400, 700016, app_not_found_message(client_id, tenant_label))
     uri = p.get("redirect_uri")
     if not uri:
         return error_page(request, 400, 900971, "No reply address provided.")
     if not redirect_uri_allowed(uri):
-        return error_page(request, 400, 50011,
-                          f"The redirect URI '{uri}' specified in the request does not match the "
-                          f"redirect URIs configured for the application '{seed.CLIENT_ID}'. Make "
-                          "sure the redirect URI sent in the request matches one added to your "
-                          "application in the Azure portal.")
+        return error_page(
+            request,
+            400,
+            50011,
+            f"The redirect URI '{uri}' specified in the request does not match the "
+            f"redirect URIs configured for the application '{seed.CLIENT_ID}'. Make "
+            "sure the redirect URI sent in the request matches one added to your "
+            "application in the Azure portal.",
+        )
     return None

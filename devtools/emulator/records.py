@@ -84,10 +84,19 @@ class User:
     @classmethod
     def from_seed(cls, u: dict) -> User:
         return cls(
-            id=u["id"], tenant_id=u["tenant_id"], upn=u["userPrincipalName"], display_name=u["displayName"],
-            given_name=u["givenName"], surname=u["surname"], mail=u["mail"], roles=list(u["roles"]),
-            has_mailbox=u["has_mailbox"], has_teams=u["has_teams"], calendars=list(u["calendars"]),
-            preferred_language=u["preferredLanguage"], usage_location=u["usageLocation"],
+            id=u["id"],
+            tenant_id=u["tenant_id"],
+            upn=u["userPrincipalName"],
+            display_name=u["displayName"],
+            given_name=u["givenName"],
+            surname=u["surname"],
+            mail=u["mail"],
+            roles=list(u["roles"]),
+            has_mailbox=u["has_mailbox"],
+            has_teams=u["has_teams"],
+            calendars=list(u["calendars"]),
+            preferred_language=u["preferredLanguage"],
+            usage_location=u["usageLocation"],
         )
 
     @property
@@ -136,9 +145,26 @@ class RefreshToken:
 
 
 # --- places ------------------------------------------------------------------------------------
-ROOM_PROPS = ("id", "email_address", "display_name", "address", "geo_coordinates", "phone", "nickname", "label",
-              "capacity", "building", "floor_number", "floor_label", "is_wheel_chair_accessible", "booking_type",
-              "tags", "audio_device_name", "video_device_name", "display_device_name")  # resources/room.md
+ROOM_PROPS = (
+    "id",
+    "email_address",
+    "display_name",
+    "address",
+    "geo_coordinates",
+    "phone",
+    "nickname",
+    "label",
+    "capacity",
+    "building",
+    "floor_number",
+    "floor_label",
+    "is_wheel_chair_accessible",
+    "booking_type",
+    "tags",
+    "audio_device_name",
+    "video_device_name",
+    "display_device_name",
+)  # resources/room.md
 ROOM_LIST_PROPS = ("id", "display_name", "address", "geo_coordinates", "phone", "email_address")  # roomlist.md
 
 

@@ -6,30 +6,24 @@ means every permission the app is configured for / has been granted; the OIDC sc
 `openid profile email offline_access` belong to no resource. Scope values are
 case-insensitive.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from . import seed
+from .oauth import OAuthError
 
 _GRAPH_PREFIXES = (seed.GRAPH_RESOURCE.lower() + "/", seed.GRAPH_APP_ID + "/")
 _CANONICAL = {name.lower(): name for name in seed.GRAPH_SCOPES}
 
 
-class ScopeError(Exception):
-    """An OAuth error about the `scope` parameter: (error, AADSTS number, message)."""
-
-    def __init__(self, error: str, code: int, message: str):
-        super().__init__(message)
-        self.error, self.code, self.message = error, code, message
-
-
 @dataclass
 class ScopeRequest:
-    oidc: set = field(default_factory=set)        # openid/profile/email/offline_access
-    graph: set = field(default_factory=set)       # canonical Graph permission names
-    default: bool = False                         # https://graph.microsoft.com/.default
-    qualified: bool = False                       # client used the resource-qualified form
+    oidc: set = field(default_factory=set)  # openid/profile/email/offline_access
+    graph: set = field(default_factory=set)  # canonical Graph permission names
+    default: bool = False  # https://graph.microsoft.com/.default
+    qualified: bool = False  # client used the resource-qualified form
 
     @property
     def openid(self) -> bool:
@@ -52,8 +46,7 @@ class ScopeRequest:
 
 def parse(scope: str | None) -> ScopeRequest:
     if not scope or not scope.strip():
-        raise ScopeError("invalid_request", 900144,
-                         "The request body must contain the following parameter: 'scope'.")
+        raise OAuthError("invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
     req = ScopeRequest()
     for raw in scope.split():
         low = raw.lower()
@@ -63,23 +56,28 @@ def parse(scope: str | None) -> ScopeRequest:
         name = None
         for prefix in _GRAPH_PREFIXES:
             if low.startswith(prefix):
-                name, req.qualified = low[len(prefix):], True
+                name, req.qualified = low[len(prefix) :], True
         if name is None:
             if "/" in low or ":" in low:
                 resource = raw.rsplit("/", 1)[0]
-                raise ScopeError("invalid_resource", 500011,
-                                 f"The resource principal named {resource} was not found in the "
-                                 "tenant. This can happen if the application has not been "
-                                 "installed by the administrator of the tenant.")
+                raise OAuthError(
+                    "invalid_resource",
+                    500011,
+                    f"The resource principal named {resource} was not found in the "
+                    "tenant. This can happen if the application has not been "
+                    "installed by the administrator of the tenant.",
+                )
             name = low
         if name == ".default":
             req.default = True
         elif name in _CANONICAL:
             req.graph.add(_CANONICAL[name])
         else:
-            raise ScopeError("invalid_scope", 70011,
-                             f"The provided value for the input parameter 'scope' is not valid. "
-                             f"The scope {raw} is not valid.")
+            raise OAuthError(
+                "invalid_scope",
+                70011,
+                f"The provided value for the input parameter 'scope' is not valid. The scope {raw} is not valid.",
+            )
     return req
 
 

@@ -3,6 +3,7 @@
 Importable constants: tests and other dev tools code against these values.
 Nothing here does I/O; `state.State.reset()` copies these into mutable state.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -61,9 +62,14 @@ ROLE_USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
 # Every member user carries the "User" role template in `wids`, as Entra does.
 ROLE_USER = "b79fbf4d-3ef9-4689-8143-76b194e85509"
 # Roles that may grant tenant-wide admin consent to delegated Graph permissions.
-CONSENT_GRANTING_ROLES = frozenset({
-    ROLE_GLOBAL_ADMIN, ROLE_PRIVILEGED_ROLE_ADMIN, ROLE_CLOUD_APP_ADMIN, ROLE_APP_ADMIN,
-})
+CONSENT_GRANTING_ROLES = frozenset(
+    {
+        ROLE_GLOBAL_ADMIN,
+        ROLE_PRIVILEGED_ROLE_ADMIN,
+        ROLE_CLOUD_APP_ADMIN,
+        ROLE_APP_ADMIN,
+    }
+)
 
 # --- Tenants ---------------------------------------------------------------------------
 CONTOSO_TENANT_ID = "c0a1c0a1-0000-4000-8000-000000000001"
@@ -75,10 +81,20 @@ FABRIKAM_DOMAIN = "fabrikam.onmicrosoft.com"
 # (configure-user-consent): Contoso is locked down ("Do not allow user consent"), Fabrikam keeps
 # the default that lets users consent to permissions that need no admin.
 TENANTS = (
-    {"id": CONTOSO_TENANT_ID, "displayName": "Contoso Ltd.", "domain": CONTOSO_DOMAIN,
-     "createdDateTime": "2021-04-01T00:00:00Z", "user_consent_allowed": False},
-    {"id": FABRIKAM_TENANT_ID, "displayName": "Fabrikam Inc.", "domain": FABRIKAM_DOMAIN,
-     "createdDateTime": "2022-07-15T00:00:00Z", "user_consent_allowed": True},
+    {
+        "id": CONTOSO_TENANT_ID,
+        "displayName": "Contoso Ltd.",
+        "domain": CONTOSO_DOMAIN,
+        "createdDateTime": "2021-04-01T00:00:00Z",
+        "user_consent_allowed": False,
+    },
+    {
+        "id": FABRIKAM_TENANT_ID,
+        "displayName": "Fabrikam Inc.",
+        "domain": FABRIKAM_DOMAIN,
+        "createdDateTime": "2022-07-15T00:00:00Z",
+        "user_consent_allowed": True,
+    },
 )
 
 # --- Users -----------------------------------------------------------------------------
@@ -93,39 +109,52 @@ HANA_ID = "fab00000-0000-4000-8000-0000000000a1"
 IVAN_ID = "fab00000-0000-4000-8000-0000000000b1"
 
 
-def _user(oid, tenant_id, local, domain, given, surname, roles, mailbox, teams=True,
-          mail=True, calendars=("Calendar",)):
+def _user(
+    oid, tenant_id, local, domain, given, surname, roles, mailbox, teams=True, mail=True, calendars=("Calendar",)
+):
     upn = f"{local}@{domain}"
     return {
-        "id": oid, "tenant_id": tenant_id, "userPrincipalName": upn,
-        "displayName": f"{given} {surname}", "givenName": given, "surname": surname,
+        "id": oid,
+        "tenant_id": tenant_id,
+        "userPrincipalName": upn,
+        "displayName": f"{given} {surname}",
+        "givenName": given,
+        "surname": surname,
         # A user without an Exchange licence has no `mail`; Goro has a mailbox but `mail` null.
         "mail": upn if (mail and mailbox) else None,
-        "roles": list(roles), "has_mailbox": mailbox, "has_teams": bool(mailbox and teams),
+        "roles": list(roles),
+        "has_mailbox": mailbox,
+        "has_teams": bool(mailbox and teams),
         "calendars": list(calendars) if mailbox else [],
-        "preferredLanguage": "ja-JP", "usageLocation": "JP",
+        "preferredLanguage": "ja-JP",
+        "usageLocation": "JP",
     }
 
 
 USERS = (
-    _user(AIKO_ID, CONTOSO_TENANT_ID, "aiko.admin", CONTOSO_DOMAIN, "Aiko", "Sato",
-          [ROLE_GLOBAL_ADMIN], mailbox=True),
-    _user(BEN_ID, CONTOSO_TENANT_ID, "ben.admin", CONTOSO_DOMAIN, "Ben", "Tanaka",
-          [ROLE_APP_ADMIN], mailbox=True),
-    _user(CARL_ID, CONTOSO_TENANT_ID, "carl.nomail", CONTOSO_DOMAIN, "Carl", "Ito",
-          [ROLE_GLOBAL_ADMIN], mailbox=False),
-    _user(DANA_ID, CONTOSO_TENANT_ID, "dana.useradmin", CONTOSO_DOMAIN, "Dana", "Kato",
-          [ROLE_USER_ADMIN], mailbox=True),
-    _user(EMI_ID, CONTOSO_TENANT_ID, "emi.member", CONTOSO_DOMAIN, "Emi", "Suzuki",
-          [], mailbox=True, calendars=("Calendar", "Interviews")),
-    _user(FUMI_ID, CONTOSO_TENANT_ID, "fumi.member", CONTOSO_DOMAIN, "Fumi", "Watanabe",
-          [], mailbox=True, teams=False),
-    _user(GORO_ID, CONTOSO_TENANT_ID, "goro.member", CONTOSO_DOMAIN, "Goro", "Yamada",
-          [], mailbox=True, mail=False),
-    _user(HANA_ID, FABRIKAM_TENANT_ID, "hana.admin", FABRIKAM_DOMAIN, "Hana", "Kimura",
-          [ROLE_GLOBAL_ADMIN], mailbox=True),
-    _user(IVAN_ID, FABRIKAM_TENANT_ID, "ivan.member", FABRIKAM_DOMAIN, "Ivan", "Mori",
-          [], mailbox=True),
+    _user(AIKO_ID, CONTOSO_TENANT_ID, "aiko.admin", CONTOSO_DOMAIN, "Aiko", "Sato", [ROLE_GLOBAL_ADMIN], mailbox=True),
+    _user(BEN_ID, CONTOSO_TENANT_ID, "ben.admin", CONTOSO_DOMAIN, "Ben", "Tanaka", [ROLE_APP_ADMIN], mailbox=True),
+    _user(CARL_ID, CONTOSO_TENANT_ID, "carl.nomail", CONTOSO_DOMAIN, "Carl", "Ito", [ROLE_GLOBAL_ADMIN], mailbox=False),
+    _user(
+        DANA_ID, CONTOSO_TENANT_ID, "dana.useradmin", CONTOSO_DOMAIN, "Dana", "Kato", [ROLE_USER_ADMIN], mailbox=True
+    ),
+    _user(
+        EMI_ID,
+        CONTOSO_TENANT_ID,
+        "emi.member",
+        CONTOSO_DOMAIN,
+        "Emi",
+        "Suzuki",
+        [],
+        mailbox=True,
+        calendars=("Calendar", "Interviews"),
+    ),
+    _user(FUMI_ID, CONTOSO_TENANT_ID, "fumi.member", CONTOSO_DOMAIN, "Fumi", "Watanabe", [], mailbox=True, teams=False),
+    _user(GORO_ID, CONTOSO_TENANT_ID, "goro.member", CONTOSO_DOMAIN, "Goro", "Yamada", [], mailbox=True, mail=False),
+    _user(
+        HANA_ID, FABRIKAM_TENANT_ID, "hana.admin", FABRIKAM_DOMAIN, "Hana", "Kimura", [ROLE_GLOBAL_ADMIN], mailbox=True
+    ),
+    _user(IVAN_ID, FABRIKAM_TENANT_ID, "ivan.member", FABRIKAM_DOMAIN, "Ivan", "Mori", [], mailbox=True),
 )
 USERS_BY_ID = {u["id"]: u for u in USERS}
 UPN = {u["id"]: u["userPrincipalName"] for u in USERS}
@@ -161,38 +190,44 @@ def build_places(domain: str, lists_spec) -> tuple[list, list]:
     holds it; Graph responses strip it."""
     rooms, room_lists = [], []
     for slug, name, count, city, street in lists_spec:
-        address = {"street": street, "city": city, "state": None, "postalCode": None,
-                   "countryOrRegion": "JP"}
+        address = {"street": street, "city": city, "state": None, "postalCode": None, "countryOrRegion": "JP"}
         list_email = f"{slug}@{domain}"
-        room_lists.append({
-            "id": str(uuid.uuid5(_ROOM_NS, list_email)).upper(),
-            "displayName": name, "address": address, "geoCoordinates": None,
-            "phone": None, "emailAddress": list_email,
-        })
+        room_lists.append(
+            {
+                "id": str(uuid.uuid5(_ROOM_NS, list_email)).upper(),
+                "displayName": name,
+                "address": address,
+                "geoCoordinates": None,
+                "phone": None,
+                "emailAddress": list_email,
+            }
+        )
         for n in range(1, count + 1):
             floor = 1 + (n - 1) // 10
             email = f"{slug}-room{n:03d}@{domain}"
-            rooms.append({
-                "id": str(uuid.uuid5(_ROOM_NS, email)).upper(),
-                "emailAddress": email,
-                "displayName": f"{name} {floor}F Room {n:03d}",
-                "address": dict(address),
-                "geoCoordinates": None,
-                "phone": None,
-                "nickname": f"{name} {n:03d}",
-                "label": f"{n:03d}",
-                "capacity": None if (slug, n) in NULL_CAPACITY_ROOMS else (4, 6, 8, 10, 12, 20)[n % 6],
-                "building": name,
-                "floorNumber": floor,
-                "floorLabel": f"{floor}F",
-                "isWheelChairAccessible": n % 3 == 0,
-                "bookingType": "reserved" if n % RESERVED_EVERY == 0 else "standard",
-                "tags": [t for t, every in (("video", 4), ("whiteboard", 5)) if n % every == 0],
-                "audioDeviceName": None,
-                "videoDeviceName": "Teams Room" if n % 4 == 0 else None,
-                "displayDeviceName": None,
-                "roomListEmailAddress": list_email,
-            })
+            rooms.append(
+                {
+                    "id": str(uuid.uuid5(_ROOM_NS, email)).upper(),
+                    "emailAddress": email,
+                    "displayName": f"{name} {floor}F Room {n:03d}",
+                    "address": dict(address),
+                    "geoCoordinates": None,
+                    "phone": None,
+                    "nickname": f"{name} {n:03d}",
+                    "label": f"{n:03d}",
+                    "capacity": None if (slug, n) in NULL_CAPACITY_ROOMS else (4, 6, 8, 10, 12, 20)[n % 6],
+                    "building": name,
+                    "floorNumber": floor,
+                    "floorLabel": f"{floor}F",
+                    "isWheelChairAccessible": n % 3 == 0,
+                    "bookingType": "reserved" if n % RESERVED_EVERY == 0 else "standard",
+                    "tags": [t for t, every in (("video", 4), ("whiteboard", 5)) if n % every == 0],
+                    "audioDeviceName": None,
+                    "videoDeviceName": "Teams Room" if n % 4 == 0 else None,
+                    "displayDeviceName": None,
+                    "roomListEmailAddress": list_email,
+                }
+            )
     return rooms, room_lists
 
 

@@ -47,7 +47,8 @@ class State:
         with self.lock:
             self.tenants: dict[str, Tenant] = {
                 t["id"]: Tenant(t["id"], t["displayName"], t["domain"], t["createdDateTime"], t["user_consent_allowed"])
-                for t in seed.TENANTS}
+                for t in seed.TENANTS
+            }
             self.app = AppRegistration(seed.APP_GROUP_MEMBERSHIP_CLAIMS, seed.CLIENT_SECRET)
             self.users: dict[str, User] = {u["id"]: User.from_seed(u) for u in seed.USERS}
             self.rooms: dict[str, list[Room]] = {}
@@ -86,8 +87,14 @@ class State:
 
     def user_by_address(self, tid: str, address: str | None) -> User | None:
         low = (address or "").lower()
-        return next((u for u in self.users.values() if u.tenant_id == tid and not u.deleted
-                     and low in ((u.mail or "").lower(), u.upn.lower())), None)
+        return next(
+            (
+                u
+                for u in self.users.values()
+                if u.tenant_id == tid and not u.deleted and low in ((u.mail or "").lower(), u.upn.lower())
+            ),
+            None,
+        )
 
     def room_by_address(self, tid: str, address: str | None) -> Room | None:
         low = (address or "").lower()

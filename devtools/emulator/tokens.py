@@ -7,6 +7,7 @@ Docs followed:
 - "Microsoft Entra authentication and authorization error codes" for every AADSTS number.
 - "ID token claims reference" and "Access token claims reference" for the JWT claims.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,25 +17,36 @@ from urllib.parse import unquote_plus
 
 from . import identity, oauth, scopes, seed
 from .jwt_keys import b64url
+from .oauth import OAuthError
 from .records import RefreshToken
 from .state import utc_iso
 
 TOKEN_LIFETIME = 3599  # the docs' example expires_in
 INACTIVE_RT_DAYS = 90
-_MFA_TEXT = ("Due to a configuration change made by your administrator, or because you moved to a "
-             "new location, you must {} to access '" + seed.GRAPH_APP_ID + "'.")
+_MFA_TEXT = (
+    "Due to a configuration change made by your administrator, or because you moved to a "
+    "new location, you must {} to access '" + seed.GRAPH_APP_ID + "'."
+)
 # Sign-in requirements a refresh token cannot meet (control API `users/{oid}/interrupt`):
 # reason -> (AADSTS number, text, extra fields). Observed on refresh: 50076 with
 # suberror basic_action and a claims challenge (microsoft-authentication-library-for-js#5491),
 # 50079 (FormidableLabs/react-native-app-auth#309), 53003 (OfficeDev/BotBuilder-MicrosoftTeams#284).
 INTERRUPTS = {
-    "mfa": (50076, _MFA_TEXT.format("use multi-factor authentication"), {
-        "suberror": "basic_action",
-        "claims": '{"access_token":{"capolids":{"essential":true,"values":'
-                  '["5e4c1f2a-6f3b-4c8e-9d7a-2b1c0e9f8a70"]}}}'}),
+    "mfa": (
+        50076,
+        _MFA_TEXT.format("use multi-factor authentication"),
+        {
+            "suberror": "basic_action",
+            "claims": '{"access_token":{"capolids":{"essential":true,"values":'
+            '["5e4c1f2a-6f3b-4c8e-9d7a-2b1c0e9f8a70"]}}}',
+        },
+    ),
     "mfa-registration": (50079, _MFA_TEXT.format("enroll in multi-factor authentication"), {}),
-    "conditional-access": (53003, "Access has been blocked by Conditional Access policies. The "
-                                  "access policy does not allow token issuance.", {}),
+    "conditional-access": (
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+        {},
+    ),
 }
 # The same refresh comes back as `invalid_grant` (#5491, #284) or as `interaction_required`
 # (microsoft/vscode-azureappservice#2592 and react-native-app-auth#309 for 50076/50079), which
@@ -43,16 +55,8 @@ INTERRUPTS = {
 INTERRUPT_ERRORS = ("invalid_grant", "interaction_required")
 
 
-class GrantError(Exception):
-    def __init__(self, error, code, message, status=400, extra=None):
-        super().__init__(message)
-        self.error, self.code, self.message, self.status = error, code, message, status
-        self.extra = extra
-
-
 def _missing(name):
-    return GrantError("invalid_request", 900144,
-                      f"The request body must contain the following parameter: '{name}'.")
+    return OAuthError("invalid_request", 900144, f"The request body must contain the following parameter: '{name}'.")
 
 
 def _authenticate_client(state, request, form, tenant):
@@ -67,36 +71,50 @@ def _authenticate_client(state, request, form, tenant):
     if not client_id:
         raise _missing("client_id")
     if client_id.lower() != seed.CLIENT_ID:
-        raise GrantError("unauthorized_client", 700016, oauth.app_not_found_message(client_id, tenant))
+        raise OAuthError("unauthorized_client", 700016, oauth.app_not_found_message(client_id, tenant))
     secrets_given = [s for s in (form.get("client_secret"), basic_secret) if s]
     if not secrets_given:
-        raise GrantError("invalid_client", 7000218,
-                         "The request body must contain the following parameter: "
-                         "'client_assertion' or 'client_secret'.", status=401)
+        raise OAuthError(
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            status=401,
+        )
     with state.lock:
         secret, expired = state.app.secret, state.app.secret_expired
     if not all(secrets.compare_digest(s, secret) for s in secrets_given):
-        raise GrantError("invalid_client", 7000215,
-                         "Invalid client secret provided. Ensure the secret being sent in the "
-                         "request is the client secret value, not the client secret ID, for a "
-                         f"secret added to app '{seed.CLIENT_ID}'.", status=401)
+        raise OAuthError(
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the "
+            "request is the client secret value, not the client secret ID, for a "
+            f"secret added to app '{seed.CLIENT_ID}'.",
+            status=401,
+        )
     if expired:
         # Text and 401 as observed (liprec/vsts-release-aas#119, dotnet/sign#849).
-        raise GrantError("invalid_client", 7000222,
-                         f"The provided client secret keys for app '{seed.CLIENT_ID}' are expired. "
-                         "Visit the Azure portal to create new keys for your app: "
-                         "https://aka.ms/NewClientSecret, or consider using certificate credentials "
-                         "for added security: https://aka.ms/certCreds.", status=401)
+        raise OAuthError(
+            "invalid_client",
+            7000222,
+            f"The provided client secret keys for app '{seed.CLIENT_ID}' are expired. "
+            "Visit the Azure portal to create new keys for your app: "
+            "https://aka.ms/NewClientSecret, or consider using certificate credentials "
+            "for added security: https://aka.ms/certCreds.",
+            status=401,
+        )
     return seed.CLIENT_ID
 
 
 def _check_user(state, user):
     if user is None or user.deleted:
-        raise GrantError("invalid_grant", 50034,
-                         "The user account {EmailHidden} does not exist in the directory. To sign "
-                         "into this application, the account must be added to the directory.")
+        raise OAuthError(
+            "invalid_grant",
+            50034,
+            "The user account {EmailHidden} does not exist in the directory. To sign "
+            "into this application, the account must be added to the directory.",
+        )
     if user.disabled:
-        raise GrantError("invalid_grant", 50057, "The user account is disabled.")
+        raise OAuthError("invalid_grant", 50057, "The user account is disabled.")
 
 
 def _check_app_installed(state, tid):
@@ -105,22 +123,28 @@ def _check_app_installed(state, tid):
     field reports name the directory by display name, e.g. data-safe-haven#2263)."""
     tenant = state.tenants[tid]
     if not tenant.app_installed:
-        raise GrantError("unauthorized_client", 700016,
-                         oauth.app_not_found_message(seed.CLIENT_ID, tenant.display_name))
+        raise OAuthError(
+            "unauthorized_client", 700016, oauth.app_not_found_message(seed.CLIENT_ID, tenant.display_name)
+        )
 
 
 def token(state, request, tenant, info):
     info.kind = "token"
     try:
         if request.method != "POST":
-            raise GrantError("invalid_request", 900561,
-                             f"The endpoint only accepts (POST, OPTIONS) requests. Received a "
-                             f"{request.method} request.")
+            raise OAuthError(
+                "invalid_request",
+                900561,
+                f"The endpoint only accepts (POST, OPTIONS) requests. Received a {request.method} request.",
+            )
         resolved = state.resolve_tenant(tenant)
         if resolved is None:
-            raise GrantError("invalid_request", 90002,
-                             f"Tenant '{tenant}' not found. Check to make sure you have the correct "
-                             "tenant ID and are signing into the correct cloud.")
+            raise OAuthError(
+                "invalid_request",
+                90002,
+                f"Tenant '{tenant}' not found. Check to make sure you have the correct "
+                "tenant ID and are signing into the correct cloud.",
+            )
         if resolved[0] == "tenant":
             info.tenant_id = resolved[1]
         form = request.form
@@ -128,8 +152,9 @@ def token(state, request, tenant, info):
         if not grant_type:
             raise _missing("grant_type")
         if grant_type not in ("authorization_code", "refresh_token"):
-            raise GrantError("unsupported_grant_type", 70003,
-                             f"The app requested an unsupported grant type '{grant_type}'.")
+            raise OAuthError(
+                "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+            )
         _authenticate_client(state, request, form, tenant)
         if grant_type == "authorization_code":
             user, sreq, graph, extra = _redeem_code(state, form, resolved)
@@ -137,8 +162,8 @@ def token(state, request, tenant, info):
             user, sreq, graph, extra = _redeem_refresh_token(state, form, resolved)
         info.user_id, info.tenant_id = user.id, user.tenant_id
         return oauth.json_response(issue(state, user, sreq, graph, form, **extra))
-    except GrantError as e:
-        return oauth.error_json(request, e.status, e.error, e.code, e.message, extra=e.extra)
+    except OAuthError as e:
+        return oauth.error_json(request, e)
 
 
 def _redeem_code(state, form, resolved):
@@ -148,58 +173,71 @@ def _redeem_code(state, form, resolved):
     with state.lock:
         rec = state.codes.get(code)
         if rec is None:
-            raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+            raise OAuthError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
         if rec.used:
-            raise GrantError("invalid_grant", 54005,
-                             "OAuth2 Authorization code was already redeemed, please retry with a "
-                             "new valid code or use an existing refresh token.")
+            raise OAuthError(
+                "invalid_grant",
+                54005,
+                "OAuth2 Authorization code was already redeemed, please retry with a "
+                "new valid code or use an existing refresh token.",
+            )
         if rec.expired or time.time() > rec.issued_at + identity.CODE_TTL:
-            raise GrantError("invalid_grant", 70008,
-                             "The provided authorization code or refresh token has expired due to "
-                             "inactivity. Send a new interactive authorization request for this "
-                             "user and resource.")
+            raise OAuthError(
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has expired due to "
+                "inactivity. Send a new interactive authorization request for this "
+                "user and resource.",
+            )
         redirect_uri = form.get("redirect_uri")
         if not redirect_uri:
             raise _missing("redirect_uri")
         if redirect_uri != rec.redirect_uri:
-            raise GrantError("invalid_grant", 500112,
-                             f"The reply address '{redirect_uri}' does not match the reply address "
-                             f"'{rec.redirect_uri}' provided when requesting Authorization code.")
+            raise OAuthError(
+                "invalid_grant",
+                500112,
+                f"The reply address '{redirect_uri}' does not match the reply address "
+                f"'{rec.redirect_uri}' provided when requesting Authorization code.",
+            )
         # docs (AADSTS700005): a code must be redeemed against the tenant it was issued for.
         if (resolved[0] == "tenant" and resolved[1] != rec.tid) or (
-                rec.authority[0] == "tenant" and resolved[0] != "tenant"):
-            raise GrantError("invalid_grant", 700005,
-                             "Provided Authorization Code is intended to use against other tenant, "
-                             "thus rejected.")
+            rec.authority[0] == "tenant" and resolved[0] != "tenant"
+        ):
+            raise OAuthError(
+                "invalid_grant",
+                700005,
+                "Provided Authorization Code is intended to use against other tenant, thus rejected.",
+            )
         _check_app_installed(state, rec.tid)
         if rec.code_challenge and not identity.pkce_ok(
-                form.get("code_verifier"), rec.code_challenge, rec.code_challenge_method):
-            raise GrantError("invalid_grant", 501481,
-                             "The Code_Verifier does not match the code_challenge supplied in the "
-                             "authorization request.")
+            form.get("code_verifier"), rec.code_challenge, rec.code_challenge_method
+        ):
+            raise OAuthError(
+                "invalid_grant",
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            )
         user = state.users.get(rec.oid)
         _check_user(state, user)
         sreq, graph = rec.scope_req, rec.graph
         if form.get("scope"):
-            try:
-                asked = scopes.parse(form["scope"])
-            except scopes.ScopeError as e:
-                raise GrantError(e.error, e.code, e.message) from None
+            asked = scopes.parse(form["scope"])
             asked_graph = asked.resolve(rec.graph)
             if not asked_graph <= rec.graph:
                 # docs: consent_required - "a scope parameter was used on the code redemption
                 # flow that the client app doesn't have permission to request".
-                raise GrantError("consent_required", 65001, _no_consent_message())
+                raise OAuthError("consent_required", 65001, _no_consent_message())
             sreq, graph = asked, asked_graph
         rec.used = True
-    return user, sreq, graph, {"nonce": rec.nonce, "session_id": rec.session_id,
-                               "auth_time": rec.issued_at}
+    return user, sreq, graph, {"nonce": rec.nonce, "session_id": rec.session_id, "auth_time": rec.issued_at}
 
 
 def _no_consent_message():
-    return (f"The user or administrator has not consented to use the application with ID "
-            f"'{seed.CLIENT_ID}' named '{seed.APP_DISPLAY_NAME}'. Send an interactive "
-            "authorization request for this user and resource.")
+    return (
+        f"The user or administrator has not consented to use the application with ID "
+        f"'{seed.CLIENT_ID}' named '{seed.APP_DISPLAY_NAME}'. Send an interactive "
+        "authorization request for this user and resource."
+    )
 
 
 def _redeem_refresh_token(state, form, resolved):
@@ -209,54 +247,53 @@ def _redeem_refresh_token(state, form, resolved):
     with state.lock:
         rec = state.refresh_tokens.get(rt)
         if rec is None:
-            raise GrantError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+            raise OAuthError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
         user = state.users.get(rec.oid)
         if resolved[0] == "tenant" and resolved[1] != rec.tid:
-            raise GrantError("invalid_grant", 50020, identity.wrong_tenant_message(
-                state, user, resolved[1]))
+            raise OAuthError("invalid_grant", 50020, identity.wrong_tenant_message(state, user, resolved[1]))
         _check_app_installed(state, rec.tid)
         _check_user(state, user)
         if rec.issued_at < user.revoked_before:
-            raise GrantError("invalid_grant", 50173,
-                             "The provided grant has expired due to it being revoked, a fresh auth "
-                             "token is needed. The user might have changed or reset their password. "
-                             f"The grant was issued on '{utc_iso(rec.issued_at)}' and the "
-                             "TokensValidFrom date (before which tokens are not valid) for this "
-                             f"user is '{utc_iso(user.revoked_before)}'.")
+            raise OAuthError(
+                "invalid_grant",
+                50173,
+                "The provided grant has expired due to it being revoked, a fresh auth "
+                "token is needed. The user might have changed or reset their password. "
+                f"The grant was issued on '{utc_iso(rec.issued_at)}' and the "
+                "TokensValidFrom date (before which tokens are not valid) for this "
+                f"user is '{utc_iso(user.revoked_before)}'.",
+            )
         if rec.inactive:
-            raise GrantError("invalid_grant", 700082,
-                             "The refresh token has expired due to inactivity. The token was issued "
-                             f"on {utc_iso(rec.issued_at)} and was inactive for "
-                             f"{INACTIVE_RT_DAYS}.00:00:00.")
+            raise OAuthError(
+                "invalid_grant",
+                700082,
+                "The refresh token has expired due to inactivity. The token was issued "
+                f"on {utc_iso(rec.issued_at)} and was inactive for "
+                f"{INACTIVE_RT_DAYS}.00:00:00.",
+            )
         interrupt = user.interrupt
         if interrupt and rec.issued_at < interrupt.since:
             code, message, extra = INTERRUPTS[interrupt.reason]
-            raise GrantError(interrupt.error, code, message, extra=extra)
+            raise OAuthError(interrupt.error, code, message, extra=extra)
         granted = state.granted(rec.tid, rec.oid)
         sreq, graph = rec.scope_req, rec.graph
         if form.get("scope"):
-            try:
-                sreq = scopes.parse(form["scope"])
-            except scopes.ScopeError as e:
-                raise GrantError(e.error, e.code, e.message) from None
+            sreq = scopes.parse(form["scope"])
             graph = sreq.resolve(granted)
         # docs: refresh tokens are valid for all permissions the client already has consent for;
         # a consent withdrawn since (grant revoked, OIDC ones included) answers invalid_grant
         # AADSTS65001 with suberror consent_required (O365/python-o365#323,
         # MicrosoftDocs/azure-docs#39189).
         if not graph | sreq.oidc <= granted:
-            raise GrantError("invalid_grant", 65001, _no_consent_message(),
-                             extra={"suberror": "consent_required"})
-    return user, sreq, graph, {"nonce": None, "session_id": rec.session_id,
-                               "auth_time": rec.auth_time, "rotate": True}
+            raise OAuthError("invalid_grant", 65001, _no_consent_message(), extra={"suberror": "consent_required"})
+    return user, sreq, graph, {"nonce": None, "session_id": rec.session_id, "auth_time": rec.auth_time, "rotate": True}
 
 
 def _pairwise_sub(tid, oid, audience) -> str:
     return b64url(hashlib.sha256(f"{audience}|{tid}|{oid}".encode()).digest())
 
 
-def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time=None,
-          rotate=False) -> dict:
+def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time=None, rotate=False) -> dict:
     """Token response: access token for Graph (v1.0 token format, as Graph uses), refresh token
     when offline_access was asked (always on refresh), id token when openid was asked."""
     now = int(time.time())
@@ -266,38 +303,70 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
         id_token_wids = state.app.group_membership_claims in seed.WIDS_GROUP_MEMBERSHIP_CLAIMS
     scp = sorted(graph, key=str.lower) + [s for s in ("openid", "profile", "email") if s in sreq.oidc]
     uti = b64url(secrets.token_bytes(16))
-    access = state.key.sign({
-        "aud": seed.GRAPH_RESOURCE, "iss": f"https://sts.windows.net/{tid}/",
-        "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME,
-        "acct": 0, "amr": ["pwd"], "app_displayname": seed.APP_DISPLAY_NAME,
-        "appid": seed.CLIENT_ID, "appidacr": "1", "family_name": user.surname,
-        "given_name": user.given_name, "idtyp": "user", "ipaddr": "127.0.0.1",
-        "name": user.display_name, "oid": oid, "scp": " ".join(scp), "sid": session_id,
-        "sub": _pairwise_sub(tid, oid, seed.GRAPH_APP_ID), "tenant_region_scope": "AS",
-        "tid": tid, "unique_name": user.upn, "upn": user.upn,
-        # Graph, the resource, decides the claims of its access tokens (they carry `wids`
-        # whatever our manifest says); our manifest decides only the id token's.
-        "uti": uti, "ver": "1.0", "wids": wids,
-    })
-    body = {"token_type": "Bearer", "scope": sreq.echo(graph), "expires_in": TOKEN_LIFETIME,
-            "ext_expires_in": TOKEN_LIFETIME, "access_token": access}
+    access = state.key.sign(
+        {
+            "aud": seed.GRAPH_RESOURCE,
+            "iss": f"https://sts.windows.net/{tid}/",
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME,
+            "acct": 0,
+            "amr": ["pwd"],
+            "app_displayname": seed.APP_DISPLAY_NAME,
+            "appid": seed.CLIENT_ID,
+            "appidacr": "1",
+            "family_name": user.surname,
+            "given_name": user.given_name,
+            "idtyp": "user",
+            "ipaddr": "127.0.0.1",
+            "name": user.display_name,
+            "oid": oid,
+            "scp": " ".join(scp),
+            "sid": session_id,
+            "sub": _pairwise_sub(tid, oid, seed.GRAPH_APP_ID),
+            "tenant_region_scope": "AS",
+            "tid": tid,
+            "unique_name": user.upn,
+            "upn": user.upn,
+            # Graph, the resource, decides the claims of its access tokens (they carry `wids`
+            # whatever our manifest says); our manifest decides only the id token's.
+            "uti": uti,
+            "ver": "1.0",
+            "wids": wids,
+        }
+    )
+    body = {
+        "token_type": "Bearer",
+        "scope": sreq.echo(graph),
+        "expires_in": TOKEN_LIFETIME,
+        "ext_expires_in": TOKEN_LIFETIME,
+        "access_token": access,
+    }
     with state.lock:
         state.access_tokens.add(uti)
         if rotate or "offline_access" in sreq.oidc:
             rt = "1.A" + secrets.token_urlsafe(120)
-            state.refresh_tokens[rt] = RefreshToken(oid, tid, sreq, set(graph), time.time(),
-                                                    auth_time or time.time(), session_id)
+            state.refresh_tokens[rt] = RefreshToken(
+                oid, tid, sreq, set(graph), time.time(), auth_time or time.time(), session_id
+            )
             body["refresh_token"] = rt
     if sreq.openid:
-        claims = {"aud": seed.CLIENT_ID, "iss": f"{state.base_url}/{tid}/v2.0", "iat": now,
-                  "nbf": now, "exp": now + 3600, "sid": session_id,
-                  "sub": _pairwise_sub(tid, oid, seed.CLIENT_ID), "tid": tid,
-                  "uti": b64url(secrets.token_bytes(16)), "ver": "2.0"}
+        claims = {
+            "aud": seed.CLIENT_ID,
+            "iss": f"{state.base_url}/{tid}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "sid": session_id,
+            "sub": _pairwise_sub(tid, oid, seed.CLIENT_ID),
+            "tid": tid,
+            "uti": b64url(secrets.token_bytes(16)),
+            "ver": "2.0",
+        }
         if id_token_wids:  # no claim at all otherwise (id-token-claims-reference lists no wids)
             claims["wids"] = wids
         if "profile" in sreq.oidc:  # docs: name, oid, preferred_username need `profile`
-            claims.update(name=user.display_name, oid=oid,
-                          preferred_username=user.upn)
+            claims.update(name=user.display_name, oid=oid, preferred_username=user.upn)
         if "email" in sreq.oidc and user.mail:
             claims["email"] = user.mail
         if nonce:

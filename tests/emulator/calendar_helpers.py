@@ -1,13 +1,11 @@
 """Shared helpers of the emulator's calendar tests: a signed-in Graph client and event bodies."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 from devtools.emulator import seed
 
 CONTOSO = seed.CONTOSO_TENANT_ID
-AIKO, BEN, CARL, EMI, FUMI = (seed.UPN[i] for i in (
-    seed.AIKO_ID, seed.BEN_ID, seed.CARL_ID, seed.EMI_ID, seed.FUMI_ID))
+AIKO, BEN, CARL, EMI, FUMI = (seed.UPN[i] for i in (seed.AIKO_ID, seed.BEN_ID, seed.CARL_ID, seed.EMI_ID, seed.FUMI_ID))
 ROOM = f"tokyo-hq-room001@{seed.CONTOSO_DOMAIN}"
 ROOM2 = f"tokyo-hq-room002@{seed.CONTOSO_DOMAIN}"
 TOKYO = "Tokyo Standard Time"
@@ -35,16 +33,23 @@ class Client:
         return self.emu.http.request(method, url, json=json, headers=h, timeout=10, **kw)
 
 
-def event_body(subject="Interview", start="2026-12-01T10:00:00", end="2026-12-01T11:00:00", tz=TOKYO,
-               attendees=(), **extra):
-    return {"subject": subject, "body": {"contentType": "text", "content": "Agenda"},
-            "start": {"dateTime": start, "timeZone": tz}, "end": {"dateTime": end, "timeZone": tz},
-            "attendees": [{"emailAddress": {"address": a}, "type": t} for a, t in attendees], **extra}
+def event_body(
+    subject="Interview", start="2026-12-01T10:00:00", end="2026-12-01T11:00:00", tz=TOKYO, attendees=(), **extra
+):
+    return {
+        "subject": subject,
+        "body": {"contentType": "text", "content": "Agenda"},
+        "start": {"dateTime": start, "timeZone": tz},
+        "end": {"dateTime": end, "timeZone": tz},
+        "attendees": [{"emailAddress": {"address": a}, "type": t} for a, t in attendees],
+        **extra,
+    }
 
 
 def status_of(event, address):
-    return next(a["status"]["response"] for a in event["attendees"]
-                if a["emailAddress"]["address"].lower() == address.lower())
+    return next(
+        a["status"]["response"] for a in event["attendees"] if a["emailAddress"]["address"].lower() == address.lower()
+    )
 
 
 def mailbox(emu, oid):
@@ -64,13 +69,11 @@ def reread(client, event):
 
 
 def schedule_body(schedules, start="2026-12-01T09:00:00", end="2026-12-01T14:00:00", interval=60):
-    body = {"schedules": schedules, "startTime": {"dateTime": start, "timeZone": TOKYO},
-            "endTime": {"dateTime": end, "timeZone": TOKYO}}
+    body = {
+        "schedules": schedules,
+        "startTime": {"dateTime": start, "timeZone": TOKYO},
+        "endTime": {"dateTime": end, "timeZone": TOKYO},
+    }
     if interval is not None:
         body["availabilityViewInterval"] = interval
     return body
-
-
-@pytest.fixture
-def emi(emu):
-    return Client(emu, EMI)

@@ -2,6 +2,7 @@
 `requests` session that trusts its CA, plus MSAL helpers. Nothing global is changed: the
 machine's REQUESTS_CA_BUNDLE would override `verify=`, so sessions use trust_env=False and
 the env var is patched only inside each test (monkeypatch)."""
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,12 @@ class Emulator:
     def msal_app(self, tenant: str = seed.CONTOSO_TENANT_ID) -> msal.ConfidentialClientApplication:
         # A fresh app (and cache) per use: MSAL also remembers failed token requests for 60 s.
         return msal.ConfidentialClientApplication(
-            seed.CLIENT_ID, client_credential=seed.CLIENT_SECRET,
-            authority=f"{self.base}/{tenant}", instance_discovery=False, http_client=self.session())
+            seed.CLIENT_ID,
+            client_credential=seed.CLIENT_SECRET,
+            authority=f"{self.base}/{tenant}",
+            instance_discovery=False,
+            http_client=self.session(),
+        )
 
     def sign_in(self, upn: str, scopes=SCOPES, tenant: str = seed.CONTOSO_TENANT_ID, app=None):
         """The auth code flow with PKCE through the sign-in page, as a browser would do it."""
@@ -67,12 +72,14 @@ class Emulator:
         url = path if path.startswith("https://") else f"{self.base}/v1.0{path}"
         return self.http.get(url, headers=headers, timeout=10, **kwargs)
 
-    def admin_consent(self, upn: str, scope: str = "https://graph.microsoft.com/Place.Read.All",
-                      tenant: str = "organizations"):
-        url = (f"{self.base}/{tenant}/v2.0/adminconsent?client_id={seed.CLIENT_ID}"
-               f"&redirect_uri={REDIRECT_URI}&state=consent-state&scope={scope}")
-        return self.http.post(url, data={"username": upn, "action": "accept"},
-                              allow_redirects=False, timeout=10)
+    def admin_consent(
+        self, upn: str, scope: str = "https://graph.microsoft.com/Place.Read.All", tenant: str = "organizations"
+    ):
+        url = (
+            f"{self.base}/{tenant}/v2.0/adminconsent?client_id={seed.CLIENT_ID}"
+            f"&redirect_uri={REDIRECT_URI}&state=consent-state&scope={scope}"
+        )
+        return self.http.post(url, data={"username": upn, "action": "accept"}, allow_redirects=False, timeout=10)
 
 
 def _start(state_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -80,7 +87,12 @@ def _start(state_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     with open(log, "w") as err:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
             [sys.executable, "-m", "devtools.emulator", "--port", "0", "--state-dir", str(state_dir)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
@@ -127,3 +139,11 @@ def emu(seeded):
     locked-down tenant)."""
     seeded.control("POST", f"tenants/{seed.CONTOSO_TENANT_ID}/user-consent", json={"allowed": True})
     return seeded
+
+
+@pytest.fixture
+def emi(emu):
+    """Emi Suzuki (member; calendars "Calendar" and "Interviews", Ben's shared) signed in."""
+    from .calendar_helpers import Client
+
+    return Client(emu, seed.UPN[seed.EMI_ID])

@@ -1,5 +1,6 @@
 """Consent as Entra enforces it: the tenant's user consent setting, admin consent granting exactly
 the scopes it listed (OIDC ones included), and the customer deleting our enterprise app."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,8 +41,7 @@ def test_locked_down_tenant_needs_the_oidc_scopes_granted_tenant_wide(seeded):
     assert seeded.admin_consent(AIKO, scope=GRAPH).status_code == 302
     flow, page = sign_in_page(seeded, EMI)
     assert missing_on(page) == {"openid", "profile", "offline_access"}
-    back = seeded.http.post(flow["auth_uri"], data={"username": EMI, "action": "cancel"},
-                            allow_redirects=False)
+    back = seeded.http.post(flow["auth_uri"], data={"username": EMI, "action": "cancel"}, allow_redirects=False)
     q = query(back.headers["Location"])
     assert q["error"] == "access_denied" and q["error_description"].startswith("AADSTS90094:")
     assert "code" not in q
@@ -67,7 +67,9 @@ def test_user_consent_setting_is_per_tenant_and_can_be_toggled(seeded):
     _flow, page = sign_in_page(seeded, IVAN, scopes=SCOPES + ["Place.Read.All"], tenant=FABRIKAM)
     assert missing_on(page) == {"Place.Read.All"}  # admin-only stays admin-only
     assert seeded.control("POST", f"tenants/{FABRIKAM}/user-consent", json={"allowed": False}) == {
-        "tenant_id": FABRIKAM, "allowed": False}
+        "tenant_id": FABRIKAM,
+        "allowed": False,
+    }
     # configure-user-consent: users keep the apps they consented to before; nothing new.
     _app, again = seeded.sign_in(IVAN, tenant=FABRIKAM)
     assert "error" not in again
@@ -78,8 +80,7 @@ def test_user_consent_setting_is_per_tenant_and_can_be_toggled(seeded):
 
 
 @pytest.mark.parametrize("tenant, member, admin", [(CONTOSO, EMI, AIKO), (FABRIKAM, IVAN, HANA)])
-def test_removing_the_enterprise_app_refuses_refresh_until_an_admin_consents_again(
-        seeded, tenant, member, admin):
+def test_removing_the_enterprise_app_refuses_refresh_until_an_admin_consents_again(seeded, tenant, member, admin):
     assert tenant_view(seeded, tenant)["app_installed"] is False  # no consent yet
     assert seeded.admin_consent(admin, scope=f"{GRAPH} {OIDC}").status_code == 302
     assert tenant_view(seeded, tenant)["app_installed"] is True
@@ -90,8 +91,9 @@ def test_removing_the_enterprise_app_refuses_refresh_until_an_admin_consents_aga
     assert view["app_installed"] is False and view["consented_scopes"] == []
     result = app.acquire_token_silent_with_error(SCOPES, account=account, force_refresh=True)
     assert result["error"] == "unauthorized_client" and result["error_codes"] == [700016], result
-    assert (f"Application with identifier '{seed.CLIENT_ID}' was not found in the directory "
-            f"'{view['displayName']}'") in result["error_description"]
+    assert (
+        f"Application with identifier '{seed.CLIENT_ID}' was not found in the directory '{view['displayName']}'"
+    ) in result["error_description"]
     assert seeded.admin_consent(admin, scope=f"{GRAPH} {OIDC}").status_code == 302
     assert tenant_view(seeded, tenant)["app_installed"] is True
     _app, fresh = seeded.sign_in(member, tenant=tenant)

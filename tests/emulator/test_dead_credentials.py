@@ -1,5 +1,6 @@
 """The many ways a refresh or a client credential dies at the token endpoint, and `wids` in the
 id token only when the app registration's manifest asks for it."""
+
 from __future__ import annotations
 
 import json
@@ -22,11 +23,15 @@ def refresh(app):
     return app.acquire_token_silent_with_error(SCOPES, account=account, force_refresh=True)
 
 
-@pytest.mark.parametrize("reason, error, code", [
-    ("mfa", "invalid_grant", 50076), ("mfa", "interaction_required", 50076),
-    ("mfa-registration", "interaction_required", 50079),
-    ("conditional-access", "invalid_grant", 53003),
-])
+@pytest.mark.parametrize(
+    "reason, error, code",
+    [
+        ("mfa", "invalid_grant", 50076),
+        ("mfa", "interaction_required", 50076),
+        ("mfa-registration", "interaction_required", 50079),
+        ("conditional-access", "invalid_grant", 53003),
+    ],
+)
 def test_interrupts_refuse_older_refresh_tokens(emu, reason, error, code):
     app, _ = emu.sign_in(EMI)
     emu.control("POST", f"users/{seed.EMI_ID}/interrupt", json={"reason": reason, "error": error})
@@ -67,15 +72,15 @@ def test_expired_or_replaced_client_secret_is_invalid_client(emu):
     result = refresh(app)  # the app still holds the old value
     assert result["error"] == "invalid_client" and result["error_codes"] == [7000215], result
     emu.control("POST", "reset")
-    assert emu.control("GET", "state")["app"] == {"groupMembershipClaims": "DirectoryRole",
-                                                  "secret_expired": False}
+    assert emu.control("GET", "state")["app"] == {"groupMembershipClaims": "DirectoryRole", "secret_expired": False}
 
 
 def test_id_token_wids_follow_the_manifest(emu):
     _app, result = emu.sign_in(AIKO)
     assert result["id_token_claims"]["wids"] == [seed.ROLE_GLOBAL_ADMIN, seed.ROLE_USER]
-    assert emu.control("POST", "app/manifest", json={"groupMembershipClaims": "None"})[
-        "groupMembershipClaims"] == "None"
+    assert (
+        emu.control("POST", "app/manifest", json={"groupMembershipClaims": "None"})["groupMembershipClaims"] == "None"
+    )
     _app, result = emu.sign_in(AIKO)
     assert "wids" not in result["id_token_claims"]
     # Graph's access token is Graph's business: it keeps the roles.

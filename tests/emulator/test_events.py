@@ -1,14 +1,31 @@
 """Graph events of the emulator (create, get, update, delete, cancel, rooms, Teams, control API),
 driven over HTTPS with tokens from real MSAL."""
+
 from __future__ import annotations
 
 import pytest
 
 from devtools.emulator import seed
 
-from .calendar_helpers import (AIKO, BEN, CARL, CONTOSO, EMI, FUMI, ROOM, ROOM2, TOKYO, Client,
-                               assert_graph_error, emi, event_body, mailbox, reread,  # noqa: F401
-                               rooms_answer_at_once, schedule_body, status_of)
+from .calendar_helpers import (
+    AIKO,
+    BEN,
+    CARL,
+    CONTOSO,
+    EMI,
+    FUMI,
+    ROOM,
+    ROOM2,
+    TOKYO,
+    Client,
+    assert_graph_error,
+    event_body,
+    mailbox,
+    reread,
+    rooms_answer_at_once,
+    schedule_body,
+    status_of,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
 
@@ -16,15 +33,28 @@ pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is rec
 # --- create -----------------------------------------------------------------------------------------
 def test_create_with_a_room_and_teams(emu, emi):
     rooms_answer_at_once(emu)
-    body = event_body(attendees=[(BEN, "required"), (ROOM, "resource")], isOnlineMeeting=True,
-                      onlineMeetingProvider="teamsForBusiness")
+    body = event_body(
+        attendees=[(BEN, "required"), (ROOM, "resource")],
+        isOnlineMeeting=True,
+        onlineMeetingProvider="teamsForBusiness",
+    )
     r = emi.call("POST", "/me/events", json=body)
     assert r.status_code == 201, r.text
     e = r.json()
     assert e["@odata.context"] == f"{emu.base}/v1.0/$metadata#users('{seed.EMI_ID}')/events/$entity"
     assert e["@odata.etag"] == f'W/"{e["changeKey"]}"'
-    for field in ("id", "createdDateTime", "lastModifiedDateTime", "changeKey", "iCalUId", "webLink",
-                  "bodyPreview", "locations", "responseStatus", "isCancelled"):
+    for field in (
+        "id",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "changeKey",
+        "iCalUId",
+        "webLink",
+        "bodyPreview",
+        "locations",
+        "responseStatus",
+        "isCancelled",
+    ):
         assert field in e
     assert "transactionId" not in e  # only returned when the app set it
     assert e["type"] == "singleInstance" and e["showAs"] == "busy" and e["isOrganizer"] is True
@@ -58,11 +88,17 @@ def test_a_second_meeting_at_the_same_time_gets_the_room_declined(emu, emi):
     first = emi.call("POST", "/me/events", json=event_body(attendees=[(ROOM, "resource")])).json()
     assert status_of(reread(emi, first), ROOM) == "accepted"
     ben = Client(emu, BEN)
-    clash = ben.call("POST", "/me/events", json=event_body(
-        start="2026-12-01T10:30:00", end="2026-12-01T11:30:00", attendees=[(ROOM, "resource")])).json()
+    clash = ben.call(
+        "POST",
+        "/me/events",
+        json=event_body(start="2026-12-01T10:30:00", end="2026-12-01T11:30:00", attendees=[(ROOM, "resource")]),
+    ).json()
     assert status_of(reread(ben, clash), ROOM) == "declined"
-    after = ben.call("POST", "/me/events", json=event_body(
-        start="2026-12-01T11:00:00", end="2026-12-01T12:00:00", attendees=[(ROOM, "resource")])).json()
+    after = ben.call(
+        "POST",
+        "/me/events",
+        json=event_body(start="2026-12-01T11:00:00", end="2026-12-01T12:00:00", attendees=[(ROOM, "resource")]),
+    ).json()
     assert status_of(reread(ben, after), ROOM) == "accepted"  # back-to-back is no conflict
     # Once the first meeting is cancelled the room is free again.
     assert emi.call("POST", f"/me/events/{first['id']}/cancel", json={}).status_code == 202
@@ -72,13 +108,17 @@ def test_a_second_meeting_at_the_same_time_gets_the_room_declined(emu, emi):
 
 def test_a_busy_block_declines_the_room(emu, emi):
     rooms_answer_at_once(emu)
-    emu.control("POST", f"schedules/{ROOM2}/busy",
-                json={"start": "2026-12-01T01:30:00Z", "end": "2026-12-01T03:00:00Z", "status": "busy"})
+    emu.control(
+        "POST",
+        f"schedules/{ROOM2}/busy",
+        json={"start": "2026-12-01T01:30:00Z", "end": "2026-12-01T03:00:00Z", "status": "busy"},
+    )
     e = emi.call("POST", "/me/events", json=event_body(attendees=[(ROOM2, "resource")])).json()
     assert status_of(reread(emi, e), ROOM2) == "declined"
     blocks = emu.control("GET", f"schedules/{ROOM2}/busy")["blocks"]
-    assert blocks == [{"start": "2026-12-01T01:30:00Z", "end": "2026-12-01T03:00:00Z",
-                       "status": "busy", "subject": None}]
+    assert blocks == [
+        {"start": "2026-12-01T01:30:00Z", "end": "2026-12-01T03:00:00Z", "status": "busy", "subject": None}
+    ]
 
 
 def test_transaction_id_retry_creates_one_event(emu, emi):
@@ -98,8 +138,11 @@ def test_transaction_id_retry_creates_one_event(emu, emi):
 
 
 def test_time_zones_in_and_out(emu, emi):
-    e = emi.call("POST", "/me/events", json=event_body(tz="America/New_York",
-                                                       start="2026-12-01T09:00:00", end="2026-12-01T09:30:00")).json()
+    e = emi.call(
+        "POST",
+        "/me/events",
+        json=event_body(tz="America/New_York", start="2026-12-01T09:00:00", end="2026-12-01T09:30:00"),
+    ).json()
     assert e["start"] == {"dateTime": "2026-12-01T14:00:00.0000000", "timeZone": "UTC"}
     r = emi.call("GET", f"/me/events/{e['id']}", headers={"Prefer": 'outlook.timezone="Tokyo Standard Time"'})
     assert r.status_code == 200
@@ -122,15 +165,19 @@ def test_time_zones_in_and_out(emu, emi):
 
 def test_validation_errors(emu, emi):
     backwards = event_body(start="2026-12-01T11:00:00", end="2026-12-01T10:00:00")
-    assert_graph_error(emi.call("POST", "/me/events", json=backwards), 400,
-                       "ErrorCalendarEndDateIsEarlierThanStartDate")
+    assert_graph_error(
+        emi.call("POST", "/me/events", json=backwards), 400, "ErrorCalendarEndDateIsEarlierThanStartDate"
+    )
     no_end = event_body()
     del no_end["end"]
     assert_graph_error(emi.call("POST", "/me/events", json=no_end), 400, "ErrorPropertyValidationFailure")
     assert_graph_error(emi.call("POST", "/me/events", json=event_body(colour="red")), 400, "RequestBodyRead")
     assert_graph_error(emi.call("POST", "/me/events", json=event_body(showAs="away")), 400, "RequestBodyRead")
-    assert_graph_error(emi.call("POST", "/me/events", data="{not json",
-                                headers={"Content-Type": "application/json"}), 400, "BadRequest")
+    assert_graph_error(
+        emi.call("POST", "/me/events", data="{not json", headers={"Content-Type": "application/json"}),
+        400,
+        "BadRequest",
+    )
     bad_attendee = event_body(attendees=[("not-an-address", "required")])
     assert_graph_error(emi.call("POST", "/me/events", json=bad_attendee), 400, "ErrorInvalidRecipients")
     assert mailbox(emu, seed.EMI_ID) == []
@@ -152,9 +199,16 @@ def test_patch_changes_only_the_given_fields(emu, emi):
     [copy] = mailbox(emu, seed.BEN_ID)
     assert copy["subject"] == "Final interview"
     # Replacing attendees replaces the list; rooms are asked when they are added.
-    p = emi.call("PATCH", f"/me/events/{e['id']}", json={"attendees": [
-        {"emailAddress": {"address": ROOM}, "type": "resource"},
-        {"emailAddress": {"address": ROOM2}, "type": "resource"}]}).json()
+    p = emi.call(
+        "PATCH",
+        f"/me/events/{e['id']}",
+        json={
+            "attendees": [
+                {"emailAddress": {"address": ROOM}, "type": "resource"},
+                {"emailAddress": {"address": ROOM2}, "type": "resource"},
+            ]
+        },
+    ).json()
     assert [a["emailAddress"]["address"] for a in p["attendees"]] == [ROOM, ROOM2]
     assert status_of(p, ROOM) == "accepted" and status_of(p, ROOM2) == "none"  # kept / just asked
     assert status_of(reread(emi, p), ROOM2) == "accepted"
@@ -164,29 +218,43 @@ def test_patch_changes_only_the_given_fields(emu, emi):
     calls = [h for h in history if h["source"] == "graph"]
     assert [(h["action"], h.get("fields")) for h in calls] == [
         ("create", ["subject", "body", "start", "end", "attendees"]),
-        ("update", ["subject"]), ("update", ["attendees"])]
+        ("update", ["subject"]),
+        ("update", ["attendees"]),
+    ]
     assert calls[1]["method"] == "PATCH" and calls[1]["path"] == f"/v1.0/me/events/{e['id']}"
     assert [(h["email"], h["response"]) for h in history if h["source"] == "room"] == [
-        (ROOM, "accepted"), (ROOM2, "accepted")]
+        (ROOM, "accepted"),
+        (ROOM2, "accepted"),
+    ]
 
 
 def test_moving_a_meeting_re_asks_rooms_and_people(emu, emi):
     rooms_answer_at_once(emu)
     ben = Client(emu, BEN)
-    blocker = ben.call("POST", "/me/events", json=event_body(
-        start="2026-12-01T14:00:00", end="2026-12-01T15:00:00", attendees=[(ROOM, "resource")])).json()
+    blocker = ben.call(
+        "POST",
+        "/me/events",
+        json=event_body(start="2026-12-01T14:00:00", end="2026-12-01T15:00:00", attendees=[(ROOM, "resource")]),
+    ).json()
     assert status_of(reread(ben, blocker), ROOM) == "accepted"
     e = emi.call("POST", "/me/events", json=event_body(attendees=[(FUMI, "required"), (ROOM, "resource")])).json()
     emu.control("POST", f"events/{e['id']}/responses", json={"email": FUMI, "response": "accepted"})
-    moved = emi.call("PATCH", f"/me/events/{e['id']}", json={
-        "start": {"dateTime": "2026-12-01T14:30:00", "timeZone": TOKYO},
-        "end": {"dateTime": "2026-12-01T15:30:00", "timeZone": TOKYO}}).json()
+    moved = emi.call(
+        "PATCH",
+        f"/me/events/{e['id']}",
+        json={
+            "start": {"dateTime": "2026-12-01T14:30:00", "timeZone": TOKYO},
+            "end": {"dateTime": "2026-12-01T15:30:00", "timeZone": TOKYO},
+        },
+    ).json()
     assert status_of(moved, ROOM) == "none" and status_of(moved, FUMI) == "none"
     assert status_of(reread(emi, moved), ROOM) == "declined"
     assert moved["start"]["dateTime"] == "2026-12-01T05:30:00.0000000"
     [copy] = mailbox(emu, seed.FUMI_ID)
     assert copy["start"] == moved["start"] and copy["responseStatus"]["response"] == "none"
-    bad = emi.call("PATCH", f"/me/events/{e['id']}", json={"end": {"dateTime": "2026-12-01T09:00:00", "timeZone": TOKYO}})
+    bad = emi.call(
+        "PATCH", f"/me/events/{e['id']}", json={"end": {"dateTime": "2026-12-01T09:00:00", "timeZone": TOKYO}}
+    )
     assert_graph_error(bad, 400, "ErrorCalendarEndDateIsEarlierThanStartDate")
 
 
@@ -196,8 +264,11 @@ def test_cancel_by_the_organizer(emu, emi):
     r = emi.call("POST", f"/me/events/{e['id']}/cancel", json={"Comment": "Position filled"})
     assert r.status_code == 202 and r.content == b""
     for method in ("GET", "PATCH", "DELETE"):
-        assert_graph_error(emi.call(method, f"/me/events/{e['id']}", json={"subject": "x"} if method == "PATCH" else None),
-                           404, "ErrorItemNotFound")
+        assert_graph_error(
+            emi.call(method, f"/me/events/{e['id']}", json={"subject": "x"} if method == "PATCH" else None),
+            404,
+            "ErrorItemNotFound",
+        )
     assert_graph_error(emi.call("POST", f"/me/events/{e['id']}/cancel", json={}), 404, "ErrorItemNotFound")
     [org] = mailbox(emu, seed.EMI_ID)
     assert org["_emulator"]["deleted"]["how"] == "cancel"
@@ -236,14 +307,21 @@ def test_delete(emu, emi):
 
 
 def test_responses_and_outlook_deletes_from_the_control_api(emu, emi):
-    e = emi.call("POST", "/me/events", json=event_body(attendees=[(BEN, "required"), (FUMI, "optional"),
-                                                                 ("guest@example.com", "required")])).json()
+    e = emi.call(
+        "POST",
+        "/me/events",
+        json=event_body(attendees=[(BEN, "required"), (FUMI, "optional"), ("guest@example.com", "required")]),
+    ).json()
     emu.control("POST", f"events/{e['id']}/responses", json={"email": BEN, "response": "accepted"})
-    emu.control("POST", f"events/{e['id']}/responses", json={"email": "guest@example.com",
-                                                              "response": "tentativelyAccepted"})
+    emu.control(
+        "POST", f"events/{e['id']}/responses", json={"email": "guest@example.com", "response": "tentativelyAccepted"}
+    )
     got = emi.call("GET", f"/me/events/{e['id']}").json()
     assert status_of(got, BEN) == "accepted" and status_of(got, "guest@example.com") == "tentativelyAccepted"
-    assert next(a for a in got["attendees"] if a["emailAddress"]["address"] == BEN)["status"]["time"] != "0001-01-01T00:00:00Z"
+    assert (
+        next(a for a in got["attendees"] if a["emailAddress"]["address"] == BEN)["status"]["time"]
+        != "0001-01-01T00:00:00Z"
+    )
     [ben_copy] = mailbox(emu, seed.BEN_ID)
     assert ben_copy["responseStatus"]["response"] == "accepted" and ben_copy["showAs"] == "busy"
     # Fumi deletes the invitation in Outlook: the organizer sees her decline.
@@ -253,8 +331,9 @@ def test_responses_and_outlook_deletes_from_the_control_api(emu, emi):
     assert fumi_copy["_emulator"]["deleted"]["how"] == "outlook-delete"
     bad = emu.http.post(f"{emu.base}/_emulator/events/{e['id']}/responses", json={"email": BEN, "response": "maybe"})
     assert bad.status_code == 400
-    stranger = emu.http.post(f"{emu.base}/_emulator/events/{e['id']}/responses",
-                             json={"email": AIKO, "response": "accepted"})
+    stranger = emu.http.post(
+        f"{emu.base}/_emulator/events/{e['id']}/responses", json={"email": AIKO, "response": "accepted"}
+    )
     assert stranger.status_code == 404
     # The organizer deletes it in Outlook: a cancellation for everyone still invited.
     emu.control("POST", f"users/{seed.EMI_ID}/events/{e['id']}/delete")
@@ -269,14 +348,17 @@ def test_calendar_paths(emu, emi):
     assert emi.call("GET", f"/me/events/{e['id']}").status_code == 200
     d = emi.call("POST", "/me/events", json=event_body()).json()  # the default calendar
     assert {x["id"]: x["_emulator"]["calendarId"] for x in mailbox(emu, seed.EMI_ID)} == {
-        e["id"]: interviews["id"], d["id"]: emi.call("GET", "/me/calendar").json()["id"]}
+        e["id"]: interviews["id"],
+        d["id"]: emi.call("GET", "/me/calendar").json()["id"],
+    }
     assert_graph_error(emi.call("POST", "/me/calendars/AAMkAGnope/events", json=event_body()), 404, "ErrorItemNotFound")
 
 
 def test_teams_needs_an_allowed_provider(emu):
     fumi = Client(emu, FUMI)  # no Teams licence: the calendar allows no online meeting provider
-    e = fumi.call("POST", "/me/events", json=event_body(isOnlineMeeting=True,
-                                                        onlineMeetingProvider="teamsForBusiness")).json()
+    e = fumi.call(
+        "POST", "/me/events", json=event_body(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
+    ).json()
     assert e["isOnlineMeeting"] is False and e["onlineMeeting"] is None
     assert e["onlineMeetingProvider"] == "unknown"
     emi = Client(emu, EMI)  # isOnlineMeeting alone uses the calendar's default provider
@@ -294,8 +376,9 @@ def test_a_user_without_mailbox_and_read_only_tokens(emu):
     carl = Client(emu, CARL)
     assert_graph_error(carl.call("POST", "/me/events", json=event_body()), 404, "MailboxNotEnabledForRESTAPI")
     assert_graph_error(carl.call("GET", "/me/events/AAMkAGx"), 404, "MailboxNotEnabledForRESTAPI")
-    assert_graph_error(carl.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI])),
-                       404, "MailboxNotEnabledForRESTAPI")
+    assert_graph_error(
+        carl.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI])), 404, "MailboxNotEnabledForRESTAPI"
+    )
     reader = Client(emu, EMI, scopes=["User.Read", "Calendars.Read"])
     assert_graph_error(reader.call("POST", "/me/events", json=event_body()), 403, "ErrorAccessDenied")
     assert reader.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI])).status_code == 200
@@ -303,8 +386,9 @@ def test_a_user_without_mailbox_and_read_only_tokens(emu):
     [item] = reader.call("POST", "/me/calendar/getSchedule", json=schedule_body([CARL])).json()["value"]
     assert item["error"]["responseCode"] == "5009"
     no_scope = Client(emu, EMI, scopes=["User.Read"])
-    assert_graph_error(no_scope.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI])),
-                       403, "ErrorAccessDenied")
+    assert_graph_error(
+        no_scope.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI])), 403, "ErrorAccessDenied"
+    )
 
 
 def test_throttling_and_the_call_log_cover_events(emu, emi):
@@ -320,9 +404,12 @@ def test_throttling_and_the_call_log_cover_events(emu, emi):
     emu.control("POST", "throttle", json={"count": 1, "status": 504, "path_contains": "getSchedule"})
     assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI])), 504, "generalException")
     calls = [(c["method"], c["path"], c["status"]) for c in emu.control("GET", "calls")["calls"]]
-    assert calls == [("POST", "/v1.0/me/events", 429), ("POST", "/v1.0/me/events", 201),
-                     ("PATCH", f"/v1.0/me/events/{e['id']}", 503),
-                     ("POST", "/v1.0/me/calendar/getSchedule", 504)]
+    assert calls == [
+        ("POST", "/v1.0/me/events", 429),
+        ("POST", "/v1.0/me/events", 201),
+        ("PATCH", f"/v1.0/me/events/{e['id']}", 503),
+        ("POST", "/v1.0/me/calendar/getSchedule", 504),
+    ]
 
 
 def test_reset_clears_events_and_busy_blocks(emu, emi):
@@ -331,8 +418,10 @@ def test_reset_clears_events_and_busy_blocks(emu, emi):
     emu.control("POST", "reset")
     assert mailbox(emu, seed.EMI_ID) == []
     assert emu.control("GET", f"schedules/{ROOM}/busy")["blocks"] == []
-    r = emu.http.post(f"{emu.base}/_emulator/schedules/nobody@example.com/busy",
-                      json={"start": "2026-12-01T00:00:00Z", "end": "2026-12-01T01:00:00Z"})
+    r = emu.http.post(
+        f"{emu.base}/_emulator/schedules/nobody@example.com/busy",
+        json={"start": "2026-12-01T00:00:00Z", "end": "2026-12-01T01:00:00Z"},
+    )
     assert r.status_code == 404
 
 
@@ -341,12 +430,20 @@ def test_at_most_500_attendees_rooms_included(emu, emi):
     people = [(f"guest{i}@example.com", "required") for i in range(499)]
     ok = emi.call("POST", "/me/events", json=event_body(attendees=people + [(ROOM, "resource")]))
     assert ok.status_code == 201 and len(ok.json()["attendees"]) == 500
-    err = assert_graph_error(emi.call("POST", "/me/events", json=event_body(
-        attendees=people + [(ROOM, "resource"), (ROOM2, "resource")])), 400, "ErrorExceededMaxRecipientLimit")
+    err = assert_graph_error(
+        emi.call("POST", "/me/events", json=event_body(attendees=people + [(ROOM, "resource"), (ROOM2, "resource")])),
+        400,
+        "ErrorExceededMaxRecipientLimit",
+    )
     assert "500" in err["message"]
-    too_many = [{"emailAddress": {"address": a}, "type": t} for a, t in people + [(ROOM, "resource"), (BEN, "required")]]
-    assert_graph_error(emi.call("PATCH", f"/me/events/{ok.json()['id']}", json={"attendees": too_many}),
-                       400, "ErrorExceededMaxRecipientLimit")
+    too_many = [
+        {"emailAddress": {"address": a}, "type": t} for a, t in people + [(ROOM, "resource"), (BEN, "required")]
+    ]
+    assert_graph_error(
+        emi.call("PATCH", f"/me/events/{ok.json()['id']}", json={"attendees": too_many}),
+        400,
+        "ErrorExceededMaxRecipientLimit",
+    )
     assert len(mailbox(emu, seed.EMI_ID)) == 1
 
 
@@ -357,10 +454,12 @@ def test_a_calendar_shared_by_another_mailbox(emu, emi):
     assert shared["canShare"] is False and shared["isDefaultCalendar"] is False
     assert emi.call("GET", f"/me/calendars/{shared['id']}").json()["owner"]["name"] == "Ben Tanaka"
     # Calendars.ReadWrite covers the user's own calendars only.
-    assert_graph_error(emi.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()),
-                       403, "ErrorAccessDenied")
+    assert_graph_error(
+        emi.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()), 403, "ErrorAccessDenied"
+    )
     assert mailbox(emu, seed.EMI_ID) == [] and mailbox(emu, seed.BEN_ID) == []
     wide = Client(emu, EMI, scopes=["User.Read", "Calendars.ReadWrite.Shared"])
-    assert_graph_error(wide.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()),
-                       400, "ErrorInvalidRequest")  # allowed in Outlook; not emulated
+    assert_graph_error(
+        wide.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()), 400, "ErrorInvalidRequest"
+    )  # allowed in Outlook; not emulated
     assert all(c["owner"]["address"] == BEN for c in Client(emu, BEN).call("GET", "/me/calendars").json()["value"])

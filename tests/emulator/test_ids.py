@@ -1,20 +1,22 @@
 """Outlook item ids in the emulator: default ids change when an item moves, immutable ids do not
 (concepts/outlook-immutable-id.md); translateExchangeIds migrates stored ids."""
+
 from __future__ import annotations
 
 import pytest
 
 from devtools.emulator import seed
 
-from .calendar_helpers import BEN, Client, assert_graph_error, emi, event_body, mailbox  # noqa: F401
+from .calendar_helpers import BEN, Client, assert_graph_error, event_body, mailbox
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
 IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
 
 
 def _translate(client, ids, source="restId", target="restImmutableEntryId"):
-    return client.call("POST", "/me/translateExchangeIds",
-                       json={"inputIds": ids, "sourceIdType": source, "targetIdType": target})
+    return client.call(
+        "POST", "/me/translateExchangeIds", json={"inputIds": ids, "sourceIdType": source, "targetIdType": target}
+    )
 
 
 def test_the_prefer_header_chooses_the_id_kind_per_request(emu, emi):
@@ -38,8 +40,11 @@ def test_a_move_changes_the_default_id_only(emu, emi):
     assert moved["previousId"] == e["id"] and moved["immutableId"] == immutable
     assert moved["calendarId"] == cals["Interviews"] and moved["id"] not in (e["id"], immutable)
     for method in ("GET", "PATCH", "DELETE"):
-        assert_graph_error(emi.call(method, f"/me/events/{e['id']}", json={"subject": "y"} if method == "PATCH" else None),
-                           404, "ErrorItemNotFound")
+        assert_graph_error(
+            emi.call(method, f"/me/events/{e['id']}", json={"subject": "y"} if method == "PATCH" else None),
+            404,
+            "ErrorItemNotFound",
+        )
     assert_graph_error(emi.call("POST", f"/me/events/{e['id']}/cancel", json={}), 404, "ErrorItemNotFound")
     assert emi.call("GET", f"/me/events/{moved['id']}").json()["subject"] == "Interview"
     assert mailbox(emu, seed.EMI_ID)[0]["_emulator"]["calendarId"] == cals["Interviews"]
@@ -54,14 +59,20 @@ def test_a_move_changes_the_default_id_only(emu, emi):
 
 def test_the_move_control_route_refuses_what_a_user_cannot_do(emu, emi):
     e = emi.call("POST", "/me/events", json=event_body()).json()
-    cases = [({"calendar_name": "Calendar"}, 400), ({"calendar_name": "Ben Tanaka"}, 404),  # shared
-             ({"calendar_name": "Nowhere"}, 404), ({}, 400),
-             ({"calendar_name": "Interviews", "calendar_id": "x"}, 400)]
+    cases = [
+        ({"calendar_name": "Calendar"}, 400),
+        ({"calendar_name": "Ben Tanaka"}, 404),  # shared
+        ({"calendar_name": "Nowhere"}, 404),
+        ({}, 400),
+        ({"calendar_name": "Interviews", "calendar_id": "x"}, 400),
+    ]
     for body, status in cases:
         r = emu.http.post(f"{emu.base}/_emulator/events/{e['id']}/move", json=body)
         assert r.status_code == status, (body, r.text)
-    assert emu.http.post(f"{emu.base}/_emulator/events/AAMkAGnone/move",
-                         json={"calendar_name": "Interviews"}).status_code == 404
+    assert (
+        emu.http.post(f"{emu.base}/_emulator/events/AAMkAGnone/move", json={"calendar_name": "Interviews"}).status_code
+        == 404
+    )
 
 
 def test_translate_exchange_ids(emu, emi):
@@ -92,6 +103,9 @@ def test_translate_exchange_ids_refusals(emu, emi):
     assert_graph_error(_translate(emi, []), 400, "ErrorInvalidRequest")
     assert_graph_error(_translate(emi, ["x"] * 1001), 400, "ErrorInvalidRequest")
     assert _translate(emi, ["x"] * 1000).status_code == 200
-    r = emi.call("POST", "/me/translateexchangeids",  # segments are case-insensitive
-                 json={"inputIds": ["x"], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"})
+    r = emi.call(
+        "POST",
+        "/me/translateexchangeids",  # segments are case-insensitive
+        json={"inputIds": ["x"], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"},
+    )
     assert r.status_code == 200

@@ -1,20 +1,24 @@
 """Teams meetings of the emulator: the meeting blob in the body (event-update.md) and sticky
 isOnlineMeeting (event.md)."""
+
 from __future__ import annotations
 
 import pytest
 
 from devtools.emulator import seed
 
-from .calendar_helpers import BEN, emi, event_body, mailbox, reread  # noqa: F401 (fixture)
+from .calendar_helpers import BEN, event_body, mailbox, reread
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
 RULE = "_" * 80
 
 
 def _online(emi):
-    e = emi.call("POST", "/me/events", json=event_body(attendees=[(BEN, "required")], isOnlineMeeting=True,
-                                                       onlineMeetingProvider="teamsForBusiness")).json()
+    e = emi.call(
+        "POST",
+        "/me/events",
+        json=event_body(attendees=[(BEN, "required")], isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness"),
+    ).json()
     assert e["isOnlineMeeting"] is True
     return e
 

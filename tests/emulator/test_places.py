@@ -1,4 +1,5 @@
 """Graph places of the emulator: no @odata.nextLink, $top/$skip/$count paging, room properties."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,14 +34,16 @@ def test_places_give_100_and_no_next_link(emu, admin):
     assert len(lists["value"]) == 2 and "@odata.nextLink" not in lists
     lists = admin.call("GET", "/places/microsoft.graph.roomList").json()["value"]
     assert [rl["emailAddress"] for rl in lists] == [
-        f"{slug}@{seed.CONTOSO_DOMAIN}" for slug in ("tokyo-hq", "osaka", "fukuoka")]
+        f"{slug}@{seed.CONTOSO_DOMAIN}" for slug in ("tokyo-hq", "osaka", "fukuoka")
+    ]
 
 
 def test_walking_skip_reads_every_room(emu, admin):
     rooms, skip = [], 0
     while True:
-        page = admin.call("GET", "/places/microsoft.graph.room",
-                          params={"$top": "100", "$skip": str(skip), "$count": "true"}).json()
+        page = admin.call(
+            "GET", "/places/microsoft.graph.room", params={"$top": "100", "$skip": str(skip), "$count": "true"}
+        ).json()
         rooms += page["value"]
         assert page["@odata.count"] == 250
         if len(page["value"]) < 100:
@@ -54,19 +57,37 @@ def test_walking_skip_reads_every_room(emu, admin):
     assert len(tokyo["value"]) == tokyo["@odata.count"] == 120
     fukuoka = admin.call("GET", LIST.format("fukuoka"), params={"$skip": "40"}).json()
     assert [r["emailAddress"].split("@")[0] for r in fukuoka["value"]] == [
-        f"fukuoka-room{n:03d}" for n in range(41, 51)]
+        f"fukuoka-room{n:03d}" for n in range(41, 51)
+    ]
     assert_graph_error(admin.call("GET", "/places/microsoft.graph.room", params={"$top": "0"}), 400, "BadRequest")
 
 
 def test_room_properties(emu, admin):
     rooms = admin.call("GET", "/places/microsoft.graph.room", params={"$top": "250"}).json()["value"]
-    for field in ("id", "emailAddress", "displayName", "capacity", "building", "floorLabel",
-                  "floorNumber", "bookingType", "isWheelChairAccessible", "tags", "address"):
+    for field in (
+        "id",
+        "emailAddress",
+        "displayName",
+        "capacity",
+        "building",
+        "floorLabel",
+        "floorNumber",
+        "bookingType",
+        "isWheelChairAccessible",
+        "tags",
+        "address",
+    ):
         assert field in rooms[0]
     assert "roomListEmailAddress" not in rooms[0]
     reserved = sorted(r["emailAddress"].split("@")[0] for r in rooms if r["bookingType"] == "reserved")
-    assert reserved == ["fukuoka-room040", "osaka-room040", "osaka-room080", "tokyo-hq-room040",
-                        "tokyo-hq-room080", "tokyo-hq-room120"]
+    assert reserved == [
+        "fukuoka-room040",
+        "osaka-room040",
+        "osaka-room080",
+        "tokyo-hq-room040",
+        "tokyo-hq-room080",
+        "tokyo-hq-room120",
+    ]
     assert {r["bookingType"] for r in rooms} == {"standard", "reserved"}
     assert sum(r["isWheelChairAccessible"] for r in rooms) == 40 + 26 + 16
     assert any("video" in r["tags"] for r in rooms) and any("whiteboard" in r["tags"] for r in rooms)

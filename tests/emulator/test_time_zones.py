@@ -1,12 +1,13 @@
 """Time zone names the emulator's Graph takes: Windows ids plus the IANA names listed on
 resources/datetimetimezone.md, in bodies, in `Prefer: outlook.timezone` and in getSchedule."""
+
 from __future__ import annotations
 
 import pytest
 
 from devtools.emulator.timezones import LISTED_IANA
 
-from .calendar_helpers import EMI, assert_graph_error, emi, event_body, schedule_body  # noqa: F401
+from .calendar_helpers import EMI, assert_graph_error, event_body, schedule_body
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
 UNLISTED = ("America/Vancouver", "Asia/Ho_Chi_Minh", "Europe/Amsterdam", "Etc/UTC", "Asia/Hong_Kong")
@@ -15,49 +16,84 @@ UNLISTED = ("America/Vancouver", "Asia/Ho_Chi_Minh", "Europe/Amsterdam", "Etc/UT
 def test_the_list_is_the_docs_list():
     # 99 names on the page, four of them with a second spelling in parentheses.
     assert len(LISTED_IANA) == 99 + 4
-    assert {"Etc/GMT+2", "Europe/Kyiv", "Europe/Kiev", "Asia/Toshkent", "Asia/Tashkent",
-            "Asia/Astana", "Asia/Almaty", "Asia/Yangon", "Asia/Rangoon"} <= set(LISTED_IANA)
+    assert {
+        "Etc/GMT+2",
+        "Europe/Kyiv",
+        "Europe/Kiev",
+        "Asia/Toshkent",
+        "Asia/Tashkent",
+        "Asia/Astana",
+        "Asia/Almaty",
+        "Asia/Yangon",
+        "Asia/Rangoon",
+    } <= set(LISTED_IANA)
     assert not set(UNLISTED) & set(LISTED_IANA)
 
 
 @pytest.mark.parametrize("name", UNLISTED)
 def test_unlisted_iana_names_are_refused_everywhere(emu, emi, name):
-    err = assert_graph_error(emi.call("POST", "/me/events", json=event_body(tz=name)), 400,
-                             "TimeZoneNotSupportedException")
-    assert err["message"] == ("A valid TimeZone value must be specified. The following TimeZone value "
-                              f"is not supported: '{name}'.")
+    err = assert_graph_error(
+        emi.call("POST", "/me/events", json=event_body(tz=name)), 400, "TimeZoneNotSupportedException"
+    )
+    assert err["message"] == (
+        f"A valid TimeZone value must be specified. The following TimeZone value is not supported: '{name}'."
+    )
     e = emi.call("POST", "/me/events", json=event_body()).json()
     patch = {"end": {"dateTime": "2026-12-01T12:00:00", "timeZone": name}}
     assert_graph_error(emi.call("PATCH", f"/me/events/{e['id']}", json=patch), 400, "TimeZoneNotSupportedException")
-    assert_graph_error(emi.call("GET", f"/me/events/{e['id']}", headers={"Prefer": f'outlook.timezone="{name}"'}),
-                       400, "TimeZoneNotSupportedException")
+    assert_graph_error(
+        emi.call("GET", f"/me/events/{e['id']}", headers={"Prefer": f'outlook.timezone="{name}"'}),
+        400,
+        "TimeZoneNotSupportedException",
+    )
     body = schedule_body([EMI])
     body["startTime"]["timeZone"] = name
     assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=body), 400, "TimeZoneNotSupportedException")
-    assert_graph_error(emi.call("POST", "/me/calendar/getSchedule", json=schedule_body([EMI]),
-                                headers={"Prefer": f'outlook.timezone="{name}"'}), 400, "TimeZoneNotSupportedException")
+    assert_graph_error(
+        emi.call(
+            "POST",
+            "/me/calendar/getSchedule",
+            json=schedule_body([EMI]),
+            headers={"Prefer": f'outlook.timezone="{name}"'},
+        ),
+        400,
+        "TimeZoneNotSupportedException",
+    )
 
 
 def test_listed_names_and_windows_ids_are_taken(emu, emi):
     # Etc/GMT+2 is two hours *behind* UTC (POSIX sign).
-    e = emi.call("POST", "/me/events", json=event_body(tz="Etc/GMT+2", start="2026-12-01T10:00:00",
-                                                       end="2026-12-01T11:00:00"))
+    e = emi.call(
+        "POST", "/me/events", json=event_body(tz="Etc/GMT+2", start="2026-12-01T10:00:00", end="2026-12-01T11:00:00")
+    )
     assert e.status_code == 201, e.text
     assert e.json()["start"] == {"dateTime": "2026-12-01T12:00:00.0000000", "timeZone": "UTC"}
     assert e.json()["originalStartTimeZone"] == "Etc/GMT+2"
-    for name in ("Europe/Kiev", "Europe/Kyiv", "Asia/Toshkent", "Asia/Astana", "asia/tokyo", "UTC",
-                 "Pacific Standard Time"):
+    for name in (
+        "Europe/Kiev",
+        "Europe/Kyiv",
+        "Asia/Toshkent",
+        "Asia/Astana",
+        "asia/tokyo",
+        "UTC",
+        "Pacific Standard Time",
+    ):
         assert emi.call("POST", "/me/events", json=event_body(tz=name)).status_code == 201, name
     # A Windows name in Prefer renders the times there (DST included) and answers that name.
-    summer = emi.call("POST", "/me/events", json=event_body(tz="UTC", start="2026-07-01T17:00:00",
-                                                            end="2026-07-01T18:00:00")).json()
+    summer = emi.call(
+        "POST", "/me/events", json=event_body(tz="UTC", start="2026-07-01T17:00:00", end="2026-07-01T18:00:00")
+    ).json()
     pacific = {"Prefer": 'outlook.timezone="Pacific Standard Time"'}
     got = emi.call("GET", f"/me/events/{summer['id']}", headers=pacific)
     assert got.json()["start"] == {"dateTime": "2026-07-01T10:00:00.0000000", "timeZone": "Pacific Standard Time"}
     assert got.headers["Preference-Applied"] == 'outlook.timezone="Pacific Standard Time"'
     winter = emi.call("GET", f"/me/events/{e.json()['id']}", headers=pacific).json()
     assert winter["start"] == {"dateTime": "2026-12-01T04:00:00.0000000", "timeZone": "Pacific Standard Time"}
-    sched = emi.call("POST", "/me/calendar/getSchedule", headers=pacific, json=schedule_body(
-        [EMI], start="2026-07-01T12:00:00", end="2026-07-02T12:00:00", interval=60)).json()
+    sched = emi.call(
+        "POST",
+        "/me/calendar/getSchedule",
+        headers=pacific,
+        json=schedule_body([EMI], start="2026-07-01T12:00:00", end="2026-07-02T12:00:00", interval=60),
+    ).json()
     item = next(i for i in sched["value"][0]["scheduleItems"] if i["start"]["dateTime"].startswith("2026-07-01T10"))
     assert item["start"]["timeZone"] == "Pacific Standard Time"
