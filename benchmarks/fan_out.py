@@ -25,9 +25,9 @@ def main() -> None:
     try:
         os.environ["AzureWebJobsStorage"] = azurite.extra["connection_string"]
         from shared.services import rooms
-        from shared.storage import queues, tables
+        from shared.storage import connection, queues, tenant_links
 
-        client = tables.table(tables.TENANT_LINKS)
+        client = connection.table(tenant_links.TABLE)
         companies = 100
         per_company = max(1, args.links // companies)
         started = time.monotonic()

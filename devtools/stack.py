@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.storage.tables import AZURITE_ACCOUNT, AZURITE_KEY
+from shared.storage.connection import AZURITE_ACCOUNT, AZURITE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite"
@@ -152,7 +152,7 @@ def start_console(log_dir: Path, env: dict, *, port: int | None = None) -> Child
 
 
 def app_settings(*, storage: str, emulator_url: str, ca_bundle: str, host_port: int, herp_app_url: str) -> dict:
-    """The settings of CONTRACT.md section 2 for a local stack (emulator client id/secret)."""
+    """The settings of README.md "Settings" for a local stack (emulator client id/secret)."""
     from devtools.emulator import seed
 
     return {

@@ -13,22 +13,22 @@ bp = func.Blueprint()
 @handler
 def create_event(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    status, event = events.create(caller, json_body(req))
-    return json_response(event, status=status)
+    event, created = events.create(caller, json_body(req))
+    return json_response(event.to_json(), status=201 if created else 200)
 
 
 @bp.route(route="outlook/events/{schedule_id}", methods=["GET"])
 @handler
 def get_event(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    return json_response(events.get(caller, req.route_params["schedule_id"]))
+    return json_response(events.get(caller, req.route_params["schedule_id"]).to_json())
 
 
 @bp.route(route="outlook/events/{schedule_id}", methods=["PATCH"])
 @handler
 def update_event(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    return json_response(events.update(caller, req.route_params["schedule_id"], json_body(req)))
+    return json_response(events.update(caller, req.route_params["schedule_id"], json_body(req)).to_json())
 
 
 @bp.route(route="outlook/events/{schedule_id}", methods=["DELETE"])

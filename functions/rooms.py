@@ -8,6 +8,7 @@ import azure.functions as func
 from shared.auth import authenticate
 from shared.http import accepted, handler, json_response
 from shared.services import rooms, tenant_links
+from shared.storage import queues
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.rooms")
@@ -20,7 +21,7 @@ def refresh_room_caches(timer: func.TimerRequest) -> None:
     log.info("refresh_room_caches queued %d tenant syncs", rooms.fan_out())
 
 
-@bp.queue_trigger(arg_name="msg", queue_name="room-sync", connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=queues.ROOM_SYNC, connection="AzureWebJobsStorage")
 def sync_tenant_rooms(msg: func.QueueMessage) -> None:
     try:
         body = json.loads(msg.get_body())
@@ -44,4 +45,4 @@ def request_room_sync(req: func.HttpRequest) -> func.HttpResponse:
 @handler
 def list_rooms(req: func.HttpRequest) -> func.HttpResponse:
     caller = authenticate(req)
-    return json_response(rooms.list_rooms(caller.company_id, req.route_params["tenant_id"]))
+    return json_response(rooms.list_rooms(caller.company_id, req.route_params["tenant_id"]).to_json())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 from dataclasses import dataclass
 
 import azure.functions as func
@@ -70,7 +71,7 @@ class _Jwks:
 _jwks = _Jwks()
 
 
-def _verification_key(token: str) -> tuple[object, list[str]]:
+def _verification_key(token: str) -> tuple[Any, list[str]]:
     settings = get_settings()
     if settings.jwt_jwks_url:
         import jwt

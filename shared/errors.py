@@ -35,6 +35,12 @@ class NotFound(DomainError):
     code, message = "not_found", "Not found."
 
 
+class TenantLinkNotFound(NotFound):
+    """The company has no (visible) link to this tenant: the tenant-link routes' 404."""
+
+    message = "This Microsoft 365 tenant is not linked to your company."
+
+
 class TenantNotLinked(NotFound):
     code, message = "tenant_not_linked", "This Microsoft 365 tenant is not linked to your company."
 

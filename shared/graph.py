@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from shared.errors import GraphError, GraphTimeout, GraphUnavailable
 from shared.outbound import session
@@ -86,46 +86,50 @@ def get(path: str, token: str, **kwargs) -> Any:
     return request("GET", path, token, **kwargs)
 
 
-def get_pages(path: str, token: str, *, params: dict | None = None, **kwargs) -> Iterator[dict]:
+# Paging. `get` is the caller's way of making one GET (a credentials.Mailbox's `get`), called
+# with a path or a full nextLink URL and the keyword arguments of `request`.
+Get = Callable[..., Any]
+
+
+def pages(get: Get, path: str, *, params: dict | None = None, **kwargs) -> Iterator[dict]:
     """Each page of a collection, following `@odata.nextLink` (which already holds the query)."""
-    page = request("GET", path, token, params=params, **kwargs)
+    page = get(path, params=params, **kwargs)
     for _ in range(MAX_PAGES):
         yield page
         next_link = page.get("@odata.nextLink")
         if not next_link:
             return
-        page = request("GET", next_link, token, **kwargs)
+        page = get(next_link, **kwargs)
     raise GraphError("Microsoft Graph returned too many pages.")
 
 
-def get_pages_by_skip(path: str, token: str, *, page_size: int, params: dict | None = None,
-                      **kwargs) -> Iterator[dict]:
+def pages_by_skip(get: Get, path: str, *, page_size: int, params: dict | None = None, **kwargs) -> Iterator[dict]:
     """Each page of a collection that does not page by `@odata.nextLink` (Graph `places` answers
     100 and no nextLink however many exist: microsoft-graph-docs-contrib issues 341, 6252, 7196).
     Asks for `$top` pages with `$count=true` and walks `$skip` until the count is reached (or, with
     no count, until a short page): a server that caps `$top` lower is still read to the end. A
     nextLink, should one come, is followed instead."""
+    query = {**(params or {}), "$top": str(page_size), "$count": "true"}
     fetched = 0
-    page = request("GET", path, token, params={**(params or {}), "$top": str(page_size), "$count": "true"}, **kwargs)
+    page = get(path, params=query, **kwargs)
     for _ in range(MAX_PAGES):
         yield page
         values = page.get("value", [])
         fetched += len(values)
         if page.get("@odata.nextLink"):
-            page = request("GET", page["@odata.nextLink"], token, **kwargs)
+            page = get(page["@odata.nextLink"], **kwargs)
             continue
         count = page.get("@odata.count")
         done = fetched >= count if isinstance(count, int) else len(values) < page_size
         if done or not values:
             return
-        page = request("GET", path, token, params={**(params or {}), "$top": str(page_size), "$count": "true",
-                                                   "$skip": str(fetched)}, **kwargs)
+        page = get(path, params={**query, "$skip": str(fetched)}, **kwargs)
     raise GraphError("Microsoft Graph returned too many pages.")
 
 
-def get_all(path: str, token: str, **kwargs) -> Iterator[dict]:
+def items(all_pages: Iterator[dict]) -> Iterator[dict]:
     """Every item of a collection, across its pages."""
-    for page in get_pages(path, token, **kwargs):
+    for page in all_pages:
         yield from page.get("value", [])
 
 

@@ -1,4 +1,4 @@
-"""The HTTP edge: JSON bodies in, JSON responses and redirects out, domain errors -> CONTRACT.md 3."""
+"""The HTTP edge: JSON bodies in, JSON responses and redirects out, domain errors -> README.md "HTTP API"."""
 from __future__ import annotations
 
 import functools

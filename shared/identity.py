@@ -39,8 +39,9 @@ _KNOWN_AUTHORITY_HOSTS = frozenset({
 _http_cache: dict = {}  # MSAL's own cache of discovery documents; never holds tokens
 
 
-class CredentialRefused(Exception):
-    """The identity platform refused the account's refresh token (user gone, revoked, ...)."""
+class Refused(Exception):
+    """The identity platform refused a sign-in's code or an account's refresh token; `error` and
+    the AADSTS codes say why."""
 
     def __init__(self, error: str, error_codes: list[int] | None = None):
         super().__init__(error)
@@ -65,18 +66,9 @@ class ClientRejected(Exception):
 # AADSTS50173 (revoked), 700082 (unused 90 days), 50076/50079 (MFA), 53003 (Conditional Access),
 # 65001 (consent withdrawn); `unauthorized_client` with AADSTS700016 is our enterprise app removed
 # from the tenant. Microsoft warns that AADSTS numbers change: the `error` value decides, the
-# number only refines `unauthorized_client` (refresh-token error docs; DESIGN "Dead credentials").
+# number only refines `unauthorized_client` (docs/architecture.md "Microsoft as it really behaves").
 DEAD_CREDENTIAL_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
 APP_REMOVED_CODES = frozenset({700016, 65001})
-
-
-class SignInFailed(Exception):
-    """The authorization code could not be redeemed; `error` and AADSTS codes say why."""
-
-    def __init__(self, error: str, error_codes: list[int] | None = None):
-        super().__init__(error)
-        self.error = error
-        self.error_codes = error_codes or []
 
 
 @dataclass(frozen=True)
@@ -121,14 +113,13 @@ def admin_consent_url(state: str) -> str:
     return f"{authority('organizations')}/v2.0/adminconsent?{query}"
 
 
-def start_sign_in(tenant: str, state: str, login_hint: str | None = None) -> dict:
+def start_sign_in(tenant: str, state: str) -> dict:
     """An MSAL auth code flow (PKCE, nonce) on the tenant's own authority; keep it secret."""
     return _app(tenant).initiate_auth_code_flow(
         SCOPES,
         redirect_uri=get_settings().require("redirect_uri"),
         state=state,
         prompt="select_account",
-        login_hint=login_hint,
     )
 
 
@@ -142,14 +133,14 @@ def finish_sign_in(tenant: str, flow: dict, callback_params: dict) -> SignIn:
     try:
         result = app.acquire_token_by_auth_code_flow(flow, callback_params)
     except ValueError:
-        raise SignInFailed("state_mismatch") from None
+        raise Refused("state_mismatch") from None
     except Exception as exc:  # requests errors from the token endpoint
         raise IdentityUnavailable(type(exc).__name__) from None
     if "error" in result:
-        raise SignInFailed(str(result["error"]), list(result.get("error_codes") or []))
+        raise Refused(str(result["error"]), list(result.get("error_codes") or []))
     claims = result.get("id_token_claims") or {}
     if not result.get("access_token") or not claims.get("tid") or not claims.get("oid"):
-        raise SignInFailed("incomplete_token_response")
+        raise Refused("incomplete_token_response")
     return SignIn(claims=claims, access_token=result["access_token"], token_cache=cache.serialize())
 
 
@@ -158,7 +149,7 @@ def refusal(result: dict) -> Exception:
     error = str(result.get("error") or "unknown")
     codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
     if error in DEAD_CREDENTIAL_ERRORS or (error == "unauthorized_client" and APP_REMOVED_CODES & set(codes)):
-        return CredentialRefused(error, codes)
+        return Refused(error, codes)
     if error == "invalid_client":
         return ClientRejected(codes)
     return IdentityUnavailable(error)
@@ -169,7 +160,7 @@ def acquire_token(tenant_id: str, oid: str, token_cache: str, *, force_refresh: 
     `force_refresh` redeems the refresh token even if a cached access token looks valid (after
     Graph refused that access token with 401).
 
-    Raises CredentialRefused when the refresh token is refused for good (DEAD_CREDENTIAL_ERRORS,
+    Raises Refused when the refresh token is refused for good (DEAD_CREDENTIAL_ERRORS,
     the app removed from the tenant), ClientRejected when our own secret is refused,
     IdentityUnavailable when the platform fails otherwise (transient).
     """
@@ -181,13 +172,13 @@ def acquire_token(tenant_id: str, oid: str, token_cache: str, *, force_refresh: 
     home_id = f"{oid}.{tenant_id}"
     account = next((a for a in app.get_accounts() if a.get("home_account_id") == home_id), None)
     if account is None:
-        raise CredentialRefused("no_account_in_cache")
+        raise Refused("no_account_in_cache")
     try:
         result = app.acquire_token_silent_with_error(SCOPES, account, force_refresh=force_refresh)
     except Exception as exc:  # requests errors from the token endpoint
         raise IdentityUnavailable(type(exc).__name__) from None
     if result is None:
-        raise CredentialRefused("no_refresh_token")
+        raise Refused("no_refresh_token")
     if "access_token" not in result:
         raise refusal(result)
     return result["access_token"], cache.serialize() if cache.has_state_changed else None

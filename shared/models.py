@@ -1,22 +1,42 @@
-"""Domain records. `shared.storage.repositories` maps them to and from Table entities."""
+"""Domain records and their status enums. `shared.storage` maps them to and from Table entities
+(one module per table)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import StrEnum
 
-ACTIVE = "active"
-RENEWAL_REQUIRED = "renewal_required"
-REAUTH_REQUIRED = "reauth_required"
-UNLINKING = "unlinking"  # a tenant unlink in progress: invisible, resumable
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    RENEWAL_REQUIRED = "renewal_required"  # the admin credential died: rooms cannot be refreshed
+    UNLINKING = "unlinking"  # a tenant unlink in progress: invisible, resumable
 
-VIA_USER = "user"
-VIA_TENANT_ADMIN = "tenant_admin"
 
-FLOW_TENANT_LINK = "tenant_link"
-FLOW_TENANT_RENEW = "tenant_renew"
-FLOW_USER_LINK = "user_link"
-LEG_CONSENT = "consent"
-LEG_SIGNIN = "signin"
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    REAUTH_REQUIRED = "reauth_required"  # the refresh token was refused for good
+
+
+class EventStatus(StrEnum):
+    CREATING = "creating"  # the schedule id is reserved; Outlook's answer not yet stored
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class Via(StrEnum):
+    USER = "user"
+    TENANT_ADMIN = "tenant_admin"
+
+
+class Flow(StrEnum):
+    TENANT_LINK = "tenant_link"
+    TENANT_RENEW = "tenant_renew"
+    USER_LINK = "user_link"
+
+
+class Leg(StrEnum):
+    CONSENT = "consent"
+    SIGNIN = "signin"
 
 
 def utcnow() -> datetime:
@@ -29,6 +49,10 @@ def iso(moment: datetime | None) -> str | None:
 
 def parse_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def parse_iso_required(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -81,7 +105,7 @@ class MicrosoftAccount:
     company_id: str
     tenant_id: str
     account: Account
-    status: str = ACTIVE
+    status: str = AccountStatus.ACTIVE
     token_cache: str | None = None  # sealed, see shared.crypto
     updated_at: datetime | None = None
     # What Outlook said of the account's calendars: {"default": id, "teams": {id: bool}}.
@@ -144,3 +168,43 @@ class Room:
                 "building": self.building, "floor": self.floor, "room_list": self.room_list,
                 "wheelchair_accessible": self.wheelchair_accessible, "bookable": self.bookable,
                 "tags": list(self.tags)}
+
+
+@dataclass
+class EventRecord:
+    """A HERP schedule's Outlook event: the normalised input and where Outlook keeps it."""
+
+    company_id: str
+    schedule_id: str
+    link_id: str
+    tenant_id: str
+    account_id: str
+    calendar_id: str | None
+    transaction_id: str
+    input_hash: str
+    input_json: str
+    status: str = EventStatus.CREATING
+    graph_event_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    locked_until: datetime | None = None
+    # Rows made before ids were asked immutable hold a default id (changes on a move); migrated on use.
+    immutable_id: bool = False
+    # The room names the POST carried, so a retry of a create of unknown outcome rebuilds the very same payload.
+    room_names: dict | None = None
+    etag: str | None = None
+
+
+@dataclass
+class LinkCompletion:
+    """The verified result of a link flow's last leg, waiting for its starter to confirm it."""
+
+    code_hash: str
+    flow: str
+    company_id: str
+    herp_account_id: str
+    tenant_id: str
+    expires_at: datetime
+    sealed_result: str = ""  # shared.crypto blob, bound to (table, code_hash, row key)
+    claimed_until: datetime | None = None  # a confirm is committing it until then
+    etag: str | None = None

@@ -23,7 +23,7 @@ def session():
                 from requests.adapters import HTTPAdapter
 
                 class TimeoutSession(requests.Session):
-                    def request(self, method, url, **kwargs):
+                    def request(self, method, url, **kwargs):  # type: ignore[override]
                         kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
                         if kwargs["timeout"] is None:
                             kwargs["timeout"] = (CONNECT_TIMEOUT, READ_TIMEOUT)

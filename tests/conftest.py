@@ -13,7 +13,7 @@ import pytest
 
 from devtools import stack
 from shared import settings as settings_module
-from shared.storage import tables
+from shared.storage import connection
 
 JWT_ISSUER = "https://hire.herp.test"
 JWT_AUDIENCE = "herp-outlook-integration"
@@ -39,7 +39,7 @@ BASE_ENV = {
 
 def reset_settings() -> None:
     settings_module.get_settings.cache_clear()
-    tables.reset_clients()
+    connection.reset_clients()
 
 
 @pytest.fixture
@@ -95,3 +95,10 @@ def storage(app_env, azurite):
     """Real Table/Queue storage (Azurite) for this test; rows are isolated by fresh company ids."""
     app_env(AzureWebJobsStorage=azurite.extra["connection_string"])
     yield azurite
+
+
+def user_links_of_tenant(company_id: str, tenant_id: str) -> list:
+    """The stored user links of one tenant (tests inspect the table; the app never asks this)."""
+    from shared.storage import base, user_links
+
+    return [user_links.from_entity(e) for e in base.query(user_links.TABLE, company_id, "tenant_id eq @t", t=tenant_id)]

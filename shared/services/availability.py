@@ -4,11 +4,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from shared import graph
 from shared.auth import Caller
 from shared.errors import ValidationFailed
 from shared.services import credentials
-from shared.services.event_input import PREFER_UTC, email_address, graph_zone, local_datetime, local_time, zone
+from shared.services.event_input import email_address, graph_zone, local_datetime, zone
+from shared.services.event_view import local_time
 from shared.services.user_links import own_link
 
 MAX_PER_CALL = 20        # getSchedule: at most 20 schedules per request
@@ -55,13 +55,13 @@ def _schedule(info: dict, tz: str) -> dict:
 def availability(caller: Caller, body: dict) -> dict:
     q = _parse(body)
     link = own_link(caller, q["link_id"])
+    box = credentials.mailbox(link.company_id, link.tenant_id, link.account_id)
     tz = q["time_zone"]
 
     def fetch(chunk: list[str]) -> list[dict]:
         payload = {"schedules": chunk, "startTime": {"dateTime": q["start"], "timeZone": graph_zone(tz)},
                    "endTime": {"dateTime": q["end"], "timeZone": graph_zone(tz)}, "availabilityViewInterval": q["interval"]}
-        found = credentials.with_graph_token(link.company_id, link.tenant_id, link.account_id, lambda token: graph.request(
-            "POST", "/me/calendar/getSchedule", token, json=payload, headers=PREFER_UTC))
+        found = box.post("/me/calendar/getSchedule", json=payload)
         return [_schedule(info, tz) for info in found.get("value", [])]
 
     chunks = [q["emails"][i:i + MAX_PER_CALL] for i in range(0, len(q["emails"]), MAX_PER_CALL)]

@@ -9,32 +9,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, TypeVar
+from typing import Any
 
-from shared import crypto, identity
+from shared import crypto, graph, identity
 from shared.errors import ClientCredentialRejected, GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
-from shared.models import ACTIVE, REAUTH_REQUIRED, MicrosoftAccount, utcnow
-from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts
-from shared.storage.tables import MICROSOFT_ACCOUNTS
+from shared.models import AccountStatus, MicrosoftAccount, utcnow
+from shared.storage import microsoft_accounts
+from shared.storage.base import ConcurrentUpdate
+from shared.storage.microsoft_accounts import MicrosoftAccounts
 
 log = logging.getLogger("outlook.credentials")
-T = TypeVar("T")
 
 
 def seal_cache(account: MicrosoftAccount, cache: str) -> str:
-    return crypto.seal(cache.encode("utf-8"), table=MICROSOFT_ACCOUNTS,
+    return crypto.seal(cache.encode("utf-8"), table=microsoft_accounts.TABLE,
                        partition_key=account.company_id, row_key=account.key)
 
 
 def open_cache(account: MicrosoftAccount) -> str:
-    return crypto.open_sealed(account.token_cache or "", table=MICROSOFT_ACCOUNTS,
+    return crypto.open_sealed(account.token_cache or "", table=microsoft_accounts.TABLE,
                               partition_key=account.company_id, row_key=account.key).decode("utf-8")
 
 
 def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) -> MicrosoftAccount:
     """Keep the account with the fresh cache of a completed sign-in; a relink heals `reauth_required`."""
     account = MicrosoftAccount(company_id=company_id, tenant_id=tenant_id, account=profile,
-                               status=ACTIVE, updated_at=utcnow())
+                               status=AccountStatus.ACTIVE, updated_at=utcnow())
     account.token_cache = seal_cache(account, token_cache)
     return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
 
@@ -45,20 +45,19 @@ def usable_account(company_id: str, tenant_id: str, oid: str) -> MicrosoftAccoun
     account = MicrosoftAccounts().get(company_id, tenant_id, oid)
     if account is None or not account.token_cache:
         raise LinkRemoved()
-    if account.status == REAUTH_REQUIRED:
+    if account.status == AccountStatus.REAUTH_REQUIRED:
         raise ReauthRequired()
     return account
 
 
-def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bool = False) -> str:
-    """A Graph access token of the account; ReauthRequired when its credential is dead."""
-    repo = MicrosoftAccounts()
-    account = usable_account(company_id, tenant_id, oid)
+def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
+    """A Graph access token from the account's cache (MSAL refreshes when needed); the new cache
+    is written back under the row's ETag. ReauthRequired when the credential is dead."""
     try:
-        cache = open_cache(account)
-        token, new_cache = identity.acquire_token(tenant_id, oid, cache, force_refresh=force_refresh)
-    except (crypto.DecryptionFailed, identity.CredentialRefused) as exc:
-        log.warning("credential of a Microsoft account in tenant %s refused: %s %s", tenant_id,
+        token, new_cache = identity.acquire_token(account.tenant_id, account.account.id, open_cache(account),
+                                                  force_refresh=force_refresh)
+    except (crypto.DecryptionFailed, identity.Refused) as exc:
+        log.warning("credential of a Microsoft account in tenant %s refused: %s %s", account.tenant_id,
                     getattr(exc, "error", "undecryptable token cache"), getattr(exc, "error_codes", ""))
         mark_reauth_required(account)
         raise ReauthRequired() from None
@@ -67,15 +66,15 @@ def access_token(company_id: str, tenant_id: str, oid: str, *, force_refresh: bo
                   "expired; rotate it in the app registration and the settings", exc.error_codes)
         raise ClientCredentialRejected() from None
     except identity.IdentityUnavailable as exc:
-        log.warning("identity platform unavailable for tenant %s: %s", tenant_id, exc)
+        log.warning("identity platform unavailable for tenant %s: %s", account.tenant_id, exc)
         raise GraphUnavailable("The Microsoft identity platform is unavailable; retry later.") from None
     if new_cache is not None:
         account.token_cache = seal_cache(account, new_cache)
         account.updated_at = utcnow()
         try:
-            repo.save(account)
+            MicrosoftAccounts().save(account)
         except ConcurrentUpdate:
-            pass
+            pass  # the winner stored an equally valid refresh token (module docstring)
     return token
 
 
@@ -89,21 +88,61 @@ def _mailbox_slot(tenant_id: str, oid: str) -> threading.BoundedSemaphore:
         return _mailbox_slots.setdefault((tenant_id, oid), threading.BoundedSemaphore(MAX_CONCURRENT_PER_MAILBOX))
 
 
-def with_graph_token(company_id: str, tenant_id: str, oid: str, call: Callable[[str], T]) -> T:
-    """Run `call(token)`, at most 4 at a time per mailbox in this instance; when Graph refuses
-    the access token (401: revoked or expired early), refresh once and run it again. A dead
-    refresh token then surfaces as ReauthRequired."""
-    with _mailbox_slot(tenant_id, oid):
-        try:
-            return call(access_token(company_id, tenant_id, oid))
-        except GraphError as exc:
-            if exc.status != 401:
-                raise
-        return call(access_token(company_id, tenant_id, oid, force_refresh=True))
+# Every call: answers in UTC (rendered in the caller's zone by the use case) and immutable ids,
+# which survive a move to another folder or calendar (concepts/outlook-immutable-id.md). Both in
+# one header, comma-separated as RFC 7240 allows (Graph honours several: mguessan/davmail PR 476).
+PREFER = 'outlook.timezone="UTC", IdType="ImmutableId"'
+
+
+class Mailbox:
+    """One Microsoft account's mailbox, as one operation talks to Graph: the account row (read
+    once, when the handle is made), its delegated token with one refresh when Graph answers 401
+    (revoked or expired early), at most 4 concurrent calls per mailbox in this instance, and the
+    Prefer headers every call carries. Use cases take a Mailbox, never ids and tokens."""
+
+    def __init__(self, account: MicrosoftAccount):
+        self.account = account
+        self._slot = _mailbox_slot(account.tenant_id, account.account.id)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.account.tenant_id
+
+    def token(self, *, force_refresh: bool = False) -> str:
+        return _refreshed_token(self.account, force_refresh=force_refresh)
+
+    def request(self, method: str, path: str, *, prefer: str = "", **kwargs) -> Any:
+        """One Graph call (shared.graph.request: retries, timeouts); `prefer` adds preferences."""
+        headers = {"Prefer": PREFER + (f", {prefer}" if prefer else "")}
+        with self._slot:
+            try:
+                return graph.request(method, path, self.token(), headers=headers, **kwargs)
+            except GraphError as exc:
+                if exc.status != 401:
+                    raise
+            return graph.request(method, path, self.token(force_refresh=True), headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs) -> Any:
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path: str, json: Any, **kwargs) -> Any:
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+
+def mailbox(company_id: str, tenant_id: str, oid: str) -> Mailbox:
+    """The handle of a linked account (one point read): LinkRemoved when the account is gone,
+    ReauthRequired when its credential was already refused."""
+    return Mailbox(usable_account(company_id, tenant_id, oid))
 
 
 def mark_reauth_required(account: MicrosoftAccount) -> None:
-    account.status = REAUTH_REQUIRED
+    account.status = AccountStatus.REAUTH_REQUIRED
     account.updated_at = utcnow()
     try:
         MicrosoftAccounts().save(account)

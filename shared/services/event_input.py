@@ -1,24 +1,22 @@
-"""Interview event input: validation (before any Graph call) and the mapping to and from Graph.
+"""Interview event input from HERP: validation, complete before any Graph call (availability
+uses the same checks). `event_to_graph` maps it to Graph, `event_view` renders Outlook's answer.
 
 The HERP input uses local date-times plus an IANA time zone. Graph takes Windows zone names and
-only a fixed list of IANA names (resources/datetimetimezone.md), so `dateTimeTimeZone` objects
-carry the zone's Windows name (CLDR, `shared.windows_zones`). Answers are asked in UTC
-(`Prefer: outlook.timezone="UTC"`) and rendered in the caller's IANA zone with the tz database,
-which stays exact across DST changes (a Windows name would make the repeated hour ambiguous).
-Rooms are `resource` attendees and `locations` entries.
+only a fixed list of IANA names (resources/datetimetimezone.md), so only zones with a Windows
+equivalent (CLDR, `shared.windows_zones`) are accepted.
 """
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import NoReturn, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ValidationFailed
-from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
+from shared.windows_zones import IANA_TO_WINDOWS
 
 MAX_RECIPIENTS = 500        # people and rooms together (resources/event.md: at most 500 attendees)
 MAX_ROOMS = 20
@@ -30,8 +28,6 @@ YEARS = range(1970, 3000)
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
-RESPONSES = {"none": "none", "notResponded": "none", "organizer": "accepted", "accepted": "accepted",
-             "declined": "declined", "tentativelyAccepted": "tentative"}
 PATCHABLE = ("subject", "body", "start", "end", "time_zone", "attendees", "rooms", "online_meeting", "location")
 
 
@@ -80,17 +76,19 @@ class EventInput:
                       "rooms": tuple(data["rooms"])})
 
 
-def _fail(code: str, message: str):
+def _fail(code: str, message: str) -> NoReturn:
     raise ValidationFailed(message, code=code)
 
 
-def _text(body: dict, name: str, *, required: bool, limit: int, code: str | None = None) -> str | None:
+def _text(body: dict, name: str, *, limit: int) -> str:
     value = body.get(name)
-    if value is None and not required:
-        return None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        _fail(code or f"invalid_{name}", f"{name} must be a non-empty string of at most {limit} characters.")
+        _fail(f"invalid_{name}", f"{name} must be a non-empty string of at most {limit} characters.")
     return value.strip()
+
+
+def _optional_text(body: dict, name: str, *, limit: int) -> str | None:
+    return None if body.get(name) is None else _text(body, name, limit=limit)
 
 
 def email_address(value, what: str) -> str:
@@ -111,9 +109,6 @@ def local_datetime(value, name: str) -> str:
     return parsed.isoformat(timespec="seconds")
 
 
-PREFER_UTC = {"Prefer": 'outlook.timezone="UTC"'}
-
-
 def zone(name) -> ZoneInfo:
     """An IANA zone that has a Windows equivalent (so Graph can take it). tzdata's `posix/`,
     `right/` and `Factory` entries load in Python but have none: 422 invalid_time_zone."""
@@ -123,6 +118,7 @@ def zone(name) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         _fail("invalid_time_zone", "time_zone is not in this server's time zone database.")
+
 
 
 def graph_zone(name: str) -> str:
@@ -197,20 +193,20 @@ def parse_create(body: dict) -> EventInput:
     online = body.get("online_meeting", False)
     if not isinstance(online, bool):
         _fail("invalid_online_meeting", "online_meeting must be true or false.")
-    calendar_id = _text(body, "calendar_id", required=False, limit=512)
+    calendar_id = _optional_text(body, "calendar_id", limit=512)
     event = EventInput(
-        schedule_id=_text(body, "schedule_id", required=True, limit=MAX_ID),
-        link_id=_text(body, "link_id", required=True, limit=MAX_ID),
+        schedule_id=_text(body, "schedule_id", limit=MAX_ID),
+        link_id=_text(body, "link_id", limit=MAX_ID),
         calendar_id=calendar_id,
-        subject=_text(body, "subject", required=True, limit=MAX_SUBJECT),
+        subject=_text(body, "subject", limit=MAX_SUBJECT),
         body=_body_field(body.get("body")),
         start=local_datetime(body.get("start"), "start"),
         end=local_datetime(body.get("end"), "end"),
-        time_zone=body.get("time_zone"),
+        time_zone=cast(str, body.get("time_zone")),  # checked with the times, below
         attendees=_attendees(body.get("attendees")),
         rooms=_rooms(body.get("rooms")),
         online_meeting=online,
-        location=_text(body, "location", required=False, limit=255),
+        location=_optional_text(body, "location", limit=255),
     )
     check_times(event)
     if len(event.attendees) + len(event.rooms) > MAX_RECIPIENTS:
@@ -233,145 +229,3 @@ def parse_patch(body: dict, current: EventInput) -> EventInput:
     merged = {**current.to_json(), **body}
     return parse_create({**merged, "schedule_id": current.schedule_id, "link_id": current.link_id,
                          "calendar_id": current.calendar_id})
-
-
-# ---- to Graph
-
-
-def _when(local: str, tz: str) -> dict:
-    return {"dateTime": local, "timeZone": graph_zone(tz)}
-
-
-def _graph_attendees(event: EventInput, room_names: dict[str, str]) -> list[dict]:
-    people = [{"emailAddress": {"address": a.email, **({"name": a.name} if a.name else {})}, "type": a.type}
-              for a in event.attendees]
-    rooms = [{"emailAddress": {"address": r, "name": room_names.get(r.lower(), r)}, "type": "resource"}
-             for r in event.rooms]
-    return people + rooms
-
-
-def _graph_locations(event: EventInput, room_names: dict[str, str]) -> dict:
-    locations = [{"displayName": room_names.get(r.lower(), r), "locationEmailAddress": r,
-                  "locationType": "conferenceRoom"} for r in event.rooms]
-    if event.location:
-        locations.append({"displayName": event.location, "locationType": "default"})
-    shown = "; ".join(l["displayName"] for l in locations)
-    return {"location": {"displayName": shown}, "locations": locations}
-
-
-def to_graph(event: EventInput, room_names: dict[str, str], transaction_id: str) -> dict:
-    body = {
-        "subject": event.subject,
-        "start": _when(event.start, event.time_zone),
-        "end": _when(event.end, event.time_zone),
-        "attendees": _graph_attendees(event, room_names),
-        "transactionId": transaction_id,
-        **_graph_locations(event, room_names),
-    }
-    if event.body:
-        body["body"] = {"contentType": event.body["content_type"], "content": event.body["content"]}
-    if event.online_meeting:
-        body.update(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness")
-    return body
-
-
-_BLOB_RULE = re.compile(r"_{30,}")   # the separator line that opens Outlook's Teams join block
-_BLOB_WRAPPER = re.compile(r'<div\b[^>]*\bclass="[^"]*\bme-email-text\b', re.I)
-
-
-def body_keeping_meeting(current: dict, body: dict | None) -> dict:
-    """The Graph `body` for an edit of an online meeting's body. event-update.md: "when updating
-    the body of an online meeting, first get the body, change the content, and keep the meeting
-    blob"; a body without it disables the meeting online. The blob is the block Outlook appended
-    holding the join link: from the last separator rule before `onlineMeeting.joinUrl` (or the
-    `me-email-text` wrapper just around it) to the end of the body. `current` is the event as
-    GET with `$select=body,onlineMeeting` returned it."""
-    old_html = ((current.get("body") or {}).get("content")) or ""
-    join_url = ((current.get("onlineMeeting") or {}).get("joinUrl")) or ""
-    content = ""
-    if body:
-        content = body["content"] if body["content_type"] == "html" else \
-            html.escape(body["content"]).replace("\r\n", "\n").replace("\n", "<br>\r\n")
-    at = max(old_html.find(join_url), old_html.find(html.escape(join_url))) if join_url else -1
-    rules = list(_BLOB_RULE.finditer(old_html, 0, at)) if at >= 0 else []
-    if not rules:  # no join block left to keep (removed in Outlook already)
-        return {"contentType": "html", "content": content}
-    start = old_html.rfind("<", 0, rules[-1].start())
-    wrappers = [w for w in _BLOB_WRAPPER.finditer(old_html, 0, rules[-1].start()) if rules[-1].start() - w.start() < 1000]
-    if wrappers:
-        start = wrappers[-1].start()
-    end = old_html.lower().rfind("</body>")
-    blob = old_html[max(start, 0):end if end > start else len(old_html)]
-    return {"contentType": "html", "content": f"<html><body>{content}{blob}</body></html>"}
-
-
-def graph_patch(old: EventInput, new: EventInput, room_names: dict[str, str]) -> dict:
-    """Only what changed: a time change does not resend the body; a room change updates both
-    attendees and locations, keeping the people."""
-    patch: dict = {}
-    if new.subject != old.subject:
-        patch["subject"] = new.subject
-    if new.body != old.body:
-        patch["body"] = ({"contentType": new.body["content_type"], "content": new.body["content"]}
-                         if new.body else {"contentType": "text", "content": ""})
-    if (new.start, new.end, new.time_zone) != (old.start, old.end, old.time_zone):
-        patch["start"], patch["end"] = _when(new.start, new.time_zone), _when(new.end, new.time_zone)
-    if (new.attendees, new.rooms) != (old.attendees, old.rooms):
-        patch["attendees"] = _graph_attendees(new, room_names)
-    if (new.rooms, new.location) != (old.rooms, old.location):
-        patch.update(_graph_locations(new, room_names))
-    if new.online_meeting != old.online_meeting:
-        patch["isOnlineMeeting"] = new.online_meeting
-        if new.online_meeting:
-            patch["onlineMeetingProvider"] = "teamsForBusiness"
-    return patch
-
-
-# ---- from Graph
-
-
-def _answer_zone(name: str):
-    """The zone of a dateTimeTimeZone in an answer: UTC as asked; a Windows name (its CLDR
-    representative zone) or an IANA name should Graph ignore the Prefer header."""
-    if name.upper() in ("UTC", "ETC/UTC"):
-        return timezone.utc
-    try:
-        return ZoneInfo(GOLDEN.get(name, name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
-
-
-def local_time(when: dict | None, tz: str) -> str | None:
-    """Graph's dateTimeTimeZone (7 fractional digits) -> local time in the IANA zone `tz`."""
-    if not when or not when.get("dateTime"):
-        return None
-    text = when["dateTime"].split(".")[0]
-    src = _answer_zone(when.get("timeZone") or "UTC")
-    return datetime.fromisoformat(text).replace(tzinfo=src).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def event_json(event: EventInput, graph_event: dict, updated_at: str | None) -> dict:
-    """The contract's Event: the input plus what Outlook says now (times, responses, Teams)."""
-    people, rooms = [], []
-    for a in graph_event.get("attendees") or []:
-        address = (a.get("emailAddress") or {}).get("address") or ""
-        response = RESPONSES.get(((a.get("status") or {}).get("response")) or "none", "none")
-        if a.get("type") == "resource":
-            rooms.append({"email": address, "response": response})
-        else:
-            people.append({"email": address, "name": (a.get("emailAddress") or {}).get("name"),
-                           "type": a.get("type") or "required", "response": response})
-    data = event.to_json()  # `body` stays as given: Outlook rewrites it into HTML
-    data.update(
-        subject=graph_event.get("subject", event.subject),
-        start=local_time(graph_event.get("start"), event.time_zone) or event.start,
-        end=local_time(graph_event.get("end"), event.time_zone) or event.end,
-        attendees=people,
-        rooms=rooms,
-        online_meeting=bool(graph_event.get("isOnlineMeeting", event.online_meeting)),  # Outlook's word
-        event_id=graph_event.get("id"),
-        web_link=graph_event.get("webLink"),
-        join_url=((graph_event.get("onlineMeeting") or {}).get("joinUrl")) or None,
-        updated_at=updated_at,
-    )
-    return data

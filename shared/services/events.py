@@ -18,24 +18,20 @@ import uuid
 from datetime import timedelta
 from urllib.parse import quote
 
-from shared import graph
 from shared.auth import Caller
 from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
-from shared.models import MicrosoftAccount, iso, utcnow
+from shared.models import EventRecord, EventStatus, iso, utcnow
 from shared.services import credentials
-from shared.services.event_input import (
-    PREFER_UTC,
-    EventInput,
-    body_keeping_meeting,
-    event_json,
-    graph_patch,
-    parse_create,
-    parse_patch,
-    to_graph,
-)
+from shared.services.event_input import EventInput, parse_create, parse_patch
+from shared.services.event_to_graph import body_keeping_meeting, graph_patch, to_graph
+from shared.services.event_view import OutlookEvent
 from shared.services.user_links import own_link, remember_calendars
-from shared.storage.events import ACTIVE, CANCELLED, CREATING, EventRecord, Events
-from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks, UserLinks
+from shared.storage.events import Events
+from shared.storage import base
+from shared.storage.base import ConcurrentUpdate
+from shared.storage.rooms import Rooms
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
 
 log = logging.getLogger("outlook.events")
 
@@ -49,16 +45,8 @@ def transaction_id(company_id: str, schedule_id: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NS, f"{company_id}\n{schedule_id}"))
 
 
-# Every event call: answers in UTC (event_input renders them in the caller's zone) and immutable
-# ids, which survive a move to another folder or calendar (concepts/outlook-immutable-id.md).
-# Both preferences in one header, comma-separated as RFC 7240 allows (Graph honours several:
-# mguessan/davmail pull request 476).
-EVENT_HEADERS = {"Prefer": PREFER_UTC["Prefer"] + ', IdType="ImmutableId"'}
-BODY_HEADERS = {"Prefer": EVENT_HEADERS["Prefer"] + ', outlook.body-content-type="html"'}
-
-
 def _event_path(record: EventRecord) -> str:
-    return f"/me/events/{quote(record.graph_event_id, safe='')}"
+    return f"/me/events/{quote(record.graph_event_id or '', safe='')}"
 
 
 def _known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
@@ -76,14 +64,13 @@ def _known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
     return names
 
 
-def _graph(record_or_link, call):
-    """Run `call(token)` with the credential of the link's Microsoft account."""
-    return credentials.with_graph_token(record_or_link.company_id, record_or_link.tenant_id,
-                                        record_or_link.account_id, call)
+def _mailbox(record: EventRecord) -> credentials.Mailbox:
+    return credentials.mailbox(record.company_id, record.tenant_id, record.account_id)
 
 
-def _teams_available(account: MicrosoftAccount, calendar_id: str | None) -> bool:
+def _teams_available(box: credentials.Mailbox, calendar_id: str | None) -> bool:
     """From the account row when known (GET /calendars records it); else one Graph read."""
+    account = box.account
     company_id, tenant_id, oid = account.company_id, account.tenant_id, account.account.id
     known = account.calendars or {}
     cal = calendar_id or known.get("default")
@@ -91,8 +78,7 @@ def _teams_available(account: MicrosoftAccount, calendar_id: str | None) -> bool
         return bool(known["teams"][cal])
     path = f"/me/calendars/{quote(calendar_id, safe='')}" if calendar_id else "/me/calendar"
     try:
-        found = credentials.with_graph_token(company_id, tenant_id, oid, lambda token: graph.get(
-            path, token, params={"$select": "id,isDefaultCalendar,allowedOnlineMeetingProviders"}))
+        found = box.get(path, params={"$select": "id,isDefaultCalendar,allowedOnlineMeetingProviders"})
     except GraphError as exc:
         if exc.status == 404:
             raise ValidationFailed("The calendar does not exist in this account.", code="unknown_calendar") from None
@@ -102,13 +88,13 @@ def _teams_available(account: MicrosoftAccount, calendar_id: str | None) -> bool
     return available
 
 
-def _usable_link(company_id: str, link_id: str, tenant_id: str) -> None:
+def _require_links(company_id: str, link_id: str, tenant_id: str) -> None:
     """The event's own user link and its tenant link must still exist."""
     if TenantLinks().get_linked(company_id, tenant_id) is None or UserLinks().get(company_id, link_id) is None:
         raise LinkRemoved()
 
 
-def _record(company_id: str, schedule_id: str) -> EventRecord:
+def _confirmed_record(company_id: str, schedule_id: str) -> EventRecord:
     return _confirmed(Events().get(company_id, schedule_id) if schedule_id else None)
 
 
@@ -116,9 +102,9 @@ def _confirmed(record: EventRecord | None) -> EventRecord:
     """The record of a created, not cancelled event (404 / 410 / 409 otherwise)."""
     if record is None:
         raise NotFound("No Outlook event for this schedule.")
-    if record.status == CANCELLED:
+    if record.status == EventStatus.CANCELLED:
         raise Gone("The event was cancelled through this API.", code="event_cancelled")
-    if record.status == CREATING:
+    if record.status == EventStatus.CREATING:
         raise Conflict("The event's creation was not confirmed; repeat the POST first.", code="event_not_confirmed")
     return record
 
@@ -127,7 +113,7 @@ def _deleted_in_outlook(exc: GraphError) -> bool:
     return type(exc) is GraphError and exc.status in (404, 410)
 
 
-def _with_immutable_id(record: EventRecord) -> EventRecord:
+def _with_immutable_id(record: EventRecord, box: credentials.Mailbox) -> EventRecord:
     """A row made before events were addressed by immutable id holds the default id, which
     changes when the event moves (concepts/outlook-immutable-id.md): translate it once
     (user-translateexchangeids.md) and keep the immutable one. An id Outlook cannot translate
@@ -135,8 +121,8 @@ def _with_immutable_id(record: EventRecord) -> EventRecord:
     if record.immutable_id or not record.graph_event_id:
         return record
     try:
-        answer = _graph(record, lambda t: graph.request("POST", "/me/translateExchangeIds", t, json={
-            "inputIds": [record.graph_event_id], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"}))
+        answer = box.post("/me/translateExchangeIds", json={
+            "inputIds": [record.graph_event_id], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"})
     except GraphError as exc:
         if type(exc) is not GraphError or exc.status >= 500:
             raise
@@ -158,23 +144,23 @@ def _check_repeat(record: EventRecord, event: EventInput) -> None:
     """A stored schedule may only be repeated with the same body, and not after a cancel."""
     if record.input_hash != event.fingerprint():
         raise Conflict("Another event body is already stored for this schedule_id.", code="schedule_exists")
-    if record.status == CANCELLED:
+    if record.status == EventStatus.CANCELLED:
         raise Conflict("The event of this schedule_id was cancelled.", code="schedule_exists")
 
 
-def create(caller: Caller, body: dict) -> tuple[int, dict]:
-    """201 and the new event; 200 and the same event for a repeat of the same body."""
+def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
+    """The event, and whether this call made it (False: a repeat of the same body)."""
     event = parse_create(body)
     link = own_link(caller, event.link_id)
-    account = credentials.usable_account(caller.company_id, link.tenant_id, link.account_id)
+    box = credentials.mailbox(caller.company_id, link.tenant_id, link.account_id)
     room_names = _known_rooms(link.tenant_id, event.rooms)
     repo = Events()
     record = repo.get(caller.company_id, event.schedule_id)
     if record is not None:
         _check_repeat(record, event)
-        if record.status == ACTIVE:
-            return 200, get(caller, event.schedule_id)
-    if event.online_meeting and not _teams_available(account, event.calendar_id):
+        if record.status == EventStatus.ACTIVE:
+            return get(caller, event.schedule_id), False
+    if event.online_meeting and not _teams_available(box, event.calendar_id):
         raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
         now = utcnow()
@@ -190,8 +176,8 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
             if record is None:
                 raise
             _check_repeat(record, event)
-            if record.status == ACTIVE:
-                return 200, get(caller, event.schedule_id)
+            if record.status == EventStatus.ACTIVE:
+                return get(caller, event.schedule_id), False
     # A retry of a create whose outcome was unknown (5xx, timeout) sends byte for byte what the
     # first attempt sent: the stored input and room names, the same transactionId.
     stored = EventInput.from_json_text(record.input_json)
@@ -199,8 +185,7 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
     payload = to_graph(stored, record.room_names if record.room_names is not None else room_names,
                        record.transaction_id)
     try:
-        created = _graph(record, lambda token: graph.request("POST", path, token, json=payload,
-                                                             headers=EVENT_HEADERS))
+        created = box.post(path, json=payload)
     except (GraphUnavailable, GraphTimeout):
         raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
     except (ReauthRequired, LinkRemoved):
@@ -215,8 +200,8 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
             raise ValidationFailed("This calendar belongs to another mailbox and cannot be written to.",
                                    code="calendar_not_writable") from None
         raise
-    record.graph_event_id, record.ical_uid = created["id"], created.get("iCalUId")
-    record.status, record.updated_at, record.immutable_id = ACTIVE, utcnow(), True
+    record.graph_event_id = created["id"]
+    record.status, record.updated_at, record.immutable_id = EventStatus.ACTIVE, utcnow(), True
     try:
         repo.save(record)
     except ConcurrentUpdate:
@@ -226,24 +211,25 @@ def create(caller: Caller, body: dict) -> tuple[int, dict]:
         if record is None or record.graph_event_id != created["id"]:
             raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
-    return 201, event_json(event, created, iso(record.updated_at))
+    return OutlookEvent.from_graph(event, created, iso(record.updated_at)), True
 
 
 # ---- read
 
 
-def get(caller: Caller, schedule_id: str) -> dict:
-    record = _record(caller.company_id, schedule_id)
-    _usable_link(caller.company_id, record.link_id, record.tenant_id)
-    record = _with_immutable_id(record)
+def get(caller: Caller, schedule_id: str) -> OutlookEvent:
+    record = _confirmed_record(caller.company_id, schedule_id)
+    _require_links(caller.company_id, record.link_id, record.tenant_id)
+    box = _mailbox(record)
+    record = _with_immutable_id(record, box)
     event = EventInput.from_json_text(record.input_json)
     try:
-        found = _graph(record, lambda token: graph.get(_event_path(record), token, headers=EVENT_HEADERS))
+        found = box.get(_event_path(record))
     except GraphError as exc:
         if _deleted_in_outlook(exc):
             raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
         raise
-    return event_json(event, found, iso(record.updated_at))
+    return OutlookEvent.from_graph(event, found, iso(record.updated_at))
 
 
 # ---- edit
@@ -254,7 +240,7 @@ def _leased(company_id: str, schedule_id: str) -> EventRecord:
     deadline = time.monotonic() + LEASE_WAIT_SECONDS
     repo = Events()
     while True:
-        record = _record(company_id, schedule_id)
+        record = _confirmed_record(company_id, schedule_id)
         now = utcnow()
         if record.locked_until is None or record.locked_until <= now:
             record.locked_until = now + LEASE
@@ -267,33 +253,31 @@ def _leased(company_id: str, schedule_id: str) -> EventRecord:
         time.sleep(0.1)
 
 
-def update(caller: Caller, schedule_id: str, body: dict) -> dict:
-    record = _record(caller.company_id, schedule_id)
+def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
+    record = _confirmed_record(caller.company_id, schedule_id)
     candidate = parse_patch(body, EventInput.from_json_text(record.input_json))   # 422 before any Graph call
     room_names = _known_rooms(record.tenant_id, candidate.rooms)
-    _usable_link(caller.company_id, record.link_id, record.tenant_id)
+    _require_links(caller.company_id, record.link_id, record.tenant_id)
+    box = _mailbox(record)
     record = _leased(caller.company_id, schedule_id)
     try:
-        record = _with_immutable_id(record)
+        record = _with_immutable_id(record, box)
         old = EventInput.from_json_text(record.input_json)  # the latest state, now that we hold the lease
         new = parse_patch(body, old)
         if new.rooms != candidate.rooms:  # another edit changed the rooms meanwhile
             room_names = _known_rooms(record.tenant_id, new.rooms)
         patch = graph_patch(old, new, room_names)
-        if patch.get("isOnlineMeeting") and not _teams_available(
-                credentials.usable_account(record.company_id, record.tenant_id, record.account_id),
-                record.calendar_id):
+        if patch.get("isOnlineMeeting") and not _teams_available(box, record.calendar_id):
             raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
         try:
             if "body" in patch and old.online_meeting:
-                current = _graph(record, lambda t: graph.get(_event_path(record), t, headers=BODY_HEADERS,
-                                                             params={"$select": "body,onlineMeeting"}))
+                current = box.get(_event_path(record), prefer='outlook.body-content-type="html"',
+                                  params={"$select": "body,onlineMeeting"})
                 patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
-                changed = _graph(record, lambda t: graph.request("PATCH", _event_path(record), t, json=patch,
-                                                                 headers=EVENT_HEADERS))
+                changed = box.patch(_event_path(record), json=patch)
             else:
-                changed = _graph(record, lambda t: graph.get(_event_path(record), t, headers=EVENT_HEADERS))
+                changed = box.get(_event_path(record))
         except GraphError as exc:
             if _deleted_in_outlook(exc):
                 raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
@@ -305,7 +289,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> dict:
             Events().save(record)
         except ConcurrentUpdate:
             log.warning("edit lease of schedule %s was taken over before release", schedule_id)
-    return event_json(new, changed, iso(record.updated_at))
+    return OutlookEvent.from_graph(new, changed, iso(record.updated_at))
 
 
 # ---- cancel
@@ -315,31 +299,29 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
     """Cancel with notice (organizer's `cancel`) or delete silently; repeating is fine."""
     repo = Events()
     record = repo.get(caller.company_id, schedule_id) if schedule_id else None
-    if record is not None and record.status == CANCELLED:
+    if record is not None and record.status == EventStatus.CANCELLED:
         return
     record = _confirmed(record)
-    _usable_link(caller.company_id, record.link_id, record.tenant_id)
-    record = _with_immutable_id(record)
+    _require_links(caller.company_id, record.link_id, record.tenant_id)
+    box = _mailbox(record)
+    record = _with_immutable_id(record, box)
     try:
         if notify:
-            _graph(record, lambda t: graph.request("POST", _event_path(record) + "/cancel", t, headers=EVENT_HEADERS,
-                                                   json={"comment": comment or DEFAULT_CANCEL_COMMENT}))
+            box.post(_event_path(record) + "/cancel", json={"comment": comment or DEFAULT_CANCEL_COMMENT})
         else:
-            _graph(record, lambda t: graph.request("DELETE", _event_path(record), t, headers=EVENT_HEADERS))
+            box.delete(_event_path(record))
     except GraphError as exc:
         if not _deleted_in_outlook(exc):
             raise
         log.info("event of schedule %s was already gone from Outlook", schedule_id)
-    for _ in range(5):
-        record.status, record.updated_at = CANCELLED, utcnow()
-        try:
-            repo.save(record)
-            return
-        except ConcurrentUpdate:
-            fresh = repo.get(caller.company_id, schedule_id)
-            if fresh is None or fresh.status == CANCELLED:
-                return  # a twin cancel finished it (or the row is gone): Outlook has it cancelled
-            record = fresh
-    # Outlook has it cancelled but the row could not be marked: a 409 the caller may repeat
-    # (a repeat finds the event gone from Outlook and marks the row), never a 204 over an active row.
-    raise ConcurrentUpdate()
+
+    def mark_cancelled(row: EventRecord) -> bool:
+        if row.status == EventStatus.CANCELLED:
+            return False  # a twin cancel finished it
+        row.status, row.updated_at = EventStatus.CANCELLED, utcnow()
+        return True
+
+    # A row gone meanwhile needs no mark. When the retries run out, ConcurrentUpdate reaches the
+    # caller as a 409 to repeat (the repeat finds the event gone from Outlook and marks the row):
+    # never a 204 over a row still active.
+    base.update(lambda: repo.get(caller.company_id, schedule_id), mark_cancelled, repo.save, first=record)

@@ -21,11 +21,11 @@ from datetime import timedelta
 from shared import crypto
 from shared.auth import Caller
 from shared.errors import CompletionExpired, CompletionNotFound, TenantNotLinked
-from shared.models import FLOW_TENANT_RENEW, FLOW_USER_LINK, VIA_TENANT_ADMIN, VIA_USER, Account, utcnow
+from shared.models import Account, Flow, LinkCompletion, Via, utcnow
 from shared.services import credentials, rooms, tenant_links, user_links
-from shared.storage.link_completions import LinkCompletion, LinkCompletions
-from shared.storage.repositories import TenantLinks
-from shared.storage.tables import LINK_COMPLETIONS
+from shared.storage import link_completions as completions_table
+from shared.storage.link_completions import LinkCompletions
+from shared.storage.tenant_links import TenantLinks
 
 log = logging.getLogger("outlook.link_completions")
 
@@ -62,14 +62,14 @@ def _hash(code: str) -> str:
 
 
 def _seal(code_hash: str, result: SignInResult) -> str:
-    return crypto.seal(result.to_bytes(), table=LINK_COMPLETIONS, partition_key=code_hash,
-                       row_key=LinkCompletions.ROW_KEY)
+    return crypto.seal(result.to_bytes(), table=completions_table.TABLE, partition_key=code_hash,
+                       row_key=completions_table.ROW_KEY)
 
 
 def _open(completion: LinkCompletion) -> SignInResult:
-    return SignInResult.from_bytes(crypto.open_sealed(completion.sealed_result, table=LINK_COMPLETIONS,
+    return SignInResult.from_bytes(crypto.open_sealed(completion.sealed_result, table=completions_table.TABLE,
                                                       partition_key=completion.code_hash,
-                                                      row_key=LinkCompletions.ROW_KEY))
+                                                      row_key=completions_table.ROW_KEY))
 
 
 def create(flow: str, company_id: str, herp_account_id: str, result: SignInResult) -> str:
@@ -85,7 +85,7 @@ def create(flow: str, company_id: str, herp_account_id: str, result: SignInResul
 def _is_starter(completion: LinkCompletion, caller: Caller) -> bool:
     if completion.company_id != caller.company_id or completion.herp_account_id != caller.account_id:
         return False
-    return completion.flow == FLOW_USER_LINK or caller.is_admin
+    return completion.flow == Flow.USER_LINK or caller.is_admin
 
 
 def confirm(caller: Caller, code: str) -> dict:
@@ -108,7 +108,7 @@ def confirm(caller: Caller, code: str) -> dict:
             result = _open(completion)
         except crypto.DecryptionFailed:
             raise CompletionNotFound() from None
-        commit = _commit_user_link if completion.flow == FLOW_USER_LINK else _commit_tenant_link
+        commit = _commit_user_link if completion.flow == Flow.USER_LINK else _commit_tenant_link
         answer = commit(completion, result)
     except Exception:
         repo.release(completion)
@@ -120,7 +120,7 @@ def confirm(caller: Caller, code: str) -> dict:
 def _commit_tenant_link(completion: LinkCompletion, result: SignInResult) -> dict:
     """Tenant link or renewal: admin credential, the admin's `via: tenant_admin` link, tenant
     link (written last: see save_admin_link), room sync. A renewal keeps every user link."""
-    renew = completion.flow == FLOW_TENANT_RENEW
+    renew = completion.flow == Flow.TENANT_RENEW
     company, tenant_id, starter = completion.company_id, result.tenant_id, completion.herp_account_id
     if renew:
         if TenantLinks().get_linked(company, tenant_id) is None:
@@ -128,7 +128,7 @@ def _commit_tenant_link(completion: LinkCompletion, result: SignInResult) -> dic
     else:
         tenant_links.finish_pending_unlink(company, tenant_id)
     credentials.store_sign_in(company, tenant_id, result.account, result.token_cache)
-    tenant_links.ensure_user_link(company, starter, tenant_id, result.account.id, VIA_TENANT_ADMIN)
+    tenant_links.ensure_user_link(company, starter, tenant_id, result.account.id, Via.TENANT_ADMIN)
     link = tenant_links.save_admin_link(company, tenant_id, result.tenant_name, result.account, starter)
     rooms.request_sync_quietly(company, tenant_id)
     log.info("tenant %s %s by HERP account %s", tenant_id, "renewed" if renew else "linked", starter)
@@ -140,7 +140,7 @@ def _commit_user_link(completion: LinkCompletion, result: SignInResult) -> dict:
     if TenantLinks().get_linked(company, tenant_id) is None:
         raise TenantNotLinked()
     account = credentials.store_sign_in(company, tenant_id, result.account, result.token_cache)
-    link = tenant_links.ensure_user_link(company, completion.herp_account_id, tenant_id, result.account.id, VIA_USER)
+    link = tenant_links.ensure_user_link(company, completion.herp_account_id, tenant_id, result.account.id, Via.USER)
     return {"result": "linked", "user_link": user_links.link_json(link, account)}
 
 

@@ -27,19 +27,17 @@ from shared import crypto, graph, identity
 from shared.auth import Caller
 from shared.errors import DomainError, GraphError, TenantNotLinked
 from shared.models import (
-    FLOW_TENANT_LINK,
-    FLOW_TENANT_RENEW,
-    FLOW_USER_LINK,
-    LEG_CONSENT,
-    LEG_SIGNIN,
+    Flow,
+    Leg,
     Account,
     OAuthState,
     utcnow,
 )
 from shared.services import link_completions, tenant_links
 from shared.settings import get_settings
-from shared.storage.repositories import OAuthStates, TenantLinks
-from shared.storage.tables import OAUTH_STATES
+from shared.storage import oauth_states
+from shared.storage.oauth_states import OAuthStates
+from shared.storage.tenant_links import TenantLinks
 
 log = logging.getLogger("outlook.oauth")
 
@@ -64,29 +62,29 @@ def _new_state(caller: Caller, flow: str, leg: str, tenant_id: str | None) -> OA
                       expires_at=utcnow() + STATE_LIFETIME)
 
 
-def _sign_in_leg(state: OAuthState, login_hint: str | None = None) -> str:
+def _sign_in_leg(state: OAuthState, tenant_id: str) -> str:
     """Store the state of a sign-in leg with its sealed MSAL flow; the URL to send the browser to."""
-    flow = identity.start_sign_in(state.tenant_id, state.state_id, login_hint=login_hint)
-    state.auth_flow = crypto.seal(json.dumps(flow).encode("utf-8"), table=OAUTH_STATES,
-                                  partition_key=state.state_id, row_key=OAuthStates.ROW_KEY)
+    flow = identity.start_sign_in(tenant_id, state.state_id)
+    state.auth_flow = crypto.seal(json.dumps(flow).encode("utf-8"), table=oauth_states.TABLE,
+                                  partition_key=state.state_id, row_key=oauth_states.ROW_KEY)
     OAuthStates().create(state)
     return flow["auth_uri"]
 
 
 def start_tenant_link(caller: Caller) -> str:
-    state = OAuthStates().create(_new_state(caller, FLOW_TENANT_LINK, LEG_CONSENT, None))
+    state = OAuthStates().create(_new_state(caller, Flow.TENANT_LINK, Leg.CONSENT, None))
     return identity.admin_consent_url(state.state_id)
 
 
 def start_tenant_renew(caller: Caller, tenant_id: str) -> str:
     link = tenant_links.get_link(caller.company_id, tenant_id)
-    return _sign_in_leg(_new_state(caller, FLOW_TENANT_RENEW, LEG_SIGNIN, link.tenant_id))
+    return _sign_in_leg(_new_state(caller, Flow.TENANT_RENEW, Leg.SIGNIN, link.tenant_id), link.tenant_id)
 
 
 def start_user_link(caller: Caller, tenant_id: str) -> str:
     if TenantLinks().get_linked(caller.company_id, tenant_id) is None:
         raise TenantNotLinked()
-    return _sign_in_leg(_new_state(caller, FLOW_USER_LINK, LEG_SIGNIN, tenant_id))
+    return _sign_in_leg(_new_state(caller, Flow.USER_LINK, Leg.SIGNIN, tenant_id), tenant_id)
 
 
 def purge_unfinished() -> tuple[int, int]:
@@ -98,14 +96,14 @@ def purge_unfinished() -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class _Target:
+class _Landing:
     """Where a flow ends in HERP Hire."""
 
     flow: str | None
     tenant_id: str | None = None  # a tenant the company has linked already (renewal)
 
     def page(self) -> str:
-        if self.flow == FLOW_USER_LINK:
+        if self.flow == Flow.USER_LINK:
             return "/settings/accounts/outlook"
         if self.tenant_id:
             return f"/settings/integrations/outlook/{quote(self.tenant_id, safe='')}"
@@ -135,20 +133,20 @@ def reason_for(error: str, description: str = "", codes: list[int] | tuple = ())
 
 def handle_callback(params: dict) -> str:
     """The redirect location for a callback request with query `params`."""
-    target = _Target(None)
+    target = _Landing(None)
     try:
         state_id = params.get("state") or ""
         state = OAuthStates().consume(state_id) if 0 < len(state_id) <= 256 else None
         if state is None:
             raise FlowFailed("state_invalid")
-        target = _Target(state.flow, state.tenant_id if state.flow == FLOW_TENANT_RENEW else None)
+        target = _Landing(state.flow, state.tenant_id if state.flow == Flow.TENANT_RENEW else None)
         if state.expires_at <= utcnow():
             raise FlowFailed("state_expired")
         if params.get("error"):
             reason = reason_for(params["error"], params.get("error_description", ""))
             log.info("callback of %s flow: Microsoft returned %s -> %s", state.flow, params["error"][:64], reason)
             raise FlowFailed(reason)
-        if state.leg == LEG_CONSENT:
+        if state.leg == Leg.CONSENT:
             return _after_consent(state, params)
         return _after_sign_in(state, params, target)
     except FlowFailed as failed:
@@ -165,22 +163,22 @@ def _after_consent(state: OAuthState, params: dict) -> str:
     if params.get("admin_consent", "").lower() != "true" or not _GUID.match(tenant):
         raise FlowFailed("microsoft_error")
     # `tenant` is untrusted here; the sign-in leg's id token must confirm it (tid).
-    signin = OAuthState(state_id=secrets.token_urlsafe(32), flow=state.flow, leg=LEG_SIGNIN,
+    signin = OAuthState(state_id=secrets.token_urlsafe(32), flow=state.flow, leg=Leg.SIGNIN,
                         company_id=state.company_id, herp_account_id=state.herp_account_id,
                         tenant_id=tenant.lower(), expires_at=utcnow() + STATE_LIFETIME)
-    return _sign_in_leg(signin)
+    return _sign_in_leg(signin, tenant.lower())
 
 
-def _after_sign_in(state: OAuthState, params: dict, target: _Target) -> str:
-    if not params.get("code") or not state.auth_flow:
+def _after_sign_in(state: OAuthState, params: dict, target: _Landing) -> str:
+    if not params.get("code") or not state.auth_flow or not state.tenant_id:
         raise FlowFailed("microsoft_error")
     try:
-        flow = json.loads(crypto.open_sealed(state.auth_flow, table=OAUTH_STATES, partition_key=state.state_id,
-                                             row_key=OAuthStates.ROW_KEY))
+        flow = json.loads(crypto.open_sealed(state.auth_flow, table=oauth_states.TABLE, partition_key=state.state_id,
+                                             row_key=oauth_states.ROW_KEY))
         result = identity.finish_sign_in(state.tenant_id, flow, params)
     except crypto.DecryptionFailed:
         raise FlowFailed("state_invalid") from None
-    except identity.SignInFailed as failed:
+    except identity.Refused as failed:
         log.info("code redemption failed: %s %s", failed.error, failed.error_codes)
         raise FlowFailed(reason_for(failed.error, codes=failed.error_codes)) from None
     except identity.IdentityUnavailable:
@@ -189,17 +187,17 @@ def _after_sign_in(state: OAuthState, params: dict, target: _Target) -> str:
     tenant_id = str(claims["tid"]).lower()
     if tenant_id != state.tenant_id:
         raise FlowFailed("tenant_mismatch")
-    tenant_flow = state.flow in (FLOW_TENANT_LINK, FLOW_TENANT_RENEW)
+    tenant_flow = state.flow in (Flow.TENANT_LINK, Flow.TENANT_RENEW)
     if tenant_flow:
         _check_consent_role(claims)
-    if state.flow != FLOW_TENANT_LINK and TenantLinks().get_linked(state.company_id, tenant_id) is None:
+    if state.flow != Flow.TENANT_LINK and TenantLinks().get_linked(state.company_id, tenant_id) is None:
         raise FlowFailed("tenant_not_linked")
     profile = _profile(result.access_token, claims)
     name = _tenant_name(result.access_token) if tenant_flow else ""
     # Nothing is linked here: the starter's own HERP session confirms (link_completions).
     code = link_completions.create(state.flow, state.company_id, state.herp_account_id,
                                    link_completions.SignInResult(tenant_id, name, profile, result.token_cache))
-    return _herp_url(_Target(state.flow, tenant_id).page(), result="confirm", completion=code)
+    return _herp_url(_Landing(state.flow, tenant_id).page(), result="confirm", completion=code)
 
 
 def _check_consent_role(claims: dict) -> None:

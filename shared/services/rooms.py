@@ -3,24 +3,29 @@
 The timer only fans out (one `room-sync` message per tenant link); `sync_tenant` refreshes one
 tenant with the tenant admin's delegated token and writes only what changed. Reads come from
 the cache alone. A dead admin credential marks the tenant `renewal_required` and keeps the old
-cache (the seed: Outlook keeps working, only the newest rooms cannot be fetched until renewal).
+cache (docs/architecture.md "Room cache": Outlook keeps working, only the newest rooms cannot be fetched until renewal).
 """
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Callable, TypeVar
 from urllib.parse import quote
 
 from shared import graph
 from shared.errors import ClientCredentialRejected, GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired, TenantNotLinked
-from shared.models import ACTIVE, RENEWAL_REQUIRED, UNLINKING, Room, TenantLink, iso, utcnow
+from shared.models import Room, TenantLink, TenantStatus, iso, utcnow
 from shared.services import credentials
 from shared.settings import get_settings
 from shared.storage import queues
-from shared.storage.repositories import ConcurrentUpdate, Rooms, TenantLinks
+from shared.storage.base import ConcurrentUpdate
+from shared.storage.rooms import Rooms
+from shared.storage.tenant_links import TenantLinks
 
 log = logging.getLogger("outlook.rooms")
+T = TypeVar("T")
 
 SYNC_BUDGET_SECONDS = 60.0  # Graph retries inside one queue invocation
 # Places page by $top/$skip only; 999 a page is what field reports show Graph serving
@@ -33,33 +38,25 @@ class SyncResult:
     tenant_id: str
     rooms: int
     written: int
-    graph_calls: int
 
 
-class _CountingFetch:
-    """Fetches a tenant's rooms and room lists, counting Graph calls (pages)."""
+def _places(box: credentials.Mailbox, path: str) -> list[dict]:
+    pages = graph.pages_by_skip(box.get, path, page_size=PLACES_PAGE, budget=SYNC_BUDGET_SECONDS)
+    return list(graph.items(pages))
 
-    def __init__(self):
-        self.calls = 0
 
-    def _all(self, path: str, token: str) -> list[dict]:
-        items: list[dict] = []
-        for page in graph.get_pages_by_skip(path, token, page_size=PLACES_PAGE, budget=SYNC_BUDGET_SECONDS):
-            self.calls += 1
-            items.extend(page.get("value", []))
-        return items
-
-    def __call__(self, token: str) -> list[Room]:
-        places = self._all("/places/microsoft.graph.room", token)
-        list_of: dict[str, str] = {}
-        for room_list in self._all("/places/microsoft.graph.roomlist", token):
-            list_email = room_list.get("emailAddress")
-            if not list_email:
-                continue
-            for member in self._all(f"/places/{quote(list_email, safe='@')}/microsoft.graph.roomlist/rooms", token):
-                if member.get("emailAddress"):
-                    list_of.setdefault(member["emailAddress"].lower(), list_email)
-        return [_room(p, list_of) for p in places if p.get("emailAddress")]
+def _fetch_rooms(box: credentials.Mailbox) -> list[Room]:
+    """Every room of the tenant, each with the room list it belongs to."""
+    places = _places(box, "/places/microsoft.graph.room")
+    list_of: dict[str, str] = {}
+    for room_list in _places(box, "/places/microsoft.graph.roomlist"):
+        list_email = room_list.get("emailAddress")
+        if not list_email:
+            continue
+        for member in _places(box, f"/places/{quote(list_email, safe='@')}/microsoft.graph.roomlist/rooms"):
+            if member.get("emailAddress"):
+                list_of.setdefault(member["emailAddress"].lower(), list_email)
+    return [_room(p, list_of) for p in places if p.get("emailAddress")]
 
 
 def _room(place: dict, list_of: dict[str, str]) -> Room:
@@ -77,21 +74,18 @@ def _room(place: dict, list_of: dict[str, str]) -> Room:
                 tags=tuple(t for t in tags if isinstance(t, str)))
 
 
-def _record(company_id: str, tenant_id: str, **changes) -> None:
-    """Apply `changes` to the tenant link under its ETag (re-read on a lost race)."""
-    repo = TenantLinks()
-    for _ in range(5):
-        link = repo.get_linked(company_id, tenant_id)
-        if link is None:
-            return
+def _record_sync_status(company_id: str, tenant_id: str, **changes) -> None:
+    """Apply `changes` to the tenant link under its ETag. A status the link kept changing under is
+    dropped with a warning: the next sync records a fresh one, and the cache itself is written."""
+    def change(link: TenantLink) -> bool:
         for name, value in changes.items():
             setattr(link, name, value)
-        try:
-            repo.save(link)
-            return
-        except ConcurrentUpdate:
-            continue
-    log.warning("room sync status of tenant %s not recorded: the link kept changing", tenant_id)
+        return True
+
+    try:
+        TenantLinks().update_linked(company_id, tenant_id, change)
+    except ConcurrentUpdate:
+        log.warning("room sync status of tenant %s not recorded: the link kept changing", tenant_id)
 
 
 def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
@@ -101,28 +95,27 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     if link is None:
         log.info("room sync of tenant %s skipped: not linked by this company any more", tenant_id)
         return None
-    fetch = _CountingFetch()
     try:
-        rooms = credentials.with_graph_token(company_id, tenant_id, link.admin.id, fetch)
+        rooms = _fetch_rooms(credentials.mailbox(company_id, tenant_id, link.admin.id))
     except (ReauthRequired, LinkRemoved):
-        _record(company_id, tenant_id, status=RENEWAL_REQUIRED,
+        _record_sync_status(company_id, tenant_id, status=TenantStatus.RENEWAL_REQUIRED,
                 rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link.")
         log.warning("room sync of tenant %s: admin credential refused -> renewal_required", tenant_id)
         return None
     except (GraphUnavailable, GraphTimeout) as exc:
-        _record(company_id, tenant_id, rooms_last_error=f"Microsoft Graph unavailable ({exc.code}); will retry.")
+        _record_sync_status(company_id, tenant_id, rooms_last_error=f"Microsoft Graph unavailable ({exc.code}); will retry.")
         raise
     except ClientCredentialRejected:  # our secret, not the admin's sign-in: no renewal asked
-        _record(company_id, tenant_id, rooms_last_error="Microsoft refused the service's own credential; "
+        _record_sync_status(company_id, tenant_id, rooms_last_error="Microsoft refused the service's own credential; "
                                                         "an operator must renew the client secret.")
         raise
     except GraphError as exc:
         if exc.status in (401, 403):
-            _record(company_id, tenant_id, status=RENEWAL_REQUIRED,
+            _record_sync_status(company_id, tenant_id, status=TenantStatus.RENEWAL_REQUIRED,
                     rooms_last_error=f"Access to rooms was refused ({exc.status} {exc.graph_code}); renew the link.")
             log.warning("room sync of tenant %s: places refused (%s) -> renewal_required", tenant_id, exc.status)
             return None
-        _record(company_id, tenant_id, rooms_last_error=f"Microsoft Graph error ({exc.status} {exc.graph_code}).")
+        _record_sync_status(company_id, tenant_id, rooms_last_error=f"Microsoft Graph error ({exc.status} {exc.graph_code}).")
         if exc.status >= 500:
             raise
         return None
@@ -131,11 +124,10 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     upserts = [room for key, room in fresh.items() if cached.get(key) != room]
     deletes = [cached[key].email for key in cached.keys() - fresh.keys()]
     written = Rooms().apply(tenant_id, upserts, deletes)
-    _record(company_id, tenant_id, status=ACTIVE, rooms_count=len(fresh), rooms_synced_at=utcnow(),
+    _record_sync_status(company_id, tenant_id, status=TenantStatus.ACTIVE, rooms_count=len(fresh), rooms_synced_at=utcnow(),
             rooms_last_error=None)
-    log.info("room sync of tenant %s: %d rooms, %d rows written, %d Graph calls",
-             tenant_id, len(fresh), written, fetch.calls)
-    return SyncResult(tenant_id, len(fresh), written, fetch.calls)
+    log.info("room sync of tenant %s: %d rooms, %d rows written", tenant_id, len(fresh), written)
+    return SyncResult(tenant_id, len(fresh), written)
 
 
 def request_sync(company_id: str, tenant_id: str) -> None:
@@ -154,24 +146,49 @@ def request_sync_quietly(company_id: str, tenant_id: str) -> None:
 def fan_out() -> int:
     """One `room-sync` message per tenant link (the timer's whole job)."""
     messages = ({"company_id": company, "tenant_id": tenant}
-                for company, tenant, status in TenantLinks().all() if status != UNLINKING)
+                for company, tenant, status in TenantLinks().all() if status != TenantStatus.UNLINKING)
     return queues.enqueue_many(queues.ROOM_SYNC, messages)
 
 
 def is_stale(link: TenantLink) -> bool:
-    if link.rooms_synced_at is None or link.status == RENEWAL_REQUIRED:
+    if link.rooms_synced_at is None or link.status == TenantStatus.RENEWAL_REQUIRED:
         return True
     limit = timedelta(seconds=2 * get_settings().room_refresh_interval_seconds())
     return utcnow() - link.rooms_synced_at > limit
 
 
-def list_rooms(company_id: str, tenant_id: str) -> dict:
-    """The cached rooms of a tenant the company links: one point read + one partition query."""
+@dataclass(frozen=True)
+class RoomCache:
+    """A tenant's cached rooms, and how fresh the cache is."""
+
+    rooms: list[Room]
+    synced_at: datetime | None
+    stale: bool
+
+    def to_json(self) -> dict:
+        return {"rooms": [r.to_json() for r in self.rooms], "synced_at": iso(self.synced_at), "stale": self.stale}
+
+
+_reader: ThreadPoolExecutor | None = None
+
+
+def _in_background(fn: Callable[[], T]) -> Future[T]:
+    global _reader
+    if _reader is None:
+        _reader = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rooms-read")
+    return _reader.submit(fn)
+
+
+def list_rooms(company_id: str, tenant_id: str) -> RoomCache:
+    """The cached rooms of a tenant the company links: one point read + one partition query, run
+    at the same time. The rooms are only answered once the link is confirmed, so an unlink still
+    shows at once."""
+    cached = _in_background(lambda: Rooms().list(tenant_id))
     link = TenantLinks().get_linked(company_id, tenant_id)
     if link is None:
         raise TenantNotLinked()
-    rooms = sorted(Rooms().list(tenant_id), key=lambda r: (r.room_list or "", r.display_name, r.email))
-    return {"rooms": [r.to_json() for r in rooms], "synced_at": iso(link.rooms_synced_at), "stale": is_stale(link)}
+    rooms = sorted(cached.result(), key=lambda r: (r.room_list or "", r.display_name, r.email))
+    return RoomCache(rooms, link.rooms_synced_at, is_stale(link))
 
 
 def drop_cache_if_unused(company_id: str, tenant_id: str) -> None:

@@ -4,18 +4,20 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from shared.errors import NotFound
+from shared.errors import NotFound, TenantLinkNotFound
 from shared.models import (
-    ACTIVE,
-    UNLINKING,
-    VIA_TENANT_ADMIN,
     Account,
+    TenantStatus,
+    Via,
     TenantLink,
     UserLink,
     utcnow,
 )
 from shared.services import rooms
-from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, TenantLinks, UserLinks
+from shared.storage import base
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
 
 log = logging.getLogger("outlook.tenant_links")
 
@@ -27,7 +29,7 @@ def list_links(company_id: str) -> list[TenantLink]:
 def get_link(company_id: str, tenant_id: str) -> TenantLink:
     link = TenantLinks().get_linked(company_id, tenant_id)
     if link is None:
-        raise NotFound("This Microsoft 365 tenant is not linked to your company.")
+        raise TenantLinkNotFound()
     return link
 
 
@@ -42,7 +44,7 @@ def ensure_user_link(company_id: str, herp_account_id: str, tenant_id: str, oid:
     link_id = user_link_id(company_id, herp_account_id, tenant_id, oid)
     link = repo.get(company_id, link_id)
     if link is not None:
-        if via == VIA_TENANT_ADMIN and link.via != via:
+        if via == Via.TENANT_ADMIN and link.via != via:
             link.via = via
             repo.save(link)
         return link
@@ -58,31 +60,31 @@ def save_admin_link(company_id: str, tenant_id: str, tenant_name: str, admin: Ac
     here leaves nothing visible, and a new attempt overwrites what was written.
     """
     repo = TenantLinks()
-    for _ in range(3):
-        link = repo.get(company_id, tenant_id)
-        now = utcnow()
-        create = link is None
-        if create:
-            link = TenantLink(company_id=company_id, tenant_id=tenant_id, tenant_name=tenant_name,
-                              status=ACTIVE, admin=admin, linked_by=herp_account_id, linked_at=now)
-        elif link.status == UNLINKING:
+
+    def load() -> TenantLink:  # the stored link, or a new one (no ETag: created)
+        return repo.get(company_id, tenant_id) or TenantLink(
+            company_id=company_id, tenant_id=tenant_id, tenant_name=tenant_name, status=TenantStatus.ACTIVE,
+            admin=admin, linked_by=herp_account_id, linked_at=utcnow())
+
+    def change(link: TenantLink) -> bool:
+        if link.etag is None:
+            return True
+        if link.status == TenantStatus.UNLINKING:
             raise NotFound("This Microsoft 365 tenant is being unlinked.")
-        else:
-            link.tenant_name = tenant_name or link.tenant_name
-            link.admin = admin
-            link.status = ACTIVE
-            link.renewed_at = now
-        try:
-            return repo.save(link, create=create)
-        except ConcurrentUpdate:
-            continue
-    raise ConcurrentUpdate("tenant link kept changing")
+        link.tenant_name, link.admin = tenant_name or link.tenant_name, admin
+        link.status, link.renewed_at = TenantStatus.ACTIVE, utcnow()
+        return True
+
+    # Retries run out only under a storm of writes: a 409 the confirm may repeat (all idempotent).
+    saved = base.update(load, change, lambda link: repo.save(link, create=link.etag is None))
+    assert saved is not None
+    return saved
 
 
 def finish_pending_unlink(company_id: str, tenant_id: str) -> None:
     """An interrupted unlink of this tenant is completed before the tenant is linked again."""
     link = TenantLinks().get(company_id, tenant_id)
-    if link is not None and link.status == UNLINKING:
+    if link is not None and link.status == TenantStatus.UNLINKING:
         unlink(company_id, tenant_id)
 
 
@@ -96,15 +98,17 @@ def unlink(company_id: str, tenant_id: str) -> None:
     repo = TenantLinks()
     link = repo.get(company_id, tenant_id)
     if link is None:
-        raise NotFound("This Microsoft 365 tenant is not linked to your company.")
-    while link.status != UNLINKING:
-        link.status = UNLINKING
-        try:
-            repo.save(link)
-        except ConcurrentUpdate:
-            link = repo.get(company_id, tenant_id)
-            if link is None:
-                return
+        raise TenantLinkNotFound()
+
+    def mark_unlinking(row: TenantLink) -> bool:
+        if row.status == TenantStatus.UNLINKING:
+            return False
+        row.status = TenantStatus.UNLINKING
+        return True
+
+    # Gone meanwhile: a twin unlink finished. Retries run out: a 409 the admin may repeat.
+    if base.update(lambda: repo.get(company_id, tenant_id), mark_unlinking, repo.save, first=link) is None:
+        return
     links = UserLinks().delete_tenant(company_id, tenant_id)
     accounts = MicrosoftAccounts().delete_tenant(company_id, tenant_id)
     rooms.drop_cache_if_unused(company_id, tenant_id)

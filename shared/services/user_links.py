@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from shared import graph
 from shared.auth import Caller
 from shared.errors import DomainError, LinkNotFound
-from shared.models import ACTIVE, REAUTH_REQUIRED, Account, MicrosoftAccount, UserLink, iso
+from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, iso
 from shared.services import credentials
-from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, TenantLinks, UserLinks
+from shared.storage.base import ConcurrentUpdate
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
 
 log = logging.getLogger("outlook.user_links")
 
@@ -25,7 +28,7 @@ def link_json(link: UserLink, account: MicrosoftAccount | None) -> dict:
         "account": profile.to_json(),
         "linked_at": iso(link.linked_at),
         "via": link.via,
-        "status": account.status if account and account.status == REAUTH_REQUIRED else ACTIVE,
+        "status": account.status if account and account.status == AccountStatus.REAUTH_REQUIRED else AccountStatus.ACTIVE,
     }
 
 
@@ -96,9 +99,8 @@ def remember_calendars(company_id: str, tenant_id: str, oid: str, calendars: lis
 
 
 def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
-    items = credentials.with_graph_token(
-        link.company_id, link.tenant_id, link.account_id,
-        lambda token: list(graph.get_all("/me/calendars", token, params={"$select": CALENDAR_FIELDS, "$top": "50"})))
+    box = credentials.Mailbox(account)   # the row read for the whole listing; no second read
+    items = list(graph.items(graph.pages(box.get, "/me/calendars", params={"$select": CALENDAR_FIELDS, "$top": "50"})))
     remember_calendars(link.company_id, link.tenant_id, link.account_id, items)
     # /me/calendars also lists calendars other mailboxes share with the user (resources/calendar.md:
     # `owner`); writing there needs the .Shared scopes we do not ask for, so they are not writable
@@ -127,7 +129,7 @@ def calendars(caller: Caller) -> dict:
     accounts = _accounts_by_key(caller.company_id)
     links = [l for l in UserLinks().of_herp_account(caller.company_id, caller.account_id)
              if l.tenant_id in tenants and f"{l.tenant_id}:{l.account_id}" in accounts]
-    active = [l for l in links if accounts[f"{l.tenant_id}:{l.account_id}"].status != REAUTH_REQUIRED]
+    active = [l for l in links if accounts[f"{l.tenant_id}:{l.account_id}"].status != AccountStatus.REAUTH_REQUIRED]
     errors = [{"link_id": l.link_id, "code": "reauth_required", "message": "The Microsoft account must be linked again."}
               for l in links if l not in active]
 

@@ -1,4 +1,4 @@
-"""Events as the real Outlook treats them (DESIGN "Microsoft as it really behaves"), through the
+"""Events as the real Outlook treats them (docs/architecture.md "Microsoft as it really behaves"), through the
 host and the emulator: the Teams join block, sticky online meetings, Windows time zones, ids that
 survive a move, rooms past the first 100, the 500-recipient limit, calendars of other mailboxes."""
 from __future__ import annotations

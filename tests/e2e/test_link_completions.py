@@ -1,5 +1,5 @@
 """Every link is bound to the HERP session that started it: the callback leaves a completion
-code, and only the starter's own session confirms it (CONTRACT 4 "Callback redirects").
+code, and only the starter's own session confirms it (README.md "Finishing a link").
 Also the Microsoft-side checks of issue 9: consent in locked-down tenants, no `wids`."""
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from devtools.browser import Browser, query
 from devtools.emulator import seed
 from devtools.openapi_check import validate_response
 from shared.models import iso, utcnow
-from shared.storage import tables
-from shared.storage.repositories import MicrosoftAccounts, TenantLinks, UserLinks
-from tests.conftest import HERP_APP_URL, new_id
+from shared.storage import connection
+from shared.storage import link_completions as completions_table
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
+from tests.conftest import HERP_APP_URL, new_id, user_links_of_tenant
 from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, Landing, confirm, link_tenant, link_user, renew_tenant
 
 pytestmark = pytest.mark.e2e
@@ -95,7 +98,7 @@ def _expire(landing: Landing) -> None:
     code_hash = hashlib.sha256(landing.completion.encode()).hexdigest()
     from azure.data.tables import UpdateMode
 
-    tables.table(tables.LINK_COMPLETIONS).update_entity(
+    connection.table(completions_table.TABLE).update_entity(
         {"PartitionKey": code_hash, "RowKey": "completion", "expires_at": iso(utcnow() - timedelta(seconds=1))},
         mode=UpdateMode.MERGE)
 
@@ -121,7 +124,7 @@ def test_renewal_goes_through_its_completion(company, browser, ms):
     renewed = r.json()["tenant_link"]
     assert renewed["admin_account"]["id"] == seed.BEN_ID and renewed["renewed_at"]
     assert renewed["linked_at"] == before["linked_at"]
-    pairs = {(l.herp_account_id, l.account_id) for l in UserLinks().of_tenant(company.company_id, CONTOSO)}
+    pairs = {(l.herp_account_id, l.account_id) for l in user_links_of_tenant(company.company_id, CONTOSO)}
     assert pairs == {("herp-admin", seed.AIKO_ID), ("herp-admin", seed.BEN_ID)}
 
 

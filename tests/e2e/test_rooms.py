@@ -6,7 +6,7 @@ import time
 import pytest
 
 from devtools.emulator import seed
-from shared.storage.repositories import TenantLinks
+from shared.storage.tenant_links import TenantLinks
 from tests.conftest import new_id
 from devtools.browser import Browser
 from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant, link_user, renew_tenant, wait_for
@@ -155,7 +155,7 @@ def test_roles_and_companies(company, browser, ms, host, storage):
 
 
 def test_unlink_drops_the_cache_only_when_no_company_links_the_tenant(company, browser, ms, host, storage):
-    from shared.storage.repositories import Rooms
+    from shared.storage.rooms import Rooms
 
     for leftover in TenantLinks().companies_linking(FABRIKAM):   # earlier tests' companies
         TenantLinks().delete(leftover, FABRIKAM)

@@ -7,8 +7,11 @@ import pytest
 
 from devtools.emulator import seed
 from shared.models import OAuthState, utcnow
-from shared.storage.repositories import MicrosoftAccounts, OAuthStates, TenantLinks, UserLinks
-from tests.conftest import HERP_APP_URL, new_id
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.oauth_states import OAuthStates
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
+from tests.conftest import HERP_APP_URL, new_id, user_links_of_tenant
 from devtools.browser import query
 from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, renew_tenant
 
@@ -142,7 +145,7 @@ def test_renew_with_another_admin_keeps_user_links(company, browser, ms):
     after = company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()
     assert after["admin_account"]["id"] == seed.BEN_ID and after["status"] == "active"
     assert after["linked_at"] == before["linked_at"] and after["renewed_at"]
-    pairs = {(l.herp_account_id, l.account_id, l.via) for l in UserLinks().of_tenant(company.company_id, CONTOSO)}
+    pairs = {(l.herp_account_id, l.account_id, l.via) for l in user_links_of_tenant(company.company_id, CONTOSO)}
     assert pairs == {("herp-admin", seed.AIKO_ID, "tenant_admin"), ("herp-admin-2", seed.BEN_ID, "tenant_admin")}
 
 
@@ -170,12 +173,12 @@ def test_unlink_cascades_and_is_not_repeatable_after_it_finished(company, browse
     link_tenant(company, browser, AIKO)
     # A second HERP admin links the same tenant's other admin too (many links of the tenant).
     renew_tenant(company, browser, BEN, CONTOSO, as_=("herp-admin-2", "admin"))
-    assert len(UserLinks().of_tenant(company.company_id, CONTOSO)) == 2
+    assert len(user_links_of_tenant(company.company_id, CONTOSO)) == 2
 
     r = company.call("DELETE", f"/outlook/tenant-links/{CONTOSO}")
     assert r.status_code == 204 and r.content == b""
     assert company.call("GET", "/outlook/tenant-links").json() == {"tenant_links": []}
-    assert UserLinks().of_tenant(company.company_id, CONTOSO) == []
+    assert user_links_of_tenant(company.company_id, CONTOSO) == []
     assert MicrosoftAccounts().list(company.company_id) == []
     assert company.call("DELETE", f"/outlook/tenant-links/{CONTOSO}").status_code == 404
 
@@ -187,7 +190,7 @@ def test_interrupted_unlink_is_finished_by_a_repeat(company, browser, ms):
     TenantLinks().save(link)
     assert company.call("GET", f"/outlook/tenant-links/{CONTOSO}").status_code == 404
     assert company.call("DELETE", f"/outlook/tenant-links/{CONTOSO}").status_code == 204
-    assert UserLinks().of_tenant(company.company_id, CONTOSO) == []
+    assert user_links_of_tenant(company.company_id, CONTOSO) == []
     assert TenantLinks().get(company.company_id, CONTOSO) is None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.emulator import seed
-from shared.storage.repositories import MicrosoftAccounts
+from shared.storage.microsoft_accounts import MicrosoftAccounts
 from tests.conftest import HERP_APP_URL
 from devtools.browser import Browser
 from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, link_user, wait_for

@@ -10,7 +10,7 @@ import json
 import re
 
 from shared import settings as settings_module
-from shared.storage import queues, tables
+from shared.storage import events, link_completions, microsoft_accounts, oauth_states, queues, rooms, tenant_links, user_links
 from tests.infra.conftest import INFRA, ROOT, tree
 
 MODULES = ["functionapp", "identity", "keyvault", "monitoring", "rbac", "storage"]
@@ -31,7 +31,7 @@ FORBIDDEN_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION",
 
 
 def contract_settings() -> set[str]:
-    """CONTRACT.md section 2 as shared/settings.py reads it, less the local-only ones."""
+    """README.md "Settings" as shared/settings.py reads it, less the local-only ones."""
     names = set(settings_module._ENV_NAMES.values()) | {"MS_AUTHORITY_HOST", "MS_GRAPH_ENDPOINT", "ROOM_REFRESH_SCHEDULE"}
     # AzureWebJobsStorage is replaced by the identity-based AzureWebJobsStorage__* settings;
     # HERP_JWT_SECRET is the local HS256 secret (production verifies with HERP_JWT_JWKS_URL).
@@ -73,8 +73,8 @@ def test_main_uses_only_local_modules(parsed):
 
 def test_tables_and_queues_are_the_ones_the_code_uses(parsed):
     main = tree(parsed, "infra/main.bicep")
-    code_tables = [tables.TENANT_LINKS, tables.MICROSOFT_ACCOUNTS, tables.USER_LINKS, tables.ROOMS, tables.EVENTS,
-                   tables.OAUTH_STATES, tables.LINK_COMPLETIONS]
+    code_tables = [m.TABLE for m in (tenant_links, microsoft_accounts, user_links, rooms, events, oauth_states,
+                                     link_completions)]
     assert main["variables"]["tableNames"]["value"] == code_tables
     assert main["variables"]["queueNames"]["value"] == [queues.ROOM_SYNC, f"{queues.ROOM_SYNC}-poison"]
     storage_params = main["modules"]["storage"]["config"]["params"]
@@ -143,7 +143,7 @@ def test_app_settings_cover_the_contract_by_identity(parsed):
     app = tree(parsed, "infra/modules/functionapp.bicep")
     settings = app["variables"]["appSettings"]["value"]
     missing = contract_settings() - set(settings)
-    assert not missing, f"settings of CONTRACT.md section 2 missing from infra/modules/functionapp.bicep: {missing}"
+    assert not missing, f"settings of README.md (Settings) missing from infra/modules/functionapp.bicep: {missing}"
     assert not FORBIDDEN_SETTINGS & set(settings)
 
     assert settings["AzureWebJobsStorage__accountName"] == "storageAccountName"
@@ -152,7 +152,7 @@ def test_app_settings_cover_the_contract_by_identity(parsed):
     assert settings["AzureWebJobsStorage__queueServiceUri"] == "storageQueueEndpoint"
     assert settings["AzureWebJobsStorage__tableServiceUri"] == "storageTableEndpoint"
     assert settings["STORAGE_ACCOUNT_NAME"] == "storageAccountName"
-    # DefaultAzureCredential (shared/storage/tables.py) picks the user-assigned identity by this.
+    # DefaultAzureCredential (shared/storage/connection.py) picks the user-assigned identity by this.
     assert settings["AZURE_CLIENT_ID"] == "identityClientId"
     assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
     for secret, name_param in (("MS_CLIENT_SECRET", "clientSecretName"), ("TOKEN_ENCRYPTION_KEYS", "encryptionKeysSecretName")):

@@ -25,7 +25,7 @@ EXPECTED_TRIGGERS = {**{name: "httpTrigger" for name in HTTP_FUNCTIONS},
                      "refresh_room_caches": "timerTrigger", "sync_tenant_rooms": "queueTrigger",
                      "purge_expired_oauth_states": "timerTrigger"}
 
-# Settings of CONTRACT.md section 2 (and the host's storage setting): none may be needed to index.
+# Settings of README.md "Settings" (and the host's storage setting): none may be needed to index.
 SETTING_PREFIXES = ("MS_", "HERP_", "TOKEN_", "AzureWebJobs", "STORAGE_", "ROOM_", "REQUESTS_CA", "AZURE_",
                     "APPLICATIONINSIGHTS_", "PYTHON_SCRIPT_FILE_NAME")
 

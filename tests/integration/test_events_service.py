@@ -9,10 +9,13 @@ import responses
 
 from shared.auth import Caller
 from shared.errors import Conflict, GraphUnavailable, ValidationFailed
-from shared.models import ACTIVE, Account, MicrosoftAccount, Room, TenantLink, UserLink, utcnow
+from shared.models import Account, EventStatus, MicrosoftAccount, Room, TenantLink, TenantStatus, UserLink, utcnow
 from shared.services import credentials, events
-from shared.storage.events import CREATING, Events
-from shared.storage.repositories import MicrosoftAccounts, Rooms, TenantLinks, UserLinks
+from shared.storage.events import Events
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.rooms import Rooms
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.integration
@@ -21,12 +24,12 @@ GRAPH = "https://graph.example.test/v1.0"
 
 @pytest.fixture
 def world(storage, monkeypatch):
-    monkeypatch.setattr(credentials, "with_graph_token", lambda company, tenant, oid, call: call("token"))
+    monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     from shared import graph
     monkeypatch.setattr(graph, "_sleep", lambda s: None)
     company, tenant = new_id("co"), new_id("tenant")
     caller = Caller("herp-1", company, "member")
-    TenantLinks().save(TenantLink(company, tenant, "T", ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()), create=True)
+    TenantLinks().save(TenantLink(company, tenant, "T", TenantStatus.ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()), create=True)
     MicrosoftAccounts().save(MicrosoftAccount(company, tenant, Account("oid-1", "u@t.test", "U"), token_cache="x",
                                               calendars={"default": "cal-1", "teams": {"cal-1": True}}))
     UserLinks().save(UserLink(company, "ul_1", "herp-1", tenant, "oid-1", "user", utcnow()))
@@ -36,6 +39,12 @@ def world(storage, monkeypatch):
     yield caller
     responses.stop()
     responses.reset()
+
+
+def create(caller, event_body: dict) -> tuple[int, dict]:
+    """events.create as the API answers it: the status and the Event."""
+    event, created = events.create(caller, event_body)
+    return 201 if created else 200, event.to_json()
 
 
 def body(**changes) -> dict:
@@ -68,8 +77,8 @@ def test_lost_answer_then_retry_makes_one_event(world):
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
     with pytest.raises(GraphUnavailable):
         events.create(world, body())
-    assert Events().get(world.company_id, "sch-1").status == CREATING
-    status, event = events.create(world, body())
+    assert Events().get(world.company_id, "sch-1").status == EventStatus.CREATING
+    status, event = create(world, body())
     assert status == 201 and event["event_id"] == "evt-1" and event["join_url"] == "https://teams.test/join"
     assert len(outlook.events) == 1
     assert outlook.posts[0]["transactionId"] == outlook.posts[1]["transactionId"]
@@ -80,8 +89,8 @@ def test_same_body_again_is_200_and_different_body_409(world):
     outlook = FakeOutlook()
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
     responses.get(f"{GRAPH}/me/events/evt-1", json={"id": "evt-1", "subject": "Interview", "attendees": []})
-    assert events.create(world, body())[0] == 201
-    status, again = events.create(world, body())
+    assert create(world, body())[0] == 201
+    status, again = create(world, body())
     assert status == 200 and again["event_id"] == "evt-1" and len(outlook.posts) == 1
     with pytest.raises(Conflict) as info:
         events.create(world, body(subject="Other"))
@@ -149,7 +158,7 @@ def test_a_retry_of_an_unknown_outcome_sends_byte_for_byte_the_same_post(world):
         events.create(world, body())
     # Meanwhile the room sync renamed the room: the retry must still repeat the first POST exactly.
     Rooms().apply(world_tenant(world), [Room("room1@t.test", "Room 1 (renovated)", 6, "HQ", "1F", None)], [])
-    assert events.create(world, body())[0] == 201
+    assert create(world, body())[0] == 201
     assert len(raw) == 2 and raw[0] == raw[1]
 
 
@@ -179,8 +188,8 @@ def test_a_default_id_stored_before_is_translated_once(world):
     translate = responses.post(f"{GRAPH}/me/translateExchangeIds", json={"value": [
         {"sourceId": "default-id-1", "targetId": "immutable-1"}]})
     responses.get(f"{GRAPH}/me/events/immutable-1", json={"id": "immutable-1", "attendees": []})
-    assert events.get(world, "sch-1")["event_id"] == "immutable-1"
-    assert events.get(world, "sch-1")["event_id"] == "immutable-1"
+    assert events.get(world, "sch-1").event_id == "immutable-1"
+    assert events.get(world, "sch-1").event_id == "immutable-1"
     assert translate.call_count == 1
     assert json.loads(translate.calls[0].request.body) == {
         "inputIds": ["default-id-1"], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"}
@@ -208,13 +217,13 @@ def test_a_body_edit_of_an_online_meeting_reads_the_body_first_and_keeps_the_blo
     out = events.update(world, "sch-1", {"body": {"content_type": "text", "content": "new"}})
     assert read.call_count == 1 and read.calls[0].request.params == {"$select": "body,onlineMeeting"}
     assert sent[0]["body"] == {"contentType": "html", "content": f"<html><body>new{blob}</body></html>"}
-    assert out["join_url"] == "https://teams.test/join"
+    assert out.join_url == "https://teams.test/join"
     events.update(world, "sch-1", {"subject": "Only the subject"})  # not the body: no extra read
     assert read.call_count == 1
 
 
 def test_a_cancel_that_cannot_mark_its_row_is_a_409_not_a_204(world, monkeypatch):
-    from shared.storage.repositories import ConcurrentUpdate
+    from shared.storage.base import ConcurrentUpdate
 
     outlook = FakeOutlook()
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
@@ -228,11 +237,11 @@ def test_a_cancel_that_cannot_mark_its_row_is_a_409_not_a_204(world, monkeypatch
     with pytest.raises(ConcurrentUpdate):
         events.cancel(world, "sch-1", notify=True)
     monkeypatch.undo()
-    assert Events().get(world.company_id, "sch-1").status == ACTIVE   # told 409, and it is still active
+    assert Events().get(world.company_id, "sch-1").status == EventStatus.ACTIVE   # told 409, and it is still active
 
 
 def test_a_cancel_whose_row_vanishes_meanwhile_does_not_crash(world, monkeypatch):
-    from shared.storage.repositories import ConcurrentUpdate
+    from shared.storage.base import ConcurrentUpdate
 
     outlook = FakeOutlook()
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)

@@ -10,13 +10,16 @@ import pytest
 
 from shared.auth import Caller
 from shared.errors import CompletionExpired, CompletionNotFound, StorageUnavailable, TenantNotLinked
-from shared.models import FLOW_TENANT_LINK, FLOW_TENANT_RENEW, FLOW_USER_LINK, Account, iso, utcnow
+from shared.models import Account, Flow, iso, utcnow
 from shared.services import credentials, link_completions
 from shared.services.link_completions import SignInResult
-from shared.storage import tables
+from shared.storage import connection
+from shared.storage import link_completions as completions_table
 from shared.storage.link_completions import LinkCompletions
-from shared.storage.repositories import MicrosoftAccounts, TenantLinks, UserLinks
-from tests.conftest import new_id
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
+from tests.conftest import new_id, user_links_of_tenant
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +40,7 @@ def age(code: str, **fields) -> None:
     from azure.data.tables import UpdateMode
 
     past = iso(utcnow() - timedelta(seconds=1))
-    tables.table(tables.LINK_COMPLETIONS).update_entity(
+    connection.table(completions_table.TABLE).update_entity(
         {"PartitionKey": hashlib.sha256(code.encode()).hexdigest(), "RowKey": "completion",
          **{name: past for name in fields}}, mode=UpdateMode.MERGE)
 
@@ -52,9 +55,9 @@ def admin(company: str, sub: str = "herp-admin") -> Caller:
 
 
 def test_the_row_holds_only_the_hash_and_a_sealed_result(company):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     stored = row(code)
-    assert stored.company_id == company and stored.herp_account_id == "herp-admin" and stored.flow == FLOW_TENANT_LINK
+    assert stored.company_id == company and stored.herp_account_id == "herp-admin" and stored.flow == Flow.TENANT_LINK
     assert stored.tenant_id == TENANT and stored.code_hash != code
     assert code not in stored.sealed_result and "rt-secret-value" not in stored.sealed_result
     lifetime = stored.expires_at - utcnow()
@@ -62,7 +65,7 @@ def test_the_row_holds_only_the_hash_and_a_sealed_result(company):
 
 
 def test_a_tenant_link_is_committed_once_by_its_starter(company):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     for caller in (admin(new_id("co")), admin(company, "herp-admin-2"),
                    Caller(account_id="herp-admin", company_id=company, role="member")):
         with pytest.raises(CompletionNotFound):
@@ -72,7 +75,7 @@ def test_a_tenant_link_is_committed_once_by_its_starter(company):
     answer = link_completions.confirm(admin(company), code)
     assert answer["result"] == "linked" and answer["tenant_link"]["tenant_name"] == "Contoso Ltd."
     assert TenantLinks().get(company, TENANT).admin.id == "oid-aiko"
-    assert [(l.herp_account_id, l.via) for l in UserLinks().of_tenant(company, TENANT)] == [("herp-admin", "tenant_admin")]
+    assert [(l.herp_account_id, l.via) for l in user_links_of_tenant(company, TENANT)] == [("herp-admin", "tenant_admin")]
     assert credentials.open_cache(MicrosoftAccounts().get(company, TENANT, "oid-aiko")) == CACHE
     assert row(code) is None
     with pytest.raises(CompletionNotFound):
@@ -81,25 +84,25 @@ def test_a_tenant_link_is_committed_once_by_its_starter(company):
 
 def test_a_user_link_needs_no_admin_and_a_linked_tenant(company):
     member = Caller(account_id="m1", company_id=company, role="member")
-    code = link_completions.create(FLOW_USER_LINK, company, "m1", result("oid-emi"))
+    code = link_completions.create(Flow.USER_LINK, company, "m1", result("oid-emi"))
     with pytest.raises(TenantNotLinked):
         link_completions.confirm(member, code)
     assert MicrosoftAccounts().get(company, TENANT, "oid-emi") is None
-    link_completions.confirm(admin(company), link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result()))
+    link_completions.confirm(admin(company), link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result()))
     answer = link_completions.confirm(member, code)  # the failed confirm left the code usable
     assert answer["result"] == "linked" and answer["user_link"]["via"] == "user"
     assert answer["user_link"]["account"]["id"] == "oid-emi"
 
 
 def test_a_renewal_of_an_unlinked_tenant_is_tenant_not_linked(company):
-    code = link_completions.create(FLOW_TENANT_RENEW, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_RENEW, company, "herp-admin", result())
     with pytest.raises(TenantNotLinked):
         link_completions.confirm(admin(company), code)
     assert TenantLinks().get(company, TENANT) is None and MicrosoftAccounts().list(company) == []
 
 
 def test_expired_is_410_for_the_starter_and_404_for_others(company):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     age(code, expires_at=True)
     with pytest.raises(CompletionNotFound):
         link_completions.confirm(admin(company, "someone-else"), code)
@@ -109,7 +112,7 @@ def test_expired_is_410_for_the_starter_and_404_for_others(company):
 
 
 def test_two_claims_of_one_read_have_one_winner(company):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     first, second = row(code), row(code)
     now = utcnow()
     assert LinkCompletions().claim(first, now, now + timedelta(seconds=60)) is True
@@ -118,7 +121,7 @@ def test_two_claims_of_one_read_have_one_winner(company):
 
 
 def test_racing_confirms_commit_once(company):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     barrier, outcomes = threading.Barrier(4), []
 
     def confirm():
@@ -137,7 +140,7 @@ def test_racing_confirms_commit_once(company):
 
 
 def test_a_confirm_that_failed_midway_can_be_repeated(company, monkeypatch):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     real = credentials.store_sign_in
 
     def flaky(*args):
@@ -152,7 +155,7 @@ def test_a_confirm_that_failed_midway_can_be_repeated(company, monkeypatch):
 
 
 def test_a_confirm_that_died_holding_the_claim_frees_it_after_the_lease(company):
-    code = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     stored, now = row(code), utcnow()
     LinkCompletions().claim(stored, now, now + timedelta(seconds=60))  # then the process died
     with pytest.raises(CompletionNotFound):
@@ -162,8 +165,8 @@ def test_a_confirm_that_died_holding_the_claim_frees_it_after_the_lease(company)
 
 
 def test_the_purge_removes_only_expired_completions(company):
-    old = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    old = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     age(old, expires_at=True)
-    fresh = link_completions.create(FLOW_TENANT_LINK, company, "herp-admin", result())
+    fresh = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
     assert link_completions.purge_expired() >= 1
     assert row(old) is None and row(fresh) is not None

@@ -4,16 +4,20 @@ from datetime import timedelta
 
 import pytest
 
-from shared.models import ACTIVE, UNLINKING, Account, MicrosoftAccount, OAuthState, TenantLink, UserLink, utcnow
-from shared.storage import tables
-from shared.storage.repositories import ConcurrentUpdate, MicrosoftAccounts, OAuthStates, TenantLinks, UserLinks
-from tests.conftest import new_id
+from shared.models import Account, MicrosoftAccount, OAuthState, TenantLink, TenantStatus, UserLink, utcnow
+from shared.storage import connection, user_links
+from shared.storage.base import ConcurrentUpdate
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.oauth_states import OAuthStates
+from shared.storage.tenant_links import TenantLinks
+from shared.storage.user_links import UserLinks
+from tests.conftest import new_id, user_links_of_tenant
 
 pytestmark = pytest.mark.integration
 
 
 def tenant_link(company: str, tenant: str = "t1") -> TenantLink:
-    return TenantLink(company_id=company, tenant_id=tenant, tenant_name="Contoso", status=ACTIVE,
+    return TenantLink(company_id=company, tenant_id=tenant, tenant_name="Contoso", status=TenantStatus.ACTIVE,
                       admin=Account("oid-1", "a@contoso.test", "Aiko"), linked_by="herp-1", linked_at=utcnow())
 
 
@@ -22,7 +26,7 @@ def test_tenant_link_round_trip_and_create_conflict(storage):
     repo = TenantLinks()
     repo.save(tenant_link(company), create=True)
     got = repo.get(company, "t1")
-    assert got.admin == Account("oid-1", "a@contoso.test", "Aiko") and got.status == ACTIVE and got.etag
+    assert got.admin == Account("oid-1", "a@contoso.test", "Aiko") and got.status == TenantStatus.ACTIVE and got.etag
     with pytest.raises(ConcurrentUpdate):
         repo.save(tenant_link(company), create=True)
 
@@ -70,13 +74,13 @@ def test_accounts_of_a_tenant_are_found_by_key_prefix(storage):
 def test_delete_many_uses_batches_of_at_most_100(storage):
     company = new_id("co")
     repo = UserLinks()
-    client = tables.table(tables.USER_LINKS)
+    client = connection.table(user_links.TABLE)
     for start in range(0, 230, 100):
         client.submit_transaction([("upsert", {"PartitionKey": company, "RowKey": f"l{n:03}", "herp_account_id": "h",
                                                "tenant_id": "t1", "account_id": f"o{n}", "via": "user"})
                                    for n in range(start, min(start + 100, 230))])
     assert repo.delete_tenant(company, "t1") == 230
-    assert repo.of_tenant(company, "t1") == []
+    assert user_links_of_tenant(company, "t1") == []
 
 
 def state(**overrides) -> OAuthState:
@@ -117,9 +121,9 @@ def test_unlinking_status_round_trips(storage):
     company = new_id("co")
     repo = TenantLinks()
     link = repo.save(tenant_link(company), create=True)
-    link.status = UNLINKING
+    link.status = TenantStatus.UNLINKING
     repo.save(link)
-    assert repo.get(company, "t1").status == UNLINKING
+    assert repo.get(company, "t1").status == TenantStatus.UNLINKING
 
 
 def test_expired_states_are_purged(storage):

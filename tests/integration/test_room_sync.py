@@ -6,9 +6,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
-from shared.models import ACTIVE, RENEWAL_REQUIRED, Account, TenantLink, utcnow
+from shared.models import Account, MicrosoftAccount, TenantLink, TenantStatus, utcnow
 from shared.services import credentials, rooms
-from shared.storage.repositories import Rooms, TenantLinks
+from shared.storage.microsoft_accounts import MicrosoftAccounts
+from shared.storage.rooms import Rooms
+from shared.storage.tenant_links import TenantLinks
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.integration
@@ -55,9 +57,10 @@ def graph_calls() -> int:
 
 @pytest.fixture
 def tenant(storage, monkeypatch):
-    monkeypatch.setattr(credentials, "with_graph_token", lambda company, tenant, oid, call: call("token"))
+    monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     company, tenant_id = new_id("co"), new_id("tenant")
-    TenantLinks().save(TenantLink(company, tenant_id, "T", ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()),
+    MicrosoftAccounts().save(MicrosoftAccount(company, tenant_id, Account("admin", "a@t.test", "A"), token_cache="x"))
+    TenantLinks().save(TenantLink(company, tenant_id, "T", TenantStatus.ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()),
                        create=True)
     return company, tenant_id
 
@@ -69,7 +72,7 @@ def test_delta_writes(tenant):
     serve(places, {"hq@t.test": list(range(0, 100)), "annex@t.test": [200]})
 
     first = rooms.sync_tenant(company, tenant_id)
-    assert (first.rooms, first.written, first.graph_calls) == (250, 250, 1 + 1 + 2)  # rooms, lists, 2 members
+    assert (first.rooms, first.written, graph_calls()) == (250, 250, 1 + 1 + 2)  # rooms, lists, 2 members
     cached = {r.email: r for r in Rooms().list(tenant_id)}
     assert cached["room005@t.test"].room_list == "hq@t.test" and cached["room200@t.test"].room_list == "annex@t.test"
     assert cached["room150@t.test"].room_list is None and cached["room150@t.test"].floor == "16"
@@ -96,7 +99,7 @@ def test_every_room_of_a_large_tenant_is_cached_in_few_calls(tenant):
     serve(places, {"big@t.test": list(range(0, 1150))})   # a room list with more than 100 members
 
     result = rooms.sync_tenant(company, tenant_id)
-    assert (result.rooms, result.graph_calls) == (1200, 2 + 1 + 2)   # ceil(1200/999) per collection
+    assert (result.rooms, graph_calls()) == (1200, 2 + 1 + 2)   # ceil(1200/999) per collection
     cached = {r.email: r for r in Rooms().list(tenant_id)}
     assert len(cached) == 1200 and cached["room1149@t.test"].room_list == "big@t.test"
     assert cached["room1199@t.test"].room_list is None
@@ -107,7 +110,7 @@ def test_a_server_capping_top_lower_is_still_read_to_the_end(tenant):
     company, tenant_id = tenant
     serve([place(i) for i in range(250)], {"hq@t.test": list(range(0, 250))}, cap=100)
     result = rooms.sync_tenant(company, tenant_id)
-    assert (result.rooms, result.graph_calls) == (250, 3 + 1 + 3)
+    assert (result.rooms, graph_calls()) == (250, 3 + 1 + 3)
     assert {r.room_list for r in Rooms().list(tenant_id)} == {"hq@t.test"}
 
 
@@ -118,7 +121,7 @@ def test_room_fields_bookable_accessible_tags(tenant):
            place(1, bookingType="standard", isWheelChairAccessible=False, tags=[]),
            place(2)], {})
     rooms.sync_tenant(company, tenant_id)
-    by_email = {r["email"]: r for r in rooms.list_rooms(company, tenant_id)["rooms"]}
+    by_email = {r["email"]: r for r in rooms.list_rooms(company, tenant_id).to_json()["rooms"]}
     reserved = by_email["room000@t.test"]
     assert (reserved["bookable"], reserved["wheelchair_accessible"], reserved["tags"]) == (False, True, ["video", "whiteboard"])
     assert (by_email["room001@t.test"]["bookable"], by_email["room001@t.test"]["wheelchair_accessible"]) == (True, False)
@@ -136,9 +139,9 @@ def test_forbidden_places_mark_renewal_required_and_keep_the_cache(tenant):
                   json={"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}})
     assert rooms.sync_tenant(company, tenant_id) is None
     link = TenantLinks().get(company, tenant_id)
-    assert link.status == RENEWAL_REQUIRED and "403" in link.rooms_last_error
+    assert link.status == TenantStatus.RENEWAL_REQUIRED and "403" in link.rooms_last_error
     assert len(Rooms().list(tenant_id)) == 3
-    assert rooms.list_rooms(company, tenant_id)["stale"] is True
+    assert rooms.list_rooms(company, tenant_id).stale is True
 
 
 @responses.activate
@@ -153,4 +156,4 @@ def test_graph_outage_is_recorded_and_raised_for_a_queue_retry(tenant, monkeypat
     with pytest.raises(GraphUnavailable):
         rooms.sync_tenant(company, tenant_id)
     link = TenantLinks().get(company, tenant_id)
-    assert link.status == ACTIVE and "unavailable" in link.rooms_last_error
+    assert link.status == TenantStatus.ACTIVE and "unavailable" in link.rooms_last_error

@@ -2,7 +2,7 @@
 import pytest
 
 from shared.models import Room
-from shared.storage.repositories import Rooms
+from shared.storage.rooms import Rooms
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.integration

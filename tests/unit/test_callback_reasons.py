@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from shared import crypto, identity
-from shared.models import FLOW_TENANT_LINK, FLOW_TENANT_RENEW, FLOW_USER_LINK, LEG_SIGNIN, OAuthState, utcnow
+from shared.models import Flow, Leg, OAuthState, utcnow
 from shared.services import oauth_flows
 from shared.services.oauth_flows import reason_for
-from shared.storage.tables import OAUTH_STATES
+from shared.storage import oauth_states
 from tests.conftest import HERP_APP_URL
 
 
@@ -44,9 +44,9 @@ def last_leg(app_env, monkeypatch):
     made: list[dict] = []
 
     def run(flow: str, claims: dict, *, tenant_linked: bool = True):
-        state = OAuthState(state_id="st-1", flow=flow, leg=LEG_SIGNIN, company_id="co-1", herp_account_id="herp-1",
+        state = OAuthState(state_id="st-1", flow=flow, leg=Leg.SIGNIN, company_id="co-1", herp_account_id="herp-1",
                            tenant_id=TENANT, expires_at=utcnow() + timedelta(minutes=5))
-        state.auth_flow = crypto.seal(b'{"state": "st-1"}', table=OAUTH_STATES, partition_key="st-1", row_key="state")
+        state.auth_flow = crypto.seal(b'{"state": "st-1"}', table=oauth_states.TABLE, partition_key="st-1", row_key="state")
         monkeypatch.setattr(oauth_flows.OAuthStates, "consume", lambda self, sid: state if sid == "st-1" else None)
         monkeypatch.setattr(oauth_flows.TenantLinks, "get_linked", lambda self, c, t: object() if tenant_linked else None)
         monkeypatch.setattr(identity, "finish_sign_in", lambda tenant, f, params: identity.SignIn(
@@ -69,12 +69,12 @@ def _query(url: str) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.mark.parametrize("flow", [FLOW_TENANT_LINK, FLOW_TENANT_RENEW])
+@pytest.mark.parametrize("flow", [Flow.TENANT_LINK, Flow.TENANT_RENEW])
 def test_id_token_without_wids_is_app_not_configured_and_names_the_manifest_setting(last_leg, caplog, flow):
     run, made = last_leg
     with caplog.at_level(logging.ERROR, logger="outlook.oauth"):
         url = run(flow, {})
-    assert url == f"{HERP_APP_URL}/settings/integrations/outlook{'/' + TENANT if flow == FLOW_TENANT_RENEW else ''}" \
+    assert url == f"{HERP_APP_URL}/settings/integrations/outlook{'/' + TENANT if flow == Flow.TENANT_RENEW else ''}" \
                   "?result=error&reason=app_not_configured"
     [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert 'groupMembershipClaims: "DirectoryRole"' in line
@@ -85,18 +85,18 @@ def test_id_token_without_wids_is_app_not_configured_and_names_the_manifest_sett
 def test_wids_without_a_consent_role_stays_admin_required(last_leg, caplog, wids):
     run, made = last_leg
     with caplog.at_level(logging.ERROR, logger="outlook.oauth"):
-        assert _query(run(FLOW_TENANT_LINK, {"wids": wids})) == {"result": "error", "reason": "admin_required"}
+        assert _query(run(Flow.TENANT_LINK, {"wids": wids})) == {"result": "error", "reason": "admin_required"}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR] and made == []
 
 
 def test_a_user_link_needs_no_wids(last_leg):
     run, made = last_leg
-    url = run(FLOW_USER_LINK, {})
+    url = run(Flow.USER_LINK, {})
     assert url == f"{HERP_APP_URL}/settings/accounts/outlook?result=confirm&completion=the-code"
-    assert [m["flow"] for m in made] == [FLOW_USER_LINK]
+    assert [m["flow"] for m in made] == [Flow.USER_LINK]
 
 
-@pytest.mark.parametrize("flow", [FLOW_TENANT_LINK, FLOW_TENANT_RENEW])
+@pytest.mark.parametrize("flow", [Flow.TENANT_LINK, Flow.TENANT_RENEW])
 def test_the_last_leg_links_nothing_and_asks_the_starter_to_confirm(last_leg, flow):
     run, made = last_leg
     url = run(flow, {"wids": [ROLE_USER, GLOBAL_ADMIN]})
@@ -109,12 +109,12 @@ def test_the_last_leg_links_nothing_and_asks_the_starter_to_confirm(last_leg, fl
 
 def test_another_tid_is_tenant_mismatch_before_any_role_check(last_leg):
     run, made = last_leg
-    assert _query(run(FLOW_TENANT_LINK, {"tid": "d0d0d0d0-0000-4000-8000-000000000002"})) == {
+    assert _query(run(Flow.TENANT_LINK, {"tid": "d0d0d0d0-0000-4000-8000-000000000002"})) == {
         "result": "error", "reason": "tenant_mismatch"}
     assert made == []
 
 
-@pytest.mark.parametrize("flow", [FLOW_TENANT_RENEW, FLOW_USER_LINK])
+@pytest.mark.parametrize("flow", [Flow.TENANT_RENEW, Flow.USER_LINK])
 def test_a_tenant_unlinked_meanwhile_is_tenant_not_linked(last_leg, flow):
     run, made = last_leg
     url = run(flow, {"wids": [GLOBAL_ADMIN]}, tenant_linked=False)

@@ -1,7 +1,9 @@
 import pytest
 
 from shared.errors import ValidationFailed
-from shared.services.event_input import EventInput, event_json, graph_patch, local_time, parse_create, parse_patch, to_graph
+from shared.services.event_input import EventInput, parse_create, parse_patch
+from shared.services.event_to_graph import graph_patch, to_graph
+from shared.services.event_view import OutlookEvent, local_time
 
 BASE = {
     "schedule_id": "sch-1", "link_id": "ul_1", "subject": "一次面接: 山田太郎",
@@ -107,7 +109,7 @@ def test_event_json_maps_responses():
                                   "emailAddress": {"address": "iv@contoso.test", "name": "面接官"}},
                                  {"type": "resource", "status": {"response": "accepted"},
                                   "emailAddress": {"address": "room1@contoso.test"}}]}
-    out = event_json(parse_create(BASE), graph_event, "2026-11-25T00:00:00Z")
+    out = OutlookEvent.from_graph(parse_create(BASE), graph_event, "2026-11-25T00:00:00Z").to_json()
     assert out["start"] == "2026-12-01T10:00:00" and out["join_url"] == "https://teams/join"
     assert out["attendees"] == [{"email": "iv@contoso.test", "name": "面接官", "type": "required", "response": "tentative"}]
     assert out["rooms"] == [{"email": "room1@contoso.test", "response": "accepted"}]
@@ -129,7 +131,7 @@ def test_inputs_that_would_fail_later_are_refused_now(change, code):
 
 def test_astral_characters_fit_the_table_limits():
     e = parse_create({**BASE, "body": {"content_type": "text", "content": "😀" * (64 * 1024)}})
-    from shared.storage.events import _CHUNK, _MAX_CHUNKS
+    from shared.storage.events import CHUNK, MAX_CHUNKS
     text = e.to_json_text()
-    assert len(text) <= _CHUNK * _MAX_CHUNKS
-    assert all(len(text[i:i + _CHUNK].encode("utf-16-le")) <= 64 * 1024 for i in range(0, len(text), _CHUNK))
+    assert len(text) <= CHUNK * MAX_CHUNKS
+    assert all(len(text[i:i + CHUNK].encode("utf-16-le")) <= 64 * 1024 for i in range(0, len(text), CHUNK))

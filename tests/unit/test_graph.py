@@ -69,7 +69,8 @@ def test_get_all_follows_next_links(sleeps):
                   json={"value": [{"id": 1}, {"id": 2}], "@odata.nextLink": f"{BASE}/places/microsoft.graph.room?$skip=2"})
     responses.get(f"{BASE}/places/microsoft.graph.room", match=[responses.matchers.query_param_matcher({"$skip": "2"})],
                   json={"value": [{"id": 3}]})
-    items = list(graph.get_all("/places/microsoft.graph.room", "tok", params={"$top": "2"}))
+    items = list(graph.items(graph.pages(lambda path, **kw: graph.request("GET", path, "tok", **kw),
+                                         "/places/microsoft.graph.room", params={"$top": "2"})))
     assert [i["id"] for i in items] == [1, 2, 3]
     assert len(responses.calls) == 2
 
@@ -87,20 +88,23 @@ def test_at_most_four_graph_calls_run_at_once_per_mailbox(app_env, monkeypatch):
 
     from shared.services import credentials
 
-    monkeypatch.setattr(credentials, "access_token", lambda *a, **k: "token")
+    from shared.models import Account, MicrosoftAccount
+
+    monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     running, peak, lock = Counter(), Counter(), threading.Lock()
 
-    def call_as(oid):
-        def call(token):
-            with lock:
-                running[oid] += 1
-                peak[oid] = max(peak[oid], running[oid])
-            time.sleep(0.05)
-            with lock:
-                running[oid] -= 1
-        return call
+    def fake_request(method, path, token, **kwargs):
+        oid = path.rsplit("/", 1)[-1]
+        with lock:
+            running[oid] += 1
+            peak[oid] = max(peak[oid], running[oid])
+        time.sleep(0.05)
+        with lock:
+            running[oid] -= 1
 
-    threads = [threading.Thread(target=credentials.with_graph_token, args=("co", "t", oid, call_as(oid)))
+    monkeypatch.setattr(graph, "request", fake_request)
+    boxes = {oid: credentials.Mailbox(MicrosoftAccount("co", "t", Account(oid, "", ""))) for oid in ("busy", "other")}
+    threads = [threading.Thread(target=boxes[oid].get, args=(f"/me/{oid}",))
                for oid in ["busy"] * 10 + ["other"] * 3]
     for t in threads:
         t.start()

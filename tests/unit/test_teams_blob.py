@@ -2,7 +2,9 @@
 import pytest
 
 from shared.errors import ValidationFailed
-from shared.services.event_input import body_keeping_meeting, event_json, parse_create, parse_patch
+from shared.services.event_input import parse_create, parse_patch
+from shared.services.event_to_graph import body_keeping_meeting
+from shared.services.event_view import OutlookEvent
 from tests.unit.test_event_input import BASE
 
 JOIN = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_YmE2OTE3%40thread.v2/0?context=%7b%22Tid%22%3a%22"
@@ -66,5 +68,5 @@ def test_online_meeting_cannot_be_switched_off():
 def test_the_event_says_what_outlook_says_of_the_meeting():
     asked_off = parse_create({**BASE, "online_meeting": False})
     graph = {"id": "e1", "isOnlineMeeting": True, "onlineMeeting": {"joinUrl": JOIN}}
-    out = event_json(asked_off, graph, None)
+    out = OutlookEvent.from_graph(asked_off, graph, None).to_json()
     assert (out["online_meeting"], out["join_url"]) == (True, JOIN)

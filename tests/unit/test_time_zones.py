@@ -2,7 +2,9 @@
 import pytest
 
 from shared.errors import ValidationFailed
-from shared.services.event_input import local_time, parse_create, to_graph, zone
+from shared.services.event_input import parse_create, zone
+from shared.services.event_to_graph import to_graph
+from shared.services.event_view import local_time
 from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
 from tests.unit.test_event_input import BASE
 

@@ -23,7 +23,7 @@ def entra(error: str, code: int) -> dict:
 ])
 def test_dead_credentials_need_a_relink(error, code):
     refused = identity.refusal(entra(error, code))
-    assert isinstance(refused, identity.CredentialRefused) and refused.error_codes == [code]
+    assert isinstance(refused, identity.Refused) and refused.error_codes == [code]
 
 
 @pytest.mark.parametrize("code", [7000215, 7000222])
