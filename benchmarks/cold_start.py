@@ -28,10 +28,26 @@ print(json.dumps({"functions": n, "index_ms": indexed * 1000, "first_use_ms": fi
 """
 
 
+IMPORT = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+
+
+def import_ms(module: str) -> float:
+    out = subprocess.run([sys.executable, "-c", IMPORT.format(module=module)], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    return float(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
+    # Alternating pairs in fresh interpreters, so machine load hits both sides alike.
+    base, app = [], []
+    for _ in range(args.runs):
+        base.append(import_ms("azure.functions"))
+        app.append(import_ms("function_app"))
+    print(f"import ratio over {args.runs} alternating pairs: azure.functions median {statistics.median(base):.0f} ms, "
+          f"function_app median {statistics.median(app):.0f} ms, ratio {statistics.median(app) / statistics.median(base):.2f}")
     runs = [json.loads(subprocess.run([sys.executable, "-c", INDEX], cwd=ROOT, capture_output=True, text=True,
                                       check=True).stdout) for _ in range(args.runs)]
     print(f"cold start over {args.runs} fresh interpreters ({runs[0]['functions']} functions)")

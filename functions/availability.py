@@ -1,9 +1,12 @@
 """Free/busy of interviewers and rooms for scheduling."""
 import azure.functions as func
 
-from shared.auth import authenticate
 from shared.http import handler, json_body, json_response
-from shared.services import availability
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+auth = lazy("shared.auth")
+availability = lazy("shared.services.availability")
 
 bp = func.Blueprint()
 
@@ -11,5 +14,5 @@ bp = func.Blueprint()
 @bp.route(route="outlook/availability", methods=["POST"])
 @handler
 def get_availability(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     return json_response(availability.availability(caller, json_body(req)))

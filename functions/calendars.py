@@ -1,9 +1,12 @@
 """The Outlook calendars the caller can choose as an interview's target."""
 import azure.functions as func
 
-from shared.auth import authenticate
 from shared.http import handler, json_response
-from shared.services import user_links
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+auth = lazy("shared.auth")
+user_links = lazy("shared.services.user_links")
 
 bp = func.Blueprint()
 
@@ -11,4 +14,4 @@ bp = func.Blueprint()
 @bp.route(route="outlook/calendars", methods=["GET"])
 @handler
 def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(user_links.calendars(authenticate(req)))
+    return json_response(user_links.calendars(auth.authenticate(req)))

@@ -1,10 +1,13 @@
 """Interview events in Outlook (create, read, edit, cancel). Any member of the company."""
 import azure.functions as func
 
-from shared.auth import authenticate
 from shared.errors import ValidationFailed
 from shared.http import handler, json_body, json_response, no_content
-from shared.services import events
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+auth = lazy("shared.auth")
+events = lazy("shared.services.events")
 
 bp = func.Blueprint()
 
@@ -12,7 +15,7 @@ bp = func.Blueprint()
 @bp.route(route="outlook/events", methods=["POST"])
 @handler
 def create_event(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     event, created = events.create(caller, json_body(req))
     return json_response(event.to_json(), status=201 if created else 200)
 
@@ -20,21 +23,21 @@ def create_event(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="outlook/events/{schedule_id}", methods=["GET"])
 @handler
 def get_event(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     return json_response(events.get(caller, req.route_params["schedule_id"]).to_json())
 
 
 @bp.route(route="outlook/events/{schedule_id}", methods=["PATCH"])
 @handler
 def update_event(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     return json_response(events.update(caller, req.route_params["schedule_id"], json_body(req)).to_json())
 
 
 @bp.route(route="outlook/events/{schedule_id}", methods=["DELETE"])
 @handler
 def cancel_event(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     notify = (req.params.get("notify") or "true").lower()
     if notify not in ("true", "false"):
         raise ValidationFailed("notify must be true or false.", code="invalid_notify")

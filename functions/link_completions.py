@@ -3,10 +3,13 @@ the callback left (`?result=confirm&completion=<code>`). Any member may call it;
 starter's own session finds its completion."""
 import azure.functions as func
 
-from shared.auth import authenticate
 from shared.errors import ValidationFailed
 from shared.http import handler, json_body, json_response
-from shared.services import link_completions
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+auth = lazy("shared.auth")
+link_completions = lazy("shared.services.link_completions")
 
 bp = func.Blueprint()
 
@@ -14,7 +17,7 @@ bp = func.Blueprint()
 @bp.route(route="outlook/link-completions", methods=["POST"])
 @handler
 def confirm_link_completion(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     code = json_body(req).get("completion")
     if not isinstance(code, str) or not code:
         raise ValidationFailed("completion is required: the code of the result=confirm redirect.",

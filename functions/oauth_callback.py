@@ -5,7 +5,10 @@ import logging
 import azure.functions as func
 
 from shared.http import handler, redirect
-from shared.services import oauth_flows
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+oauth_flows = lazy("shared.services.oauth_flows")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.oauth")

@@ -5,10 +5,14 @@ import logging
 
 import azure.functions as func
 
-from shared.auth import authenticate
 from shared.http import accepted, handler, json_response
-from shared.services import rooms, tenant_links
 from shared.storage import queues
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+auth = lazy("shared.auth")
+rooms = lazy("shared.services.rooms")
+tenant_links = lazy("shared.services.tenant_links")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.rooms")
@@ -35,7 +39,7 @@ def sync_tenant_rooms(msg: func.QueueMessage) -> None:
 @bp.route(route="outlook/tenant-links/{tenant_id}/rooms/sync", methods=["POST"])
 @handler
 def request_room_sync(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req, role="admin")
+    caller = auth.authenticate(req, role="admin")
     link = tenant_links.get_link(caller.company_id, req.route_params["tenant_id"])
     rooms.request_sync(caller.company_id, link.tenant_id)
     return accepted({"status": "queued", "tenant_id": link.tenant_id})
@@ -44,5 +48,5 @@ def request_room_sync(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="outlook/tenants/{tenant_id}/rooms", methods=["GET"])
 @handler
 def list_rooms(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     return json_response(rooms.list_rooms(caller.company_id, req.route_params["tenant_id"]).to_json())

@@ -1,10 +1,14 @@
 """User-level links (Personal settings > External service accounts > Outlook). Any member."""
 import azure.functions as func
 
-from shared.auth import authenticate
 from shared.errors import ValidationFailed
 from shared.http import handler, json_body, json_response, no_content
-from shared.services import oauth_flows, user_links
+from shared.lazy import lazy
+
+# Loaded at a function's first call, not at indexing (cold start).
+auth = lazy("shared.auth")
+oauth_flows = lazy("shared.services.oauth_flows")
+user_links = lazy("shared.services.user_links")
 
 bp = func.Blueprint()
 
@@ -12,7 +16,7 @@ bp = func.Blueprint()
 @bp.route(route="outlook/user-links/authorize", methods=["POST"])
 @handler
 def authorize_user_link(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     tenant_id = json_body(req).get("tenant_id")
     if not isinstance(tenant_id, str) or not tenant_id.strip():
         raise ValidationFailed("tenant_id is required.", code="invalid_tenant_id")
@@ -22,13 +26,13 @@ def authorize_user_link(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="outlook/user-links", methods=["GET"])
 @handler
 def list_user_links(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     return json_response({"tenants": user_links.list_links(caller)})
 
 
 @bp.route(route="outlook/user-links/{link_id}", methods=["DELETE"])
 @handler
 def delete_user_link(req: func.HttpRequest) -> func.HttpResponse:
-    caller = authenticate(req)
+    caller = auth.authenticate(req)
     user_links.delete_link(caller, req.route_params["link_id"])
     return no_content()
