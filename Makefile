@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VENV_WORKER := .venv-worker
 VENV_TOOLS  := .venv-tools
 
-.PHONY: setup test-tools chromium run test clean
+.PHONY: setup test-tools chromium run lint test clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -50,8 +50,14 @@ local.settings.json:
 run: setup local.settings.json
 	$(PY) -m devtools.run
 
-# Unit + Azurite integration + end-to-end (each session starts its own Azurite/emulator/host on free ports).
-test: setup test-tools
+# ruff (lint + formatting) on the whole tree; mypy on the app (configuration in pyproject.toml).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Lint, then unit + Azurite integration + end-to-end (each session starts its own Azurite/emulator/host on free ports).
+test: lint test-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

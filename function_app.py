@@ -1,4 +1,5 @@
 """Composition root: the function app and its blueprints. No logic, no settings read here."""
+
 import azure.functions as func
 
 from functions.availability import bp as availability_bp
@@ -11,6 +12,14 @@ from functions.tenant_links import bp as tenant_links_bp
 from functions.user_links import bp as user_links_bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-for blueprint in (tenant_links_bp, oauth_callback_bp, user_links_bp, calendars_bp, rooms_bp, events_bp,
-                  availability_bp, link_completions_bp):
+for blueprint in (
+    tenant_links_bp,
+    oauth_callback_bp,
+    user_links_bp,
+    calendars_bp,
+    rooms_bp,
+    events_bp,
+    availability_bp,
+    link_completions_bp,
+):
     app.register_functions(blueprint)

@@ -3,6 +3,7 @@ which heavy modules it avoids; then the extra cost of the first request's lazy i
 
     .venv/bin/python -m benchmarks.cold_start --runs 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ IMPORT = "import time; t = time.perf_counter(); import {module}; print((time.per
 
 
 def import_ms(module: str) -> float:
-    out = subprocess.run([sys.executable, "-c", IMPORT.format(module=module)], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT.format(module=module)], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return float(out)
 
 
@@ -46,15 +48,25 @@ def main() -> None:
     for _ in range(args.runs):
         base.append(import_ms("azure.functions"))
         app.append(import_ms("function_app"))
-    print(f"import ratio over {args.runs} alternating pairs: azure.functions median {statistics.median(base):.0f} ms, "
-          f"function_app median {statistics.median(app):.0f} ms, ratio {statistics.median(app) / statistics.median(base):.2f}")
-    runs = [json.loads(subprocess.run([sys.executable, "-c", INDEX], cwd=ROOT, capture_output=True, text=True,
-                                      check=True).stdout) for _ in range(args.runs)]
+    print(
+        f"import ratio over {args.runs} alternating pairs: azure.functions median {statistics.median(base):.0f} ms, "
+        f"function_app median {statistics.median(app):.0f} ms, ratio {statistics.median(app) / statistics.median(base):.2f}"
+    )
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", INDEX], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        )
+        for _ in range(args.runs)
+    ]
     print(f"cold start over {args.runs} fresh interpreters ({runs[0]['functions']} functions)")
-    print(f"  import + index function_app: median {statistics.median(r['index_ms'] for r in runs):.0f} ms "
-          f"(max {max(r['index_ms'] for r in runs):.0f} ms); heavy modules loaded at indexing: {runs[0]['heavy'] or 'none'}")
-    print(f"  deferred to first use (msal, PyJWT, requests, tables, queues, cryptography): "
-          f"median {statistics.median(r['first_use_ms'] for r in runs):.0f} ms")
+    print(
+        f"  import + index function_app: median {statistics.median(r['index_ms'] for r in runs):.0f} ms "
+        f"(max {max(r['index_ms'] for r in runs):.0f} ms); heavy modules loaded at indexing: {runs[0]['heavy'] or 'none'}"
+    )
+    print(
+        f"  deferred to first use (msal, PyJWT, requests, tables, queues, cryptography): "
+        f"median {statistics.median(r['first_use_ms'] for r in runs):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

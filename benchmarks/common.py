@@ -1,5 +1,6 @@
 """A local stack for benchmarks: Azurite + emulator + host on free ports (devtools.stack),
 plus helpers to link tenants through the real flows. Not a test: it prints numbers."""
+
 from __future__ import annotations
 
 import base64
@@ -15,7 +16,11 @@ from devtools import stack
 from devtools.browser import Browser, completion_of
 
 HERP_APP_URL = "https://hire.herp.bench"
-JWT = {"HERP_JWT_ISSUER": "https://hire.herp.bench", "HERP_JWT_AUDIENCE": "bench", "HERP_JWT_SECRET": "bench-" + "x" * 40}
+JWT = {
+    "HERP_JWT_ISSUER": "https://hire.herp.bench",
+    "HERP_JWT_AUDIENCE": "bench",
+    "HERP_JWT_SECRET": "bench-" + "x" * 40,
+}
 
 
 class Stack:
@@ -25,10 +30,19 @@ class Stack:
         self.azurite = stack.start_azurite(logs)
         self.emulator = stack.start_emulator(logs, self.dir / "emulator")
         port = stack.free_port()
-        env = stack.app_settings(storage=self.azurite.extra["connection_string"], emulator_url=self.emulator.url,
-                                 ca_bundle=self.emulator.extra["ca_bundle"], host_port=port, herp_app_url=HERP_APP_URL)
-        env.update(JWT, TOKEN_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(), HERP_JWT_JWKS_URL="",
-                   **(host_env or {}))
+        env = stack.app_settings(
+            storage=self.azurite.extra["connection_string"],
+            emulator_url=self.emulator.url,
+            ca_bundle=self.emulator.extra["ca_bundle"],
+            host_port=port,
+            herp_app_url=HERP_APP_URL,
+        )
+        env.update(
+            JWT,
+            TOKEN_ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            HERP_JWT_JWKS_URL="",
+            **(host_env or {}),
+        )
         self.host = stack.start_host(logs, env, port=port)
         self.api = requests.Session()
         self.api.trust_env = False
@@ -41,14 +55,21 @@ class Stack:
             child.stop()
 
     def token(self, company: str, account: str = "herp-admin", role: str = "admin") -> str:
-        claims = {"sub": account, "company_id": company, "role": role, "iss": JWT["HERP_JWT_ISSUER"],
-                  "aud": JWT["HERP_JWT_AUDIENCE"], "exp": int(time.time()) + 3600}
+        claims = {
+            "sub": account,
+            "company_id": company,
+            "role": role,
+            "iss": JWT["HERP_JWT_ISSUER"],
+            "aud": JWT["HERP_JWT_AUDIENCE"],
+            "exp": int(time.time()) + 3600,
+        }
         return jwt.encode(claims, JWT["HERP_JWT_SECRET"], algorithm="HS256")
 
     def call(self, method: str, path: str, company: str, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token(company, *kwargs.pop('as_', ()))}"}
-        return self.api.request(method, f"{self.host.url}/api{path}", headers=headers, allow_redirects=False,
-                                timeout=120, **kwargs)
+        return self.api.request(
+            method, f"{self.host.url}/api{path}", headers=headers, allow_redirects=False, timeout=120, **kwargs
+        )
 
     def emu(self, method: str, path: str, body: dict | None = None):
         r = self.control.request(method, f"{self.emulator.url}/_emulator/{path}", json=body, timeout=60)

@@ -7,6 +7,7 @@ meeting's body (which reads the body first, to keep the Teams join block) / canc
 Setup (not measured): a HERP admin links Contoso, a member links Emi's account, the room cache
 fills, and the member lists calendars once (this records the calendars' Teams capability).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,9 @@ def main() -> None:
     s = Stack()
     try:
         s.link_tenant(COMPANY, seed.UPN[seed.AIKO_ID])
-        url = s.call("POST", "/outlook/user-links/authorize", COMPANY, as_=MEMBER,
-                     json={"tenant_id": TENANT}).json()["authorize_url"]
+        url = s.call("POST", "/outlook/user-links/authorize", COMPANY, as_=MEMBER, json={"tenant_id": TENANT}).json()[
+            "authorize_url"
+        ]
         browser = Browser(s.emulator.extra["ca_bundle"], HERP_APP_URL)
         browser.open(url)
         assert s.confirm(COMPANY, browser.click("username", seed.UPN[seed.EMI_ID]), as_=MEMBER)["result"] == "linked"
@@ -59,23 +61,37 @@ def main() -> None:
 
         for i in range(args.iterations):
             day = 1 + i % 28
-            body = {"schedule_id": f"bench-{i}", "link_id": link_id, "subject": f"Interview {i}",
-                    "start": f"2027-01-{day:02d}T{9 + i % 8:02d}:00:00", "end": f"2027-01-{day:02d}T{10 + i % 8:02d}:00:00",
-                    "time_zone": "Asia/Tokyo", "attendees": [{"email": seed.UPN[seed.GORO_ID], "type": "required"}],
-                    "rooms": [room], "online_meeting": True}
+            body = {
+                "schedule_id": f"bench-{i}",
+                "link_id": link_id,
+                "subject": f"Interview {i}",
+                "start": f"2027-01-{day:02d}T{9 + i % 8:02d}:00:00",
+                "end": f"2027-01-{day:02d}T{10 + i % 8:02d}:00:00",
+                "time_zone": "Asia/Tokyo",
+                "attendees": [{"email": seed.UPN[seed.GORO_ID], "type": "required"}],
+                "rooms": [room],
+                "online_meeting": True,
+            }
             measure("create", "POST", "/outlook/events", 201, json=body)
             measure("get", "GET", f"/outlook/events/bench-{i}", 200)
             measure("patch", "PATCH", f"/outlook/events/bench-{i}", 200, json={"subject": f"Interview {i} (moved)"})
             # The body of an online meeting: one GET more, to keep Outlook's Teams join block.
-            measure("patch-body", "PATCH", f"/outlook/events/bench-{i}", 200,
-                    json={"body": {"content_type": "text", "content": f"Agenda v{i}"}})
+            measure(
+                "patch-body",
+                "PATCH",
+                f"/outlook/events/bench-{i}",
+                200,
+                json={"body": {"content_type": "text", "content": f"Agenda v{i}"}},
+            )
             measure("cancel", "DELETE", f"/outlook/events/bench-{i}?notify=true", 204)
 
         print(f"event operations through devtools.host, {args.iterations} iterations each (token cached)")
         for op in ("create", "get", "patch", "patch-body", "cancel"):
             g, t, lat = graph_calls[op], token_calls[op], latencies[op]
-            print(f"  {op:10s} Graph calls/op: min {min(g)} max {max(g)}; token calls/op: max {max(t)}; "
-                  f"latency p50 {percentile(lat, 50):.1f} ms, p95 {percentile(lat, 95):.1f} ms")
+            print(
+                f"  {op:10s} Graph calls/op: min {min(g)} max {max(g)}; token calls/op: max {max(t)}; "
+                f"latency p50 {percentile(lat, 50):.1f} ms, p95 {percentile(lat, 95):.1f} ms"
+            )
     finally:
         s.stop()
 

@@ -6,6 +6,7 @@ Writes N tenant link rows (100 companies x N/100 tenants, in transactions), then
 `rooms.fan_out()` (page through every link, one `room-sync` message each, sent concurrently)
 and checks the queue holds N messages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,12 @@ def main() -> None:
         per_company = max(1, args.links // companies)
         started = time.monotonic()
         for c in range(companies):
-            rows = [{"PartitionKey": f"co-{c:03d}", "RowKey": f"tenant-{t:05d}", "status": "active", "tenant_name": "T"}
-                    for t in range(per_company)]
+            rows = [
+                {"PartitionKey": f"co-{c:03d}", "RowKey": f"tenant-{t:05d}", "status": "active", "tenant_name": "T"}
+                for t in range(per_company)
+            ]
             for i in range(0, len(rows), 100):
-                client.submit_transaction([("upsert", r) for r in rows[i:i + 100]])
+                client.submit_transaction([("upsert", r) for r in rows[i : i + 100]])
         total = companies * per_company
         print(f"seeded {total} tenant links in {time.monotonic() - started:.1f} s")
 

@@ -9,6 +9,7 @@ own sync message, with its own admin credential); the tenant is given R rooms in
 Prints Graph calls per tenant sync against the minimum (pages), table rows written per sync
 when nothing changed and when one room changed, and tenants synced per second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,17 @@ def make_rooms(count: int, capacity_of_first: int = 8) -> dict:
     rooms = []
     for n in range(count):
         list_slug = LISTS[n % len(LISTS)]
-        rooms.append({"emailAddress": f"bench-room{n:04d}@{seed.CONTOSO_DOMAIN}", "displayName": f"Bench {n:04d}",
-                      "capacity": capacity_of_first if n == 0 else 6, "building": list_slug, "floorNumber": n % 20,
-                      "floorLabel": f"{n % 20}F", "roomListEmailAddress": f"{list_slug}@{seed.CONTOSO_DOMAIN}"})
+        rooms.append(
+            {
+                "emailAddress": f"bench-room{n:04d}@{seed.CONTOSO_DOMAIN}",
+                "displayName": f"Bench {n:04d}",
+                "capacity": capacity_of_first if n == 0 else 6,
+                "building": list_slug,
+                "floorNumber": n % 20,
+                "floorLabel": f"{n % 20}F",
+                "roomListEmailAddress": f"{list_slug}@{seed.CONTOSO_DOMAIN}",
+            }
+        )
     lists = [{"emailAddress": f"{s}@{seed.CONTOSO_DOMAIN}", "displayName": s} for s in LISTS]
     return {"rooms": rooms, "roomLists": lists}
 
@@ -70,8 +79,8 @@ def main() -> None:
         companies = [f"bench-co-{i:04d}" for i in range(args.tenants)]
         for company in companies:
             s.link_tenant(company, seed.UPN[seed.AIKO_ID])
-        wait_all(s, companies, {})                    # the syncs queued by linking
-        time.sleep(1.1)                               # synced_at has second precision
+        wait_all(s, companies, {})  # the syncs queued by linking
+        time.sleep(1.1)  # synced_at has second precision
 
         s.emu("POST", "latency", {"ms": args.latency_ms})
         s.emu("DELETE", "calls")
@@ -86,8 +95,11 @@ def main() -> None:
 
         # One call per collection at least (rooms, room lists, each list's members), more only
         # where a collection is longer than a page (places page by $top/$skip, never nextLink).
-        minimum = math.ceil(args.rooms / PLACES_PAGE) + 1 + sum(
-            math.ceil(len(range(i, args.rooms, len(LISTS))) / PLACES_PAGE) for i in range(len(LISTS)))
+        minimum = (
+            math.ceil(args.rooms / PLACES_PAGE)
+            + 1
+            + sum(math.ceil(len(range(i, args.rooms, len(LISTS))) / PLACES_PAGE) for i in range(len(LISTS)))
+        )
         time.sleep(1.1)
         s.emu("POST", f"tenants/{TENANT}/rooms", make_rooms(args.rooms, capacity_of_first=30))
         offset = len(s.host.log_text())
@@ -96,17 +108,25 @@ def main() -> None:
         wait_all(s, companies[:1], {companies[0]: before_one})
         changed = sync_lines(s, offset)
 
-        print(f"room sync benchmark: {args.tenants} tenant links x {args.rooms} rooms "
-              f"({len(LISTS)} room lists), Graph latency {args.latency_ms} ms per call")
-        print(f"  Graph calls per tenant sync: {len(calls) / args.tenants:.1f} (minimum: {minimum}, "
-              f"pages of {PLACES_PAGE})")
+        print(
+            f"room sync benchmark: {args.tenants} tenant links x {args.rooms} rooms "
+            f"({len(LISTS)} room lists), Graph latency {args.latency_ms} ms per call"
+        )
+        print(
+            f"  Graph calls per tenant sync: {len(calls) / args.tenants:.1f} (minimum: {minimum}, "
+            f"pages of {PLACES_PAGE})"
+        )
         print(f"  rooms cached per tenant: {sorted({r for r, _ in unchanged})}")
-        print(f"  rows written per sync, nothing changed: {[w for _, w in unchanged][:10]}"
-              f"{' ...' if len(unchanged) > 10 else ''} (max {max(w for _, w in unchanged)})")
+        print(
+            f"  rows written per sync, nothing changed: {[w for _, w in unchanged][:10]}"
+            f"{' ...' if len(unchanged) > 10 else ''} (max {max(w for _, w in unchanged)})"
+        )
         print(f"  rows written, one room changed: {[w for _, w in changed]}")
         elapsed = finished - started
-        print(f"  refresh of {args.tenants} tenants (timer -> queue -> sync): {elapsed:.2f} s "
-              f"= {args.tenants / elapsed:.1f} tenants/s")
+        print(
+            f"  refresh of {args.tenants} tenants (timer -> queue -> sync): {elapsed:.2f} s "
+            f"= {args.tenants / elapsed:.1f} tenants/s"
+        )
     finally:
         s.stop()
 

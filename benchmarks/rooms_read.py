@@ -6,6 +6,7 @@ The read is `GET /api/outlook/tenants/{tenant}/rooms` for a linked tenant with 2
 (authenticated, through devtools.host). The floor is what no implementation can avoid: an
 unauthenticated call to the same host (a 401) plus one raw partition query of the same 250 rows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,10 @@ def main() -> None:
                 read.append(took * 1000)
                 floor.append(floor_took * 1000)
         r_med, f_med = statistics.median(read), statistics.median(floor)
-        print(f"rooms read, 250 rooms, {args.rounds} alternating pairs: read median {r_med:.1f} ms, "
-              f"floor median {f_med:.1f} ms, ratio {r_med / f_med:.2f}")
+        print(
+            f"rooms read, 250 rooms, {args.rounds} alternating pairs: read median {r_med:.1f} ms, "
+            f"floor median {f_med:.1f} ms, ratio {r_med / f_med:.2f}"
+        )
     finally:
         s.stop()
 

@@ -7,6 +7,7 @@ A flow that verified everything ends on `?result=confirm&completion=<code>`: the
 frontend (the test, the benchmark, the console) then POSTs that code to
 `/api/outlook/link-completions` with the starter's token, which is what links (`completion_of`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

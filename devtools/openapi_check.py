@@ -7,6 +7,7 @@
 Raises AssertionError with the operation, status and the schema errors when the response is not
 what the spec says. JSON Schema 2020-12 (OpenAPI 3.1); `$ref`s resolve inside the document.
 """
+
 from __future__ import annotations
 
 import functools
@@ -70,14 +71,14 @@ def find_operation(method: str, path: str) -> tuple[str, dict]:
     path = urlsplit(path).path  # segments stay percent-encoded: one segment, one parameter
     prefix = server_prefix()
     if prefix and (path == prefix or path.startswith(prefix + "/")):
-        path = path[len(prefix):]
+        path = path[len(prefix) :]
     segments = path.strip("/").split("/")
     candidates = []
     for template, item in spec()["paths"].items():
         parts = template.strip("/").split("/")
         if len(parts) != len(segments):
             continue
-        if all((p.startswith("{") and p.endswith("}") and s) or p == s for p, s in zip(parts, segments)):
+        if all((p.startswith("{") and p.endswith("}") and s) or p == s for p, s in zip(parts, segments, strict=False)):
             literal = tuple(0 if p.startswith("{") else 1 for p in parts)
             candidates.append((literal, template, item))
     if not candidates:
@@ -85,8 +86,9 @@ def find_operation(method: str, path: str) -> tuple[str, dict]:
     for _, template, item in sorted(candidates, key=lambda c: c[0], reverse=True):
         if method.lower() in item:
             return template, item[method.lower()]
-    raise AssertionError(f"{method} {path}: the spec documents no {method.upper()} for "
-                         f"{', '.join(c[1] for c in candidates)}")
+    raise AssertionError(
+        f"{method} {path}: the spec documents no {method.upper()} for {', '.join(c[1] for c in candidates)}"
+    )
 
 
 def _response_of(method: str, template: str, operation: dict, status: int) -> tuple[dict, str]:
@@ -95,8 +97,9 @@ def _response_of(method: str, template: str, operation: dict, status: int) -> tu
         if key in responses:
             pointer = f"/paths/{_escape(template)}/{method.lower()}/responses/{key}"
             return _deref(responses[key], pointer)
-    raise AssertionError(f"{method.upper()} {template}: status {status} is not documented "
-                         f"(documented: {', '.join(sorted(responses))})")
+    raise AssertionError(
+        f"{method.upper()} {template}: status {status} is not documented (documented: {', '.join(sorted(responses))})"
+    )
 
 
 def validate(method: str, path: str, status: int, body) -> None:
@@ -120,13 +123,15 @@ def validate(method: str, path: str, status: int, body) -> None:
     if schema is None:
         return
     schema_ref = {"$ref": f"{SPEC_URI}#{pointer}/content/{_escape(media)}/schema"}
-    validator = Draft202012Validator(schema_ref, registry=_registry(),
-                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(
+        schema_ref, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  at /{'/'.join(map(str, e.absolute_path))}: {e.message:.300}" for e in errors[:10]]
-        raise AssertionError(f"{where}: the body does not match the spec\n" + "\n".join(lines)
-                             + f"\nbody: {body!r:.1000}")
+        raise AssertionError(
+            f"{where}: the body does not match the spec\n" + "\n".join(lines) + f"\nbody: {body!r:.1000}"
+        )
 
 
 def validate_response(response) -> None:
@@ -137,8 +142,10 @@ def validate_response(response) -> None:
         try:
             body = response.json()
         except ValueError:
-            raise AssertionError(f"{request.method} {request.url} -> {response.status_code}: "
-                                 f"the body is not JSON: {response.text[:300]!r}") from None
+            raise AssertionError(
+                f"{request.method} {request.url} -> {response.status_code}: "
+                f"the body is not JSON: {response.text[:300]!r}"
+            ) from None
     path = urlsplit(request.url).path
     validate(request.method, path, response.status_code, body)
     template, operation = find_operation(request.method, path)

@@ -5,6 +5,7 @@ https://localhost:8443 with its CA in .devtools/emulator/; the console (the stan
 HERP Hire frontend, HERP_APP_URL) serves http://localhost:7072; the host serves
 http://localhost:7071/api. The host's log is shown here; Ctrl-C stops everything.
 """
+
 from __future__ import annotations
 
 import signal
@@ -57,7 +58,7 @@ def main() -> int:
         "Ctrl-C stops everything.\n",
         flush=True,
     )
-    with open(host.log_path, "r", errors="replace") as host_log:
+    with open(host.log_path, errors="replace") as host_log:
         while not stop:
             line = host_log.readline()
             if line:

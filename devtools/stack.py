@@ -3,6 +3,7 @@
 Used by `make run` (devtools.run) and by the test suite (tests/conftest.py), so both run the
 same processes the same way. Each child writes to its own log file; readiness is a line in it.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,15 @@ def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, c
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log_file = open(log_path, "wb")
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log_file.close()
     return Child(name, proc, log_path)
 
@@ -98,10 +106,23 @@ def start_azurite(log_dir: Path, *, ports: tuple[int, int, int] | None = None, l
     if not AZURITE_BIN.exists():
         raise RuntimeError("Azurite is not installed: run `make setup` (npm ci)")
     blob, queue, table = ports or (free_port(), free_port(), free_port())
-    args = [str(AZURITE_BIN), "--silent", "--skipApiVersionCheck",
-            "--blobHost", "127.0.0.1", "--blobPort", str(blob),
-            "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-            "--tableHost", "127.0.0.1", "--tablePort", str(table)]
+    args = [
+        str(AZURITE_BIN),
+        "--silent",
+        "--skipApiVersionCheck",
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(blob),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(queue),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(table),
+    ]
     if location is None:
         args.append("--inMemoryPersistence")
     else:

@@ -5,6 +5,7 @@
 The app does not import tzlocal (it would cost import time for one table); tests/unit/test_time_zones.py
 checks that the generated table still equals the package's.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -39,10 +40,10 @@ def render() -> str:
     lines += [f'    "{w}": "{" ".join(sorted(names))}",\n' for w, names in sorted(by_windows.items())]
     lines.append("}\n\nGOLDEN = {\n")
     lines += [f'    "{w}": "{iana}",\n' for w, iana in sorted(win_tz.items())]
-    lines.append('''}
+    lines.append("""}
 
 IANA_TO_WINDOWS = {iana: windows for windows, names in _BY_WINDOWS.items() for iana in names.split()}
-''')
+""")
     return "".join(lines)
 
 

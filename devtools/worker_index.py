@@ -16,6 +16,7 @@ Prints JSON `{"functions": [{"name", "trigger", "bindings": [...]}, ...]}` and e
 the worker's error and exits 1 (indexing failed, no function found, or a function whose raw
 bindings the host would refuse).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,9 +74,11 @@ class IndexingFailed(Exception):
 
 def _request(function_app_directory: str):
     init = SimpleNamespace(capabilities={}, function_app_directory=function_app_directory)
-    return SimpleNamespace(name="worker_init_request",
-                           request=SimpleNamespace(worker_init_request=init),
-                           properties={"host": "127.0.0.1", "protos": PROTOS})
+    return SimpleNamespace(
+        name="worker_init_request",
+        request=SimpleNamespace(worker_init_request=init),
+        properties={"host": "127.0.0.1", "protos": PROTOS},
+    )
 
 
 async def _index(function_app_directory: str):
@@ -116,8 +119,7 @@ def _describe(meta) -> dict:
         problems.append("not worker-indexed")
     if problems:
         raise IndexingFailed(f"function {meta.name}: " + "; ".join(problems))
-    return {"name": meta.name, "trigger": triggers[0]["type"], "script_file": meta.script_file,
-            "bindings": bindings}
+    return {"name": meta.name, "trigger": triggers[0]["type"], "script_file": meta.script_file, "bindings": bindings}
 
 
 def index(function_app_directory: pathlib.Path = ROOT) -> list[dict]:
@@ -137,8 +139,12 @@ def index(function_app_directory: pathlib.Path = ROOT) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app-dir", type=pathlib.Path, default=ROOT,
-                        help="directory holding function_app.py (default: the repository root)")
+    parser.add_argument(
+        "--app-dir",
+        type=pathlib.Path,
+        default=ROOT,
+        help="directory holding function_app.py (default: the repository root)",
+    )
     args = parser.parse_args(argv)
     try:
         functions = index(args.app_dir.resolve())

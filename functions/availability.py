@@ -1,4 +1,5 @@
 """Free/busy of interviewers and rooms for scheduling."""
+
 import azure.functions as func
 
 from shared.http import handler, json_body, json_response

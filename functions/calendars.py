@@ -1,4 +1,5 @@
 """The Outlook calendars the caller can choose as an interview's target."""
+
 import azure.functions as func
 
 from shared.http import handler, json_response

@@ -1,4 +1,5 @@
 """Interview events in Outlook (create, read, edit, cancel). Any member of the company."""
+
 import azure.functions as func
 
 from shared.errors import ValidationFailed

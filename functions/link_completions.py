@@ -1,6 +1,7 @@
 """The last step of every link flow: the HERP session that started it confirms the completion
 the callback left (`?result=confirm&completion=<code>`). Any member may call it; only the
 starter's own session finds its completion."""
+
 import azure.functions as func
 
 from shared.errors import ValidationFailed
@@ -20,6 +21,7 @@ def confirm_link_completion(req: func.HttpRequest) -> func.HttpResponse:
     caller = auth.authenticate(req)
     code = json_body(req).get("completion")
     if not isinstance(code, str) or not code:
-        raise ValidationFailed("completion is required: the code of the result=confirm redirect.",
-                               code="invalid_completion")
+        raise ValidationFailed(
+            "completion is required: the code of the result=confirm redirect.", code="invalid_completion"
+        )
     return json_response(link_completions.confirm(caller, code))

@@ -1,5 +1,6 @@
 """The one redirect URI of the app registration (MS_REDIRECT_URI). Anonymous: the browser
 arrives from Microsoft; the single-use state row identifies the flow, company and account."""
+
 import logging
 
 import azure.functions as func
@@ -25,5 +26,6 @@ def purge_expired_oauth_states(timer: func.TimerRequest) -> None:
     """Daily: states of flows never finished and link completions never confirmed (used ones
     are deleted at once)."""
     states, completions = oauth_flows.purge_unfinished()
-    log.info("purge_expired_oauth_states removed %d expired states and %d expired link completions",
-             states, completions)
+    log.info(
+        "purge_expired_oauth_states removed %d expired states and %d expired link completions", states, completions
+    )

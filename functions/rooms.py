@@ -1,13 +1,14 @@
 """Outlook meeting rooms: the refresh timer (fan-out), the per-tenant queue sync, and the
 cache reads and manual sync of the HTTP API."""
+
 import json
 import logging
 
 import azure.functions as func
 
 from shared.http import accepted, handler, json_response
-from shared.storage import queues
 from shared.lazy import lazy
+from shared.storage import queues
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")

@@ -1,4 +1,5 @@
 """Tenant-level links (Settings > External services > Outlook). Admin only, except reads."""
+
 import azure.functions as func
 
 from shared.http import handler, json_response, no_content

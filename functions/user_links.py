@@ -1,4 +1,5 @@
 """User-level links (Personal settings > External service accounts > Outlook). Any member."""
+
 import azure.functions as func
 
 from shared.errors import ValidationFailed

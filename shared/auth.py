@@ -5,12 +5,13 @@ sandbox runs use an HS256 shared secret (`HERP_JWT_SECRET`), only when no JWKS U
 The accepted algorithms are pinned per mode, so `alg: none` or an HS256 token signed with a
 public key is refused. PyJWT (and through it cryptography) is imported on first use only.
 """
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 import azure.functions as func
 

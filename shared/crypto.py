@@ -5,6 +5,7 @@ in (table, PartitionKey, RowKey), so a blob copied into another row does not dec
 names the key that sealed it, so keys can rotate: the first key of TOKEN_ENCRYPTION_KEYS
 encrypts, every listed key decrypts. Format (base64url text): b"v1" | key id (8) | nonce (12) | ciphertext+tag.
 """
+
 from __future__ import annotations
 
 import base64

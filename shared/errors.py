@@ -3,6 +3,7 @@
 Each error carries a stable snake_case `code` (part of the contract) and a human-readable
 message that never contains a token, a secret or a Microsoft error body.
 """
+
 from __future__ import annotations
 
 

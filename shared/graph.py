@@ -5,11 +5,13 @@ past the caller's time budget; then `GraphUnavailable`. A timeout is `GraphTimeo
 error is `GraphError` carrying the status and Graph's error `code` (the body itself is never
 echoed: it can quote request data). See Graph docs concepts/throttling.md and errors.md.
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from shared.errors import GraphError, GraphTimeout, GraphUnavailable
 from shared.outbound import session
@@ -36,7 +38,7 @@ def _retry_after(response, attempt: int) -> float:
     try:
         return max(0.0, float(value))
     except ValueError:
-        return float(2 ** attempt)  # no usable header: exponential back-off (1, 2, 4 s)
+        return float(2**attempt)  # no usable header: exponential back-off (1, 2, 4 s)
 
 
 def _error_code(response) -> str:
@@ -46,8 +48,16 @@ def _error_code(response) -> str:
         return ""
 
 
-def request(method: str, path: str, token: str, *, params: dict | None = None, json: Any = None,
-            headers: dict | None = None, budget: float = DEFAULT_BUDGET_SECONDS) -> Any:
+def request(
+    method: str,
+    path: str,
+    token: str,
+    *,
+    params: dict | None = None,
+    json: Any = None,
+    headers: dict | None = None,
+    budget: float = DEFAULT_BUDGET_SECONDS,
+) -> Any:
     """One Graph call; returns the JSON body (None for 204/empty). Raises GraphError subclasses."""
     import requests
 
@@ -65,8 +75,13 @@ def request(method: str, path: str, token: str, *, params: dict | None = None, j
         if response.status_code in RETRY_STATUSES:
             wait = _retry_after(response, attempt)
             if attempt == MAX_RETRIES or time.monotonic() + wait > deadline:
-                log.warning("graph %s %s: %s, giving up after %d tries", method, _safe_path(url),
-                            response.status_code, attempt + 1)
+                log.warning(
+                    "graph %s %s: %s, giving up after %d tries",
+                    method,
+                    _safe_path(url),
+                    response.status_code,
+                    attempt + 1,
+                )
                 raise GraphUnavailable(status=response.status_code, graph_code=_error_code(response))
             log.info("graph %s %s: %s, retrying in %.1fs", method, _safe_path(url), response.status_code, wait)
             _sleep(wait)
@@ -74,8 +89,11 @@ def request(method: str, path: str, token: str, *, params: dict | None = None, j
         if response.status_code >= 400:
             code = _error_code(response)
             log.info("graph %s %s: %s %s", method, _safe_path(url), response.status_code, code)
-            raise GraphError(f"Microsoft Graph answered {response.status_code} ({code or 'no code'}).",
-                             status=response.status_code, graph_code=code)
+            raise GraphError(
+                f"Microsoft Graph answered {response.status_code} ({code or 'no code'}).",
+                status=response.status_code,
+                graph_code=code,
+            )
         if response.status_code == 204 or not response.content:
             return None
         return response.json()

@@ -1,12 +1,14 @@
 """The HTTP edge: JSON bodies in, JSON responses and redirects out, domain errors -> README.md "HTTP API"."""
+
 from __future__ import annotations
 
 import functools
 import json
-import math
 import logging
+import math
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import azure.functions as func
 
@@ -107,8 +109,12 @@ def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[fu
                 err = StorageUnavailable()
                 return error_response(err.code, err.message, 503)
             # Frames only: an exception's message may quote a URL or body that holds a secret.
-            log.error("%s failed unexpectedly (%s)\n%s", fn.__name__, type(exc).__name__,
-                      "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+            log.error(
+                "%s failed unexpectedly (%s)\n%s",
+                fn.__name__,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
             return error_response("internal_error", "An unexpected error occurred; retry later.", 500)
 
     return wrapper

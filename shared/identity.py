@@ -5,6 +5,7 @@ the new serialization only when MSAL changed it (`has_state_changed`). MSAL apps
 build because tenant discovery is kept in one process-wide `http_cache` and the HTTPS session
 is shared. msal is imported on first use, never at indexing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,18 +24,27 @@ OIDC_SCOPES = ["openid", "profile", "offline_access"]
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 
 # Entra role template ids that may grant tenant-wide admin consent (id token `wids`).
-CONSENT_ADMIN_ROLES = frozenset({
-    "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
-    "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
-    "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
-    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
-})
+CONSENT_ADMIN_ROLES = frozenset(
+    {
+        "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
+        "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
+        "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+    }
+)
 
 # Public Microsoft clouds MSAL knows; any other host (the local emulator) skips instance discovery.
-_KNOWN_AUTHORITY_HOSTS = frozenset({
-    "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
-    "login.partner.microsoftonline.cn", "login.windows.net", "login.microsoft.com", "sts.windows.net",
-})
+_KNOWN_AUTHORITY_HOSTS = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.chinacloudapi.cn",
+        "login.partner.microsoftonline.cn",
+        "login.windows.net",
+        "login.microsoft.com",
+        "sts.windows.net",
+    }
+)
 
 _http_cache: dict = {}  # MSAL's own cache of discovery documents; never holds tokens
 
@@ -104,12 +114,14 @@ def admin_consent_url(state: str) -> str:
     """The v2 admin consent endpoint on /organizations: the admin's tenant consents to SCOPES
     and the OIDC scopes, everything a later sign-in of any member asks for."""
     settings = get_settings()
-    query = urlencode({
-        "client_id": settings.require("client_id"),
-        "redirect_uri": settings.require("redirect_uri"),
-        "state": state,
-        "scope": " ".join([f"{GRAPH_RESOURCE}/{s}" for s in SCOPES] + OIDC_SCOPES),
-    })
+    query = urlencode(
+        {
+            "client_id": settings.require("client_id"),
+            "redirect_uri": settings.require("redirect_uri"),
+            "state": state,
+            "scope": " ".join([f"{GRAPH_RESOURCE}/{s}" for s in SCOPES] + OIDC_SCOPES),
+        }
+    )
     return f"{authority('organizations')}/v2.0/adminconsent?{query}"
 
 

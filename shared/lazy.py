@@ -1,5 +1,6 @@
 """Modules imported on first use. The function modules name their use cases through this, so
 indexing `function_app` loads the triggers only and each use case loads at its first call."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,10 +1,12 @@
 """Domain records and their status enums. `shared.storage` maps them to and from Table entities
 (one module per table)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
+
 
 class TenantStatus(StrEnum):
     ACTIVE = "active"
@@ -40,11 +42,11 @@ class Leg(StrEnum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -164,10 +166,17 @@ class Room:
     tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"email": self.email, "display_name": self.display_name, "capacity": self.capacity,
-                "building": self.building, "floor": self.floor, "room_list": self.room_list,
-                "wheelchair_accessible": self.wheelchair_accessible, "bookable": self.bookable,
-                "tags": list(self.tags)}
+        return {
+            "email": self.email,
+            "display_name": self.display_name,
+            "capacity": self.capacity,
+            "building": self.building,
+            "floor": self.floor,
+            "room_list": self.room_list,
+            "wheelchair_accessible": self.wheelchair_accessible,
+            "bookable": self.bookable,
+            "tags": list(self.tags),
+        }
 
 
 @dataclass

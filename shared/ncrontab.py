@@ -8,6 +8,7 @@ room cache's staleness, and by devtools.host, which runs timers).
   (0 = Sunday). As in NCrontab, day-of-month and day-of-week must both match.
 * TimeSpan ``[d.]hh:mm:ss``: every interval, counted from the previous run.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,9 +45,27 @@ def parse_timespan(text: str) -> float:
     return total + (float("0." + fraction) if fraction else 0.0)
 
 
-_FULL_NAMES = ["january", "february", "march", "april", "may", "june", "july", "august",
-               "september", "october", "november", "december", "sunday", "monday", "tuesday",
-               "wednesday", "thursday", "friday", "saturday"]
+_FULL_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+]
 
 
 def _value(text: str, lo: int, names, field: str) -> int:
@@ -93,10 +112,11 @@ class CronSchedule:
         if len(fields) != 6:
             raise ScheduleError(
                 f"'{expression}' is not a valid NCRONTAB expression (expected 6 fields: "
-                "{second} {minute} {hour} {day} {month} {day-of-week})")
-        (self.seconds, self.minutes, self.hours, self.days, self.months,
-         self.weekdays) = (parse_field(f, lo, hi, names, name)
-                           for f, (name, lo, hi, names) in zip(fields, _FIELDS))
+                "{second} {minute} {hour} {day} {month} {day-of-week})"
+            )
+        (self.seconds, self.minutes, self.hours, self.days, self.months, self.weekdays) = (
+            parse_field(f, lo, hi, names, name) for f, (name, lo, hi, names) in zip(fields, _FIELDS, strict=False)
+        )
 
     def _day_ok(self, d: datetime) -> bool:
         # Python: Monday=0; NCRONTAB: Sunday=0
@@ -164,11 +184,10 @@ def next_occurrences(expression: str, after: datetime, count: int) -> list[datet
     return out
 
 
-
 def interval_seconds(expression: str, samples: int = 24) -> float:
     """The longest gap between consecutive runs (over the next `samples` runs from now)."""
     sched = parse_schedule(expression)
     if isinstance(sched, IntervalSchedule):
         return sched.interval.total_seconds()
     runs = next_occurrences(expression, datetime.now().replace(microsecond=0), samples + 1)
-    return max((b - a).total_seconds() for a, b in zip(runs, runs[1:]))
+    return max((b - a).total_seconds() for a, b in zip(runs, runs[1:], strict=False))

@@ -3,6 +3,7 @@
 `requests` honours REQUESTS_CA_BUNDLE (the local emulator's CA) on every call. Every request
 gets a timeout, even when a library (MSAL) does not pass one.
 """
+
 from __future__ import annotations
 
 import threading

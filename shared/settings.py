@@ -3,6 +3,7 @@
 A missing required setting never breaks function indexing; it fails the first request that
 needs it with `ConfigurationError` (500 `configuration_error`, the setting named in the log).
 """
+
 from __future__ import annotations
 
 import base64

@@ -5,6 +5,7 @@ Graph's dateTimeTimeZone takes Windows names plus only a fixed list of IANA name
 (api-reference/v1.0/resources/datetimetimezone.md), so every zone HERP sends is translated here.
 `GOLDEN` is each Windows zone's representative IANA zone (CLDR territory "001").
 """
+
 from __future__ import annotations
 
 # Windows name -> the IANA names that map to it, space-separated (CLDR keeps one line a zone).

@@ -4,6 +4,7 @@ Unit tests get a complete, fake configuration (`app_env`). Integration and end-t
 start their own Azurite (and, for e2e, the Microsoft emulator and the function host) on free
 ports through devtools.stack, exactly as `make run` does, and stop them afterwards.
 """
+
 from __future__ import annotations
 
 import time
@@ -63,13 +64,22 @@ def app_env(monkeypatch):
     reset_settings()
 
 
-def herp_token(company_id: str, account_id: str, role: str = "admin", *, secret: str = JWT_SECRET,
-               lifetime: int = 300, **overrides) -> str:
+def herp_token(
+    company_id: str, account_id: str, role: str = "admin", *, secret: str = JWT_SECRET, lifetime: int = 300, **overrides
+) -> str:
     import jwt
 
     now = int(time.time())
-    claims = {"sub": account_id, "company_id": company_id, "role": role, "iss": JWT_ISSUER,
-              "aud": JWT_AUDIENCE, "iat": now, "exp": now + lifetime, **overrides}
+    claims = {
+        "sub": account_id,
+        "company_id": company_id,
+        "role": role,
+        "iss": JWT_ISSUER,
+        "aud": JWT_AUDIENCE,
+        "iat": now,
+        "exp": now + lifetime,
+        **overrides,
+    }
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, secret, algorithm="HS256")
 

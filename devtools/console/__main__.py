@@ -3,6 +3,7 @@
 Serves the sandbox console (a threaded werkzeug server) and prints one line
 ``console ready http://localhost:PORT`` once it listens. Ctrl-C / SIGTERM stop it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,20 +24,24 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m devtools.console", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m devtools.console", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--port", type=int, default=7072, help="0 picks a free port")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    p.add_argument("--api", default=None, help="API base without /api (default: env CONSOLE_API_URL, "
-                   "else the base of MS_REDIRECT_URI, else http://localhost:7071)")
+    p.add_argument(
+        "--api",
+        default=None,
+        help="API base without /api (default: env CONSOLE_API_URL, "
+        "else the base of MS_REDIRECT_URI, else http://localhost:7071)",
+    )
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     config = load_config(api_base=args.api)
-    server = make_server(args.host, args.port, ConsoleApp(config), threaded=True,
-                         request_handler=QuietHandler)
+    server = make_server(args.host, args.port, ConsoleApp(config), threaded=True, request_handler=QuietHandler)
 
     def stop(signum, frame):
         raise KeyboardInterrupt

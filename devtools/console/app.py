@@ -1,5 +1,6 @@
 """The console's WSGI app: pages, the demo identity cookie, HERP token minting, and the
 same-origin reverse proxy `/api/*` -> the function host (which adds the caller's token)."""
+
 from __future__ import annotations
 
 import json
@@ -24,15 +25,26 @@ COOKIE = "herp_console_account"
 DEFAULT_PAGE = "/settings/integrations/outlook"
 # RFC 9110 7.6.1 hop-by-hop fields, plus what requests re-frames itself (it decodes gzip and
 # the body is re-sent whole, so the upstream length/encoding no longer apply).
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-              "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length",
-              "content-encoding"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "content-encoding",
+}
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Accept-Language", "Authorization", "If-Match")
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -42,9 +54,15 @@ PAGE_HEADERS = {
 def mint_token(config: ConsoleConfig, identity: Identity, now: int | None = None) -> str:
     """The HS256 caller token HERP Hire would give its frontend for this account."""
     now = int(time.time()) if now is None else now
-    claims = {"sub": identity.account_id, "company_id": identity.company_id, "role": identity.role,
-              "iss": config.jwt_issuer, "aud": config.jwt_audience, "iat": now,
-              "exp": now + config.token_lifetime}
+    claims = {
+        "sub": identity.account_id,
+        "company_id": identity.company_id,
+        "role": identity.role,
+        "iss": config.jwt_issuer,
+        "aud": config.jwt_audience,
+        "iat": now,
+        "exp": now + config.token_lifetime,
+    }
     return jwt.encode(claims, config.jwt_secret, algorithm="HS256")
 
 
@@ -66,18 +84,21 @@ class ConsoleApp:
         self.emulator = emulator if emulator is not None else EmulatorNote(config.emulator_url, config.ca_bundle)
         self.http = requests.Session()
         self.http.trust_env = False  # the API is local: no proxies, no netrc credentials
-        self.url_map = Map([
-            Rule("/", endpoint="identity_page", methods=["GET"]),
-            Rule("/identity", endpoint="choose_identity", methods=["POST"]),
-            Rule("/settings/integrations/outlook", endpoint="tenant_list", methods=["GET"]),
-            Rule("/settings/integrations/outlook/<tenant_id>", endpoint="tenant_detail", methods=["GET"]),
-            Rule("/settings/accounts/outlook", endpoint="user_links", methods=["GET"]),
-            Rule("/calendars", endpoint="calendars", methods=["GET"]),
-            Rule("/static/<name>", endpoint="static", methods=["GET"]),
-            Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
-            Rule("/api", endpoint="proxy"),
-            Rule("/api/<path:rest>", endpoint="proxy"),
-        ], strict_slashes=False)
+        self.url_map = Map(
+            [
+                Rule("/", endpoint="identity_page", methods=["GET"]),
+                Rule("/identity", endpoint="choose_identity", methods=["POST"]),
+                Rule("/settings/integrations/outlook", endpoint="tenant_list", methods=["GET"]),
+                Rule("/settings/integrations/outlook/<tenant_id>", endpoint="tenant_detail", methods=["GET"]),
+                Rule("/settings/accounts/outlook", endpoint="user_links", methods=["GET"]),
+                Rule("/calendars", endpoint="calendars", methods=["GET"]),
+                Rule("/static/<name>", endpoint="static", methods=["GET"]),
+                Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
+                Rule("/api", endpoint="proxy"),
+                Rule("/api/<path:rest>", endpoint="proxy"),
+            ],
+            strict_slashes=False,
+        )
 
     # --- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -101,20 +122,42 @@ class ConsoleApp:
     def on_choose_identity(self, request: Request) -> Response:
         identity = IDENTITIES_BY_ID.get(request.form.get("account_id", ""))
         if identity is None:
-            return self.page(request, "HERPアカウントを選ぶ (Choose a demo account)",
-                             templates.identity_body(self.identity(request), DEFAULT_PAGE),
-                             page="", status=400, warning="不明なアカウントです (unknown account)")
+            return self.page(
+                request,
+                "HERPアカウントを選ぶ (Choose a demo account)",
+                templates.identity_body(self.identity(request), DEFAULT_PAGE),
+                page="",
+                status=400,
+                warning="不明なアカウントです (unknown account)",
+            )
         response = redirect(safe_next(request.form.get("next")), code=303)
         response.set_cookie(COOKIE, identity.account_id, httponly=True, samesite="Lax", path="/")
         return response
 
     # --- pages --------------------------------------------------------------------------
-    def page(self, request: Request, title: str, body: str, *, page: str, data: dict | None = None,
-             status: int = 200, warning: str = "") -> Response:
+    def page(
+        self,
+        request: Request,
+        title: str,
+        body: str,
+        *,
+        page: str,
+        data: dict | None = None,
+        status: int = 200,
+        warning: str = "",
+    ) -> Response:
         if not warning and not self.config.jwt_secret:
             warning = "HERP_JWT_SECRET が設定されていません: API 呼び出しにトークンを付与できません (not configured)"
-        html = templates.layout(title, body, identity=self.identity(request), here=self.here(request),
-                                page=page, data=data, emulator=self.emulator.get(), warning=warning)
+        html = templates.layout(
+            title,
+            body,
+            identity=self.identity(request),
+            here=self.here(request),
+            page=page,
+            data=data,
+            emulator=self.emulator.get(),
+            warning=warning,
+        )
         return Response(html, status=status, mimetype="text/html", headers=PAGE_HEADERS)
 
     @staticmethod
@@ -132,8 +175,9 @@ class ConsoleApp:
         return self.app_page(request, "外部サービス連携 (Outlook)", templates.TENANT_LIST, "tenant-list")
 
     def on_tenant_detail(self, request, tenant_id):
-        return self.app_page(request, "Outlook連携詳細", templates.TENANT_DETAIL, "tenant-detail",
-                             {"tenant-id": tenant_id})
+        return self.app_page(
+            request, "Outlook連携詳細", templates.TENANT_DETAIL, "tenant-detail", {"tenant-id": tenant_id}
+        )
 
     def on_user_links(self, request):
         return self.app_page(request, "Outlookユーザー一覧", templates.USER_LINKS, "user-links")
@@ -157,22 +201,26 @@ class ConsoleApp:
         identity = self.identity(request)
         if "Authorization" not in headers and identity is not None:
             if not self.config.jwt_secret:
-                return error_response(500, "configuration_error",
-                                      "HERP_JWT_SECRET is not set: the console cannot mint a caller token.")
+                return error_response(
+                    500, "configuration_error", "HERP_JWT_SECRET is not set: the console cannot mint a caller token."
+                )
             headers["Authorization"] = f"Bearer {mint_token(self.config, identity)}"
         url = self.config.api_base + quote(request.path, safe=PATH_SAFE)
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
         body = request.get_data(cache=False)
         try:
-            upstream = self.http.request(request.method, url, headers=headers, data=body or None,
-                                         allow_redirects=False, timeout=(5, 120))
+            upstream = self.http.request(
+                request.method, url, headers=headers, data=body or None, allow_redirects=False, timeout=(5, 120)
+            )
         except requests.Timeout:
             return error_response(504, "api_timeout", f"The API at {self.config.api_base} did not answer in time.")
         except requests.RequestException:
-            return error_response(502, "api_unreachable",
-                                  f"The API at {self.config.api_base} is not reachable: is the function host "
-                                  "running (make run)?")
+            return error_response(
+                502,
+                "api_unreachable",
+                f"The API at {self.config.api_base} is not reachable: is the function host running (make run)?",
+            )
         response = Response(upstream.content, status=f"{upstream.status_code} {upstream.reason or ''}".strip())
         response.headers.clear()
         for name, value in upstream.raw.headers.iteritems():  # repeated fields stay separate

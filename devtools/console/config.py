@@ -3,13 +3,14 @@
 Settings come from the environment; `local.settings.json` `Values` (or
 `local.settings.sample.json` when the former is absent) supply defaults, as for the host.
 """
+
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the repo root (parent of devtools/)
 DEFAULT_API = "http://localhost:7071"
@@ -37,11 +38,11 @@ IDENTITIES_BY_ID = {i.account_id: i for i in IDENTITIES}
 
 @dataclass(frozen=True)
 class ConsoleConfig:
-    api_base: str                 # e.g. http://localhost:7071 (no /api)
-    jwt_secret: str               # "" when not configured: the proxy then answers 500
+    api_base: str  # e.g. http://localhost:7071 (no /api)
+    jwt_secret: str  # "" when not configured: the proxy then answers 500
     jwt_issuer: str
     jwt_audience: str
-    emulator_url: str = ""        # "" disables the emulator note
+    emulator_url: str = ""  # "" disables the emulator note
     ca_bundle: str | bool = True  # `verify=` for the emulator call
     token_lifetime: int = 3600
 
@@ -76,8 +77,9 @@ def _ca_bundle(value: str, root: Path) -> str | bool:
     return True
 
 
-def load_config(api_base: str | None = None, environ: Mapping[str, str] | None = None,
-                root: Path = ROOT) -> ConsoleConfig:
+def load_config(
+    api_base: str | None = None, environ: Mapping[str, str] | None = None, root: Path = ROOT
+) -> ConsoleConfig:
     """`api_base` (the --api flag) wins; else env CONSOLE_API_URL; else the base of
     MS_REDIRECT_URI; else http://localhost:7071."""
     env = os.environ if environ is None else environ
@@ -89,8 +91,7 @@ def load_config(api_base: str | None = None, environ: Mapping[str, str] | None =
             value = values.get(name, default)
         return (value or default).strip()
 
-    base = (api_base or env.get("CONSOLE_API_URL") or _api_from_redirect_uri(setting("MS_REDIRECT_URI"))
-            or DEFAULT_API)
+    base = api_base or env.get("CONSOLE_API_URL") or _api_from_redirect_uri(setting("MS_REDIRECT_URI")) or DEFAULT_API
     return ConsoleConfig(
         api_base=base.rstrip("/"),
         jwt_secret=setting("HERP_JWT_SECRET"),

@@ -4,6 +4,7 @@ Fetched server-side from `GET {MS_AUTHORITY_HOST}/_emulator/state`, only when th
 local (the real Microsoft identity platform has no such endpoint). Any failure just hides
 the list. The result is cached for a few seconds so a stopped emulator never slows pages.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,10 @@ TIMEOUT = (1.0, 2.0)
 # Entra role templates that may grant tenant-wide admin consent (Global, Privileged Role,
 # Cloud Application, Application Administrator): "admin" for this integration.
 ADMIN_ROLES = {
-    "62e90394-69f5-4237-9190-012177145e10", "e8611ab8-c189-46e8-94e1-60213ab1f814",
-    "158c047a-c907-4556-b7ef-446551a6b5f7", "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "62e90394-69f5-4237-9190-012177145e10",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814",
+    "158c047a-c907-4556-b7ef-446551a6b5f7",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
 }
 
 
@@ -60,19 +63,28 @@ def summarize(state: dict, url: str) -> EmulatorSummary:
     tenants = {}
     for t in _items(state.get("tenants")):
         tid = str(t.get("id") or t.get("tenant_id") or "")
-        tenants[tid] = DemoTenant(tid, str(t.get("displayName") or t.get("name") or tid),
-                                  str(t.get("domain") or ""))
+        tenants[tid] = DemoTenant(tid, str(t.get("displayName") or t.get("name") or tid), str(t.get("domain") or ""))
     for u in _items(state.get("users")):
         if u.get("deleted"):
             continue
         tid = str(u.get("tenant_id") or u.get("tenantId") or "")
         roles = {str(r) for r in (u.get("roles") or [])}
-        admin = bool(roles & ADMIN_ROLES) or any(r.lower() in (
-            "global administrator", "application administrator", "cloud application administrator",
-            "privileged role administrator") for r in roles)
-        user = DemoUser(str(u.get("userPrincipalName") or u.get("upn") or ""),
-                        str(u.get("displayName") or ""), admin,
-                        bool(u.get("has_mailbox", u.get("mail") is not None)))
+        admin = bool(roles & ADMIN_ROLES) or any(
+            r.lower()
+            in (
+                "global administrator",
+                "application administrator",
+                "cloud application administrator",
+                "privileged role administrator",
+            )
+            for r in roles
+        )
+        user = DemoUser(
+            str(u.get("userPrincipalName") or u.get("upn") or ""),
+            str(u.get("displayName") or ""),
+            admin,
+            bool(u.get("has_mailbox", u.get("mail") is not None)),
+        )
         tenants.setdefault(tid, DemoTenant(tid, tid, "")).users.append(user)
     return EmulatorSummary(url, True, list(tenants.values()))
 

@@ -1,5 +1,6 @@
 """Server-rendered HTML of the console: one shell per page; console.js fills `<main>` from
 the API. Every value goes through `escape`; the pages carry no token and no secret."""
+
 from __future__ import annotations
 
 from html import escape
@@ -27,35 +28,54 @@ def _who(identity: Identity | None, here: str) -> str:
     switch = f'<a href="/?next={escape(quote(here, safe=""))}">切り替え (switch)</a>'
     if identity is None:
         return f'<div class="who">HERPアカウント未選択 (no identity) {switch}</div>'
-    return (f'<div class="who"><strong>{escape(identity.name)}</strong> '
-            f'<span class="muted">{escape(identity.account_id)} / {escape(identity.company_id)} / '
-            f'{escape(ROLE_LABEL.get(identity.role, identity.role))}</span> {switch}</div>')
+    return (
+        f'<div class="who"><strong>{escape(identity.name)}</strong> '
+        f'<span class="muted">{escape(identity.account_id)} / {escape(identity.company_id)} / '
+        f"{escape(ROLE_LABEL.get(identity.role, identity.role))}</span> {switch}</div>"
+    )
 
 
 def _emulator(summary: EmulatorSummary | None) -> str:
     if summary is None:
         return ""
     if not summary.reachable:
-        return (f'<p class="emulator muted">Microsoftエミュレーター ({escape(summary.url)}) '
-                "に接続できません (not reachable)</p>")
+        return (
+            f'<p class="emulator muted">Microsoftエミュレーター ({escape(summary.url)}) '
+            "に接続できません (not reachable)</p>"
+        )
     tenants = []
     for t in summary.tenants:
         users = "".join(
             f"<li><code>{escape(u.upn)}</code> {escape(u.name)}"
             f"{ADMIN_BADGE if u.is_admin else ''}{NO_MAILBOX_BADGE if not u.has_mailbox else ''}</li>"
-            for u in t.users)
+            for u in t.users
+        )
         domain = f" <code>{escape(t.domain)}</code>" if t.domain else ""
         tenants.append(f"<li><strong>{escape(t.name)}</strong>{domain}<ul>{users}</ul></li>")
-    return ('<details class="emulator"><summary>Microsoft 365 デモユーザー (emulator demo users, '
-            f'{escape(summary.url)})</summary><p class="muted">サインイン画面ではこれらのアカウントを選べます。'
-            f"パスワードは不要です (pick one; no password).</p><ul>{''.join(tenants)}</ul></details>")
+    return (
+        '<details class="emulator"><summary>Microsoft 365 デモユーザー (emulator demo users, '
+        f'{escape(summary.url)})</summary><p class="muted">サインイン画面ではこれらのアカウントを選べます。'
+        f"パスワードは不要です (pick one; no password).</p><ul>{''.join(tenants)}</ul></details>"
+    )
 
 
-def layout(title: str, body: str, *, identity: Identity | None, here: str, page: str = "",
-           data: dict | None = None, emulator: EmulatorSummary | None = None, warning: str = "") -> str:
+def layout(
+    title: str,
+    body: str,
+    *,
+    identity: Identity | None,
+    here: str,
+    page: str = "",
+    data: dict | None = None,
+    emulator: EmulatorSummary | None = None,
+    warning: str = "",
+) -> str:
     path = here.split("?")[0]
-    nav = "".join(f'<a href="{href}"{CURRENT if path.startswith(href) else ""}>'
-                  f'{escape(ja)} <span class="muted">({escape(en)})</span></a>' for href, ja, en in NAV)
+    nav = "".join(
+        f'<a href="{href}"{CURRENT if path.startswith(href) else ""}>'
+        f'{escape(ja)} <span class="muted">({escape(en)})</span></a>'
+        for href, ja, en in NAV
+    )
     attrs = _attrs({"page": page, "role": identity.role if identity else None, **(data or {})})
     warn = f'<p class="banner error">{escape(warning)}</p>' if warning else ""
     script = '<script src="/static/console.js"></script>' if page else ""
@@ -93,14 +113,16 @@ def identity_body(current: Identity | None, next_url: str) -> str:
             f'<li><button type="submit" name="account_id" value="{escape(i.account_id)}">'
             f'<strong>{escape(i.name)}</strong>{escape(chosen)}<br><span class="muted">'
             f"{escape(i.account_id)} / 企業 {escape(i.company_id)} / "
-            f"{escape(ROLE_LABEL[i.role])} ({escape(i.role)})</span></button></li>")
+            f"{escape(ROLE_LABEL[i.role])} ({escape(i.role)})</span></button></li>"
+        )
     return (
         "<p>HERP Hire のフロントエンドの代わりに、選んだアカウントの JWT をサーバー側で発行し、"
         "<code>/api/*</code> への呼び出しに付与します (the console mints a HERP token for the chosen "
         "account and adds it to every <code>/api/*</code> call).</p>"
         '<form method="post" action="/identity" class="identities">'
         f'<input type="hidden" name="next" value="{escape(next_url)}">'
-        f'<ul class="plain">{"".join(rows)}</ul></form>')
+        f'<ul class="plain">{"".join(rows)}</ul></form>'
+    )
 
 
 TENANT_LIST = """<p>Microsoft 365 のテナントを HERP 企業アカウントと連携します (tenant-level link; HERP admins only).</p>

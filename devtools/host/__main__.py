@@ -1,5 +1,6 @@
 """``python -m devtools.host --port P [--host H] [--app-dir DIR]``: serve function_app.py
 the way Azure Functions Core Tools (``func start``) does. See devtools/host/README.md."""
+
 from __future__ import annotations
 
 import argparse
@@ -79,16 +80,19 @@ def main(argv=None) -> int:
             log.error("The function '%s' failed indexing: %s", f.name, exc)
             continue
         for b in f.other:
-            log.warning("function '%s': binding '%s' (%s) is not provided by devtools.host; "
-                        "it receives None", f.name, b.get("name"), b.get("type"))
+            log.warning(
+                "function '%s': binding '%s' (%s) is not provided by devtools.host; it receives None",
+                f.name,
+                b.get("name"),
+                b.get("type"),
+            )
         usable.append(f)
 
     stop = threading.Event()
     invoker = app_mod.Invoker(app_dir, QueueSender(config.queues.message_encoding, os.environ))
 
     def run_in_background(function, text):
-        value = (timer_request(False) if function.kind == "timerTrigger"
-                 else admin_message(text))
+        value = timer_request(False) if function.kind == "timerTrigger" else admin_message(text)
 
         def target():
             try:
@@ -100,8 +104,7 @@ def main(argv=None) -> int:
 
     wsgi = HostApp(usable, config.route_prefix, invoker, run_in_background)
     try:
-        server = make_server(args.host, args.port, wsgi, threaded=True,
-                             request_handler=QuietRequestHandler)
+        server = make_server(args.host, args.port, wsgi, threaded=True, request_handler=QuietRequestHandler)
     except OSError as exc:
         return fail(f"cannot listen on {args.host}:{args.port}: {exc}")
     server.daemon_threads = True
@@ -136,8 +139,9 @@ def main(argv=None) -> int:
     log.info("shutting down")
     server.shutdown()
     if not app_mod.invocations.wait_idle(SHUTDOWN_GRACE):
-        log.warning("%d invocation(s) still running after %.0f s; exiting anyway",
-                    app_mod.invocations.running, SHUTDOWN_GRACE)
+        log.warning(
+            "%d invocation(s) still running after %.0f s; exiting anyway", app_mod.invocations.running, SHUTDOWN_GRACE
+        )
     time.sleep(0.1)  # let the server threads write the last responses
     sys.stdout.flush()
     sys.stderr.flush()

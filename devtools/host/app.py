@@ -1,4 +1,5 @@
 """Load ``function_app.py``, describe its functions, invoke them with bound arguments."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,7 @@ class FunctionNameFilter(logging.Filter):
 def setup_logging(stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(FunctionNameFilter())
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s [%(function)s] %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(function)s] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -56,9 +56,9 @@ def _plain(value):
 class Function:
     name: str
     fn: object
-    trigger: dict                        # the trigger binding, placeholders resolved
-    outputs: list = field(default_factory=list)   # queue output bindings
-    other: list = field(default_factory=list)     # bindings this host does not provide
+    trigger: dict  # the trigger binding, placeholders resolved
+    outputs: list = field(default_factory=list)  # queue output bindings
+    other: list = field(default_factory=list)  # bindings this host does not provide
 
     @property
     def kind(self) -> str:
@@ -102,8 +102,7 @@ def load_app(app_dir: Path) -> list[Function]:
         raise AppLoadError(f"importing function_app.py failed: {exc!r}") from exc
     apps = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
     if len(apps) != 1:
-        raise AppLoadError(f"function_app.py must define exactly one FunctionApp instance, "
-                           f"found {len(apps)}")
+        raise AppLoadError(f"function_app.py must define exactly one FunctionApp instance, found {len(apps)}")
     try:
         indexed = apps[0].get_functions()
     except Exception as exc:
@@ -204,12 +203,10 @@ class Invoker:
                     if value is not None:
                         self._send(b, value)
         except Exception:
-            log.exception("Executed '%s' (Failed, Duration=%dms)", function.name,
-                          (time.monotonic() - started) * 1000)
+            log.exception("Executed '%s' (Failed, Duration=%dms)", function.name, (time.monotonic() - started) * 1000)
             raise
         else:
-            log.info("Executed '%s' (Succeeded, Duration=%dms)", function.name,
-                     (time.monotonic() - started) * 1000)
+            log.info("Executed '%s' (Succeeded, Duration=%dms)", function.name, (time.monotonic() - started) * 1000)
             return result
         finally:
             _current.function = previous
@@ -223,8 +220,7 @@ class Invoker:
             if isinstance(item, str):
                 item = item.encode("utf-8")
             if not isinstance(item, (bytes, bytearray)):
-                raise TypeError(f"queue output {binding['name']!r} takes str or bytes, "
-                                f"not {type(item).__name__}")
+                raise TypeError(f"queue output {binding['name']!r} takes str or bytes, not {type(item).__name__}")
             self.send_queue_message(binding, bytes(item))
 
 
@@ -238,4 +234,3 @@ def _as_annotated(value, annotation):
 
 async def _await(awaitable):
     return await awaitable
-

@@ -1,4 +1,5 @@
 """The WSGI app: HTTP triggers under the route prefix, and the admin endpoints."""
+
 from __future__ import annotations
 
 import json
@@ -101,8 +102,14 @@ class HostApp:
         except Exception:  # a host bug: still answer
             log.exception("host error on %s %s", request.method, raw_path)
             response = empty(500)
-        log.info("%s %s %s %d %s", request.method, raw_path, response.status_code,
-                 round((time.monotonic() - started) * 1000), name)
+        log.info(
+            "%s %s %s %d %s",
+            request.method,
+            raw_path,
+            response.status_code,
+            round((time.monotonic() - started) * 1000),
+            name,
+        )
         return response(environ, start_response)
 
     def invoke_http(self, request: Request, function, route_params) -> Response:

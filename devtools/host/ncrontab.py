@@ -1,5 +1,6 @@
 """Timer schedules for the host: the project's NCRONTAB/TimeSpan parser (shared.ncrontab), with
 its errors reported as the host's SettingError."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Queue triggers on Azure Storage queues (Azurite locally), polled like the Functions host."""
+
 from __future__ import annotations
 
 import base64
@@ -7,10 +8,10 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from azure.functions.queue import QueueMessage  # what the worker passes (with metadata)
 from azure.core.exceptions import ResourceExistsError
+from azure.functions.queue import QueueMessage  # what the worker passes (with metadata)
 from azure.storage.queue import QueueClient
 
 from .settings import storage_connection_string
@@ -21,7 +22,7 @@ log = logging.getLogger("devtools.host")
 _sdk_quiet = logging.getLogger("devtools.host.storage")
 _sdk_quiet.setLevel(logging.WARNING)
 
-MIN_POLL = 0.1            # seconds; doubled while the queue is empty, up to maxPollingInterval
+MIN_POLL = 0.1  # seconds; doubled while the queue is empty, up to maxPollingInterval
 PROCESSING_VISIBILITY = 600  # the real host keeps a message invisible 10 min while running
 
 
@@ -53,17 +54,22 @@ class QueueSender:
                 client = queue_client(key[0], key[1], self.environ)
                 ensure_queue(client)
                 self._clients[key] = client
-        text = (base64.b64encode(body).decode("ascii") if self.encoding == "base64"
-                else body.decode("utf-8"))
+        text = base64.b64encode(body).decode("ascii") if self.encoding == "base64" else body.decode("utf-8")
         client.send_message(text)
 
 
 def admin_message(text: str) -> QueueMessage:
     """What an admin invocation passes: the input as body, no real queue behind it."""
-    now = datetime.now(timezone.utc)
-    return QueueMessage(id=str(uuid.uuid4()), body=text.encode("utf-8"), dequeue_count=1,
-                        expiration_time=now + timedelta(days=7), insertion_time=now,
-                        time_next_visible=now, pop_receipt=None)
+    now = datetime.now(UTC)
+    return QueueMessage(
+        id=str(uuid.uuid4()),
+        body=text.encode("utf-8"),
+        dequeue_count=1,
+        expiration_time=now + timedelta(days=7),
+        insertion_time=now,
+        time_next_visible=now,
+        pop_receipt=None,
+    )
 
 
 class QueueListener:
@@ -74,10 +80,8 @@ class QueueListener:
         self.stop = stop
         self.queue_name = function.trigger["queueName"].lower()
         self.client = queue_client(function.trigger.get("connection"), self.queue_name, environ)
-        self.poison = queue_client(function.trigger.get("connection"),
-                                   self.queue_name + "-poison", environ)
-        self.pool = ThreadPoolExecutor(options.batch_size,
-                                       thread_name_prefix=f"queue:{function.name}")
+        self.poison = queue_client(function.trigger.get("connection"), self.queue_name + "-poison", environ)
+        self.pool = ThreadPoolExecutor(options.batch_size, thread_name_prefix=f"queue:{function.name}")
         self._free = threading.Semaphore(options.batch_size)
 
     def start(self) -> threading.Thread:
@@ -96,8 +100,12 @@ class QueueListener:
                 failing = False
             except Exception as exc:  # storage down, Azurite not started yet, ...
                 if not failing:  # once per outage, not once per poll
-                    log.warning("polling queue '%s' failed: %s: %s", self.queue_name,
-                                type(exc).__name__, str(exc).splitlines()[0][:200])
+                    log.warning(
+                        "polling queue '%s' failed: %s: %s",
+                        self.queue_name,
+                        type(exc).__name__,
+                        str(exc).splitlines()[0][:200],
+                    )
                 failing, found = True, False
             if found:
                 delay = MIN_POLL
@@ -114,9 +122,11 @@ class QueueListener:
         while free < self.options.batch_size and self._free.acquire(blocking=False):
             free += 1
         try:
-            messages = list(self.client.receive_messages(
-                messages_per_page=min(free, 32), max_messages=free,
-                visibility_timeout=PROCESSING_VISIBILITY))
+            messages = list(
+                self.client.receive_messages(
+                    messages_per_page=min(free, 32), max_messages=free, visibility_timeout=PROCESSING_VISIBILITY
+                )
+            )
         except BaseException:
             for _ in range(free):
                 self._free.release()
@@ -141,28 +151,47 @@ class QueueListener:
             try:
                 body = base64.b64decode(content, validate=True)
             except (binascii.Error, ValueError):
-                log.error("message %s of queue '%s' is not valid base64: moving it to '%s'",
-                          msg.id, self.queue_name, self.queue_name + "-poison")
+                log.error(
+                    "message %s of queue '%s' is not valid base64: moving it to '%s'",
+                    msg.id,
+                    self.queue_name,
+                    self.queue_name + "-poison",
+                )
                 self.to_poison(msg)
                 return
         else:
             body = content.encode("utf-8")
-        qm = QueueMessage(id=msg.id, body=body, dequeue_count=msg.dequeue_count,
-                          expiration_time=msg.expires_on, insertion_time=msg.inserted_on,
-                          time_next_visible=msg.next_visible_on, pop_receipt=msg.pop_receipt)
+        qm = QueueMessage(
+            id=msg.id,
+            body=body,
+            dequeue_count=msg.dequeue_count,
+            expiration_time=msg.expires_on,
+            insertion_time=msg.inserted_on,
+            time_next_visible=msg.next_visible_on,
+            pop_receipt=msg.pop_receipt,
+        )
         try:
             self.invoke(self.function, qm)
         except Exception:  # logged by the invoker
             if (msg.dequeue_count or 0) >= self.options.max_dequeue_count:
-                log.error("message %s has reached MaxDequeueCount of %d: moving it to '%s'",
-                          msg.id, self.options.max_dequeue_count, self.queue_name + "-poison")
+                log.error(
+                    "message %s has reached MaxDequeueCount of %d: moving it to '%s'",
+                    msg.id,
+                    self.options.max_dequeue_count,
+                    self.queue_name + "-poison",
+                )
                 self.to_poison(msg)
             else:
-                log.warning("message %s of queue '%s' failed (dequeue count %s); retry in %g s",
-                            msg.id, self.queue_name, msg.dequeue_count,
-                            self.options.visibility_timeout)
-                self.client.update_message(msg.id, msg.pop_receipt,
-                                           visibility_timeout=int(self.options.visibility_timeout))
+                log.warning(
+                    "message %s of queue '%s' failed (dequeue count %s); retry in %g s",
+                    msg.id,
+                    self.queue_name,
+                    msg.dequeue_count,
+                    self.options.visibility_timeout,
+                )
+                self.client.update_message(
+                    msg.id, msg.pop_receipt, visibility_timeout=int(self.options.visibility_timeout)
+                )
             return
         self.client.delete_message(msg.id, msg.pop_receipt)
 

@@ -6,6 +6,7 @@ Supported: literal segments (case-insensitive), ``{name}``, optional ``{name?}``
 ``{file}.{ext}``, and a trailing catch-all ``{*rest}`` / ``{**rest}``. One template segment
 matches one percent-decoded path segment.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote
 
-_INT32 = (-2**31, 2**31 - 1)
-_INT64 = (-2**63, 2**63 - 1)
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class RouteError(ValueError):
@@ -122,7 +123,7 @@ class Param:
     constraints: list = field(default_factory=list)  # [(name, args-or-None)]
 
     @classmethod
-    def parse(cls, inner: str) -> "Param":
+    def parse(cls, inner: str) -> Param:
         catch_all = inner.startswith("*")
         inner = inner.lstrip("*")
         default = None
@@ -173,7 +174,7 @@ class Segment:
 def _parse_segment(text: str) -> Segment:
     parts, pattern, pos = [], "", 0
     for m in re.finditer(r"\{([^{}]*)\}", text):
-        literal = text[pos:m.start()]
+        literal = text[pos : m.start()]
         if literal:
             parts.append(literal)
             pattern += re.escape(literal)

@@ -4,6 +4,7 @@ Mirrors what Core Tools does: ``local.settings.json`` ``Values`` become environm
 unless the environment already has them; ``%NAME%`` in a binding property is replaced by the
 app setting ``NAME``; ``UseDevelopmentStorage=true`` means the Azurite dev account.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
-           "K1SZFPTOtr/KBHBeksoGMGw==")  # Azurite's well-known devstoreaccount1 key
+DEV_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+    "K1SZFPTOtr/KBHBeksoGMGw=="
+)  # Azurite's well-known devstoreaccount1 key
 DEFAULT_QUEUE_ENDPOINT = "http://127.0.0.1:10001/devstoreaccount1"
 
 _PLACEHOLDER = re.compile(r"%([^%\s]+)%")
@@ -45,7 +48,8 @@ def load_local_settings(app_dir: Path, environ=os.environ) -> dict:
 
 def parse_timespan(text: str) -> float:
     """``[d.]hh:mm:ss[.fffffff]`` (.NET TimeSpan) -> seconds."""
-    from shared.ncrontab import ScheduleError, parse_timespan as parse
+    from shared.ncrontab import ScheduleError
+    from shared.ncrontab import parse_timespan as parse
 
     try:
         return parse(text)
@@ -84,17 +88,18 @@ def load_host_config(app_dir: Path) -> HostConfig:
     if encoding not in ("base64", "none"):
         raise SettingError(f"host.json: messageEncoding must be 'base64' or 'none', not {encoding!r}")
     queues = QueueOptions(
-        max_polling_interval=(parse_timespan(q["maxPollingInterval"])
-                              if "maxPollingInterval" in q else defaults.max_polling_interval),
-        visibility_timeout=(parse_timespan(q["visibilityTimeout"])
-                            if "visibilityTimeout" in q else defaults.visibility_timeout),
+        max_polling_interval=(
+            parse_timespan(q["maxPollingInterval"]) if "maxPollingInterval" in q else defaults.max_polling_interval
+        ),
+        visibility_timeout=(
+            parse_timespan(q["visibilityTimeout"]) if "visibilityTimeout" in q else defaults.visibility_timeout
+        ),
         batch_size=max(1, int(q.get("batchSize", defaults.batch_size))),
         max_dequeue_count=max(1, int(q.get("maxDequeueCount", defaults.max_dequeue_count))),
         message_encoding=encoding,
     )
     prefix = http.get("routePrefix", "api")
-    return HostConfig(route_prefix=str(prefix if prefix is not None else "").strip("/"),
-                      queues=queues)
+    return HostConfig(route_prefix=str(prefix if prefix is not None else "").strip("/"), queues=queues)
 
 
 def resolve_placeholders(value, environ=os.environ):
@@ -126,5 +131,7 @@ def expand_development_storage(conn: str, environ=os.environ) -> str:
     if parts.get("UseDevelopmentStorage", "").strip().lower() != "true":
         return conn
     queue = environ.get("AZURITE_QUEUE_ENDPOINT") or DEFAULT_QUEUE_ENDPOINT
-    return (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"QueueEndpoint={queue.rstrip('/')};")
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"QueueEndpoint={queue.rstrip('/')};"
+    )

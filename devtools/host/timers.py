@@ -1,4 +1,5 @@
 """Timer triggers: one thread per timer function."""
+
 from __future__ import annotations
 
 import logging
@@ -17,11 +18,12 @@ LATE_AFTER = timedelta(seconds=1)  # fired this much after its time -> past_due
 def timer_request(past_due: bool, last=None, next_=None) -> TimerRequest:
     """A TimerRequest shaped like the one the worker gets from the host."""
     now = datetime.now()
-    status = {"Last": (last or datetime.min).isoformat(),
-              "Next": (next_ or now).isoformat(),
-              "LastUpdated": now.isoformat()}
-    return TimerRequest(past_due=past_due, schedule_status=status,
-                        schedule={"AdjustForDST": True})
+    status = {
+        "Last": (last or datetime.min).isoformat(),
+        "Next": (next_ or now).isoformat(),
+        "LastUpdated": now.isoformat(),
+    }
+    return TimerRequest(past_due=past_due, schedule_status=status, schedule={"AdjustForDST": True})
 
 
 class TimerRunner:

@@ -1,4 +1,5 @@
 """Free/busy of interviewers and rooms (`getSchedule`) with the caller's link, in a time zone."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -11,8 +12,8 @@ from shared.services.event_input import email_address, graph_zone, local_datetim
 from shared.services.event_view import local_time
 from shared.services.user_links import own_link
 
-MAX_PER_CALL = 20        # getSchedule: at most 20 schedules per request
-MAX_DAYS = 42            # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)
+MAX_PER_CALL = 20  # getSchedule: at most 20 schedules per request
+MAX_DAYS = 42  # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)
 MAX_EMAILS = 100
 PER_MAILBOX_PARALLEL = 4  # Graph: at most 4 concurrent requests per mailbox
 # getSchedule's `status` arrives in either case ("busy", "Busy"): compared case-insensitively.
@@ -36,8 +37,14 @@ def _parse(body: dict) -> dict:
     if datetime.fromisoformat(end) - datetime.fromisoformat(start) > timedelta(days=MAX_DAYS):
         raise ValidationFailed(f"The period may be at most {MAX_DAYS} days.", code="invalid_time_range")
     unique = list(dict.fromkeys(email_address(e, "an e-mail in emails") for e in emails))
-    return {"link_id": body["link_id"], "emails": unique, "start": start, "end": end, "time_zone": tz,
-            "interval": interval}
+    return {
+        "link_id": body["link_id"],
+        "emails": unique,
+        "start": start,
+        "end": end,
+        "time_zone": tz,
+        "interval": interval,
+    }
 
 
 def _schedule(info: dict, tz: str) -> dict:
@@ -45,9 +52,15 @@ def _schedule(info: dict, tz: str) -> dict:
     return {
         "email": info.get("scheduleId"),
         "availability_view": info.get("availabilityView") or "",
-        "busy": [{"start": local_time(item.get("start"), tz), "end": local_time(item.get("end"), tz),
-                  "status": STATUSES[str(item.get("status")).lower()]}
-                 for item in info.get("scheduleItems") or [] if str(item.get("status")).lower() in STATUSES],
+        "busy": [
+            {
+                "start": local_time(item.get("start"), tz),
+                "end": local_time(item.get("end"), tz),
+                "status": STATUSES[str(item.get("status")).lower()],
+            }
+            for item in info.get("scheduleItems") or []
+            if str(item.get("status")).lower() in STATUSES
+        ],
         "error": {"code": "schedule_unavailable", "message": str(error.get("message") or "")[:200]} if error else None,
     }
 
@@ -59,16 +72,22 @@ def availability(caller: Caller, body: dict) -> dict:
     tz = q["time_zone"]
 
     def fetch(chunk: list[str]) -> list[dict]:
-        payload = {"schedules": chunk, "startTime": {"dateTime": q["start"], "timeZone": graph_zone(tz)},
-                   "endTime": {"dateTime": q["end"], "timeZone": graph_zone(tz)}, "availabilityViewInterval": q["interval"]}
+        payload = {
+            "schedules": chunk,
+            "startTime": {"dateTime": q["start"], "timeZone": graph_zone(tz)},
+            "endTime": {"dateTime": q["end"], "timeZone": graph_zone(tz)},
+            "availabilityViewInterval": q["interval"],
+        }
         found = box.post("/me/calendar/getSchedule", json=payload)
         return [_schedule(info, tz) for info in found.get("value", [])]
 
-    chunks = [q["emails"][i:i + MAX_PER_CALL] for i in range(0, len(q["emails"]), MAX_PER_CALL)]
+    chunks = [q["emails"][i : i + MAX_PER_CALL] for i in range(0, len(q["emails"]), MAX_PER_CALL)]
     with ThreadPoolExecutor(max_workers=min(PER_MAILBOX_PARALLEL, len(chunks))) as pool:
         results = list(pool.map(fetch, chunks))
     by_email = {s["email"].lower(): s for part in results for s in part if s.get("email")}
     missing = {"code": "schedule_unavailable", "message": "Outlook returned no schedule for this address."}
-    schedules = [by_email.get(e.lower()) or {"email": e, "availability_view": "", "busy": [], "error": missing}
-                 for e in q["emails"]]
+    schedules = [
+        by_email.get(e.lower()) or {"email": e, "availability_view": "", "busy": [], "error": missing}
+        for e in q["emails"]
+    ]
     return {"time_zone": tz, "interval_minutes": q["interval"], "schedules": schedules}

@@ -5,6 +5,7 @@ refreshed, the new cache is written back under the row's ETag. Losing that race 
 the winner stored a cache with an equally valid refresh token (Entra refresh tokens stay valid
 after they are used), so the loser's cache is dropped, not merged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,19 +23,22 @@ log = logging.getLogger("outlook.credentials")
 
 
 def seal_cache(account: MicrosoftAccount, cache: str) -> str:
-    return crypto.seal(cache.encode("utf-8"), table=microsoft_accounts.TABLE,
-                       partition_key=account.company_id, row_key=account.key)
+    return crypto.seal(
+        cache.encode("utf-8"), table=microsoft_accounts.TABLE, partition_key=account.company_id, row_key=account.key
+    )
 
 
 def open_cache(account: MicrosoftAccount) -> str:
-    return crypto.open_sealed(account.token_cache or "", table=microsoft_accounts.TABLE,
-                              partition_key=account.company_id, row_key=account.key).decode("utf-8")
+    return crypto.open_sealed(
+        account.token_cache or "", table=microsoft_accounts.TABLE, partition_key=account.company_id, row_key=account.key
+    ).decode("utf-8")
 
 
 def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) -> MicrosoftAccount:
     """Keep the account with the fresh cache of a completed sign-in; a relink heals `reauth_required`."""
-    account = MicrosoftAccount(company_id=company_id, tenant_id=tenant_id, account=profile,
-                               status=AccountStatus.ACTIVE, updated_at=utcnow())
+    account = MicrosoftAccount(
+        company_id=company_id, tenant_id=tenant_id, account=profile, status=AccountStatus.ACTIVE, updated_at=utcnow()
+    )
     account.token_cache = seal_cache(account, token_cache)
     return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
 
@@ -54,16 +58,24 @@ def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
     """A Graph access token from the account's cache (MSAL refreshes when needed); the new cache
     is written back under the row's ETag. ReauthRequired when the credential is dead."""
     try:
-        token, new_cache = identity.acquire_token(account.tenant_id, account.account.id, open_cache(account),
-                                                  force_refresh=force_refresh)
+        token, new_cache = identity.acquire_token(
+            account.tenant_id, account.account.id, open_cache(account), force_refresh=force_refresh
+        )
     except (crypto.DecryptionFailed, identity.Refused) as exc:
-        log.warning("credential of a Microsoft account in tenant %s refused: %s %s", account.tenant_id,
-                    getattr(exc, "error", "undecryptable token cache"), getattr(exc, "error_codes", ""))
+        log.warning(
+            "credential of a Microsoft account in tenant %s refused: %s %s",
+            account.tenant_id,
+            getattr(exc, "error", "undecryptable token cache"),
+            getattr(exc, "error_codes", ""),
+        )
         mark_reauth_required(account)
         raise ReauthRequired() from None
     except identity.ClientRejected as exc:
-        log.error("Microsoft refused the app's client secret (invalid_client %s): MS_CLIENT_SECRET is wrong or "
-                  "expired; rotate it in the app registration and the settings", exc.error_codes)
+        log.error(
+            "Microsoft refused the app's client secret (invalid_client %s): MS_CLIENT_SECRET is wrong or "
+            "expired; rotate it in the app registration and the settings",
+            exc.error_codes,
+        )
         raise ClientCredentialRejected() from None
     except identity.IdentityUnavailable as exc:
         log.warning("identity platform unavailable for tenant %s: %s", account.tenant_id, exc)

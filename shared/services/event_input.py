@@ -5,28 +5,31 @@ The HERP input uses local date-times plus an IANA time zone. Graph takes Windows
 only a fixed list of IANA names (resources/datetimetimezone.md), so only zones with a Windows
 equivalent (CLDR, `shared.windows_zones`) are accepted.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NoReturn, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ValidationFailed
 from shared.windows_zones import IANA_TO_WINDOWS
 
-MAX_RECIPIENTS = 500        # people and rooms together (resources/event.md: at most 500 attendees)
+MAX_RECIPIENTS = 500  # people and rooms together (resources/event.md: at most 500 attendees)
 MAX_ROOMS = 20
 MAX_SUBJECT = 255
-MAX_BODY = 64 * 1024         # characters of the invitation body
-MAX_STORED = 200_000         # characters of the whole normalised input (Table entity <= 1 MiB)
+MAX_BODY = 64 * 1024  # characters of the invitation body
+MAX_STORED = 200_000  # characters of the whole normalised input (Table entity <= 1 MiB)
 MAX_ID = 200
 YEARS = range(1970, 3000)
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _LOCAL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 PATCHABLE = ("subject", "body", "start", "end", "time_zone", "attendees", "rooms", "online_meeting", "location")
 
@@ -67,13 +70,14 @@ class EventInput:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
-    def from_json_text(cls, text: str) -> "EventInput":
+    def from_json_text(cls, text: str) -> EventInput:
         return cls.from_json(json.loads(text))
 
     @classmethod
-    def from_json(cls, data: dict) -> "EventInput":
-        return cls(**{**data, "attendees": tuple(Attendee(**a) for a in data["attendees"]),
-                      "rooms": tuple(data["rooms"])})
+    def from_json(cls, data: dict) -> EventInput:
+        return cls(
+            **{**data, "attendees": tuple(Attendee(**a) for a in data["attendees"]), "rooms": tuple(data["rooms"])}
+        )
 
 
 def _fail(code: str, message: str) -> NoReturn:
@@ -120,7 +124,6 @@ def zone(name) -> ZoneInfo:
         _fail("invalid_time_zone", "time_zone is not in this server's time zone database.")
 
 
-
 def graph_zone(name: str) -> str:
     """The Windows name Graph takes for a validated IANA zone."""
     return IANA_TO_WINDOWS[name]
@@ -131,7 +134,7 @@ def _instant(local: str, tz: ZoneInfo, name: str) -> datetime:
     spring-forward night) does not exist: 422. A repeated one (the fall-back hour) is its first
     occurrence, as Outlook reads it."""
     moment = datetime.fromisoformat(local).replace(tzinfo=tz)
-    if moment.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
+    if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != moment.replace(tzinfo=None):
         _fail("invalid_datetime", f"{name} does not exist in this time zone (skipped by a daylight saving change).")
     return moment
 
@@ -139,8 +142,12 @@ def _instant(local: str, tz: ZoneInfo, name: str) -> datetime:
 def _body_field(value) -> dict | None:
     if value is None:
         return None
-    if (not isinstance(value, dict) or value.get("content_type") not in ("text", "html")
-            or not isinstance(value.get("content"), str) or len(value["content"]) > MAX_BODY):
+    if (
+        not isinstance(value, dict)
+        or value.get("content_type") not in ("text", "html")
+        or not isinstance(value.get("content"), str)
+        or len(value["content"]) > MAX_BODY
+    ):
         _fail("invalid_body", 'body must be {"content_type": "text"|"html", "content": string}.')
     return {"content_type": value["content_type"], "content": value["content"]}
 
@@ -227,5 +234,6 @@ def parse_patch(body: dict, current: EventInput) -> EventInput:
         # resources/event.md: once isOnlineMeeting is true, Outlook ignores attempts to change it.
         _fail("online_meeting_locked", "Outlook keeps a meeting online once it is; online_meeting cannot become false.")
     merged = {**current.to_json(), **body}
-    return parse_create({**merged, "schedule_id": current.schedule_id, "link_id": current.link_id,
-                         "calendar_id": current.calendar_id})
+    return parse_create(
+        {**merged, "schedule_id": current.schedule_id, "link_id": current.link_id, "calendar_id": current.calendar_id}
+    )

@@ -3,6 +3,7 @@
 Times carry the zone's Windows name (Graph takes few IANA names). Rooms are `resource`
 attendees and `locations` entries.
 """
+
 from __future__ import annotations
 
 import html
@@ -16,16 +17,21 @@ def _when(local: str, tz: str) -> dict:
 
 
 def _graph_attendees(event: EventInput, room_names: dict[str, str]) -> list[dict]:
-    people = [{"emailAddress": {"address": a.email, **({"name": a.name} if a.name else {})}, "type": a.type}
-              for a in event.attendees]
-    rooms = [{"emailAddress": {"address": r, "name": room_names.get(r.lower(), r)}, "type": "resource"}
-             for r in event.rooms]
+    people = [
+        {"emailAddress": {"address": a.email, **({"name": a.name} if a.name else {})}, "type": a.type}
+        for a in event.attendees
+    ]
+    rooms = [
+        {"emailAddress": {"address": r, "name": room_names.get(r.lower(), r)}, "type": "resource"} for r in event.rooms
+    ]
     return people + rooms
 
 
 def _graph_locations(event: EventInput, room_names: dict[str, str]) -> dict:
-    locations = [{"displayName": room_names.get(r.lower(), r), "locationEmailAddress": r,
-                  "locationType": "conferenceRoom"} for r in event.rooms]
+    locations = [
+        {"displayName": room_names.get(r.lower(), r), "locationEmailAddress": r, "locationType": "conferenceRoom"}
+        for r in event.rooms
+    ]
     if event.location:
         locations.append({"displayName": event.location, "locationType": "default"})
     shown = "; ".join(l["displayName"] for l in locations)
@@ -48,7 +54,7 @@ def to_graph(event: EventInput, room_names: dict[str, str], transaction_id: str)
     return body
 
 
-_BLOB_RULE = re.compile(r"_{30,}")   # the separator line that opens Outlook's Teams join block
+_BLOB_RULE = re.compile(r"_{30,}")  # the separator line that opens Outlook's Teams join block
 _BLOB_WRAPPER = re.compile(r'<div\b[^>]*\bclass="[^"]*\bme-email-text\b', re.I)
 
 
@@ -63,18 +69,23 @@ def body_keeping_meeting(current: dict, body: dict | None) -> dict:
     join_url = ((current.get("onlineMeeting") or {}).get("joinUrl")) or ""
     content = ""
     if body:
-        content = body["content"] if body["content_type"] == "html" else \
-            html.escape(body["content"]).replace("\r\n", "\n").replace("\n", "<br>\r\n")
+        content = (
+            body["content"]
+            if body["content_type"] == "html"
+            else html.escape(body["content"]).replace("\r\n", "\n").replace("\n", "<br>\r\n")
+        )
     at = max(old_html.find(join_url), old_html.find(html.escape(join_url))) if join_url else -1
     rules = list(_BLOB_RULE.finditer(old_html, 0, at)) if at >= 0 else []
     if not rules:  # no join block left to keep (removed in Outlook already)
         return {"contentType": "html", "content": content}
     start = old_html.rfind("<", 0, rules[-1].start())
-    wrappers = [w for w in _BLOB_WRAPPER.finditer(old_html, 0, rules[-1].start()) if rules[-1].start() - w.start() < 1000]
+    wrappers = [
+        w for w in _BLOB_WRAPPER.finditer(old_html, 0, rules[-1].start()) if rules[-1].start() - w.start() < 1000
+    ]
     if wrappers:
         start = wrappers[-1].start()
     end = old_html.lower().rfind("</body>")
-    blob = old_html[max(start, 0):end if end > start else len(old_html)]
+    blob = old_html[max(start, 0) : end if end > start else len(old_html)]
     return {"contentType": "html", "content": f"<html><body>{content}{blob}</body></html>"}
 
 
@@ -85,8 +96,11 @@ def graph_patch(old: EventInput, new: EventInput, room_names: dict[str, str]) ->
     if new.subject != old.subject:
         patch["subject"] = new.subject
     if new.body != old.body:
-        patch["body"] = ({"contentType": new.body["content_type"], "content": new.body["content"]}
-                         if new.body else {"contentType": "text", "content": ""})
+        patch["body"] = (
+            {"contentType": new.body["content_type"], "content": new.body["content"]}
+            if new.body
+            else {"contentType": "text", "content": ""}
+        )
     if (new.start, new.end, new.time_zone) != (old.start, old.end, old.time_zone):
         patch["start"], patch["end"] = _when(new.start, new.time_zone), _when(new.end, new.time_zone)
     if (new.attendees, new.rooms) != (old.attendees, old.rooms):

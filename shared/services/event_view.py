@@ -4,28 +4,35 @@ Graph is asked to answer in UTC (credentials.Mailbox sends `Prefer: outlook.time
 times are rendered in the event's own IANA zone with the tz database, which stays exact across
 DST changes (a Windows name would make the repeated hour ambiguous).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.services.event_input import EventInput
 from shared.windows_zones import GOLDEN
 
-RESPONSES = {"none": "none", "notResponded": "none", "organizer": "accepted", "accepted": "accepted",
-             "declined": "declined", "tentativelyAccepted": "tentative"}
+RESPONSES = {
+    "none": "none",
+    "notResponded": "none",
+    "organizer": "accepted",
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentativelyAccepted": "tentative",
+}
 
 
 def _answer_zone(name: str):
     """The zone of a dateTimeTimeZone in an answer: UTC as asked; a Windows name (its CLDR
     representative zone) or an IANA name should Graph ignore the Prefer header."""
     if name.upper() in ("UTC", "ETC/UTC"):
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(GOLDEN.get(name, name))
     except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+        return UTC
 
 
 def local_time(when: dict | None, tz: str) -> str | None:
@@ -72,8 +79,9 @@ class OutlookEvent:
             if a.get("type") == "resource":
                 rooms.append(Response(address, response))
             else:
-                people.append(Response(address, response, (a.get("emailAddress") or {}).get("name"),
-                                       a.get("type") or "required"))
+                people.append(
+                    Response(address, response, (a.get("emailAddress") or {}).get("name"), a.get("type") or "required")
+                )
         return cls(
             input=event,
             subject=graph_event.get("subject", event.subject),
@@ -93,10 +101,16 @@ class OutlookEvent:
         with Outlook's state over them."""
         return {
             **self.input.to_json(),
-            "subject": self.subject, "start": self.start, "end": self.end,
-            "attendees": [{"email": a.email, "name": a.name, "type": a.type, "response": a.response}
-                          for a in self.attendees],
+            "subject": self.subject,
+            "start": self.start,
+            "end": self.end,
+            "attendees": [
+                {"email": a.email, "name": a.name, "type": a.type, "response": a.response} for a in self.attendees
+            ],
             "rooms": [{"email": r.email, "response": r.response} for r in self.rooms],
-            "online_meeting": self.online_meeting, "event_id": self.event_id, "web_link": self.web_link,
-            "join_url": self.join_url, "updated_at": self.updated_at,
+            "online_meeting": self.online_meeting,
+            "event_id": self.event_id,
+            "web_link": self.web_link,
+            "join_url": self.join_url,
+            "updated_at": self.updated_at,
         }

@@ -10,6 +10,7 @@ cancel is exactly one Graph call (the token and the calendar's Teams capability 
 a body edit of an online meeting costs one more (the GET that keeps the Teams join block), and
 a row made before ids were immutable costs one translateExchangeIds call, once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,16 +20,26 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from shared.auth import Caller
-from shared.errors import Conflict, GraphError, GraphTimeout, GraphUnavailable, Gone, LinkRemoved, NotFound, ReauthRequired, ValidationFailed
+from shared.errors import (
+    Conflict,
+    Gone,
+    GraphError,
+    GraphTimeout,
+    GraphUnavailable,
+    LinkRemoved,
+    NotFound,
+    ReauthRequired,
+    ValidationFailed,
+)
 from shared.models import EventRecord, EventStatus, iso, utcnow
 from shared.services import credentials
 from shared.services.event_input import EventInput, parse_create, parse_patch
 from shared.services.event_to_graph import body_keeping_meeting, graph_patch, to_graph
 from shared.services.event_view import OutlookEvent
 from shared.services.user_links import own_link, remember_calendars
-from shared.storage.events import Events
 from shared.storage import base
 from shared.storage.base import ConcurrentUpdate
+from shared.storage.events import Events
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
@@ -121,8 +132,14 @@ def _with_immutable_id(record: EventRecord, box: credentials.Mailbox) -> EventRe
     if record.immutable_id or not record.graph_event_id:
         return record
     try:
-        answer = box.post("/me/translateExchangeIds", json={
-            "inputIds": [record.graph_event_id], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"})
+        answer = box.post(
+            "/me/translateExchangeIds",
+            json={
+                "inputIds": [record.graph_event_id],
+                "sourceIdType": "restId",
+                "targetIdType": "restImmutableEntryId",
+            },
+        )
     except GraphError as exc:
         if type(exc) is not GraphError or exc.status >= 500:
             raise
@@ -164,11 +181,21 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
         now = utcnow()
-        record = EventRecord(company_id=caller.company_id, schedule_id=event.schedule_id, link_id=link.link_id,
-                             tenant_id=link.tenant_id, account_id=link.account_id, calendar_id=event.calendar_id,
-                             transaction_id=transaction_id(caller.company_id, event.schedule_id),
-                             input_hash=event.fingerprint(), input_json=event.to_json_text(), created_at=now,
-                             updated_at=now, immutable_id=True, room_names=room_names)
+        record = EventRecord(
+            company_id=caller.company_id,
+            schedule_id=event.schedule_id,
+            link_id=link.link_id,
+            tenant_id=link.tenant_id,
+            account_id=link.account_id,
+            calendar_id=event.calendar_id,
+            transaction_id=transaction_id(caller.company_id, event.schedule_id),
+            input_hash=event.fingerprint(),
+            input_json=event.to_json_text(),
+            created_at=now,
+            updated_at=now,
+            immutable_id=True,
+            room_names=room_names,
+        )
         try:
             repo.create(record)
         except ConcurrentUpdate:  # a twin request reserved it first: go on as its repeat
@@ -182,8 +209,9 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     # first attempt sent: the stored input and room names, the same transactionId.
     stored = EventInput.from_json_text(record.input_json)
     path = f"/me/calendars/{quote(stored.calendar_id, safe='')}/events" if stored.calendar_id else "/me/events"
-    payload = to_graph(stored, record.room_names if record.room_names is not None else room_names,
-                       record.transaction_id)
+    payload = to_graph(
+        stored, record.room_names if record.room_names is not None else room_names, record.transaction_id
+    )
     try:
         created = box.post(path, json=payload)
     except (GraphUnavailable, GraphTimeout):
@@ -197,8 +225,9 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
             raise ValidationFailed("The calendar does not exist in this account.", code="unknown_calendar") from None
         if exc.status == 403 and stored.calendar_id:
             # A calendar shared by another mailbox: writing there needs Calendars.ReadWrite.Shared.
-            raise ValidationFailed("This calendar belongs to another mailbox and cannot be written to.",
-                                   code="calendar_not_writable") from None
+            raise ValidationFailed(
+                "This calendar belongs to another mailbox and cannot be written to.", code="calendar_not_writable"
+            ) from None
         raise
     record.graph_event_id = created["id"]
     record.status, record.updated_at, record.immutable_id = EventStatus.ACTIVE, utcnow(), True
@@ -255,7 +284,7 @@ def _leased(company_id: str, schedule_id: str) -> EventRecord:
 
 def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
     record = _confirmed_record(caller.company_id, schedule_id)
-    candidate = parse_patch(body, EventInput.from_json_text(record.input_json))   # 422 before any Graph call
+    candidate = parse_patch(body, EventInput.from_json_text(record.input_json))  # 422 before any Graph call
     room_names = _known_rooms(record.tenant_id, candidate.rooms)
     _require_links(caller.company_id, record.link_id, record.tenant_id)
     box = _mailbox(record)
@@ -271,8 +300,11 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
             raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
         try:
             if "body" in patch and old.online_meeting:
-                current = box.get(_event_path(record), prefer='outlook.body-content-type="html"',
-                                  params={"$select": "body,onlineMeeting"})
+                current = box.get(
+                    _event_path(record),
+                    prefer='outlook.body-content-type="html"',
+                    params={"$select": "body,onlineMeeting"},
+                )
                 patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
                 changed = box.patch(_event_path(record), json=patch)

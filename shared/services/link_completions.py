@@ -8,6 +8,7 @@ authorize_url finished by someone else, e.g. a Microsoft admin lured into it, li
 that person lands on HERP Hire with a code their session cannot confirm, and the starter, who
 could, never sees it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,15 +47,22 @@ class SignInResult:
     token_cache: str  # MSAL serialization: holds the refresh token
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"tenant_id": self.tenant_id, "tenant_name": self.tenant_name,
-                           "account": self.account.to_json(), "token_cache": self.token_cache}).encode("utf-8")
+        return json.dumps(
+            {
+                "tenant_id": self.tenant_id,
+                "tenant_name": self.tenant_name,
+                "account": self.account.to_json(),
+                "token_cache": self.token_cache,
+            }
+        ).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SignInResult:
         data = json.loads(raw)
         a = data["account"]
-        return cls(data["tenant_id"], data["tenant_name"], Account(a["id"], a["email"], a["display_name"]),
-                   data["token_cache"])
+        return cls(
+            data["tenant_id"], data["tenant_name"], Account(a["id"], a["email"], a["display_name"]), data["token_cache"]
+        )
 
 
 def _hash(code: str) -> str:
@@ -62,23 +70,37 @@ def _hash(code: str) -> str:
 
 
 def _seal(code_hash: str, result: SignInResult) -> str:
-    return crypto.seal(result.to_bytes(), table=completions_table.TABLE, partition_key=code_hash,
-                       row_key=completions_table.ROW_KEY)
+    return crypto.seal(
+        result.to_bytes(), table=completions_table.TABLE, partition_key=code_hash, row_key=completions_table.ROW_KEY
+    )
 
 
 def _open(completion: LinkCompletion) -> SignInResult:
-    return SignInResult.from_bytes(crypto.open_sealed(completion.sealed_result, table=completions_table.TABLE,
-                                                      partition_key=completion.code_hash,
-                                                      row_key=completions_table.ROW_KEY))
+    return SignInResult.from_bytes(
+        crypto.open_sealed(
+            completion.sealed_result,
+            table=completions_table.TABLE,
+            partition_key=completion.code_hash,
+            row_key=completions_table.ROW_KEY,
+        )
+    )
 
 
 def create(flow: str, company_id: str, herp_account_id: str, result: SignInResult) -> str:
     """Store a pending completion for the starter; returns its code (only its hash is stored)."""
     code = secrets.token_urlsafe(_CODE_BYTES)
     code_hash = _hash(code)
-    LinkCompletions().create(LinkCompletion(
-        code_hash=code_hash, flow=flow, company_id=company_id, herp_account_id=herp_account_id,
-        tenant_id=result.tenant_id, expires_at=utcnow() + LIFETIME, sealed_result=_seal(code_hash, result)))
+    LinkCompletions().create(
+        LinkCompletion(
+            code_hash=code_hash,
+            flow=flow,
+            company_id=company_id,
+            herp_account_id=herp_account_id,
+            tenant_id=result.tenant_id,
+            expires_at=utcnow() + LIFETIME,
+            sealed_result=_seal(code_hash, result),
+        )
+    )
     return code
 
 

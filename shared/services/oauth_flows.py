@@ -13,6 +13,7 @@ the result sealed in a pending completion that only the starter's HERP session c
 `handle_callback` never raises: every outcome is a redirect to HERP_APP_URL (or, after the
 consent leg, to the identity platform's sign-in page), failures with a `reason` code.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ from shared import crypto, graph, identity
 from shared.auth import Caller
 from shared.errors import DomainError, GraphError, TenantNotLinked
 from shared.models import (
+    Account,
     Flow,
     Leg,
-    Account,
     OAuthState,
     utcnow,
 )
@@ -57,16 +58,26 @@ class FlowFailed(Exception):
 
 
 def _new_state(caller: Caller, flow: str, leg: str, tenant_id: str | None) -> OAuthState:
-    return OAuthState(state_id=secrets.token_urlsafe(32), flow=flow, leg=leg, company_id=caller.company_id,
-                      herp_account_id=caller.account_id, tenant_id=tenant_id,
-                      expires_at=utcnow() + STATE_LIFETIME)
+    return OAuthState(
+        state_id=secrets.token_urlsafe(32),
+        flow=flow,
+        leg=leg,
+        company_id=caller.company_id,
+        herp_account_id=caller.account_id,
+        tenant_id=tenant_id,
+        expires_at=utcnow() + STATE_LIFETIME,
+    )
 
 
 def _sign_in_leg(state: OAuthState, tenant_id: str) -> str:
     """Store the state of a sign-in leg with its sealed MSAL flow; the URL to send the browser to."""
     flow = identity.start_sign_in(tenant_id, state.state_id)
-    state.auth_flow = crypto.seal(json.dumps(flow).encode("utf-8"), table=oauth_states.TABLE,
-                                  partition_key=state.state_id, row_key=oauth_states.ROW_KEY)
+    state.auth_flow = crypto.seal(
+        json.dumps(flow).encode("utf-8"),
+        table=oauth_states.TABLE,
+        partition_key=state.state_id,
+        row_key=oauth_states.ROW_KEY,
+    )
     OAuthStates().create(state)
     return flow["auth_uri"]
 
@@ -163,9 +174,15 @@ def _after_consent(state: OAuthState, params: dict) -> str:
     if params.get("admin_consent", "").lower() != "true" or not _GUID.match(tenant):
         raise FlowFailed("microsoft_error")
     # `tenant` is untrusted here; the sign-in leg's id token must confirm it (tid).
-    signin = OAuthState(state_id=secrets.token_urlsafe(32), flow=state.flow, leg=Leg.SIGNIN,
-                        company_id=state.company_id, herp_account_id=state.herp_account_id,
-                        tenant_id=tenant.lower(), expires_at=utcnow() + STATE_LIFETIME)
+    signin = OAuthState(
+        state_id=secrets.token_urlsafe(32),
+        flow=state.flow,
+        leg=Leg.SIGNIN,
+        company_id=state.company_id,
+        herp_account_id=state.herp_account_id,
+        tenant_id=tenant.lower(),
+        expires_at=utcnow() + STATE_LIFETIME,
+    )
     return _sign_in_leg(signin, tenant.lower())
 
 
@@ -173,8 +190,11 @@ def _after_sign_in(state: OAuthState, params: dict, target: _Landing) -> str:
     if not params.get("code") or not state.auth_flow or not state.tenant_id:
         raise FlowFailed("microsoft_error")
     try:
-        flow = json.loads(crypto.open_sealed(state.auth_flow, table=oauth_states.TABLE, partition_key=state.state_id,
-                                             row_key=oauth_states.ROW_KEY))
+        flow = json.loads(
+            crypto.open_sealed(
+                state.auth_flow, table=oauth_states.TABLE, partition_key=state.state_id, row_key=oauth_states.ROW_KEY
+            )
+        )
         result = identity.finish_sign_in(state.tenant_id, flow, params)
     except crypto.DecryptionFailed:
         raise FlowFailed("state_invalid") from None
@@ -195,8 +215,12 @@ def _after_sign_in(state: OAuthState, params: dict, target: _Landing) -> str:
     profile = _profile(result.access_token, claims)
     name = _tenant_name(result.access_token) if tenant_flow else ""
     # Nothing is linked here: the starter's own HERP session confirms (link_completions).
-    code = link_completions.create(state.flow, state.company_id, state.herp_account_id,
-                                   link_completions.SignInResult(tenant_id, name, profile, result.token_cache))
+    code = link_completions.create(
+        state.flow,
+        state.company_id,
+        state.herp_account_id,
+        link_completions.SignInResult(tenant_id, name, profile, result.token_cache),
+    )
     return _herp_url(_Landing(state.flow, tenant_id).page(), result="confirm", completion=code)
 
 
@@ -205,8 +229,10 @@ def _check_consent_role(claims: dict) -> None:
     `wids` claim at all means our app registration does not emit directory roles, not that
     the person is no admin."""
     if "wids" not in claims:
-        log.error("the id token carries no wids claim: set groupMembershipClaims: \"DirectoryRole\" "
-                  "in the app registration's manifest (or the \"Directory roles\" groups claim)")
+        log.error(
+            'the id token carries no wids claim: set groupMembershipClaims: "DirectoryRole" '
+            'in the app registration\'s manifest (or the "Directory roles" groups claim)'
+        )
         raise FlowFailed("app_not_configured")
     if not set(claims.get("wids") or ()) & identity.CONSENT_ADMIN_ROLES:
         raise FlowFailed("admin_required")

@@ -5,17 +5,27 @@ tenant with the tenant admin's delegated token and writes only what changed. Rea
 the cache alone. A dead admin credential marks the tenant `renewal_required` and keeps the old
 cache (docs/architecture.md "Room cache": Outlook keeps working, only the newest rooms cannot be fetched until renewal).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 from shared import graph
-from shared.errors import ClientCredentialRejected, GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired, TenantNotLinked
+from shared.errors import (
+    ClientCredentialRejected,
+    GraphError,
+    GraphTimeout,
+    GraphUnavailable,
+    LinkRemoved,
+    ReauthRequired,
+    TenantNotLinked,
+)
 from shared.models import Room, TenantLink, TenantStatus, iso, utcnow
 from shared.services import credentials
 from shared.settings import get_settings
@@ -66,17 +76,23 @@ def _room(place: dict, list_of: dict[str, str]) -> Room:
     capacity = place.get("capacity")
     accessible = place.get("isWheelChairAccessible")
     tags = place.get("tags") or []
-    return Room(email=place["emailAddress"], display_name=place.get("displayName") or place["emailAddress"],
-                capacity=capacity if isinstance(capacity, int) else None, building=place.get("building") or None,
-                floor=floor or None, room_list=list_of.get(place["emailAddress"].lower()),
-                wheelchair_accessible=accessible if isinstance(accessible, bool) else None,
-                bookable=str(place.get("bookingType") or "").lower() != "reserved",
-                tags=tuple(t for t in tags if isinstance(t, str)))
+    return Room(
+        email=place["emailAddress"],
+        display_name=place.get("displayName") or place["emailAddress"],
+        capacity=capacity if isinstance(capacity, int) else None,
+        building=place.get("building") or None,
+        floor=floor or None,
+        room_list=list_of.get(place["emailAddress"].lower()),
+        wheelchair_accessible=accessible if isinstance(accessible, bool) else None,
+        bookable=str(place.get("bookingType") or "").lower() != "reserved",
+        tags=tuple(t for t in tags if isinstance(t, str)),
+    )
 
 
 def _record_sync_status(company_id: str, tenant_id: str, **changes) -> None:
     """Apply `changes` to the tenant link under its ETag. A status the link kept changing under is
     dropped with a warning: the next sync records a fresh one, and the cache itself is written."""
+
     def change(link: TenantLink) -> bool:
         for name, value in changes.items():
             setattr(link, name, value)
@@ -98,24 +114,40 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     try:
         rooms = _fetch_rooms(credentials.mailbox(company_id, tenant_id, link.admin.id))
     except (ReauthRequired, LinkRemoved):
-        _record_sync_status(company_id, tenant_id, status=TenantStatus.RENEWAL_REQUIRED,
-                rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link.")
+        _record_sync_status(
+            company_id,
+            tenant_id,
+            status=TenantStatus.RENEWAL_REQUIRED,
+            rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link.",
+        )
         log.warning("room sync of tenant %s: admin credential refused -> renewal_required", tenant_id)
         return None
     except (GraphUnavailable, GraphTimeout) as exc:
-        _record_sync_status(company_id, tenant_id, rooms_last_error=f"Microsoft Graph unavailable ({exc.code}); will retry.")
+        _record_sync_status(
+            company_id, tenant_id, rooms_last_error=f"Microsoft Graph unavailable ({exc.code}); will retry."
+        )
         raise
     except ClientCredentialRejected:  # our secret, not the admin's sign-in: no renewal asked
-        _record_sync_status(company_id, tenant_id, rooms_last_error="Microsoft refused the service's own credential; "
-                                                        "an operator must renew the client secret.")
+        _record_sync_status(
+            company_id,
+            tenant_id,
+            rooms_last_error="Microsoft refused the service's own credential; "
+            "an operator must renew the client secret.",
+        )
         raise
     except GraphError as exc:
         if exc.status in (401, 403):
-            _record_sync_status(company_id, tenant_id, status=TenantStatus.RENEWAL_REQUIRED,
-                    rooms_last_error=f"Access to rooms was refused ({exc.status} {exc.graph_code}); renew the link.")
+            _record_sync_status(
+                company_id,
+                tenant_id,
+                status=TenantStatus.RENEWAL_REQUIRED,
+                rooms_last_error=f"Access to rooms was refused ({exc.status} {exc.graph_code}); renew the link.",
+            )
             log.warning("room sync of tenant %s: places refused (%s) -> renewal_required", tenant_id, exc.status)
             return None
-        _record_sync_status(company_id, tenant_id, rooms_last_error=f"Microsoft Graph error ({exc.status} {exc.graph_code}).")
+        _record_sync_status(
+            company_id, tenant_id, rooms_last_error=f"Microsoft Graph error ({exc.status} {exc.graph_code})."
+        )
         if exc.status >= 500:
             raise
         return None
@@ -124,8 +156,14 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     upserts = [room for key, room in fresh.items() if cached.get(key) != room]
     deletes = [cached[key].email for key in cached.keys() - fresh.keys()]
     written = Rooms().apply(tenant_id, upserts, deletes)
-    _record_sync_status(company_id, tenant_id, status=TenantStatus.ACTIVE, rooms_count=len(fresh), rooms_synced_at=utcnow(),
-            rooms_last_error=None)
+    _record_sync_status(
+        company_id,
+        tenant_id,
+        status=TenantStatus.ACTIVE,
+        rooms_count=len(fresh),
+        rooms_synced_at=utcnow(),
+        rooms_last_error=None,
+    )
     log.info("room sync of tenant %s: %d rooms, %d rows written", tenant_id, len(fresh), written)
     return SyncResult(tenant_id, len(fresh), written)
 
@@ -145,8 +183,11 @@ def request_sync_quietly(company_id: str, tenant_id: str) -> None:
 
 def fan_out() -> int:
     """One `room-sync` message per tenant link (the timer's whole job)."""
-    messages = ({"company_id": company, "tenant_id": tenant}
-                for company, tenant, status in TenantLinks().all() if status != TenantStatus.UNLINKING)
+    messages = (
+        {"company_id": company, "tenant_id": tenant}
+        for company, tenant, status in TenantLinks().all()
+        if status != TenantStatus.UNLINKING
+    )
     return queues.enqueue_many(queues.ROOM_SYNC, messages)
 
 

@@ -1,4 +1,5 @@
 """Use cases of tenant-level links: read, complete a link or renewal, unlink (cascade)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,10 +8,10 @@ import logging
 from shared.errors import NotFound, TenantLinkNotFound
 from shared.models import (
     Account,
-    TenantStatus,
-    Via,
     TenantLink,
+    TenantStatus,
     UserLink,
+    Via,
     utcnow,
 )
 from shared.services import rooms
@@ -48,12 +49,22 @@ def ensure_user_link(company_id: str, herp_account_id: str, tenant_id: str, oid:
             link.via = via
             repo.save(link)
         return link
-    return repo.save(UserLink(company_id=company_id, link_id=link_id, herp_account_id=herp_account_id,
-                              tenant_id=tenant_id, account_id=oid, via=via, linked_at=utcnow()))
+    return repo.save(
+        UserLink(
+            company_id=company_id,
+            link_id=link_id,
+            herp_account_id=herp_account_id,
+            tenant_id=tenant_id,
+            account_id=oid,
+            via=via,
+            linked_at=utcnow(),
+        )
+    )
 
 
-def save_admin_link(company_id: str, tenant_id: str, tenant_name: str, admin: Account,
-                    herp_account_id: str) -> TenantLink:
+def save_admin_link(
+    company_id: str, tenant_id: str, tenant_name: str, admin: Account, herp_account_id: str
+) -> TenantLink:
     """The tenant link with a (new) admin credential, status active.
 
     Written last: the Microsoft account and the admin's user link already exist, so a failure
@@ -63,8 +74,14 @@ def save_admin_link(company_id: str, tenant_id: str, tenant_name: str, admin: Ac
 
     def load() -> TenantLink:  # the stored link, or a new one (no ETag: created)
         return repo.get(company_id, tenant_id) or TenantLink(
-            company_id=company_id, tenant_id=tenant_id, tenant_name=tenant_name, status=TenantStatus.ACTIVE,
-            admin=admin, linked_by=herp_account_id, linked_at=utcnow())
+            company_id=company_id,
+            tenant_id=tenant_id,
+            tenant_name=tenant_name,
+            status=TenantStatus.ACTIVE,
+            admin=admin,
+            linked_by=herp_account_id,
+            linked_at=utcnow(),
+        )
 
     def change(link: TenantLink) -> bool:
         if link.etag is None:

@@ -1,5 +1,6 @@
 """Use cases of user-level links (Personal settings > External service accounts > Outlook) and
 the calendars a linked user can pick."""
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,9 @@ def link_json(link: UserLink, account: MicrosoftAccount | None) -> dict:
         "account": profile.to_json(),
         "linked_at": iso(link.linked_at),
         "via": link.via,
-        "status": account.status if account and account.status == AccountStatus.REAUTH_REQUIRED else AccountStatus.ACTIVE,
+        "status": account.status
+        if account and account.status == AccountStatus.REAUTH_REQUIRED
+        else AccountStatus.ACTIVE,
     }
 
 
@@ -44,12 +47,14 @@ def list_links(caller: Caller) -> list[dict]:
     out = []
     for tenant in tenants:
         links = sorted((l for l in mine if l.tenant_id == tenant.tenant_id), key=lambda l: l.linked_at)
-        out.append({
-            "tenant_id": tenant.tenant_id,
-            "tenant_name": tenant.tenant_name,
-            "status": tenant.status,
-            "links": [link_json(l, accounts.get(f"{l.tenant_id}:{l.account_id}")) for l in links],
-        })
+        out.append(
+            {
+                "tenant_id": tenant.tenant_id,
+                "tenant_name": tenant.tenant_name,
+                "status": tenant.status,
+                "links": [link_json(l, accounts.get(f"{l.tenant_id}:{l.account_id}")) for l in links],
+            }
+        )
     return out
 
 
@@ -99,7 +104,7 @@ def remember_calendars(company_id: str, tenant_id: str, oid: str, calendars: lis
 
 
 def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
-    box = credentials.Mailbox(account)   # the row read for the whole listing; no second read
+    box = credentials.Mailbox(account)  # the row read for the whole listing; no second read
     items = list(graph.items(graph.pages(box.get, "/me/calendars", params={"$select": CALENDAR_FIELDS, "$top": "50"})))
     remember_calendars(link.company_id, link.tenant_id, link.account_id, items)
     # /me/calendars also lists calendars other mailboxes share with the user (resources/calendar.md:
@@ -111,15 +116,18 @@ def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
         owner = ((c.get("owner") or {}).get("address") or "").lower()
         return bool(c.get("canEdit")) and (not owner or not own or owner == own)
 
-    return [{
-        "link_id": link.link_id,
-        "account": account.account.to_json(),
-        "calendar_id": c["id"],
-        "name": c.get("name") or "",
-        "is_default": bool(c.get("isDefaultCalendar")),
-        "can_edit": writable(c),
-        "teams_available": "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or []),
-    } for c in items]
+    return [
+        {
+            "link_id": link.link_id,
+            "account": account.account.to_json(),
+            "calendar_id": c["id"],
+            "name": c.get("name") or "",
+            "is_default": bool(c.get("isDefaultCalendar")),
+            "can_edit": writable(c),
+            "teams_available": "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or []),
+        }
+        for c in items
+    ]
 
 
 def calendars(caller: Caller) -> dict:
@@ -127,11 +135,17 @@ def calendars(caller: Caller) -> dict:
     fails (dead credential, Graph down) is reported in `errors` and does not fail the rest."""
     tenants = {t.tenant_id for t in TenantLinks().list_linked(caller.company_id)}
     accounts = _accounts_by_key(caller.company_id)
-    links = [l for l in UserLinks().of_herp_account(caller.company_id, caller.account_id)
-             if l.tenant_id in tenants and f"{l.tenant_id}:{l.account_id}" in accounts]
+    links = [
+        l
+        for l in UserLinks().of_herp_account(caller.company_id, caller.account_id)
+        if l.tenant_id in tenants and f"{l.tenant_id}:{l.account_id}" in accounts
+    ]
     active = [l for l in links if accounts[f"{l.tenant_id}:{l.account_id}"].status != AccountStatus.REAUTH_REQUIRED]
-    errors = [{"link_id": l.link_id, "code": "reauth_required", "message": "The Microsoft account must be linked again."}
-              for l in links if l not in active]
+    errors = [
+        {"link_id": l.link_id, "code": "reauth_required", "message": "The Microsoft account must be linked again."}
+        for l in links
+        if l not in active
+    ]
 
     def fetch(link: UserLink):
         try:

@@ -5,13 +5,15 @@ Every write that can race carries an ETag (`MatchConditions.IfNotModified`); a l
 `ConcurrentUpdate`. Keys are escaped (`escape_key`); filters always use `parameters=`, never
 string formatting (filter injection). The SDK is imported on first use, never at indexing.
 """
+
 from __future__ import annotations
 
 import random
 import re
 import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from shared.errors import Conflict
 from shared.models import iso
@@ -38,7 +40,7 @@ class ConcurrentUpdate(Conflict):
 
 
 def escape_key(value: str) -> str:
-    return _UNSAFE_KEY_CHARS.sub(lambda m: "%{:02X}".format(ord(m.group())), value)
+    return _UNSAFE_KEY_CHARS.sub(lambda m: f"%{ord(m.group()):02X}", value)
 
 
 def unescape_key(value: str) -> str:
@@ -76,8 +78,9 @@ def write(table_name: str, entity: dict, etag: str | None, *, create: bool = Fal
         if create:
             meta = client.create_entity(entity)
         elif etag:
-            meta = client.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
-                                        match_condition=MatchConditions.IfNotModified)
+            meta = client.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
         else:
             meta = client.upsert_entity(entity, mode=UpdateMode.REPLACE)
     except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
@@ -90,8 +93,14 @@ def delete(table_name: str, partition_key: str, row_key: str) -> None:
     table(table_name).delete_entity(escape_key(partition_key), escape_key(row_key))
 
 
-def update(load: Callable[[], R | None], change: Callable[[R], bool], save: Callable[[R], R], *,
-           first: R | None = None, attempts: int = UPDATE_ATTEMPTS) -> R | None:
+def update(
+    load: Callable[[], R | None],
+    change: Callable[[R], bool],
+    save: Callable[[R], R],
+    *,
+    first: R | None = None,
+    attempts: int = UPDATE_ATTEMPTS,
+) -> R | None:
     """Read, change, save under the record's ETag; a lost race re-reads and tries again after a
     short random pause. Returns the saved record; the record unsaved when `change` returns False
     (nothing to do); None when `load` finds nothing. After `attempts` lost races it raises

@@ -4,6 +4,7 @@ Locally `AzureWebJobsStorage` is a connection string (Azurite); in Azure `STORAG
 selects managed identity (`DefaultAzureCredential`, imported only then). A table or queue is
 created once per process, on first use. Table and queue modules both build on this one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,8 +81,12 @@ def queue(name: str):
                 account = get_settings().storage_account_name
                 encode = TextBase64EncodePolicy()
                 if account:
-                    client = QueueClient(f"https://{account}.queue.core.windows.net", name,
-                                         credential=_credential(), message_encode_policy=encode)
+                    client = QueueClient(
+                        f"https://{account}.queue.core.windows.net",
+                        name,
+                        credential=_credential(),
+                        message_encode_policy=encode,
+                    )
                 else:
                     client = QueueClient.from_connection_string(connection_string(), name, message_encode_policy=encode)
                 try:

@@ -1,6 +1,7 @@
 """The events table: HERP schedule -> Outlook event mapping (PartitionKey company_id, RowKey
 schedule_id escaped). The normalised input is kept as JSON split over several properties
 (a Table string property holds at most 64 KiB)."""
+
 from __future__ import annotations
 
 import json
@@ -17,17 +18,28 @@ MAX_CHUNKS = 15
 
 
 def to_entity(r: EventRecord) -> dict:
-    chunks = [r.input_json[i:i + CHUNK] for i in range(0, len(r.input_json), CHUNK)] or [""]
+    chunks = [r.input_json[i : i + CHUNK] for i in range(0, len(r.input_json), CHUNK)] or [""]
     if len(chunks) > MAX_CHUNKS:
         raise ValueError("event input too large to store")
     entity = {
-        "PartitionKey": escape_key(r.company_id), "RowKey": escape_key(r.schedule_id),
-        "link_id": r.link_id, "tenant_id": r.tenant_id, "account_id": r.account_id, "calendar_id": r.calendar_id,
-        "transaction_id": r.transaction_id, "input_hash": r.input_hash, "input_chunks": len(chunks),
-        "status": str(r.status), "graph_event_id": r.graph_event_id,
-        "created_at": iso(r.created_at), "updated_at": iso(r.updated_at), "locked_until": iso(r.locked_until),
+        "PartitionKey": escape_key(r.company_id),
+        "RowKey": escape_key(r.schedule_id),
+        "link_id": r.link_id,
+        "tenant_id": r.tenant_id,
+        "account_id": r.account_id,
+        "calendar_id": r.calendar_id,
+        "transaction_id": r.transaction_id,
+        "input_hash": r.input_hash,
+        "input_chunks": len(chunks),
+        "status": str(r.status),
+        "graph_event_id": r.graph_event_id,
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
+        "locked_until": iso(r.locked_until),
         "immutable_id": r.immutable_id,
-        "room_names": json.dumps(r.room_names, ensure_ascii=False, sort_keys=True) if r.room_names is not None else None,
+        "room_names": json.dumps(r.room_names, ensure_ascii=False, sort_keys=True)
+        if r.room_names is not None
+        else None,
     }
     entity.update({f"input_{n}": chunk for n, chunk in enumerate(chunks)})
     return entity
@@ -35,14 +47,23 @@ def to_entity(r: EventRecord) -> dict:
 
 def from_entity(e) -> EventRecord:
     return EventRecord(
-        company_id=unescape_key(e["PartitionKey"]), schedule_id=unescape_key(e["RowKey"]),
-        link_id=e["link_id"], tenant_id=e["tenant_id"], account_id=e["account_id"], calendar_id=e.get("calendar_id"),
-        transaction_id=e["transaction_id"], input_hash=e["input_hash"],
+        company_id=unescape_key(e["PartitionKey"]),
+        schedule_id=unescape_key(e["RowKey"]),
+        link_id=e["link_id"],
+        tenant_id=e["tenant_id"],
+        account_id=e["account_id"],
+        calendar_id=e.get("calendar_id"),
+        transaction_id=e["transaction_id"],
+        input_hash=e["input_hash"],
         input_json="".join(e.get(f"input_{n}") or "" for n in range(int(e.get("input_chunks") or 0))),
-        status=e.get("status") or EventStatus.CREATING, graph_event_id=e.get("graph_event_id"),
-        created_at=parse_iso(e.get("created_at")), updated_at=parse_iso(e.get("updated_at")),
-        locked_until=parse_iso(e.get("locked_until")), immutable_id=bool(e.get("immutable_id")),
-        room_names=json.loads(e["room_names"]) if e.get("room_names") else None, etag=base.etag_of(e),
+        status=e.get("status") or EventStatus.CREATING,
+        graph_event_id=e.get("graph_event_id"),
+        created_at=parse_iso(e.get("created_at")),
+        updated_at=parse_iso(e.get("updated_at")),
+        locked_until=parse_iso(e.get("locked_until")),
+        immutable_id=bool(e.get("immutable_id")),
+        room_names=json.loads(e["room_names"]) if e.get("room_names") else None,
+        etag=base.etag_of(e),
     )
 
 

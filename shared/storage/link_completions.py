@@ -6,6 +6,7 @@ produced (profile, tenant name, MSAL token cache) is sealed by the use case, bou
 keys. A confirm claims the row for a short lease under its ETag (the loser of a race gets 412),
 commits, then deletes it; a failed commit releases the claim, so its starter can try again.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -47,7 +48,6 @@ def to_entity(c: LinkCompletion) -> dict:
 
 
 class LinkCompletions:
-
     def create(self, completion: LinkCompletion) -> LinkCompletion:
         completion.etag = base.write(TABLE, to_entity(completion), None, create=True)
         return completion

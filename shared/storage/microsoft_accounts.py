@@ -1,9 +1,10 @@
 """Microsoft accounts (one sealed MSAL token cache each): PartitionKey company_id, RowKey
 "{tenant_id}:{oid}"."""
+
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from shared.models import Account, AccountStatus, MicrosoftAccount, account_key, iso, parse_iso
 from shared.storage import base
@@ -43,7 +44,6 @@ class MicrosoftAccounts:
     def get(self, company_id: str, tenant_id: str, oid: str) -> MicrosoftAccount | None:
         e = base.read(TABLE, company_id, account_key(tenant_id, oid))
         return from_entity(e) if e else None
-
 
     def _of_tenant(self, company_id: str, tenant_id: str) -> Iterator:
         # Row keys of a tenant share the prefix "{tenant_id}:"; ";" sorts right after ":".

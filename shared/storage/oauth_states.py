@@ -1,4 +1,5 @@
 """Single-use states of sign-in flow legs: PartitionKey state id, RowKey `state`."""
+
 from __future__ import annotations
 
 from datetime import datetime

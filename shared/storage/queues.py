@@ -1,10 +1,11 @@
 """Queue Storage: the messages of the queue triggers. Bulk enqueues run concurrently (Queue
 Storage has no batch send). The queue names are read at indexing, so this module is cheap to
 import: the client comes from `connection` on first send."""
+
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 ROOM_SYNC = "room-sync"  # functions/rooms.py `sync_tenant_rooms` listens here
 PARALLEL_SENDS = 16

@@ -1,4 +1,5 @@
 """The room cache: PartitionKey tenant_id, RowKey room email (lower case)."""
+
 from __future__ import annotations
 
 import json
@@ -12,24 +13,36 @@ TABLE = "Rooms"
 
 def from_entity(e) -> Room:
     capacity = e.get("capacity")
-    return Room(email=e.get("email") or unescape_key(e["RowKey"]), display_name=e.get("display_name") or "",
-                capacity=int(capacity) if capacity is not None else None, building=e.get("building"),
-                floor=e.get("floor"), room_list=e.get("room_list"),
-                wheelchair_accessible=e.get("wheelchair_accessible"),
-                bookable=e.get("bookable") is not False,  # rows cached before the field existed
-                tags=tuple(json.loads(e.get("tags") or "[]")))
+    return Room(
+        email=e.get("email") or unescape_key(e["RowKey"]),
+        display_name=e.get("display_name") or "",
+        capacity=int(capacity) if capacity is not None else None,
+        building=e.get("building"),
+        floor=e.get("floor"),
+        room_list=e.get("room_list"),
+        wheelchair_accessible=e.get("wheelchair_accessible"),
+        bookable=e.get("bookable") is not False,  # rows cached before the field existed
+        tags=tuple(json.loads(e.get("tags") or "[]")),
+    )
 
 
 def to_entity(tenant_id: str, room: Room) -> dict:
-    return {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(room.email.lower()), "email": room.email,
-            "display_name": room.display_name, "capacity": room.capacity, "building": room.building,
-            "floor": room.floor, "room_list": room.room_list,
-            "wheelchair_accessible": room.wheelchair_accessible, "bookable": room.bookable,
-            "tags": json.dumps(list(room.tags), ensure_ascii=False)}
+    return {
+        "PartitionKey": escape_key(tenant_id),
+        "RowKey": escape_key(room.email.lower()),
+        "email": room.email,
+        "display_name": room.display_name,
+        "capacity": room.capacity,
+        "building": room.building,
+        "floor": room.floor,
+        "room_list": room.room_list,
+        "wheelchair_accessible": room.wheelchair_accessible,
+        "bookable": room.bookable,
+        "tags": json.dumps(list(room.tags), ensure_ascii=False),
+    }
 
 
 class Rooms:
-
     def get(self, tenant_id: str, email: str) -> Room | None:
         e = base.read(TABLE, tenant_id, email.lower())
         return from_entity(e) if e else None
@@ -40,8 +53,10 @@ class Rooms:
         from azure.data.tables import UpdateMode
 
         ops: list[tuple] = [("upsert", to_entity(tenant_id, r), {"mode": UpdateMode.REPLACE}) for r in upserts]
-        ops += [("delete", {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(email.lower())})
-                for email in deletes]
+        ops += [
+            ("delete", {"PartitionKey": escape_key(tenant_id), "RowKey": escape_key(email.lower())})
+            for email in deletes
+        ]
         return base.submit_batches(TABLE, ops)
 
     def delete_tenant(self, tenant_id: str) -> int:

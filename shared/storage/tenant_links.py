@@ -1,7 +1,8 @@
 """Tenant links: PartitionKey company_id, RowKey tenant_id."""
+
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from shared.models import Account, TenantLink, TenantStatus, iso, parse_iso, parse_iso_required
 from shared.storage import base
@@ -51,7 +52,6 @@ class TenantLinks:
         e = base.read(TABLE, company_id, tenant_id)
         return from_entity(e) if e else None
 
-
     def get_linked(self, company_id: str, tenant_id: str) -> TenantLink | None:
         """The link, unless absent or being unlinked (an unlink in progress hides it at once)."""
         link = self.get(company_id, tenant_id)
@@ -79,8 +79,9 @@ class TenantLinks:
 
     def companies_linking(self, tenant_id: str) -> list[str]:
         """Companies that link `tenant_id` (a cross-partition query: only on unlink)."""
-        rows = table(TABLE).query_entities("RowKey eq @tid", parameters={"tid": escape_key(tenant_id)},
-                                           select=["PartitionKey", "status"])
+        rows = table(TABLE).query_entities(
+            "RowKey eq @tid", parameters={"tid": escape_key(tenant_id)}, select=["PartitionKey", "status"]
+        )
         return [unescape_key(e["PartitionKey"]) for e in rows]
 
     def list(self, company_id: str) -> list[TenantLink]:

@@ -1,4 +1,5 @@
 """User links (HERP account <-> Microsoft account): PartitionKey company_id, RowKey link_id."""
+
 from __future__ import annotations
 
 from shared.models import UserLink, Via, iso, parse_iso_required

@@ -1,5 +1,6 @@
 """Shared helpers of the console tests: a fake API (and emulator) as werkzeug servers on free
 ports, the console's test configuration, signing in."""
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,15 @@ class FakeServer:
 
     @Request.application
     def wsgi(self, request: Request):
-        self.requests.append({
-            "method": request.method, "path": request.path,
-            "query": request.query_string.decode(), "body": request.get_data(),
-            "headers": dict(request.headers)})
+        self.requests.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "query": request.query_string.decode(),
+                "body": request.get_data(),
+                "headers": dict(request.headers),
+            }
+        )
         return self.handler(request)
 
     def stop(self):
@@ -64,10 +70,17 @@ def fake_api(request: Request) -> Response:
         return Response(status=204)
     if path == "/api/outlook/echo":
         body = json.dumps({"seen": request.get_data(as_text=True)})
-        return Response(body, status=201, mimetype="application/json",
-                        headers=[("X-Upstream", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
-    return Response(json.dumps({"error": {"code": "not_found", "message": "No such route <x>."}}),
-                    status=404, mimetype="application/json")
+        return Response(
+            body,
+            status=201,
+            mimetype="application/json",
+            headers=[("X-Upstream", "yes"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
+        )
+    return Response(
+        json.dumps({"error": {"code": "not_found", "message": "No such route <x>."}}),
+        status=404,
+        mimetype="application/json",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +91,9 @@ def api():
 
 
 def make_config(api_base: str, **overrides) -> ConsoleConfig:
-    values = dict(api_base=api_base, jwt_secret=SECRET, jwt_issuer=ISSUER, jwt_audience=AUDIENCE,
-                  emulator_url="", ca_bundle=True)
+    values = dict(
+        api_base=api_base, jwt_secret=SECRET, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, emulator_url="", ca_bundle=True
+    )
     return ConsoleConfig(**{**values, **overrides})
 
 

@@ -2,6 +2,7 @@
 pages, escaping, settings, the emulator note and the command line. A tiny fake API and a fake
 emulator run as werkzeug servers on free ports; the console runs in-process (test Client)
 and, once, as `python -m devtools.console`."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,19 @@ from devtools.console.app import COOKIE, DEFAULT_PAGE, ConsoleApp
 from devtools.console.config import load_config
 from devtools.console.emulator_note import EmulatorNote
 
-from .conftest import (AUTHORIZE_URL, AUDIENCE, ISSUER, PAGES, REPO, SECRET, FakeServer, decode, fake_api,
-                       make_config, sign_in)
+from .conftest import (
+    AUDIENCE,
+    AUTHORIZE_URL,
+    ISSUER,
+    PAGES,
+    REPO,
+    SECRET,
+    FakeServer,
+    decode,
+    fake_api,
+    make_config,
+    sign_in,
+)
 
 
 # --- identity cookie -------------------------------------------------------------------------
@@ -40,8 +52,9 @@ def test_pages_need_an_identity_and_come_back_after_choosing_one(client):
         assert name in picker.text
     assert 'value="/settings/accounts/outlook?result=linked"' in picker.text
 
-    chosen = client.post("/identity", data={"account_id": "u-member-2",
-                                            "next": "/settings/accounts/outlook?result=linked"})
+    chosen = client.post(
+        "/identity", data={"account_id": "u-member-2", "next": "/settings/accounts/outlook?result=linked"}
+    )
     assert chosen.status_code == 303
     assert chosen.headers["Location"] == "/settings/accounts/outlook?result=linked"
     cookie = chosen.headers["Set-Cookie"]
@@ -66,9 +79,14 @@ def test_unknown_identity_is_refused(client):
 
 
 # --- proxy -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("account_id, company_id, role", [
-    ("u-admin-1", "herp-demo-1", "admin"), ("u-member-1", "herp-demo-1", "member"),
-    ("u-admin-9", "herp-demo-2", "admin")])
+@pytest.mark.parametrize(
+    "account_id, company_id, role",
+    [
+        ("u-admin-1", "herp-demo-1", "admin"),
+        ("u-member-1", "herp-demo-1", "member"),
+        ("u-admin-9", "herp-demo-2", "admin"),
+    ],
+)
 def test_proxy_adds_a_valid_hs256_token_for_the_chosen_identity(client, api, account_id, company_id, role):
     sign_in(client, account_id)
     before = int(time.time())
@@ -87,8 +105,9 @@ def test_proxy_adds_a_valid_hs256_token_for_the_chosen_identity(client, api, acc
 def test_proxy_forwards_method_path_query_body_and_returns_status_body_headers(client, api):
     sign_in(client)
     body = json.dumps({"tenant_id": "t-1", "名前": "テスト"}, ensure_ascii=False).encode()
-    response = client.post("/api/outlook/echo?x=1&y=%E3%81%82&x=2", data=body,
-                           headers={"Content-Type": "application/json; charset=utf-8"})
+    response = client.post(
+        "/api/outlook/echo?x=1&y=%E3%81%82&x=2", data=body, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     (seen,) = api.requests
     assert (seen["method"], seen["path"], seen["query"]) == ("POST", "/api/outlook/echo", "x=1&y=%E3%81%82&x=2")
     assert seen["body"] == body
@@ -191,9 +210,13 @@ def test_static_assets(client):
 
 
 def test_the_secret_never_reaches_the_browser(client):
-    responses = [client.get("/"), client.get("/?next=/calendars"),
-                 client.post("/identity", data={"account_id": "bad"}),
-                 client.get("/static/console.js"), client.get("/static/console.css")]
+    responses = [
+        client.get("/"),
+        client.get("/?next=/calendars"),
+        client.post("/identity", data={"account_id": "bad"}),
+        client.get("/static/console.js"),
+        client.get("/static/console.css"),
+    ]
     for account_id in ("u-admin-1", "u-member-1"):
         responses.append(sign_in(client, account_id))
         responses += [client.get(path) for path in PAGES]
@@ -210,10 +233,18 @@ def write_settings(root: Path, name: str, values: dict):
 
 def test_settings_env_wins_over_local_settings(tmp_path):
     write_settings(tmp_path, "local.settings.sample.json", {"HERP_JWT_SECRET": "from-sample"})
-    write_settings(tmp_path, "local.settings.json", {
-        "HERP_JWT_SECRET": "from-file", "HERP_JWT_ISSUER": "iss-file", "HERP_JWT_AUDIENCE": "aud-file",
-        "MS_REDIRECT_URI": "http://localhost:17071/api/outlook/callback",
-        "MS_AUTHORITY_HOST": "https://localhost:18443/", "REQUESTS_CA_BUNDLE": "ca.pem"})
+    write_settings(
+        tmp_path,
+        "local.settings.json",
+        {
+            "HERP_JWT_SECRET": "from-file",
+            "HERP_JWT_ISSUER": "iss-file",
+            "HERP_JWT_AUDIENCE": "aud-file",
+            "MS_REDIRECT_URI": "http://localhost:17071/api/outlook/callback",
+            "MS_AUTHORITY_HOST": "https://localhost:18443/",
+            "REQUESTS_CA_BUNDLE": "ca.pem",
+        },
+    )
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
     config = load_config(environ={"HERP_JWT_ISSUER": "iss-env"}, root=tmp_path)
     assert (config.jwt_secret, config.jwt_issuer, config.jwt_audience) == ("from-file", "iss-env", "aud-file")
@@ -237,12 +268,31 @@ def test_settings_fall_back_to_the_sample(tmp_path):
 EMULATOR_STATE = {
     "tenants": [{"id": "c0a1", "displayName": "Contoso <Ltd>", "domain": "contoso.onmicrosoft.com"}],
     "users": [
-        {"id": "a1", "tenant_id": "c0a1", "userPrincipalName": "aiko.admin@contoso.onmicrosoft.com",
-         "displayName": "Aiko Sato", "roles": ["62e90394-69f5-4237-9190-012177145e10"], "has_mailbox": True},
-        {"id": "a3", "tenant_id": "c0a1", "userPrincipalName": "carl.nomail@contoso.onmicrosoft.com",
-         "displayName": "Carl Ito", "roles": [], "has_mailbox": False},
-        {"id": "a9", "tenant_id": "c0a1", "userPrincipalName": "gone@contoso.onmicrosoft.com",
-         "displayName": "Gone", "roles": [], "deleted": True}],
+        {
+            "id": "a1",
+            "tenant_id": "c0a1",
+            "userPrincipalName": "aiko.admin@contoso.onmicrosoft.com",
+            "displayName": "Aiko Sato",
+            "roles": ["62e90394-69f5-4237-9190-012177145e10"],
+            "has_mailbox": True,
+        },
+        {
+            "id": "a3",
+            "tenant_id": "c0a1",
+            "userPrincipalName": "carl.nomail@contoso.onmicrosoft.com",
+            "displayName": "Carl Ito",
+            "roles": [],
+            "has_mailbox": False,
+        },
+        {
+            "id": "a9",
+            "tenant_id": "c0a1",
+            "userPrincipalName": "gone@contoso.onmicrosoft.com",
+            "displayName": "Gone",
+            "roles": [],
+            "deleted": True,
+        },
+    ],
 }
 
 
@@ -273,10 +323,21 @@ def test_no_emulator_call_for_a_non_local_authority(api):
 
 # --- command line ----------------------------------------------------------------------------
 def test_command_line_serves_and_proxies(api):
-    env = {**os.environ, "HERP_JWT_SECRET": SECRET, "HERP_JWT_ISSUER": ISSUER, "HERP_JWT_AUDIENCE": AUDIENCE,
-           "MS_AUTHORITY_HOST": "https://login.example.test"}
-    proc = subprocess.Popen([sys.executable, "-m", "devtools.console", "--port", "0", "--api", api.url],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {
+        **os.environ,
+        "HERP_JWT_SECRET": SECRET,
+        "HERP_JWT_ISSUER": ISSUER,
+        "HERP_JWT_AUDIENCE": AUDIENCE,
+        "MS_AUTHORITY_HOST": "https://login.example.test",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.console", "--port", "0", "--api", api.url],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         match = re.fullmatch(r"console ready (http://localhost:(\d+))\n", line)
@@ -302,10 +363,15 @@ CHROMIUM = "/usr/bin/chromium"
 
 def browser_api(request: Request) -> Response:
     if request.path == "/api/outlook/tenant-links":
-        link = {"tenant_id": "t-1", "tenant_name": "<img src=x onerror=alert(1)>", "status": "renewal_required",
-                "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
-                "linked_at": "2025-01-01T00:00:00Z", "renewed_at": None,
-                "rooms": {"count": 0, "synced_at": None, "last_error": None}}
+        link = {
+            "tenant_id": "t-1",
+            "tenant_name": "<img src=x onerror=alert(1)>",
+            "status": "renewal_required",
+            "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
+            "linked_at": "2025-01-01T00:00:00Z",
+            "renewed_at": None,
+            "rooms": {"count": 0, "synced_at": None, "last_error": None},
+        }
         return Response(json.dumps({"tenant_links": [link]}), mimetype="application/json")
     return fake_api(request)
 
@@ -346,20 +412,31 @@ def completion_api(request: Request) -> Response:
     """The API of a flow's end: the completion `good` confirms once, anything else is refused."""
     if request.path == "/api/outlook/link-completions" and request.method == "POST":
         if json.loads(request.get_data()).get("completion") == "good":
-            link = {"link_id": "ul_1", "account": {"id": "e1", "email": "emi@contoso.test", "display_name": "Emi"},
-                    "linked_at": "2025-01-01T00:00:00Z", "via": "user", "status": "active"}
+            link = {
+                "link_id": "ul_1",
+                "account": {"id": "e1", "email": "emi@contoso.test", "display_name": "Emi"},
+                "linked_at": "2025-01-01T00:00:00Z",
+                "via": "user",
+                "status": "active",
+            }
             return Response(json.dumps({"result": "linked", "user_link": link}), mimetype="application/json")
-        return Response(json.dumps({"error": {"code": "completion_not_found", "message": "No such link completion."}}),
-                        status=404, mimetype="application/json")
+        return Response(
+            json.dumps({"error": {"code": "completion_not_found", "message": "No such link completion."}}),
+            status=404,
+            mimetype="application/json",
+        )
     if request.path == "/api/outlook/user-links":
         return Response(json.dumps({"tenants": []}), mimetype="application/json")
     return fake_api(request)
 
 
-@pytest.mark.parametrize("code,toast", [
-    ("good", "account linked"),
-    ("stolen", "completion_not_found: No such link completion."),
-])
+@pytest.mark.parametrize(
+    "code,toast",
+    [
+        ("good", "account linked"),
+        ("stolen", "completion_not_found: No such link completion."),
+    ],
+)
 def test_browser_confirms_a_completion_as_the_current_identity_before_loading_the_page(code, toast):
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
@@ -394,19 +471,41 @@ def test_browser_confirms_a_completion_as_the_current_identity_before_loading_th
 
 def rooms_api(request: Request) -> Response:
     if request.path == "/api/outlook/tenant-links/t-1":
-        link = {"tenant_id": "t-1", "tenant_name": "Contoso", "status": "active",
-                "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
-                "linked_at": "2025-01-01T00:00:00Z", "renewed_at": None,
-                "rooms": {"count": 2, "synced_at": "2025-01-01T00:00:00Z", "last_error": None}}
+        link = {
+            "tenant_id": "t-1",
+            "tenant_name": "Contoso",
+            "status": "active",
+            "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
+            "linked_at": "2025-01-01T00:00:00Z",
+            "renewed_at": None,
+            "rooms": {"count": 2, "synced_at": "2025-01-01T00:00:00Z", "last_error": None},
+        }
         return Response(json.dumps(link), mimetype="application/json")
     if request.path == "/api/outlook/tenants/t-1/rooms":
-        room = {"email": "r1@contoso.test", "display_name": "Tokyo 1", "capacity": 6, "building": "Tokyo HQ",
-                "floor": "3F", "room_list": "tokyo@contoso.test", "wheelchair_accessible": True, "bookable": True,
-                "tags": ["video", "whiteboard"]}
-        reserved = {**room, "email": "r2@contoso.test", "display_name": "Board room", "capacity": None,
-                    "wheelchair_accessible": None, "bookable": False, "tags": []}
-        return Response(json.dumps({"rooms": [room, reserved], "synced_at": "2025-01-01T00:00:00Z", "stale": False}),
-                        mimetype="application/json")
+        room = {
+            "email": "r1@contoso.test",
+            "display_name": "Tokyo 1",
+            "capacity": 6,
+            "building": "Tokyo HQ",
+            "floor": "3F",
+            "room_list": "tokyo@contoso.test",
+            "wheelchair_accessible": True,
+            "bookable": True,
+            "tags": ["video", "whiteboard"],
+        }
+        reserved = {
+            **room,
+            "email": "r2@contoso.test",
+            "display_name": "Board room",
+            "capacity": None,
+            "wheelchair_accessible": None,
+            "bookable": False,
+            "tags": [],
+        }
+        return Response(
+            json.dumps({"rooms": [room, reserved], "synced_at": "2025-01-01T00:00:00Z", "stale": False}),
+            mimetype="application/json",
+        )
     return fake_api(request)
 
 

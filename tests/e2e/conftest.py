@@ -1,4 +1,5 @@
 """End-to-end: the function host (devtools.host) + the Microsoft emulator + Azurite, over HTTP."""
+
 from __future__ import annotations
 
 import time
@@ -9,10 +10,10 @@ import pytest
 import requests
 
 from devtools import stack
-from devtools.emulator import seed
-from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
 from devtools.browser import Browser, completion_of, query
+from devtools.emulator import seed
 from devtools.openapi_check import validate_response
+from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +26,21 @@ def emulator(stack_dir):
 @pytest.fixture(scope="session")
 def host(stack_dir, azurite, emulator):
     port = stack.free_port()
-    env = stack.app_settings(storage=azurite.extra["connection_string"], emulator_url=emulator.url,
-                             ca_bundle=emulator.extra["ca_bundle"], host_port=port, herp_app_url=HERP_APP_URL)
-    env.update(HERP_JWT_ISSUER=JWT_ISSUER, HERP_JWT_AUDIENCE=JWT_AUDIENCE, HERP_JWT_SECRET=JWT_SECRET,
-               HERP_JWT_JWKS_URL="", TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS, ROOM_REFRESH_SCHEDULE="0 0 */6 * * *")
+    env = stack.app_settings(
+        storage=azurite.extra["connection_string"],
+        emulator_url=emulator.url,
+        ca_bundle=emulator.extra["ca_bundle"],
+        host_port=port,
+        herp_app_url=HERP_APP_URL,
+    )
+    env.update(
+        HERP_JWT_ISSUER=JWT_ISSUER,
+        HERP_JWT_AUDIENCE=JWT_AUDIENCE,
+        HERP_JWT_SECRET=JWT_SECRET,
+        HERP_JWT_JWKS_URL="",
+        TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS,
+        ROOM_REFRESH_SCHEDULE="0 0 */6 * * *",
+    )
     child = stack.start_host(stack_dir / "logs", env, port=port)
     child.extra["env"] = env
     yield child
@@ -74,8 +86,9 @@ class Api:
 
     def call(self, method: str, path: str, *, as_: tuple[str, str] = ("herp-admin", "admin"), **kwargs):
         headers = {"Authorization": f"Bearer {self.token(*as_)}", **kwargs.pop("headers", {})}
-        return self.session.request(method, self.base + path, headers=headers, allow_redirects=False,
-                                    timeout=60, **kwargs)
+        return self.session.request(
+            method, self.base + path, headers=headers, allow_redirects=False, timeout=60, **kwargs
+        )
 
 
 @pytest.fixture
@@ -93,7 +106,7 @@ def browser(emulator):
 class Landing:
     """Where a link flow ended in HERP Hire, and the frontend's confirm when it asked for one."""
 
-    url: str                    # the callback's redirect into HERP_APP_URL
+    url: str  # the callback's redirect into HERP_APP_URL
     answer: dict | None = None  # the 200 body of POST /link-completions
 
     @property
@@ -125,25 +138,33 @@ def _land(api: Api, url: str, as_: tuple[str, str], page: str, confirm_it: bool)
     return landing
 
 
-def link_tenant(api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "admin"), confirm_it: bool = True) -> Landing:
+def link_tenant(
+    api: Api, browser: Browser, upn: str, *, as_=("herp-admin", "admin"), confirm_it: bool = True
+) -> Landing:
     """A HERP admin links a tenant: consent leg + sign-in leg, both as `upn`, then (unless
     `confirm_it` is false) confirms the completion from the same HERP session."""
     r = api.call("POST", "/outlook/tenant-links/authorize", as_=as_)
     assert r.status_code == 200, r.text
     browser.open(r.json()["authorize_url"])
-    browser.click("username", upn)          # consent page: sign in + accept -> our callback -> sign-in leg
-    url = browser.click("username", upn)    # sign-in page of the tenant -> our callback -> HERP
+    browser.click("username", upn)  # consent page: sign in + accept -> our callback -> sign-in leg
+    url = browser.click("username", upn)  # sign-in page of the tenant -> our callback -> HERP
     tenant = urlsplit(url).path.rsplit("/", 1)[-1]
     return _land(api, url, as_, f"/settings/integrations/outlook/{tenant}", confirm_it)
 
 
-def renew_tenant(api: Api, browser: Browser, upn: str, tenant_id: str, *, as_=("herp-admin", "admin"),
-                 confirm_it: bool = True) -> Landing:
+def renew_tenant(
+    api: Api, browser: Browser, upn: str, tenant_id: str, *, as_=("herp-admin", "admin"), confirm_it: bool = True
+) -> Landing:
     """A HERP admin renews a tenant link with the Microsoft admin `upn`, then confirms it."""
     r = api.call("POST", f"/outlook/tenant-links/{tenant_id}/renew", as_=as_)
     assert r.status_code == 200, r.text
-    return _land(api, browser.sign_in(r.json()["authorize_url"], upn), as_,
-                 f"/settings/integrations/outlook/{tenant_id}", confirm_it)
+    return _land(
+        api,
+        browser.sign_in(r.json()["authorize_url"], upn),
+        as_,
+        f"/settings/integrations/outlook/{tenant_id}",
+        confirm_it,
+    )
 
 
 CONTOSO, FABRIKAM = seed.CONTOSO_TENANT_ID, seed.FABRIKAM_TENANT_ID
@@ -160,11 +181,34 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def link_user(api: Api, browser: Browser, upn: str, account: str, *, tenant_id: str = seed.CONTOSO_TENANT_ID,
-              confirm_it: bool = True) -> Landing:
+def link_user(
+    api: Api,
+    browser: Browser,
+    upn: str,
+    account: str,
+    *,
+    tenant_id: str = seed.CONTOSO_TENANT_ID,
+    confirm_it: bool = True,
+) -> Landing:
     """A HERP account (member) links a Microsoft account of a linked tenant, then confirms it."""
     as_ = (account, "member")
     r = api.call("POST", "/outlook/user-links/authorize", as_=as_, json={"tenant_id": tenant_id})
     assert r.status_code == 200, r.text
     browser.open(r.json()["authorize_url"])
     return _land(api, browser.click("username", upn), as_, "/settings/accounts/outlook", confirm_it)
+
+
+@pytest.fixture
+def ready(company, browser, ms):
+    """Contoso linked, rooms cached, m1 linked to Emi; returns (api, link_id, room emails)."""
+    member = ("m1", "member")
+    link_tenant(company, browser, seed.UPN[seed.AIKO_ID])
+    wait_for(
+        lambda: company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()["rooms"]["synced_at"], what="room sync"
+    )
+    link_user(company, browser.__class__(browser.session.verify, browser.stop_at), seed.UPN[seed.EMI_ID], "m1")
+    cals = company.call("GET", "/outlook/calendars", as_=member).json()["calendars"]
+    rooms = [
+        r["email"] for r in company.call("GET", f"/outlook/tenants/{CONTOSO}/rooms", as_=member).json()["rooms"][:3]
+    ]
+    return company, cals[0]["link_id"], rooms

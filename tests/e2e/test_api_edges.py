@@ -1,4 +1,5 @@
 """The contract's edges through the host: authentication, error shapes, logs without secrets."""
+
 import re
 
 import pytest

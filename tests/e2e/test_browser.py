@@ -4,6 +4,7 @@ the console confirms the completion the callback hands back, as the HERP fronten
 
 Skipped only when Playwright or /usr/bin/chromium is missing (`make test` installs both where
 the machine allows it)."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,16 @@ from tests.conftest import ENCRYPTION_KEYS, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +34,20 @@ def sandbox(stack_dir, azurite, emulator):
     """A host whose HERP_APP_URL is a console, like `make run`; both on free ports."""
     host_port, console_port = stack.free_port(), stack.free_port()
     console_url = f"http://localhost:{console_port}"
-    env = stack.app_settings(storage=azurite.extra["connection_string"], emulator_url=emulator.url,
-                             ca_bundle=emulator.extra["ca_bundle"], host_port=host_port, herp_app_url=console_url)
-    env.update(HERP_JWT_ISSUER=JWT_ISSUER, HERP_JWT_AUDIENCE=JWT_AUDIENCE, HERP_JWT_SECRET=JWT_SECRET,
-               HERP_JWT_JWKS_URL="", TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS)
+    env = stack.app_settings(
+        storage=azurite.extra["connection_string"],
+        emulator_url=emulator.url,
+        ca_bundle=emulator.extra["ca_bundle"],
+        host_port=host_port,
+        herp_app_url=console_url,
+    )
+    env.update(
+        HERP_JWT_ISSUER=JWT_ISSUER,
+        HERP_JWT_AUDIENCE=JWT_AUDIENCE,
+        HERP_JWT_SECRET=JWT_SECRET,
+        HERP_JWT_JWKS_URL="",
+        TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS,
+    )
     logs = stack_dir / "browser-logs"
     host = stack.start_host(logs, env, port=host_port)
     console = stack.start_console(logs, {**env, "CONSOLE_API_URL": host.url}, port=console_port)
@@ -46,14 +65,14 @@ def test_admin_links_a_tenant_in_a_real_browser(sandbox, ms, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(ignore_https_errors=True).new_page()  # the emulator's own CA
         page.goto(f"{sandbox.url}/?next=/settings/integrations/outlook")
-        page.click("button[value=u-admin-1]")                    # HERP admin of herp-demo-1
-        page.click("#link-tenant")                                # -> Microsoft admin consent
+        page.click("button[value=u-admin-1]")  # HERP admin of herp-demo-1
+        page.click("#link-tenant")  # -> Microsoft admin consent
         page.wait_for_url("**/organizations/v2.0/adminconsent**")
-        page.click(f"button[value='{aiko}']")                     # consent -> callback -> sign-in leg
+        page.click(f"button[value='{aiko}']")  # consent -> callback -> sign-in leg
         page.wait_for_url(f"**/{seed.CONTOSO_TENANT_ID}/oauth2/v2.0/authorize**")
-        page.click(f"button[value='{aiko}']")                     # sign-in -> callback -> console
+        page.click(f"button[value='{aiko}']")  # sign-in -> callback -> console
         page.wait_for_url(f"{sandbox.url}/settings/integrations/outlook/{seed.CONTOSO_TENANT_ID}**")
-        page.wait_for_selector("#toast:not([hidden])")   # the console confirmed the completion
+        page.wait_for_selector("#toast:not([hidden])")  # the console confirmed the completion
         assert "tenant linked" in page.text_content("#toast")
         assert "completion=" not in page.url
         page.wait_for_selector("#content >> text=Contoso Ltd.")

@@ -1,4 +1,5 @@
 """Interview events end to end: HERP -> host -> emulator (Outlook) and back."""
+
 from __future__ import annotations
 
 import threading
@@ -9,30 +10,27 @@ import requests
 from devtools.emulator import seed
 from tests.conftest import new_id
 from tests.e2e.conftest import CONTOSO, Api, link_tenant, link_user, wait_for
-from tests.e2e.test_rooms import link_of
 
 pytestmark = pytest.mark.e2e
 AIKO, EMI, GORO, FUMI = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.GORO_ID, seed.FUMI_ID))
 M1, M2 = ("m1", "member"), ("m2", "member")
 
 
-@pytest.fixture
-def ready(company, browser, ms):
-    """Contoso linked, rooms cached, m1 linked to Emi; returns (api, link_id, room emails)."""
-    link_tenant(company, browser, AIKO)
-    wait_for(lambda: link_of(company)["rooms"]["synced_at"], what="room sync")
-    link_user(company, browser.__class__(browser.session.verify, browser.stop_at), EMI, "m1")
-    cals = company.call("GET", "/outlook/calendars", as_=M1).json()["calendars"]
-    rooms = [r["email"] for r in company.call("GET", f"/outlook/tenants/{CONTOSO}/rooms", as_=M1).json()["rooms"][:3]]
-    return company, cals[0]["link_id"], rooms
-
-
 def event_body(link_id: str, room_list: list[str], **changes) -> dict:
-    return {"schedule_id": "sch-1", "link_id": link_id, "subject": "一次面接: 山田 太郎 様",
-            "body": {"content_type": "text", "content": "HERP Hire から登録された面接です。"},
-            "start": "2026-12-01T10:00:00", "end": "2026-12-01T11:00:00", "time_zone": "Asia/Tokyo",
-            "attendees": [{"email": GORO, "name": "Goro Yamada", "type": "required"}],
-            "rooms": room_list[:1], "online_meeting": True, "location": "本社 1F 受付", **changes}
+    return {
+        "schedule_id": "sch-1",
+        "link_id": link_id,
+        "subject": "一次面接: 山田 太郎 様",
+        "body": {"content_type": "text", "content": "HERP Hire から登録された面接です。"},
+        "start": "2026-12-01T10:00:00",
+        "end": "2026-12-01T11:00:00",
+        "time_zone": "Asia/Tokyo",
+        "attendees": [{"email": GORO, "name": "Goro Yamada", "type": "required"}],
+        "rooms": room_list[:1],
+        "online_meeting": True,
+        "location": "本社 1F 受付",
+        **changes,
+    }
 
 
 def outlook_events(ms, oid: str = seed.EMI_ID) -> list[dict]:
@@ -45,8 +43,14 @@ def live(ms, oid: str = seed.EMI_ID) -> list[dict]:
 
 def room_answers(api, schedule_id: str = "sch-1", as_=M1) -> list[dict]:
     """The rooms of the event once every room has answered (rooms answer asynchronously)."""
-    return wait_for(lambda: (rooms := api.call("GET", f"/outlook/events/{schedule_id}", as_=as_).json()["rooms"])
-                    and all(r["response"] != "none" for r in rooms) and rooms, what="the rooms' answers")
+    return wait_for(
+        lambda: (
+            (rooms := api.call("GET", f"/outlook/events/{schedule_id}", as_=as_).json()["rooms"])
+            and all(r["response"] != "none" for r in rooms)
+            and rooms
+        ),
+        what="the rooms' answers",
+    )
 
 
 def graph_calls(ms) -> list[dict]:
@@ -59,12 +63,19 @@ def test_create_with_room_and_teams(ready, ms):
     assert r.status_code == 201, r.text
     event = r.json()
     assert event["join_url"].startswith("https://") and event["event_id"] and event["web_link"]
-    assert event["rooms"] == [{"email": rooms[0], "response": "none"}]   # a room answers later
+    assert event["rooms"] == [{"email": rooms[0], "response": "none"}]  # a room answers later
     assert event["attendees"] == [{"email": GORO, "name": "Goro Yamada", "type": "required", "response": "none"}]
-    assert (event["start"], event["end"], event["time_zone"]) == ("2026-12-01T10:00:00", "2026-12-01T11:00:00", "Asia/Tokyo")
+    assert (event["start"], event["end"], event["time_zone"]) == (
+        "2026-12-01T10:00:00",
+        "2026-12-01T11:00:00",
+        "Asia/Tokyo",
+    )
     [stored] = live(ms)
     assert stored["_emulator"]["immutableId"] == event["event_id"] and stored["isOnlineMeeting"] is True
-    assert {a["emailAddress"]["address"]: a["type"] for a in stored["attendees"]} == {GORO: "required", rooms[0]: "resource"}
+    assert {a["emailAddress"]["address"]: a["type"] for a in stored["attendees"]} == {
+        GORO: "required",
+        rooms[0]: "resource",
+    }
     assert any(l.get("locationEmailAddress") == rooms[0] for l in stored["locations"])
     assert room_answers(api) == [{"email": rooms[0], "response": "accepted"}]
 
@@ -82,9 +93,13 @@ def test_same_body_is_200_different_body_409(ready, ms):
 def test_retry_after_a_lost_answer_makes_no_duplicate(ready, ms):
     api, link_id, rooms = ready
     ms.post("latency", {"ms": 2500})
-    with pytest.raises(requests.ReadTimeout):   # the frontend gives up; the host goes on
-        api.session.post(f"{api.base}/outlook/events", json=event_body(link_id, rooms), timeout=1,
-                         headers={"Authorization": f"Bearer {api.token(*M1)}"})
+    with pytest.raises(requests.ReadTimeout):  # the frontend gives up; the host goes on
+        api.session.post(
+            f"{api.base}/outlook/events",
+            json=event_body(link_id, rooms),
+            timeout=1,
+            headers={"Authorization": f"Bearer {api.token(*M1)}"},
+        )
     retry = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
     assert retry.status_code in (200, 201), retry.text
     ms.post("latency", {"ms": 0})
@@ -97,20 +112,26 @@ def test_throttled_create_succeeds_without_duplicate(ready, ms):
     r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
     assert r.status_code == 201, r.text
     assert len(live(ms)) == 1
-    assert [c["status"] for c in graph_calls(ms) if c["method"] == "POST" and c["path"].endswith("/events")][-3:] == [429, 429, 201]
+    assert [c["status"] for c in graph_calls(ms) if c["method"] == "POST" and c["path"].endswith("/events")][-3:] == [
+        429,
+        429,
+        201,
+    ]
 
 
 def test_patch_of_the_time_keeps_the_rest(ready, ms):
     api, link_id, rooms = ready
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
-    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"start": "2026-12-01T14:00:00", "end": "2026-12-01T15:30:00"})
+    r = api.call(
+        "PATCH", "/outlook/events/sch-1", as_=M1, json={"start": "2026-12-01T14:00:00", "end": "2026-12-01T15:30:00"}
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["start"], r.json()["end"]) == ("2026-12-01T14:00:00", "2026-12-01T15:30:00")
     [stored] = live(ms)
     assert stored["subject"] == "一次面接: 山田 太郎 様"
     assert {a["emailAddress"]["address"] for a in stored["attendees"]} == {GORO, rooms[0]}
     patch = [h for h in stored["_emulator"]["history"] if h.get("method") == "PATCH"][-1]
-    assert set(patch["fields"]) == {"start", "end"}      # the body was not sent again
+    assert set(patch["fields"]) == {"start", "end"}  # the body was not sent again
 
 
 def test_room_change_keeps_people(ready, ms):
@@ -135,8 +156,12 @@ def test_busy_room_declines(ready, ms):
 def test_a_room_booked_by_another_interview_declines_the_second(ready, ms):
     api, link_id, rooms = ready
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
-    api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, schedule_id="sch-2",
-                                                                 start="2026-12-01T10:30:00", end="2026-12-01T11:30:00"))
+    api.call(
+        "POST",
+        "/outlook/events",
+        as_=M1,
+        json=event_body(link_id, rooms, schedule_id="sch-2", start="2026-12-01T10:30:00", end="2026-12-01T11:30:00"),
+    )
     assert room_answers(api, "sch-1") == [{"email": rooms[0], "response": "accepted"}]
     assert room_answers(api, "sch-2") == [{"email": rooms[0], "response": "declined"}]
 
@@ -145,7 +170,7 @@ def test_responses_are_visible_on_get(ready, ms):
     api, link_id, rooms = ready
     event = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms)).json()
     ms.post(f"events/{event['event_id']}/responses", {"email": GORO, "response": "tentativelyAccepted"})
-    got = api.call("GET", "/outlook/events/sch-1", as_=M2).json()   # anyone of the company may read
+    got = api.call("GET", "/outlook/events/sch-1", as_=M2).json()  # anyone of the company may read
     assert got["attendees"][0]["response"] == "tentative"
     ms.post(f"events/{event['event_id']}/responses", {"email": GORO, "response": "accepted"})
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).json()["attendees"][0]["response"] == "accepted"
@@ -159,7 +184,7 @@ def test_cancel_with_notice_then_repeat(ready, ms):
     [organizer_copy] = outlook_events(ms)
     assert organizer_copy["_emulator"]["cancellation"]["comment"] == "日程変更のため"
     copies = [e for e in outlook_events(ms, seed.GORO_ID) if e.get("isCancelled")]
-    assert len(copies) == 1                                          # the attendee was told
+    assert len(copies) == 1  # the attendee was told
     assert api.call("DELETE", "/outlook/events/sch-1", as_=M1).status_code == 204
     r = api.call("GET", "/outlook/events/sch-1", as_=M1)
     assert r.status_code == 410 and r.json()["error"]["code"] == "event_cancelled"
@@ -192,7 +217,7 @@ def test_another_member_edits_with_the_events_own_link(ready, ms):
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M2, json={"subject": "二次面接"})
     assert r.status_code == 200 and r.json()["subject"] == "二次面接"
-    assert live(ms)[0]["subject"] == "二次面接"          # still in Emi's calendar
+    assert live(ms)[0]["subject"] == "二次面接"  # still in Emi's calendar
 
 
 def test_another_company_gets_404(ready, host, storage):
@@ -211,12 +236,15 @@ def test_someone_elses_link_cannot_create(ready):
     assert r.status_code == 404 and r.json()["error"]["code"] == "link_not_found"
 
 
-@pytest.mark.parametrize("change,code", [
-    ({"rooms": ["no-such-room@contoso.onmicrosoft.com"]}, "unknown_room"),
-    ({"end": "2026-12-01T09:00:00"}, "invalid_time_range"),
-    ({"time_zone": "Mars/Olympus"}, "invalid_time_zone"),
-    ({"attendees": [{"email": "@@"}]}, "invalid_email"),
-])
+@pytest.mark.parametrize(
+    "change,code",
+    [
+        ({"rooms": ["no-such-room@contoso.onmicrosoft.com"]}, "unknown_room"),
+        ({"end": "2026-12-01T09:00:00"}, "invalid_time_range"),
+        ({"time_zone": "Mars/Olympus"}, "invalid_time_zone"),
+        ({"attendees": [{"email": "@@"}]}, "invalid_email"),
+    ],
+)
 def test_bad_input_makes_no_graph_call(ready, ms, change, code):
     api, link_id, rooms = ready
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
@@ -263,9 +291,13 @@ def test_concurrent_patches_lose_nothing(ready, ms):
         barrier.wait()
         results.append(api.call("PATCH", "/outlook/events/sch-1", as_=M1, json=change).status_code)
 
-    threads = [threading.Thread(target=patch, args=(c,)) for c in (
-        {"attendees": [{"email": GORO, "type": "required"}, {"email": FUMI, "type": "optional"}]},
-        {"rooms": [rooms[2]]})]
+    threads = [
+        threading.Thread(target=patch, args=(c,))
+        for c in (
+            {"attendees": [{"email": GORO, "type": "required"}, {"email": FUMI, "type": "optional"}]},
+            {"rooms": [rooms[2]]},
+        )
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -277,10 +309,22 @@ def test_concurrent_patches_lose_nothing(ready, ms):
 
 def test_availability_shows_busy_blocks(ready, ms):
     api, link_id, rooms = ready
-    ms.post(f"schedules/{GORO}/busy", {"start": "2026-12-01T02:00:00Z", "end": "2026-12-01T03:00:00Z", "status": "busy"})
-    r = api.call("POST", "/outlook/availability", as_=M1, json={
-        "link_id": link_id, "emails": [GORO, rooms[0], "nobody@contoso.onmicrosoft.com"],
-        "start": "2026-12-01T09:00:00", "end": "2026-12-01T13:00:00", "time_zone": "Asia/Tokyo", "interval_minutes": 60})
+    ms.post(
+        f"schedules/{GORO}/busy", {"start": "2026-12-01T02:00:00Z", "end": "2026-12-01T03:00:00Z", "status": "busy"}
+    )
+    r = api.call(
+        "POST",
+        "/outlook/availability",
+        as_=M1,
+        json={
+            "link_id": link_id,
+            "emails": [GORO, rooms[0], "nobody@contoso.onmicrosoft.com"],
+            "start": "2026-12-01T09:00:00",
+            "end": "2026-12-01T13:00:00",
+            "time_zone": "Asia/Tokyo",
+            "interval_minutes": 60,
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["time_zone"] == "Asia/Tokyo" and body["interval_minutes"] == 60
@@ -295,8 +339,17 @@ def test_availability_splits_more_than_20_addresses(ready, ms):
     api, link_id, rooms = ready
     all_rooms = [r["email"] for r in api.call("GET", f"/outlook/tenants/{CONTOSO}/rooms", as_=M1).json()["rooms"][:45]]
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-    r = api.call("POST", "/outlook/availability", as_=M1, json={
-        "link_id": link_id, "emails": all_rooms, "start": "2026-12-01T09:00:00", "end": "2026-12-01T10:00:00",
-        "time_zone": "Asia/Tokyo"})
+    r = api.call(
+        "POST",
+        "/outlook/availability",
+        as_=M1,
+        json={
+            "link_id": link_id,
+            "emails": all_rooms,
+            "start": "2026-12-01T09:00:00",
+            "end": "2026-12-01T10:00:00",
+            "time_zone": "Asia/Tokyo",
+        },
+    )
     assert r.status_code == 200 and [s["email"] for s in r.json()["schedules"]] == all_rooms
-    assert sum(1 for c in graph_calls(ms) if c["path"].endswith("getSchedule")) == 3   # 20 + 20 + 5
+    assert sum(1 for c in graph_calls(ms) if c["path"].endswith("getSchedule")) == 3  # 20 + 20 + 5

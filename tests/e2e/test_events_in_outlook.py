@@ -1,13 +1,14 @@
 """Events as the real Outlook treats them (docs/architecture.md "Microsoft as it really behaves"), through the
 host and the emulator: the Teams join block, sticky online meetings, Windows time zones, ids that
 survive a move, rooms past the first 100, the 500-recipient limit, calendars of other mailboxes."""
+
 from __future__ import annotations
 
 import pytest
 
 from devtools.emulator import seed
 from shared.storage.events import Events
-from tests.e2e.test_events import EMI, GORO, M1, event_body, graph_calls, live, ready  # noqa: F401 - fixture
+from tests.e2e.test_events import EMI, M1, event_body, graph_calls, live
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +23,19 @@ def test_editing_the_body_keeps_the_teams_meeting(ready, ms):
     api, link_id, rooms = ready
     join_url = create(api, link_id, rooms)["join_url"]
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1,
-                 json={"body": {"content_type": "text", "content": "日程を更新しました。"}})
+    r = api.call(
+        "PATCH",
+        "/outlook/events/sch-1",
+        as_=M1,
+        json={"body": {"content_type": "text", "content": "日程を更新しました。"}},
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["online_meeting"], r.json()["join_url"]) == (True, join_url)
     [stored] = live(ms)
     assert stored["isOnlineMeeting"] is True and stored["onlineMeeting"]["joinUrl"] == join_url
     assert stored["_emulator"]["onlineMeetingBlobInBody"] is True
     assert "日程を更新しました。" in stored["body"]["content"]
-    assert [c["method"] for c in graph_calls(ms)] == ["GET", "PATCH"]   # one read more, to keep the blob
+    assert [c["method"] for c in graph_calls(ms)] == ["GET", "PATCH"]  # one read more, to keep the blob
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).json()["join_url"] == join_url
 
 
@@ -44,10 +49,15 @@ def test_online_meeting_cannot_be_switched_off(ready, ms):
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).json()["online_meeting"] is True
 
 
-@pytest.mark.parametrize("zone,windows", [
-    ("Europe/Amsterdam", "W. Europe Standard Time"), ("Asia/Ho_Chi_Minh", "SE Asia Standard Time"),
-    ("America/Vancouver", "British Columbia Standard Time"), ("Etc/GMT+2", "UTC-02"),
-])
+@pytest.mark.parametrize(
+    "zone,windows",
+    [
+        ("Europe/Amsterdam", "W. Europe Standard Time"),
+        ("Asia/Ho_Chi_Minh", "SE Asia Standard Time"),
+        ("America/Vancouver", "British Columbia Standard Time"),
+        ("Etc/GMT+2", "UTC-02"),
+    ],
+)
 def test_zones_graph_does_not_list_are_sent_by_their_windows_names(ready, ms, zone, windows):
     api, link_id, rooms = ready
     event = create(api, link_id, rooms, time_zone=zone, start="2026-12-01T10:00:00", end="2026-12-01T11:00:00")
@@ -61,14 +71,25 @@ def test_zones_graph_does_not_list_are_sent_by_their_windows_names(ready, ms, zo
 def test_times_across_a_dst_change_round_trip(ready, ms):
     api, link_id, rooms = ready
     # 00:30-03:30 on the night Amsterdam springs forward (02:00 -> 03:00): two real hours.
-    event = create(api, link_id, rooms, time_zone="Europe/Amsterdam", start="2027-03-28T00:30:00",
-                   end="2027-03-28T03:30:00")
+    event = create(
+        api, link_id, rooms, time_zone="Europe/Amsterdam", start="2027-03-28T00:30:00", end="2027-03-28T03:30:00"
+    )
     assert (event["start"], event["end"]) == ("2027-03-28T00:30:00", "2027-03-28T03:30:00")
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"start": "2027-03-28T02:30:00"})
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_datetime"   # that time does not exist
-    avail = api.call("POST", "/outlook/availability", as_=M1, json={
-        "link_id": link_id, "emails": [EMI], "start": "2027-03-28T00:00:00", "end": "2027-03-28T06:00:00",
-        "time_zone": "Europe/Amsterdam", "interval_minutes": 60}).json()
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_datetime"  # that time does not exist
+    avail = api.call(
+        "POST",
+        "/outlook/availability",
+        as_=M1,
+        json={
+            "link_id": link_id,
+            "emails": [EMI],
+            "start": "2027-03-28T00:00:00",
+            "end": "2027-03-28T06:00:00",
+            "time_zone": "Europe/Amsterdam",
+            "interval_minutes": 60,
+        },
+    ).json()
     [busy] = avail["schedules"][0]["busy"]
     assert (busy["start"], busy["end"]) == ("2027-03-28T00:30:00", "2027-03-28T03:30:00")
 
@@ -77,7 +98,7 @@ def test_a_moved_event_is_still_found_edited_and_cancelled(ready, ms):
     api, link_id, rooms = ready
     event = create(api, link_id, rooms)
     moved = ms.post(f"events/{event['event_id']}/move", {"calendar_name": "Interviews"})
-    assert moved["previousId"] != moved["id"]          # the default id changed; ours did not
+    assert moved["previousId"] != moved["id"]  # the default id changed; ours did not
     got = api.call("GET", "/outlook/events/sch-1", as_=M1)
     assert got.status_code == 200 and got.json()["event_id"] == event["event_id"]
     assert api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"subject": "二次面接"}).status_code == 200
@@ -91,7 +112,7 @@ def test_a_default_id_stored_before_is_migrated_on_first_use(ready, ms, storage)
     create(api, link_id, rooms)
     [stored] = live(ms)
     record = Events().get(api.company_id, "sch-1")
-    record.graph_event_id, record.immutable_id = stored["id"], False     # a row written before this step
+    record.graph_event_id, record.immutable_id = stored["id"], False  # a row written before this step
     Events().save(record)
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
@@ -101,7 +122,7 @@ def test_a_default_id_stored_before_is_migrated_on_first_use(ready, ms, storage)
     ms.post(f"events/{migrated.graph_event_id}/move", {"calendar_name": "Interviews"})
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
-    assert len(graph_calls(ms)) == 1                   # translated once, never again
+    assert len(graph_calls(ms)) == 1  # translated once, never again
 
 
 def test_a_room_past_the_first_100_can_be_booked(ready, ms):
@@ -118,7 +139,7 @@ def test_500_recipients_count_the_rooms(ready, ms):
     r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, attendees=people, rooms=rooms[:2]))
     assert r.status_code == 422 and r.json()["error"]["code"] == "too_many_attendees"
     assert graph_calls(ms) == []
-    assert create(api, link_id, rooms[:1], attendees=people)["schedule_id"] == "sch-1"   # 499 + 1 room
+    assert create(api, link_id, rooms[:1], attendees=people)["schedule_id"] == "sch-1"  # 499 + 1 room
 
 
 def test_a_calendar_shared_by_another_mailbox_is_not_a_target(ready, ms):
@@ -127,7 +148,11 @@ def test_a_calendar_shared_by_another_mailbox_is_not_a_target(ready, ms):
     shared = [c for c in calendars if c["name"] == "Ben Tanaka"]
     own = [c for c in calendars if c["name"] != "Ben Tanaka"]
     assert shared and not shared[0]["can_edit"] and all(c["can_edit"] for c in own)
-    r = api.call("POST", "/outlook/events", as_=M1,
-                 json=event_body(link_id, rooms, online_meeting=False, calendar_id=shared[0]["calendar_id"]))
+    r = api.call(
+        "POST",
+        "/outlook/events",
+        as_=M1,
+        json=event_body(link_id, rooms, online_meeting=False, calendar_id=shared[0]["calendar_id"]),
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "calendar_not_writable"
-    assert Events().get(api.company_id, "sch-1") is None        # the reservation is released
+    assert Events().get(api.company_id, "sch-1") is None  # the reservation is released

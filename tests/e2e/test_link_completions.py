@@ -1,6 +1,7 @@
 """Every link is bound to the HERP session that started it: the callback leaves a completion
 code, and only the starter's own session confirms it (README.md "Finishing a link").
 Also the Microsoft-side checks of issue 9: consent in locked-down tenants, no `wids`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -54,7 +55,7 @@ def test_a_lured_microsoft_admin_links_nothing(company, browser, ms, host):
     assert landing.url == f"{TENANT_PAGE}/{FABRIKAM}?result=confirm&completion={landing.completion}"
 
     hanas_company = Api(host.url, new_id("co"))
-    refused(hanas_company, landing, ADMIN)      # her HERP session (another company) cannot confirm
+    refused(hanas_company, landing, ADMIN)  # her HERP session (another company) cannot confirm
     nothing_linked(company)
     nothing_linked(hanas_company)
     assert company.call("GET", f"/outlook/tenant-links/{FABRIKAM}").status_code == 404
@@ -64,17 +65,17 @@ def test_only_the_starter_confirms_and_only_once(company, browser, ms, host):
     landing = link_tenant(company, browser, AIKO, confirm_it=False)
     assert landing.answer is None and len(landing.completion) >= 43  # >= 256 bits, base64url
     other_company = Api(host.url, new_id("co"))
-    refused(other_company, landing, ADMIN)                  # same sub, another company
-    refused(company, landing, ("herp-admin-2", "admin"))    # another admin of the same company
-    refused(company, landing, ("herp-admin", "member"))     # the starter's sub, but not an admin now
+    refused(other_company, landing, ADMIN)  # same sub, another company
+    refused(company, landing, ("herp-admin-2", "admin"))  # another admin of the same company
+    refused(company, landing, ("herp-admin", "member"))  # the starter's sub, but not an admin now
     refused(company, landing, MEMBER)
     nothing_linked(company)
     nothing_linked(other_company)
 
-    r = confirm(company, landing, ADMIN)                    # the starter still can
+    r = confirm(company, landing, ADMIN)  # the starter still can
     assert r.status_code == 200 and r.json()["result"] == "linked"
     assert r.json()["tenant_link"]["admin_account"]["id"] == seed.AIKO_ID
-    refused(company, landing, ADMIN)                        # single use
+    refused(company, landing, ADMIN)  # single use
     assert [l["tenant_id"] for l in company.call("GET", "/outlook/tenant-links").json()["tenant_links"]] == [CONTOSO]
 
 
@@ -100,13 +101,14 @@ def _expire(landing: Landing) -> None:
 
     connection.table(completions_table.TABLE).update_entity(
         {"PartitionKey": code_hash, "RowKey": "completion", "expires_at": iso(utcnow() - timedelta(seconds=1))},
-        mode=UpdateMode.MERGE)
+        mode=UpdateMode.MERGE,
+    )
 
 
 def test_an_expired_completion_is_410_for_its_starter_only(company, browser, ms, host):
     landing = link_tenant(company, browser, AIKO, confirm_it=False)
     _expire(landing)
-    refused(Api(host.url, new_id("co")), landing, ADMIN)    # others still learn nothing
+    refused(Api(host.url, new_id("co")), landing, ADMIN)  # others still learn nothing
     refused(company, landing, ADMIN, 410, "completion_expired")
     nothing_linked(company)
 
@@ -179,7 +181,10 @@ def test_an_app_registration_without_directory_roles_is_app_not_configured(compa
     ms.post("app/manifest", {"groupMembershipClaims": "DirectoryRole"})
     link_tenant(company, fresh(browser), AIKO)
     r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew")
-    assert query(fresh(browser).sign_in(r.json()["authorize_url"], EMI)) == {"result": "error", "reason": "admin_required"}
+    assert query(fresh(browser).sign_in(r.json()["authorize_url"], EMI)) == {
+        "result": "error",
+        "reason": "admin_required",
+    }
 
 
 def test_members_of_a_locked_down_tenant_link_after_the_admin_consented(company, browser, ms):

@@ -1,5 +1,6 @@
 """docs/openapi.yaml against the running host: a replayed scenario whose every response is
 validated (devtools.openapi_check), then schemathesis generating requests from the spec."""
+
 from __future__ import annotations
 
 import collections
@@ -40,8 +41,9 @@ class Checked:
         self.api = api
         self.seen: collections.Counter = collections.Counter()
 
-    def __call__(self, method: str, path: str, status: int, *, code: str | None = None, as_=("herp-admin", "admin"),
-                 **kwargs) -> requests.Response:
+    def __call__(
+        self, method: str, path: str, status: int, *, code: str | None = None, as_=("herp-admin", "admin"), **kwargs
+    ) -> requests.Response:
         return self.check(self.api.call(method, path, as_=as_, **kwargs), status, code)
 
     def raw(self, method: str, path: str, status: int, *, code: str | None = None, **kwargs) -> requests.Response:
@@ -59,8 +61,10 @@ class Checked:
 
 
 def rooms_synced(api: Api, as_=("herp-admin", "admin")) -> dict:
-    return wait_for(lambda: (l := api.call("GET", f"/outlook/tenant-links/{CONTOSO}", as_=as_).json())["rooms"]["synced_at"]
-                    and l, what="a completed room sync")
+    return wait_for(
+        lambda: (l := api.call("GET", f"/outlook/tenant-links/{CONTOSO}", as_=as_).json())["rooms"]["synced_at"] and l,
+        what="a completed room sync",
+    )
 
 
 def my_link(api: Api, account: str, upn: str) -> str:
@@ -69,12 +73,23 @@ def my_link(api: Api, account: str, upn: str) -> str:
 
 
 def event_body(schedule_id: str, link_id: str, **changes) -> dict:
-    return {"schedule_id": schedule_id, "link_id": link_id, "subject": "一次面接: 山田 太郎 様",
-            "body": {"content_type": "text", "content": "HERP Hire から登録された面接です。"},
-            "start": "2026-12-01T10:00:00", "end": "2026-12-01T11:00:00", "time_zone": "Asia/Tokyo",
-            "attendees": [{"email": EMI, "name": "Emi Suzuki", "type": "required"},
-                          {"email": "candidate@example.com", "type": "optional"}],
-            "rooms": [ROOM], "online_meeting": True, "location": "本社 1F 受付", **changes}
+    return {
+        "schedule_id": schedule_id,
+        "link_id": link_id,
+        "subject": "一次面接: 山田 太郎 様",
+        "body": {"content_type": "text", "content": "HERP Hire から登録された面接です。"},
+        "start": "2026-12-01T10:00:00",
+        "end": "2026-12-01T11:00:00",
+        "time_zone": "Asia/Tokyo",
+        "attendees": [
+            {"email": EMI, "name": "Emi Suzuki", "type": "required"},
+            {"email": "candidate@example.com", "type": "optional"},
+        ],
+        "rooms": [ROOM],
+        "online_meeting": True,
+        "location": "本社 1F 受付",
+        **changes,
+    }
 
 
 # ---- a. conformance: real requests, every response validated
@@ -93,18 +108,34 @@ def test_links_rooms_calendars_and_errors_conform(company, browser, ms):
     assert call("GET", "/outlook/user-links", 200).json() == {"tenants": []}
     assert call("GET", "/outlook/calendars", 200).json() == {"calendars": [], "errors": []}
     # 400 / 401 / 403 / 413 / 422 and the anonymous callback.
-    call("POST", "/outlook/user-links/authorize", 400, code="invalid_request", data=b"{not json",
-         headers={"Content-Type": "application/json"})
+    call(
+        "POST",
+        "/outlook/user-links/authorize",
+        400,
+        code="invalid_request",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     call("POST", "/outlook/user-links/authorize", 400, code="invalid_request", json=["tenant_id"])
     call("POST", "/outlook/availability", 400, code="invalid_request")
     call("POST", "/outlook/user-links/authorize", 422, code="invalid_tenant_id", json={"tenant_id": " "})
     call.raw("GET", "/outlook/tenant-links", 401, code="unauthenticated")
     call.raw("GET", "/outlook/calendars", 401, code="unauthenticated", headers={"Authorization": "Bearer nope"})
     expired = herp_token(company.company_id, "herp-admin", "admin", lifetime=-3600)
-    call.raw("DELETE", "/outlook/user-links/ul_x", 401, code="unauthenticated",
-             headers={"Authorization": f"Bearer {expired}"})
-    call.raw("GET", "/outlook/tenant-links", 401, code="unauthenticated",
-             headers={"Authorization": f"Bearer {herp_token(company.company_id, 'a', 'owner')}"})
+    call.raw(
+        "DELETE",
+        "/outlook/user-links/ul_x",
+        401,
+        code="unauthenticated",
+        headers={"Authorization": f"Bearer {expired}"},
+    )
+    call.raw(
+        "GET",
+        "/outlook/tenant-links",
+        401,
+        code="unauthenticated",
+        headers={"Authorization": f"Bearer {herp_token(company.company_id, 'a', 'owner')}"},
+    )
     call("POST", "/outlook/tenant-links/authorize", 403, code="forbidden", as_=("m1", "member"))
     call.raw("POST", "/outlook/events", 413, code="payload_too_large", data=b"x" * (1024 * 1024 + 1))
     call("PATCH", "/outlook/events/sch-1", 413, code="payload_too_large", data=b" " * (1024 * 1024 + 1))
@@ -122,8 +153,10 @@ def test_links_rooms_calendars_and_errors_conform(company, browser, ms):
     call("GET", f"/outlook/tenant-links/{CONTOSO}", 200, as_=("m1", "member"))
     call("POST", f"/outlook/tenant-links/{CONTOSO}/renew", 200)
     call("POST", f"/outlook/tenant-links/{CONTOSO}/renew", 403, code="forbidden", as_=("m1", "member"))
-    assert call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync", 202).json() == {"status": "queued",
-                                                                                        "tenant_id": CONTOSO}
+    assert call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync", 202).json() == {
+        "status": "queued",
+        "tenant_id": CONTOSO,
+    }
     rooms = call("GET", f"/outlook/tenants/{CONTOSO}/rooms", 200, as_=("m1", "member")).json()
     assert len(rooms["rooms"]) == 250 and rooms["stale"] is False
     call("GET", f"/outlook/tenants/{FABRIKAM}/rooms", 404, code="tenant_not_linked")
@@ -133,17 +166,36 @@ def test_links_rooms_calendars_and_errors_conform(company, browser, ms):
     emi_link = call("GET", "/outlook/user-links", 200, as_=("m1", "member")).json()["tenants"][0]["links"][0]
     calendars = call("GET", "/outlook/calendars", 200, as_=("m1", "member")).json()
     writable = {c["name"] for c in calendars["calendars"] if c["can_edit"]}
-    assert writable == {"Calendar", "Interviews"} and calendars["errors"] == []   # + Ben's, shared, read-only
+    assert writable == {"Calendar", "Interviews"} and calendars["errors"] == []  # + Ben's, shared, read-only
 
     # Availability (getSchedule) with Emi's link; someone else's link is 404.
-    query = {"link_id": emi_link["link_id"], "emails": [EMI, ROOM, "nobody@contoso.onmicrosoft.com"],
-             "start": "2026-12-01T09:00:00", "end": "2026-12-01T18:00", "time_zone": "Asia/Tokyo"}
+    query = {
+        "link_id": emi_link["link_id"],
+        "emails": [EMI, ROOM, "nobody@contoso.onmicrosoft.com"],
+        "start": "2026-12-01T09:00:00",
+        "end": "2026-12-01T18:00",
+        "time_zone": "Asia/Tokyo",
+    }
     call("POST", "/outlook/availability", 404, code="link_not_found", as_=("m2", "member"), json=query)
-    call("POST", "/outlook/availability", 422, code="invalid_time_range", as_=("m1", "member"),
-         json={**query, "end": query["start"]})
-    call("POST", "/outlook/availability", 422, code="invalid_datetime", as_=("m1", "member"),
-         json={**query, "start": "2026-12-01T09:00:00+09:00"})
-    call("POST", "/outlook/availability", 422, code="invalid_emails", as_=("m1", "member"), json={**query, "emails": []})
+    call(
+        "POST",
+        "/outlook/availability",
+        422,
+        code="invalid_time_range",
+        as_=("m1", "member"),
+        json={**query, "end": query["start"]},
+    )
+    call(
+        "POST",
+        "/outlook/availability",
+        422,
+        code="invalid_datetime",
+        as_=("m1", "member"),
+        json={**query, "start": "2026-12-01T09:00:00+09:00"},
+    )
+    call(
+        "POST", "/outlook/availability", 422, code="invalid_emails", as_=("m1", "member"), json={**query, "emails": []}
+    )
     if HAS_SCHEDULE:
         schedules = call("POST", "/outlook/availability", 200, as_=("m1", "member"), json=query).json()["schedules"]
         assert [s["email"] for s in schedules] == query["emails"]
@@ -170,15 +222,26 @@ def test_reauth_required_conforms(company, browser, ms):
     link_id = my_link(company, "m1", EMI)
     ms.post(f"users/{seed.EMI_ID}/delete")
     ms.post("tokens/expire-access")
-    query = {"link_id": link_id, "emails": [EMI], "start": "2026-12-01T09:00", "end": "2026-12-01T10:00",
-             "time_zone": "Asia/Tokyo"}
+    query = {
+        "link_id": link_id,
+        "emails": [EMI],
+        "start": "2026-12-01T09:00",
+        "end": "2026-12-01T10:00",
+        "time_zone": "Asia/Tokyo",
+    }
     call("POST", "/outlook/availability", 409, code="reauth_required", as_=("m1", "member"), json=query)
     calendars = call("GET", "/outlook/calendars", 200, as_=("m1", "member")).json()
     assert calendars["calendars"] == [] and [e["code"] for e in calendars["errors"]] == ["reauth_required"]
     [link] = call("GET", "/outlook/user-links", 200, as_=("m1", "member")).json()["tenants"][0]["links"]
     assert link["status"] == "reauth_required"
-    call("POST", "/outlook/events", 409, code="reauth_required", as_=("m1", "member"),
-         json=event_body("sch-reauth", link_id, rooms=[]))
+    call(
+        "POST",
+        "/outlook/events",
+        409,
+        code="reauth_required",
+        as_=("m1", "member"),
+        json=event_body("sch-reauth", link_id, rooms=[]),
+    )
 
 
 @pytest.mark.skipif(not HAS_EVENTS, reason=NO_EVENTS)
@@ -193,7 +256,14 @@ def test_events_conform(company, browser, ms):
 
     # Refused before any Graph call.
     call("POST", "/outlook/events", 422, code="invalid_time_range", as_=m1, json={**body, "end": body["start"]})
-    call("POST", "/outlook/events", 422, code="unknown_room", as_=m1, json={**body, "rooms": ["nope@contoso.onmicrosoft.com"]})
+    call(
+        "POST",
+        "/outlook/events",
+        422,
+        code="unknown_room",
+        as_=m1,
+        json={**body, "rooms": ["nope@contoso.onmicrosoft.com"]},
+    )
     call("POST", "/outlook/events", 422, code="invalid_email", as_=m1, json={**body, "attendees": [{"email": "x"}]})
     call("POST", "/outlook/events", 422, code="invalid_time_zone", as_=m1, json={**body, "time_zone": "Mars/Olympus"})
     call("POST", "/outlook/events", 422, code="invalid_schedule_id", as_=m1, json={**body, "schedule_id": ""})
@@ -206,13 +276,28 @@ def test_events_conform(company, browser, ms):
     assert created["join_url"] and [r["email"] for r in created["rooms"]] == [ROOM]
     assert call("POST", "/outlook/events", 200, as_=m1, json=body).json()["event_id"] == created["event_id"]
     call("POST", "/outlook/events", 409, code="schedule_exists", as_=m1, json={**body, "subject": "別の面接"})
-    got = call("GET", "/outlook/events/sch-1", 200, as_=m2).json()       # any member of the company
+    got = call("GET", "/outlook/events/sch-1", 200, as_=m2).json()  # any member of the company
     assert (got["start"], got["end"], got["time_zone"]) == (body["start"], body["end"], "Asia/Tokyo")
-    patched = call("PATCH", "/outlook/events/sch-1", 200, as_=m2,
-                   json={"subject": "二次面接", "start": "2026-12-01T11:00", "end": "2026-12-01T12:00",
-                         "rooms": [], "location": None, "body": None}).json()
-    assert (patched["subject"], patched["start"], patched["rooms"], patched["body"]) == \
-        ("二次面接", "2026-12-01T11:00:00", [], None)
+    patched = call(
+        "PATCH",
+        "/outlook/events/sch-1",
+        200,
+        as_=m2,
+        json={
+            "subject": "二次面接",
+            "start": "2026-12-01T11:00",
+            "end": "2026-12-01T12:00",
+            "rooms": [],
+            "location": None,
+            "body": None,
+        },
+    ).json()
+    assert (patched["subject"], patched["start"], patched["rooms"], patched["body"]) == (
+        "二次面接",
+        "2026-12-01T11:00:00",
+        [],
+        None,
+    )
     call("PATCH", "/outlook/events/sch-1", 422, code="field_not_patchable", as_=m1, json={"link_id": link_id})
     call("PATCH", "/outlook/events/sch-1", 422, code="empty_patch", as_=m1, json={})
     call("PATCH", "/outlook/events/sch-1", 422, code="invalid_time_range", as_=m1, json={"end": "2026-12-01T10:00"})
@@ -229,13 +314,21 @@ def test_events_conform(company, browser, ms):
     call("POST", "/outlook/events", 409, code="schedule_exists", as_=m1, json=body)
 
     # Deleted in Outlook: 410 event_deleted_in_outlook (also for a repeated create).
-    second = call("POST", "/outlook/events", 201, as_=m1, json=event_body("sch-2", link_id, online_meeting=False)).json()
+    second = call(
+        "POST", "/outlook/events", 201, as_=m1, json=event_body("sch-2", link_id, online_meeting=False)
+    ).json()
     assert second["join_url"] is None
     if emulator_serves("c:user_event_delete"):
         ms.post(f"users/{seed.EMI_ID}/events/{second['event_id']}/delete")
         call("GET", "/outlook/events/sch-2", 410, code="event_deleted_in_outlook", as_=m1)
-        call("POST", "/outlook/events", 410, code="event_deleted_in_outlook", as_=m1,
-             json=event_body("sch-2", link_id, online_meeting=False))
+        call(
+            "POST",
+            "/outlook/events",
+            410,
+            code="event_deleted_in_outlook",
+            as_=m1,
+            json=event_body("sch-2", link_id, online_meeting=False),
+        )
         call("DELETE", "/outlook/events/sch-2?notify=false", 204, as_=m1)
 
     # The event's link removed: 409 outlook_link_removed.
@@ -249,8 +342,14 @@ def test_events_conform(company, browser, ms):
 # ---- b. schemathesis: requests generated from the spec
 
 
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_headers_conformance", "response_schema_conformance", "ignored_auth"]
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "ignored_auth",
+]
 # Not run: `unsupported_method` (the Functions host answers 404 without a body to a method a route
 # does not allow, devtools/host/routes.py, where the check wants 405), `positive_data_acceptance`
 # (a schema-valid request still meets 404s for ids that do not exist), `negative_data_rejection`
@@ -273,13 +372,27 @@ def fuzz_company(company, browser, ms):
     link_tenant(company, browser, AIKO, as_=admin)
     link_user(company, Browser(browser.session.verify, HERP_APP_URL), EMI, admin[0])
     rooms_synced(company, as_=admin)
-    links = [l["link_id"] for t in company.call("GET", "/outlook/user-links", as_=admin).json()["tenants"]
-             for l in t["links"]]
-    known = {"tenant_id": CONTOSO, "link_ids": links, "schedule_ids": [], "templates": {
-        "POST /outlook/availability": {"link_id": links[-1], "emails": [EMI, ROOM], "start": "2026-12-01T09:00:00",
-                                       "end": "2026-12-01T18:00:00", "time_zone": "Asia/Tokyo", "interval_minutes": 30},
-        "POST /outlook/events": event_body("st-known", links[-1]),
-    }}
+    links = [
+        l["link_id"]
+        for t in company.call("GET", "/outlook/user-links", as_=admin).json()["tenants"]
+        for l in t["links"]
+    ]
+    known = {
+        "tenant_id": CONTOSO,
+        "link_ids": links,
+        "schedule_ids": [],
+        "templates": {
+            "POST /outlook/availability": {
+                "link_id": links[-1],
+                "emails": [EMI, ROOM],
+                "start": "2026-12-01T09:00:00",
+                "end": "2026-12-01T18:00:00",
+                "time_zone": "Asia/Tokyo",
+                "interval_minutes": 30,
+            },
+            "POST /outlook/events": event_body("st-known", links[-1]),
+        },
+    }
     if HAS_EVENTS:
         r = company.call("POST", "/outlook/events", as_=admin, json=known["templates"]["POST /outlook/events"])
         assert r.status_code == 201, r.text
@@ -294,8 +407,9 @@ def _schema(base_url: str, token: str, known: dict):
     from hypothesis import strategies as st
 
     schema = schemathesis.openapi.from_path(SPEC_PATH)
-    schema.config.update(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, workers=1,
-                         max_redirects=0, request_timeout=60)
+    schema.config.update(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, workers=1, max_redirects=0, request_timeout=60
+    )
     schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, database="none")
     schema.config.checks.update(included_check_names=CHECKS)
     schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
@@ -358,8 +472,15 @@ class Findings:
                 if known:
                     self.known[known[:60]] += 1
                     continue
-                self.failures.append({"operation": recorder.label, "check": node.name, "title": failure.title,
-                                      "message": failure.message[:500], "reproduce": node.failure_info.code_sample})
+                self.failures.append(
+                    {
+                        "operation": recorder.label,
+                        "check": node.name,
+                        "title": failure.title,
+                        "message": failure.message[:500],
+                        "reproduce": node.failure_info.code_sample,
+                    }
+                )
         for interaction in recorder.interactions.values():
             response = interaction.response
             if response is None:
@@ -379,22 +500,36 @@ class Findings:
             return None
         sent = (interaction.request.body or b"").decode("utf-8", "replace")
         answer = interaction.response.content.decode("utf-8", "replace")
-        return next((reason for reason, matches in KNOWN_FINDINGS.items()
-                     if matches(label, interaction.response.status_code, sent, answer)), None)
+        return next(
+            (
+                reason
+                for reason, matches in KNOWN_FINDINGS.items()
+                if matches(label, interaction.response.status_code, sent, answer)
+            ),
+            None,
+        )
 
     def summary(self, seconds: float) -> dict:
         total = collections.Counter()
         for counter in self.statuses.values():
             total.update(counter)
         return {
-            "operations": len(self.cases), "operations_in_spec": len(self.documented),
-            "examples": sum(self.cases.values()), "failures": len(self.failures),
+            "operations": len(self.cases),
+            "operations_in_spec": len(self.documented),
+            "examples": sum(self.cases.values()),
+            "failures": len(self.failures),
             "known_findings": dict(self.known),
             "server_errors": sum(n for s, n in total.items() if s >= 500),
-            "statuses": dict(sorted(total.items())), "seconds": round(seconds, 1), "stop_reasons": self.stop_reasons,
-            "max_examples": MAX_EXAMPLES, "seed": SEED, "events_in_emulator": HAS_EVENTS,
-            "per_operation": {op: {"examples": n, "statuses": dict(sorted(self.statuses[op].items()))}
-                              for op, n in sorted(self.cases.items())},
+            "statuses": dict(sorted(total.items())),
+            "seconds": round(seconds, 1),
+            "stop_reasons": self.stop_reasons,
+            "max_examples": MAX_EXAMPLES,
+            "seed": SEED,
+            "events_in_emulator": HAS_EVENTS,
+            "per_operation": {
+                op: {"examples": n, "statuses": dict(sorted(self.statuses[op].items()))}
+                for op, n in sorted(self.cases.items())
+            },
         }
 
 
@@ -402,30 +537,34 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(host, fuzz_compa
     _, token, known = fuzz_company
     schema = _schema(f"{host.url}/api", token, known)
     found, started = Findings(), time.monotonic()
-    found.run(schema.exclude(method="DELETE"))   # the DELETEs last: they take the fixture's data away
+    found.run(schema.exclude(method="DELETE"))  # the DELETEs last: they take the fixture's data away
     found.run(schema.include(method="DELETE"))
     summary = found.summary(time.monotonic() - started)
     report = tmp_path / "schemathesis-summary.json"
     report.write_text(json.dumps({**summary, "failure_details": found.failures}, indent=2, ensure_ascii=False))
     with capsys.disabled():
-        print(f"\nschemathesis: {summary['operations']}/{summary['operations_in_spec']} operations, "
-              f"{summary['examples']} examples, {summary['failures']} failures (+{sum(found.known.values())} of the "
-              f"{len(KNOWN_FINDINGS)} known findings), {summary['server_errors']} 5xx "
-              f"in {summary['seconds']} s; statuses {summary['statuses']}; details in {report}")
+        print(
+            f"\nschemathesis: {summary['operations']}/{summary['operations_in_spec']} operations, "
+            f"{summary['examples']} examples, {summary['failures']} failures (+{sum(found.known.values())} of the "
+            f"{len(KNOWN_FINDINGS)} known findings), {summary['server_errors']} 5xx "
+            f"in {summary['seconds']} s; statuses {summary['statuses']}; details in {report}"
+        )
 
     assert found.errors == [], found.errors
     assert summary["stop_reasons"] == ["completed", "completed"], summary
-    assert summary["operations"] == len(found.documented) - 1            # all but the callback
+    assert summary["operations"] == len(found.documented) - 1  # all but the callback
     assert summary["examples"] >= 10 * summary["operations"]
     assert found.failures == [], json.dumps(found.failures, indent=2, ensure_ascii=False)[:6000]
-    assert summary["server_errors"] == sum(found.known.values())       # every 5xx is a known finding
+    assert summary["server_errors"] == sum(found.known.values())  # every 5xx is a known finding
     assert found.own_violations == [], found.own_violations[:5]
 
 
 def _matches(template: str, path: str) -> bool:
-    path = path[len("/api"):] if path.startswith("/api/") else path
+    path = path[len("/api") :] if path.startswith("/api/") else path
     parts, segments = template.strip("/").split("/"), path.strip("/").split("/")
-    return len(parts) == len(segments) and all(p.startswith("{") and s or p == s for p, s in zip(parts, segments))
+    return len(parts) == len(segments) and all(
+        p.startswith("{") and s or p == s for p, s in zip(parts, segments, strict=False)
+    )
 
 
 # ---- the service's known findings, reproduced with minimal requests (strict: a fix turns them green)
@@ -439,9 +578,18 @@ def member_link(company, browser, ms) -> tuple[Api, str]:
 
 
 def test_dates_outside_the_supported_years_are_422_not_a_server_error(company):
-    r = company.call("POST", "/outlook/events", json={
-        "schedule_id": "s", "link_id": "any", "subject": "s", "start": "0999-12-01T10:00", "end": "0999-12-01T11:00",
-        "time_zone": "Asia/Tokyo"})
+    r = company.call(
+        "POST",
+        "/outlook/events",
+        json={
+            "schedule_id": "s",
+            "link_id": "any",
+            "subject": "s",
+            "start": "0999-12-01T10:00",
+            "end": "0999-12-01T11:00",
+            "time_zone": "Asia/Tokyo",
+        },
+    )
     validate_response(r)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_datetime", r.text
 
@@ -449,9 +597,18 @@ def test_dates_outside_the_supported_years_are_422_not_a_server_error(company):
 def test_availability_over_42_days_is_422_before_any_graph_call(member_link, ms):
     api, link_id = member_link
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-    r = api.call("POST", "/outlook/availability", as_=("m1", "member"), json={
-        "link_id": link_id, "emails": [EMI], "start": "2026-12-01T09:00", "end": "2027-01-31T18:00",
-        "time_zone": "Asia/Tokyo"})
+    r = api.call(
+        "POST",
+        "/outlook/availability",
+        as_=("m1", "member"),
+        json={
+            "link_id": link_id,
+            "emails": [EMI],
+            "start": "2026-12-01T09:00",
+            "end": "2027-01-31T18:00",
+            "time_zone": "Asia/Tokyo",
+        },
+    )
     validate_response(r)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_time_range", r.text
     assert [c for c in ms.calls() if c["kind"] == "graph" and c["path"].endswith("/getSchedule")] == []
@@ -461,13 +618,26 @@ def test_event_bodies_fit_the_events_row(member_link):
     """The body limit holds however the content escapes in JSON: the largest accepted body of
     quotes is stored and created; a larger one is a 422, never a 503 that no retry fixes."""
     api, link_id = member_link
-    event = {"link_id": link_id, "subject": "s", "start": "2026-12-01T10:00", "end": "2026-12-01T11:00",
-             "time_zone": "Asia/Tokyo"}
-    r = api.call("POST", "/outlook/events", as_=("m1", "member"), json={
-        **event, "schedule_id": "q1", "body": {"content_type": "text", "content": '"' * (64 * 1024)}})
+    event = {
+        "link_id": link_id,
+        "subject": "s",
+        "start": "2026-12-01T10:00",
+        "end": "2026-12-01T11:00",
+        "time_zone": "Asia/Tokyo",
+    }
+    r = api.call(
+        "POST",
+        "/outlook/events",
+        as_=("m1", "member"),
+        json={**event, "schedule_id": "q1", "body": {"content_type": "text", "content": '"' * (64 * 1024)}},
+    )
     validate_response(r)
     assert r.status_code == 201, r.text
-    r = api.call("POST", "/outlook/events", as_=("m1", "member"), json={
-        **event, "schedule_id": "q2", "body": {"content_type": "text", "content": '"' * 262144}})
+    r = api.call(
+        "POST",
+        "/outlook/events",
+        as_=("m1", "member"),
+        json={**event, "schedule_id": "q2", "body": {"content_type": "text", "content": '"' * 262144}},
+    )
     validate_response(r)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_body", r.text

@@ -1,14 +1,15 @@
 """Rooms end to end: link -> queue -> sync -> cache; the timer's fan-out; renewal_required."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 
+from devtools.browser import Browser
 from devtools.emulator import seed
 from shared.storage.tenant_links import TenantLinks
 from tests.conftest import new_id
-from devtools.browser import Browser
 from tests.e2e.conftest import CONTOSO, FABRIKAM, Api, link_tenant, link_user, renew_tenant, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -26,16 +27,28 @@ def link_of(api: Api, tenant: str = CONTOSO) -> dict:
 
 
 def synced_after(api: Api, since: str | None, tenant: str = CONTOSO) -> dict:
-    return wait_for(lambda: (l := link_of(api, tenant))["rooms"]["synced_at"] not in (None, since) and l,
-                    what="a completed room sync")
+    return wait_for(
+        lambda: (l := link_of(api, tenant))["rooms"]["synced_at"] not in (None, since) and l,
+        what="a completed room sync",
+    )
 
 
 def expected_rooms(ms, tenant: str) -> dict:
     data = ms.session.get(f"{ms.url}/_emulator/tenants/{tenant}/rooms", timeout=10).json()
-    return {r["emailAddress"]: {"email": r["emailAddress"], "display_name": r["displayName"],
-                                "capacity": r["capacity"], "building": r["building"], "floor": r["floorLabel"],
-                                "room_list": r["roomListEmailAddress"], "wheelchair_accessible": r["isWheelChairAccessible"],
-                                "bookable": r["bookingType"] != "reserved", "tags": r["tags"]} for r in data["rooms"]}
+    return {
+        r["emailAddress"]: {
+            "email": r["emailAddress"],
+            "display_name": r["displayName"],
+            "capacity": r["capacity"],
+            "building": r["building"],
+            "floor": r["floorLabel"],
+            "room_list": r["roomListEmailAddress"],
+            "wheelchair_accessible": r["isWheelChairAccessible"],
+            "bookable": r["bookingType"] != "reserved",
+            "tags": r["tags"],
+        }
+        for r in data["rooms"]
+    }
 
 
 def test_linking_fills_the_room_cache(company, browser, ms):
@@ -79,9 +92,20 @@ def test_a_reserved_room_cannot_be_booked(company, browser, ms):
     link_user(company, Browser(browser.session.verify, browser.stop_at), seed.UPN[seed.EMI_ID], "m1")
     link_id = company.call("GET", "/outlook/calendars", as_=("m1", "member")).json()["calendars"][0]["link_id"]
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-    r = company.call("POST", "/outlook/events", as_=("m1", "member"), json={
-        "schedule_id": "s1", "link_id": link_id, "subject": "x", "start": "2026-12-01T10:00:00",
-        "end": "2026-12-01T11:00:00", "time_zone": "Asia/Tokyo", "rooms": [reserved]})
+    r = company.call(
+        "POST",
+        "/outlook/events",
+        as_=("m1", "member"),
+        json={
+            "schedule_id": "s1",
+            "link_id": link_id,
+            "subject": "x",
+            "start": "2026-12-01T10:00:00",
+            "end": "2026-12-01T11:00:00",
+            "time_zone": "Asia/Tokyo",
+            "rooms": [reserved],
+        },
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "room_not_bookable"
     assert [c for c in ms.calls() if c["kind"] == "graph"] == []
 
@@ -108,17 +132,18 @@ def test_deleted_admin_makes_renewal_required_and_renewal_heals(company, browser
     link = wait_for(lambda: (l := link_of(company))["status"] == "renewal_required" and l, what="renewal_required")
     assert link["rooms"]["last_error"] and link["rooms"]["synced_at"] == first
     body = rooms_of(company)
-    assert body["stale"] is True and len(body["rooms"]) == 250   # the old cache is still served
+    assert body["stale"] is True and len(body["rooms"]) == 250  # the old cache is still served
 
     time.sleep(1.1)
-    landing = renew_tenant(company, Browser(browser.session.verify, browser.stop_at), BEN, CONTOSO,
-                           as_=("herp-admin-2", "admin"))
+    landing = renew_tenant(
+        company, Browser(browser.session.verify, browser.stop_at), BEN, CONTOSO, as_=("herp-admin-2", "admin")
+    )
     assert landing.result == "renewed"
     link = synced_after(company, first)
     assert link["status"] == "active" and link["rooms"]["last_error"] is None
     assert rooms_of(company)["stale"] is False
     users = company.call("GET", "/outlook/user-links", as_=("herp-admin", "admin")).json()["tenants"][0]["links"]
-    assert [l["account"]["id"] for l in users] == [seed.AIKO_ID]    # Aiko's user link is kept (now reauth_required)
+    assert [l["account"]["id"] for l in users] == [seed.AIKO_ID]  # Aiko's user link is kept (now reauth_required)
 
 
 def test_throttled_sync_succeeds_later(company, browser, ms):
@@ -157,7 +182,7 @@ def test_roles_and_companies(company, browser, ms, host, storage):
 def test_unlink_drops_the_cache_only_when_no_company_links_the_tenant(company, browser, ms, host, storage):
     from shared.storage.rooms import Rooms
 
-    for leftover in TenantLinks().companies_linking(FABRIKAM):   # earlier tests' companies
+    for leftover in TenantLinks().companies_linking(FABRIKAM):  # earlier tests' companies
         TenantLinks().delete(leftover, FABRIKAM)
     other = Api(host.url, new_id("co"))
     link_tenant(company, browser, HANA)

@@ -1,10 +1,12 @@
 """Tenant-level link, end to end: HERP frontend (the test) -> host -> emulator -> host -> HERP."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
+from devtools.browser import query
 from devtools.emulator import seed
 from shared.models import OAuthState, utcnow
 from shared.storage.microsoft_accounts import MicrosoftAccounts
@@ -12,7 +14,6 @@ from shared.storage.oauth_states import OAuthStates
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
 from tests.conftest import HERP_APP_URL, new_id, user_links_of_tenant
-from devtools.browser import query
 from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, renew_tenant
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +60,7 @@ def test_non_admin_is_refused(company, browser, ms):
     r = company.call("POST", "/outlook/tenant-links/authorize")
     browser.open(r.json()["authorize_url"])
     final = browser.click("username", EMI)
-    if not final.startswith(HERP_APP_URL):         # Entra's "Need admin approval" interrupt
+    if not final.startswith(HERP_APP_URL):  # Entra's "Need admin approval" interrupt
         final = browser.click("action", "cancel")  # -> back to the application
     assert query(final)["result"] == "error" and query(final)["reason"] == "admin_required"
     assert final.startswith(TENANT_PAGE + "?")
@@ -87,9 +88,17 @@ def test_replayed_state_is_refused(company, browser, ms):
 
 
 def test_expired_state_is_refused(company, browser, ms):
-    state = OAuthStates().create(OAuthState(state_id=new_id("st"), flow="tenant_link", leg="consent",
-                                            company_id=company.company_id, herp_account_id="herp-admin",
-                                            tenant_id=None, expires_at=utcnow() - timedelta(seconds=1)))
+    state = OAuthStates().create(
+        OAuthState(
+            state_id=new_id("st"),
+            flow="tenant_link",
+            leg="consent",
+            company_id=company.company_id,
+            herp_account_id="herp-admin",
+            tenant_id=None,
+            expires_at=utcnow() - timedelta(seconds=1),
+        )
+    )
     final = browser.open(f"{company.base}/outlook/callback?admin_consent=True&tenant={CONTOSO}&state={state.state_id}")
     assert query(final) == {"result": "error", "reason": "state_expired"}
     assert OAuthStates().consume(state.state_id) is None  # gone, not reusable
@@ -109,8 +118,8 @@ def test_forged_tenant_parameter_does_not_link_that_tenant(company, browser, ms)
     callback = response.headers["Location"]
     assert query(callback)["tenant"] == CONTOSO
     forged = callback.replace(CONTOSO, FABRIKAM)
-    browser.open(forged)                                   # sign-in leg now on Fabrikam's authority
-    final = browser.type_account(AIKO)                     # a Contoso admin cannot sign in there
+    browser.open(forged)  # sign-in leg now on Fabrikam's authority
+    final = browser.type_account(AIKO)  # a Contoso admin cannot sign in there
     assert query(final) == {"result": "error", "reason": "tenant_mismatch"}
     assert company.call("GET", "/outlook/tenant-links").json() == {"tenant_links": []}
 
@@ -118,8 +127,11 @@ def test_forged_tenant_parameter_does_not_link_that_tenant(company, browser, ms)
 def test_member_gets_403_and_other_company_404(company, browser, ms, host, storage):
     link_tenant(company, browser, AIKO)
     member = ("herp-member", "member")
-    for method, path in [("POST", "/outlook/tenant-links/authorize"), ("POST", f"/outlook/tenant-links/{CONTOSO}/renew"),
-                         ("DELETE", f"/outlook/tenant-links/{CONTOSO}")]:
+    for method, path in [
+        ("POST", "/outlook/tenant-links/authorize"),
+        ("POST", f"/outlook/tenant-links/{CONTOSO}/renew"),
+        ("DELETE", f"/outlook/tenant-links/{CONTOSO}"),
+    ]:
         r = company.call(method, path, as_=member)
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
@@ -127,8 +139,11 @@ def test_member_gets_403_and_other_company_404(company, browser, ms, host, stora
 
     other = Api(host.url, new_id("co"))
     assert other.call("GET", "/outlook/tenant-links").json() == {"tenant_links": []}
-    for method, path in [("GET", f"/outlook/tenant-links/{CONTOSO}"), ("POST", f"/outlook/tenant-links/{CONTOSO}/renew"),
-                         ("DELETE", f"/outlook/tenant-links/{CONTOSO}")]:
+    for method, path in [
+        ("GET", f"/outlook/tenant-links/{CONTOSO}"),
+        ("POST", f"/outlook/tenant-links/{CONTOSO}/renew"),
+        ("DELETE", f"/outlook/tenant-links/{CONTOSO}"),
+    ]:
         r = other.call(method, path)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert company.call("GET", f"/outlook/tenant-links/{CONTOSO}").status_code == 200

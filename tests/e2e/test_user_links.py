@@ -1,18 +1,20 @@
 """User-level links and calendars, end to end."""
+
 from __future__ import annotations
 
 import pytest
 
+from devtools.browser import Browser
 from devtools.emulator import seed
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from tests.conftest import HERP_APP_URL
-from devtools.browser import Browser
 from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, link_user, wait_for
-
 
 pytestmark = pytest.mark.e2e
 
-AIKO, EMI, FUMI, GORO, HANA = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.FUMI_ID, seed.GORO_ID, seed.HANA_ID))
+AIKO, EMI, FUMI, GORO, HANA = (
+    seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.FUMI_ID, seed.GORO_ID, seed.HANA_ID)
+)
 ACCOUNTS_PAGE = f"{HERP_APP_URL}/settings/accounts/outlook"
 
 
@@ -20,8 +22,10 @@ ACCOUNTS_PAGE = f"{HERP_APP_URL}/settings/accounts/outlook"
 def linked(company, browser, ms):
     assert link_tenant(company, browser, AIKO).result == "linked"
     # Linking queues a room sync; let it finish so that its Graph calls are not counted below.
-    wait_for(lambda: company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()["rooms"]["synced_at"],
-             what="the room sync queued by linking")
+    wait_for(
+        lambda: company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()["rooms"]["synced_at"],
+        what="the room sync queued by linking",
+    )
     return company
 
 
@@ -73,8 +77,8 @@ def test_account_of_another_tenant_is_refused(linked, browser):
 
 def test_many_to_many(linked, browser):
     link_user(linked, browser, EMI, "m1")
-    link_user(linked, fresh(browser), GORO, "m1")          # one HERP account, two Microsoft accounts
-    link_user(linked, fresh(browser), EMI, "m2")           # one Microsoft account, two HERP accounts
+    link_user(linked, fresh(browser), GORO, "m1")  # one HERP account, two Microsoft accounts
+    link_user(linked, fresh(browser), EMI, "m2")  # one Microsoft account, two HERP accounts
     m1 = {l["account"]["id"]: l["link_id"] for l in my_links(linked, "m1")}
     m2 = {l["account"]["id"]: l["link_id"] for l in my_links(linked, "m2")}
     assert set(m1) == {seed.EMI_ID, seed.GORO_ID} and set(m2) == {seed.EMI_ID}
@@ -109,19 +113,25 @@ def test_calendars_match_the_emulator(linked, browser, ms):
     link_user(linked, fresh(browser), FUMI, "m1")
     body = linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()
     assert body["errors"] == []
-    got = sorted((c["account"]["id"], c["name"], c["is_default"], c["can_edit"], c["teams_available"])
-                 for c in body["calendars"])
-    own = [(user["id"], name, n == 0, True, user["has_teams"])
-           for user in (seed.USERS_BY_ID[seed.EMI_ID], seed.USERS_BY_ID[seed.FUMI_ID])
-           for n, name in enumerate(user["calendars"])]
+    got = sorted(
+        (c["account"]["id"], c["name"], c["is_default"], c["can_edit"], c["teams_available"]) for c in body["calendars"]
+    )
+    own = [
+        (user["id"], name, n == 0, True, user["has_teams"])
+        for user in (seed.USERS_BY_ID[seed.EMI_ID], seed.USERS_BY_ID[seed.FUMI_ID])
+        for n, name in enumerate(user["calendars"])
+    ]
     # A calendar another mailbox shares with Emi is listed, but it is not a writable target.
-    shared = [(user_id, seed.USERS_BY_ID[owner]["displayName"], False, False, seed.USERS_BY_ID[owner]["has_teams"])
-              for user_id in (seed.EMI_ID, seed.FUMI_ID) for owner, _name, _edit in seed.SHARED_CALENDARS.get(user_id, ())]
+    shared = [
+        (user_id, seed.USERS_BY_ID[owner]["displayName"], False, False, seed.USERS_BY_ID[owner]["has_teams"])
+        for user_id in (seed.EMI_ID, seed.FUMI_ID)
+        for owner, _name, _edit in seed.SHARED_CALENDARS.get(user_id, ())
+    ]
     expected = sorted(own + shared)
     assert shared
     assert got == expected
     assert len({c["calendar_id"] for c in body["calendars"]}) == len(expected)
-    assert (seed.EMI_ID, "Calendar", True, True, True) in expected   # Emi has Teams, Fumi has not
+    assert (seed.EMI_ID, "Calendar", True, True, True) in expected  # Emi has Teams, Fumi has not
     assert (seed.FUMI_ID, "Calendar", True, True, False) in expected
 
 

@@ -1,4 +1,5 @@
 """Fixtures for the devtools.host tests: Azurite on free ports, and a host subprocess."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 AZURITE = REPO / "node_modules" / ".bin" / "azurite"
-DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
-           "K1SZFPTOtr/KBHBeksoGMGw==")  # Azurite's well-known devstoreaccount1 key
+DEV_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+    "K1SZFPTOtr/KBHBeksoGMGw=="
+)  # Azurite's well-known devstoreaccount1 key
 
 
 def free_port() -> int:
@@ -44,11 +47,13 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-                f"AccountKey={DEV_KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{self.blob}/devstoreaccount1;"
-                f"QueueEndpoint={self.queue_endpoint};"
-                f"TableEndpoint=http://127.0.0.1:{self.table}/devstoreaccount1;")
+        return (
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+            f"AccountKey={DEV_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{self.blob}/devstoreaccount1;"
+            f"QueueEndpoint={self.queue_endpoint};"
+            f"TableEndpoint=http://127.0.0.1:{self.table}/devstoreaccount1;"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +64,33 @@ def host_azurite(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("azurite")  # (--location conflicts with in-memory)
     log = open(workdir / "azurite.log", "wb")
     proc = subprocess.Popen(
-        [str(AZURITE), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
-         "--disableProductStyleUrl", "--disableTelemetry",
-         "--blobPort", str(ports.blob), "--queuePort", str(ports.queue),
-         "--tablePort", str(ports.table)],
-        cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(AZURITE),
+            "--silent",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            "--disableTelemetry",
+            "--blobPort",
+            str(ports.blob),
+            "--queuePort",
+            str(ports.queue),
+            "--tablePort",
+            str(ports.table),
+        ],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         try:
             wait_for_port(ports.queue, proc=proc)
         except TimeoutError:
             log.flush()
-            raise RuntimeError("Azurite did not start:\n"
-                               + (workdir / "azurite.log").read_text(errors="replace"))
+            raise RuntimeError(
+                "Azurite did not start:\n" + (workdir / "azurite.log").read_text(errors="replace")
+            ) from None
         yield ports
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -93,9 +113,13 @@ class HostProcess:
         self.stderr_path = stderr_path
         self._stderr = open(stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "devtools.host", "--port", str(self.port),
-             "--app-dir", str(app_dir)],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+            [sys.executable, "-m", "devtools.host", "--port", str(self.port), "--app-dir", str(app_dir)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -126,8 +150,7 @@ class HostProcess:
 
 
 def host_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AzureWebJobs", "AZURITE_", "FUNCTIONS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AzureWebJobs", "AZURITE_", "FUNCTIONS_"))}
     env.update(PYTHONUNBUFFERED="1", **extra)
     return env
 

@@ -1,4 +1,5 @@
 """The host's command line: start-up failures, indexing errors, signals (no Azurite needed)."""
+
 import json
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import requests
 
 from .conftest import REPO, host_env
 
-HTTP_APP = textwrap.dedent('''
+HTTP_APP = textwrap.dedent("""
     import azure.functions as func
     app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -24,13 +25,18 @@ HTTP_APP = textwrap.dedent('''
     @app.timer_trigger(schedule="%NOT_SET_ANYWHERE%", arg_name="t")
     def broken_timer(t):
         pass
-''')
+""")
 
 
 def run_host(app_dir, timeout=20):
-    return subprocess.run([sys.executable, "-m", "devtools.host", "--port", "0",
-                           "--app-dir", str(app_dir)], cwd=REPO, env=host_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.host", "--port", "0", "--app-dir", str(app_dir)],
+        cwd=REPO,
+        env=host_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_import_error_exits_non_zero(tmp_path):
@@ -54,15 +60,13 @@ def test_no_function_app_instance_exits_non_zero(tmp_path):
 
 def test_bad_host_json_exits_non_zero(tmp_path):
     (tmp_path / "function_app.py").write_text(HTTP_APP)
-    (tmp_path / "host.json").write_text(json.dumps(
-        {"extensions": {"queues": {"maxPollingInterval": "soon"}}}))
+    (tmp_path / "host.json").write_text(json.dumps({"extensions": {"queues": {"maxPollingInterval": "soon"}}}))
     result = run_host(tmp_path)
     assert result.returncode != 0 and "maxPollingInterval" not in result.stdout
     assert "TimeSpan" in result.stderr
 
 
-def test_unresolved_setting_disables_only_that_function_and_ctrl_c_exits_0(tmp_path,
-                                                                           start_host):
+def test_unresolved_setting_disables_only_that_function_and_ctrl_c_exits_0(tmp_path, start_host):
     (tmp_path / "function_app.py").write_text(HTTP_APP)
     host = start_host(tmp_path)
     assert host.stdout_lines[-1] == f"host ready {host.base}"
@@ -71,8 +75,6 @@ def test_unresolved_setting_disables_only_that_function_and_ctrl_c_exits_0(tmp_p
     assert "broken_route" in host.stderr()
     assert "broken_timer" in host.stderr() and "NOT_SET_ANYWHERE" in host.stderr()
     r = requests.get(f"{host.base}/api/ping", timeout=10)
-    assert (r.status_code, r.text, r.headers["Content-Type"]) == \
-        (200, "pong", "text/plain; charset=utf-8")
-    assert requests.post(f"{host.base}/admin/functions/broken_timer", timeout=10).status_code \
-        == 404
+    assert (r.status_code, r.text, r.headers["Content-Type"]) == (200, "pong", "text/plain; charset=utf-8")
+    assert requests.post(f"{host.base}/admin/functions/broken_timer", timeout=10).status_code == 404
     assert host.stop(signal.SIGINT) == 0

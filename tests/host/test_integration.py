@@ -1,4 +1,5 @@
 """The host as a subprocess, serving a throwaway app, against Azurite."""
+
 from __future__ import annotations
 
 import base64
@@ -15,7 +16,7 @@ from .conftest import HostProcess, host_env
 
 pytestmark = pytest.mark.integration
 
-APP = textwrap.dedent('''
+APP = textwrap.dedent("""
     import json, logging, os, pathlib, time
     import azure.functions as func
 
@@ -85,21 +86,33 @@ APP = textwrap.dedent('''
             raise ValueError("failing on purpose")
 
     app.register_functions(bp)
-''')
+""")
 
-HOST_JSON = {"version": "2.0", "extensions": {
-    "http": {"routePrefix": "api"},
-    "queues": {"maxPollingInterval": "00:00:01", "visibilityTimeout": "00:00:01",
-               "batchSize": 4, "maxDequeueCount": 5, "messageEncoding": "base64"}}}
+HOST_JSON = {
+    "version": "2.0",
+    "extensions": {
+        "http": {"routePrefix": "api"},
+        "queues": {
+            "maxPollingInterval": "00:00:01",
+            "visibilityTimeout": "00:00:01",
+            "batchSize": 4,
+            "maxDequeueCount": 5,
+            "messageEncoding": "base64",
+        },
+    },
+}
 
-LOCAL_SETTINGS = {"IsEncrypted": False, "Values": {
-    "FUNCTIONS_WORKER_RUNTIME": "python",
-    "AzureWebJobsStorage": "UseDevelopmentStorage=true",
-    "TICK_SCHEDULE": "* * * * * *",
-    "JOBS_QUEUE": "jobs",
-    "FROM_FILE": "file",
-    "BOTH": "file",
-}}
+LOCAL_SETTINGS = {
+    "IsEncrypted": False,
+    "Values": {
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "TICK_SCHEDULE": "* * * * * *",
+        "JOBS_QUEUE": "jobs",
+        "FROM_FILE": "file",
+        "BOTH": "file",
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +127,11 @@ def app_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def host(app_dir, host_azurite, tmp_path_factory):
-    h = HostProcess(app_dir, host_env(MARKERS=str(app_dir / "markers"), BOTH="env",
-                                      AZURITE_QUEUE_ENDPOINT=host_azurite.queue_endpoint),
-                    tmp_path_factory.mktemp("log") / "host.err")
+    h = HostProcess(
+        app_dir,
+        host_env(MARKERS=str(app_dir / "markers"), BOTH="env", AZURITE_QUEUE_ENDPOINT=host_azurite.queue_endpoint),
+        tmp_path_factory.mktemp("log") / "host.err",
+    )
     try:
         h.wait_ready()
         yield h
@@ -126,8 +141,9 @@ def host(app_dir, host_azurite, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def jobs(host_azurite, host):
-    return QueueClient.from_connection_string(host_azurite.connection_string, "jobs",
-                                              message_encode_policy=TextBase64EncodePolicy())
+    return QueueClient.from_connection_string(
+        host_azurite.connection_string, "jobs", message_encode_policy=TextBase64EncodePolicy()
+    )
 
 
 def marks(app_dir, name):
@@ -160,8 +176,13 @@ def test_startup_lists_functions_then_ready(host):
 
 
 def test_http_route_params_query_body_headers(host):
-    r = requests.post(f"{host.base}/api/greet/Ada/7?x=1&x=2&y=z", data=b"payload",
-                      headers={"X-Test": "hello"}, allow_redirects=False, timeout=10)
+    r = requests.post(
+        f"{host.base}/api/greet/Ada/7?x=1&x=2&y=z",
+        data=b"payload",
+        headers={"X-Test": "hello"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 201
     assert r.headers["Content-Type"] == "application/json"
     assert r.headers["Location"] == "/api/greet/elsewhere"
@@ -173,8 +194,7 @@ def test_http_route_params_query_body_headers(host):
     assert data["header"] == "hello" and data["function"] == "greet"
     assert data["url"].startswith(f"{host.base}/api/greet/Ada/7?")
     # optional parameter absent
-    assert requests.get(f"{host.base}/api/greet/Bob", timeout=10).json()["route"] == \
-        {"name": "Bob"}
+    assert requests.get(f"{host.base}/api/greet/Bob", timeout=10).json()["route"] == {"name": "Bob"}
 
 
 def test_catch_all_and_percent_decoding(host):
@@ -182,10 +202,17 @@ def test_catch_all_and_percent_decoding(host):
     assert (r.status_code, r.text) == (200, "a/b c/d.txt")
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/api/nothing"), ("GET", "/api/greet/Ada1"), ("GET", "/api/greet/Ada/x"),
-    ("DELETE", "/api/greet/Ada"), ("GET", "/greet/Ada"), ("POST", "/admin/functions/nope"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/api/nothing"),
+        ("GET", "/api/greet/Ada1"),
+        ("GET", "/api/greet/Ada/x"),
+        ("DELETE", "/api/greet/Ada"),
+        ("GET", "/greet/Ada"),
+        ("POST", "/admin/functions/nope"),
+    ],
+)
 def test_404(host, method, path):
     assert requests.request(method, host.base + path, timeout=10).status_code == 404
 
@@ -198,13 +225,15 @@ def test_exception_is_500_with_empty_body_and_logged(host):
 
 
 def test_environment_wins_over_local_settings(host):
-    assert requests.get(f"{host.base}/api/settings", timeout=10).json() == \
-        {"FROM_FILE": "file", "BOTH": "env"}
+    assert requests.get(f"{host.base}/api/settings", timeout=10).json() == {"FROM_FILE": "file", "BOTH": "env"}
 
 
 def test_request_log_has_path_but_no_query_or_header_values(host):
-    r = requests.get(f"{host.base}/api/outlook/callback?code=SECRETCODE123&state=S7",
-                     headers={"Authorization": "Bearer TOKENVALUE456"}, timeout=10)
+    r = requests.get(
+        f"{host.base}/api/outlook/callback?code=SECRETCODE123&state=S7",
+        headers={"Authorization": "Bearer TOKENVALUE456"},
+        timeout=10,
+    )
     assert r.status_code == 200
     assert eventually(lambda: "GET /api/outlook/callback 200" in host.stderr(), 5)
     log = host.stderr()
@@ -222,21 +251,22 @@ def test_run_on_startup(host, app_dir):
 
 
 def test_queue_trigger_annotated_str_gets_the_text(host, app_dir, host_azurite):
-    texts = QueueClient.from_connection_string(host_azurite.connection_string, "texts",
-                                               message_encode_policy=TextBase64EncodePolicy())
+    texts = QueueClient.from_connection_string(
+        host_azurite.connection_string, "texts", message_encode_policy=TextBase64EncodePolicy()
+    )
     try:
         texts.create_queue()  # the host creates it too, maybe not yet
     except ResourceExistsError:
         pass
     texts.send_message("héllo")
-    assert eventually(lambda: [m for m in marks(app_dir, "texts") if m["body"] == "héllo"],
-                      10) == [{"body": "héllo", "type": "str"}]
+    assert eventually(lambda: [m for m in marks(app_dir, "texts") if m["body"] == "héllo"], 10) == [
+        {"body": "héllo", "type": "str"}
+    ]
 
 
 def test_queue_output_binding(host, app_dir):
     assert requests.post(f"{host.base}/api/enqueue/via-output", timeout=10).status_code == 202
-    assert eventually(lambda: [m for m in marks(app_dir, "texts") if m["body"] == "via-output"],
-                      10)
+    assert eventually(lambda: [m for m in marks(app_dir, "texts") if m["body"] == "via-output"], 10)
 
 
 def test_queue_message_is_processed_and_deleted(host, app_dir, jobs):
@@ -259,8 +289,7 @@ def test_failing_message_goes_to_poison_after_5_dequeues(host, app_dir, jobs, ho
     jobs.send_message("fail-me")
     poison = QueueClient.from_connection_string(host_azurite.connection_string, "jobs-poison")
     expected = base64.b64encode(b"fail-me").decode()
-    found = eventually(lambda: [m for m in peek(poison)
-                                if m.content == expected], 25, 0.25)
+    found = eventually(lambda: [m for m in peek(poison) if m.content == expected], 25, 0.25)
     assert found, host.stderr()[-3000:]
     attempts = [m["dequeue_count"] for m in marks(app_dir, "work") if m["body"] == "fail-me"]
     assert attempts == [1, 2, 3, 4, 5]
@@ -271,14 +300,12 @@ def test_invalid_base64_goes_straight_to_poison(host, app_dir, host_azurite):
     raw = QueueClient.from_connection_string(host_azurite.connection_string, "jobs")
     raw.send_message("this is not base64!")
     poison = QueueClient.from_connection_string(host_azurite.connection_string, "jobs-poison")
-    assert eventually(lambda: [m for m in peek(poison)
-                               if m.content == "this is not base64!"], 10)
+    assert eventually(lambda: [m for m in peek(poison) if m.content == "this is not base64!"], 10)
     assert not [m for m in marks(app_dir, "work") if "not base64" in m["body"]]
 
 
 def test_admin_runs_queue_function_without_a_queue(host, app_dir):
-    r = requests.post(f"{host.base}/admin/functions/work", json={"input": "from admin"},
-                      timeout=10)
+    r = requests.post(f"{host.base}/admin/functions/work", json={"input": "from admin"}, timeout=10)
     assert r.status_code == 202
     got = eventually(lambda: [m for m in marks(app_dir, "work") if m["body"] == "from admin"], 5)
     assert got and got[0]["dequeue_count"] == 1

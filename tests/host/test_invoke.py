@@ -1,4 +1,5 @@
 """Argument binding and response conversion, without a server."""
+
 import json
 import logging
 
@@ -24,9 +25,12 @@ def client(*functions, background=None):
 
 def test_binding_name_context_and_async():
     async def handler(request, context):
-        return func.HttpResponse(json.dumps({
-            "id": request.route_params["id"], "fn": context.function_name,
-            "inv": bool(context.invocation_id)}), mimetype="application/json")
+        return func.HttpResponse(
+            json.dumps(
+                {"id": request.route_params["id"], "fn": context.function_name, "inv": bool(context.invocation_id)}
+            ),
+            mimetype="application/json",
+        )
 
     f = http_function(handler)
     f.trigger["name"] = "request"
@@ -36,8 +40,7 @@ def test_binding_name_context_and_async():
 
 def test_response_headers_cookies_charset():
     def cookies(req):
-        resp = func.HttpResponse("hé", status_code=302, headers={"Location": "/next"},
-                                 charset="utf-8")
+        resp = func.HttpResponse("hé", status_code=302, headers={"Location": "/next"}, charset="utf-8")
         resp.headers.add("Set-Cookie", "a=1")
         resp.headers.add("Set-Cookie", "b=2")
         return resp
@@ -86,6 +89,7 @@ def test_log_records_carry_the_function_name(caplog):
     handler.addFilter(FunctionNameFilter())
     logging.getLogger().addHandler(handler)
     try:
+
         def logs(req):
             logging.getLogger("app").warning("inside")
             return "ok"

@@ -3,8 +3,14 @@ import json
 import pytest
 
 from devtools.host.settings import (
-    DEV_KEY, SettingError, expand_development_storage, load_host_config, load_local_settings,
-    parse_timespan, resolve_placeholders, storage_connection_string,
+    DEV_KEY,
+    SettingError,
+    expand_development_storage,
+    load_host_config,
+    load_local_settings,
+    parse_timespan,
+    resolve_placeholders,
+    storage_connection_string,
 )
 
 
@@ -19,8 +25,9 @@ def test_placeholders_resolve_from_environment():
 
 
 def test_local_settings_are_defaults_environment_wins(tmp_path):
-    (tmp_path / "local.settings.json").write_text(json.dumps(
-        {"IsEncrypted": False, "Values": {"A": "file", "B": "file", "N": 3}}))
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps({"IsEncrypted": False, "Values": {"A": "file", "B": "file", "N": 3}})
+    )
     env = {"B": "env"}
     load_local_settings(tmp_path, env)
     assert env == {"A": "file", "B": "env", "N": "3"}
@@ -34,15 +41,33 @@ def test_missing_local_settings_is_fine(tmp_path):
 
 def test_host_json(tmp_path):
     assert load_host_config(tmp_path).route_prefix == "api"  # no host.json
-    (tmp_path / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {
-        "http": {"routePrefix": ""},
-        "queues": {"maxPollingInterval": "00:00:02", "visibilityTimeout": "00:00:10",
-                   "batchSize": 8, "maxDequeueCount": 3, "messageEncoding": "none"}}}))
+    (tmp_path / "host.json").write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {
+                    "http": {"routePrefix": ""},
+                    "queues": {
+                        "maxPollingInterval": "00:00:02",
+                        "visibilityTimeout": "00:00:10",
+                        "batchSize": 8,
+                        "maxDequeueCount": 3,
+                        "messageEncoding": "none",
+                    },
+                },
+            }
+        )
+    )
     cfg = load_host_config(tmp_path)
     assert cfg.route_prefix == ""
     q = cfg.queues
-    assert (q.max_polling_interval, q.visibility_timeout, q.batch_size, q.max_dequeue_count,
-            q.message_encoding) == (2.0, 10.0, 8, 3, "none")
+    assert (q.max_polling_interval, q.visibility_timeout, q.batch_size, q.max_dequeue_count, q.message_encoding) == (
+        2.0,
+        10.0,
+        8,
+        3,
+        "none",
+    )
 
 
 def test_host_json_defaults(tmp_path):
@@ -51,10 +76,16 @@ def test_host_json_defaults(tmp_path):
     assert (q.max_polling_interval, q.max_dequeue_count, q.message_encoding) == (2.0, 5, "base64")
 
 
-@pytest.mark.parametrize("text,seconds", [
-    ("00:00:02", 2), ("00:01:00", 60), ("01:00:00", 3600), ("1.02:00:00", 93600),
-    ("00:00:00.5", 0.5),
-])
+@pytest.mark.parametrize(
+    "text,seconds",
+    [
+        ("00:00:02", 2),
+        ("00:01:00", 60),
+        ("01:00:00", 3600),
+        ("1.02:00:00", 93600),
+        ("00:00:00.5", 0.5),
+    ],
+)
 def test_timespan(text, seconds):
     assert parse_timespan(text) == seconds
 
@@ -71,8 +102,9 @@ def test_development_storage():
     assert "AccountName=devstoreaccount1" in conn and DEV_KEY in conn
     assert "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" in conn
     env["AZURITE_QUEUE_ENDPOINT"] = "http://127.0.0.1:5555/devstoreaccount1"
-    assert "QueueEndpoint=http://127.0.0.1:5555/devstoreaccount1;" in \
-        storage_connection_string("AzureWebJobsStorage", env)
+    assert "QueueEndpoint=http://127.0.0.1:5555/devstoreaccount1;" in storage_connection_string(
+        "AzureWebJobsStorage", env
+    )
     real = "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=eA==;EndpointSuffix=core"
     assert expand_development_storage(real, env) == real
     assert storage_connection_string("Other", {"AzureWebJobsOther": real}) == real

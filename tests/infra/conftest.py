@@ -5,6 +5,7 @@ pycep, whose pins conflict with pytest's) and .venv-worker (the Azure Functions 
 and the app's runtime requirements). A missing venv fails the test with the command to run;
 nothing is skipped.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,12 @@ def bicep_files() -> list[Path]:
 @pytest.fixture(scope="session")
 def parsed() -> dict:
     """Every infra/**/*.bicep parsed by pycep (and azure.yaml by PyYAML), in .venv-tools."""
-    out = subprocess.run([str(require(TOOLS_PYTHON)), str(HERE / "parse_bicep.py"), str(ROOT)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(require(TOOLS_PYTHON)), str(HERE / "parse_bicep.py"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

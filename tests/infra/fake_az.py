@@ -5,6 +5,7 @@ lines to $FAKE_AZ_LOG and answers like az would for the calls infra/app-registra
 State comes from the environment: FAKE_AZ_SECRETS (comma-separated secret names in the vault),
 FAKE_AZ_APPS (app ids `az ad app list` finds), FAKE_AZ_REDIRECTS (redirect URIs of that app).
 """
+
 import json
 import os
 import sys

@@ -4,6 +4,7 @@ Runs under .venv-tools/bin/python (pycep-parser and PyYAML come with checkov the
     .venv-tools/bin/python tests/infra/parse_bicep.py <repo root>
 Output: {"bicep": {"infra/main.bicep": {"tree": {...}} | {"error": "..."}, ...}, "azure_yaml": {...}}
 """
+
 import json
 import sys
 from pathlib import Path

@@ -1,5 +1,6 @@
 """infra/app-registration.sh, run against a fake `az` (tests/infra/fake_az.py): which calls it
 makes, what it registers, and that secrets reach Key Vault through files, never a command line."""
+
 from __future__ import annotations
 
 import base64
@@ -33,9 +34,16 @@ def run(tmp_path):
     log = tmp_path / "az.log"
 
     def run_script(*args, **env_values):
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "FAKE_AZ_LOG": str(log),
-               "AZURE_KEY_VAULT_NAME": "kv-abc", "MS_REDIRECT_URI": REDIRECT_URI,
-               "AZURE_FUNCTION_APP_NAME": "func-api-abc", "AZURE_RESOURCE_GROUP": "rg-dev", "AZURE_ENV_NAME": "dev"}
+        env = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "FAKE_AZ_LOG": str(log),
+            "AZURE_KEY_VAULT_NAME": "kv-abc",
+            "MS_REDIRECT_URI": REDIRECT_URI,
+            "AZURE_FUNCTION_APP_NAME": "func-api-abc",
+            "AZURE_RESOURCE_GROUP": "rg-dev",
+            "AZURE_ENV_NAME": "dev",
+        }
         env.update({k: v for k, v in env_values.items() if v is not None})
         for name in [k for k, v in env_values.items() if v is None]:
             env.pop(name, None)
@@ -83,15 +91,21 @@ def test_first_run_registers_the_app_and_fills_key_vault(run):
     assert option(create, "--web-redirect-uris") == REDIRECT_URI
     assert option(create, "--display-name") == "HERP Hire Outlook integration (dev)"
     access = json.loads(create["files"][option(create, "--required-resource-accesses")[1:]])
-    assert access == [{"resourceAppId": GRAPH_APP_ID,
-                       "resourceAccess": [{"id": GRAPH_SCOPES[s], "type": "Scope"} for s in REQUESTED_SCOPES]}]
+    assert access == [
+        {
+            "resourceAppId": GRAPH_APP_ID,
+            "resourceAccess": [{"id": GRAPH_SCOPES[s], "type": "Scope"} for s in REQUESTED_SCOPES],
+        }
+    ]
     assert find(calls, "ad", "app", "update", "--set", "groupMembershipClaims=DirectoryRole")
 
     (reset,) = find(calls, "ad", "app", "credential", "reset")
     assert option(reset, "--id") == APP_ID and "--append" in reset["argv"]
     secrets = stored_secrets(calls)
     assert secrets["ms-client-secret"] == CLIENT_SECRET
-    key = base64.urlsafe_b64decode(secrets["token-encryption-keys"] + "=" * (-len(secrets["token-encryption-keys"]) % 4))
+    key = base64.urlsafe_b64decode(
+        secrets["token-encryption-keys"] + "=" * (-len(secrets["token-encryption-keys"]) % 4)
+    )
     assert len(key) == 32 and "=" not in secrets["token-encryption-keys"]
     # Secret values travel in files only.
     assert not [c for c in calls if any(CLIENT_SECRET in a or secrets["token-encryption-keys"] in a for a in c["argv"])]
@@ -105,15 +119,18 @@ def test_first_run_registers_the_app_and_fills_key_vault(run):
 
 
 def test_second_run_changes_no_secret_and_keeps_redirect_uris(run):
-    out, calls = run(MS_CLIENT_ID=APP_ID, FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys",
-                     FAKE_AZ_REDIRECTS=LOCAL_REDIRECT_URI)
+    out, calls = run(
+        MS_CLIENT_ID=APP_ID,
+        FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys",
+        FAKE_AZ_REDIRECTS=LOCAL_REDIRECT_URI,
+    )
     assert out.returncode == 0, out.stderr
     assert not find(calls, "ad", "app", "create")
     assert not find(calls, "ad", "app", "credential", "reset")
     assert stored_secrets(calls) == {}
     (update,) = [c for c in find(calls, "ad", "app", "update") if "--web-redirect-uris" in c["argv"]]
-    uris = update["argv"][update["argv"].index("--web-redirect-uris") + 1:]
-    uris = uris[:next((i for i, a in enumerate(uris) if a.startswith("--")), len(uris))]
+    uris = update["argv"][update["argv"].index("--web-redirect-uris") + 1 :]
+    uris = uris[: next((i for i, a in enumerate(uris) if a.startswith("--")), len(uris))]
     assert sorted(uris) == sorted([REDIRECT_URI, LOCAL_REDIRECT_URI])
 
 

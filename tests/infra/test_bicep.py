@@ -4,13 +4,23 @@ The trees come from pycep (tests/infra/parse_bicep.py in .venv-tools); the names
 come from the code itself, so a new table, queue or setting in the code fails here until infra/
 declares it too.
 """
+
 from __future__ import annotations
 
 import json
 import re
 
 from shared import settings as settings_module
-from shared.storage import events, link_completions, microsoft_accounts, oauth_states, queues, rooms, tenant_links, user_links
+from shared.storage import (
+    events,
+    link_completions,
+    microsoft_accounts,
+    oauth_states,
+    queues,
+    rooms,
+    tenant_links,
+    user_links,
+)
 from tests.infra.conftest import INFRA, ROOT, tree
 
 MODULES = ["functionapp", "identity", "keyvault", "monitoring", "rbac", "storage"]
@@ -25,14 +35,24 @@ ROLE_IDS = {
 
 # Settings the Flex Consumption plan rejects (the runtime lives in functionAppConfig) or that
 # would bring back a storage key.
-FORBIDDEN_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE",
-                      "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "AzureWebJobsStorage",
-                      "HERP_JWT_SECRET"}
+FORBIDDEN_SETTINGS = {
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+    "AzureWebJobsStorage",
+    "HERP_JWT_SECRET",
+}
 
 
 def contract_settings() -> set[str]:
     """README.md "Settings" as shared/settings.py reads it, less the local-only ones."""
-    names = set(settings_module._ENV_NAMES.values()) | {"MS_AUTHORITY_HOST", "MS_GRAPH_ENDPOINT", "ROOM_REFRESH_SCHEDULE"}
+    names = set(settings_module._ENV_NAMES.values()) | {
+        "MS_AUTHORITY_HOST",
+        "MS_GRAPH_ENDPOINT",
+        "ROOM_REFRESH_SCHEDULE",
+    }
     # AzureWebJobsStorage is replaced by the identity-based AzureWebJobsStorage__* settings;
     # HERP_JWT_SECRET is the local HS256 secret (production verifies with HERP_JWT_JWKS_URL).
     return names - {"AzureWebJobsStorage", "HERP_JWT_SECRET"}
@@ -73,8 +93,9 @@ def test_main_uses_only_local_modules(parsed):
 
 def test_tables_and_queues_are_the_ones_the_code_uses(parsed):
     main = tree(parsed, "infra/main.bicep")
-    code_tables = [m.TABLE for m in (tenant_links, microsoft_accounts, user_links, rooms, events, oauth_states,
-                                     link_completions)]
+    code_tables = [
+        m.TABLE for m in (tenant_links, microsoft_accounts, user_links, rooms, events, oauth_states, link_completions)
+    ]
     assert main["variables"]["tableNames"]["value"] == code_tables
     assert main["variables"]["queueNames"]["value"] == [queues.ROOM_SYNC, f"{queues.ROOM_SYNC}-poison"]
     storage_params = main["modules"]["storage"]["config"]["params"]
@@ -116,7 +137,9 @@ def test_function_app_runs_on_flex_consumption_python_311(parsed):
     assert config["runtime"] == {"name": "python", "version": "3.11"}
     assert config["deployment"]["storage"]["type"] == "blobContainer"
     assert config["deployment"]["storage"]["authentication"] == {
-        "type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "identityId"}
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "identityId",
+    }
     assert set(config["scaleAndConcurrency"]) >= {"instanceMemoryMB", "maximumInstanceCount"}
     assert props["httpsOnly"] is True
     assert props["keyVaultReferenceIdentity"] == "identityId"
@@ -155,11 +178,16 @@ def test_app_settings_cover_the_contract_by_identity(parsed):
     # DefaultAzureCredential (shared/storage/connection.py) picks the user-assigned identity by this.
     assert settings["AZURE_CLIENT_ID"] == "identityClientId"
     assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
-    for secret, name_param in (("MS_CLIENT_SECRET", "clientSecretName"), ("TOKEN_ENCRYPTION_KEYS", "encryptionKeysSecretName")):
+    for secret, name_param in (
+        ("MS_CLIENT_SECRET", "clientSecretName"),
+        ("TOKEN_ENCRYPTION_KEYS", "encryptionKeysSecretName"),
+    ):
         assert settings[secret] == f"@Microsoft.KeyVault(SecretUri=${{keyVaultUri}}secrets/${{{name_param}}}/)"
     assert app["parameters"]["clientSecretName"]["default"] == "ms-client-secret"
     assert app["parameters"]["encryptionKeysSecretName"]["default"] == "token-encryption-keys"
-    assert not any(re.search(r"AccountKey=|SharedAccessSignature=|InstrumentationKey=", str(v)) for v in settings.values())
+    assert not any(
+        re.search(r"AccountKey=|SharedAccessSignature=|InstrumentationKey=", str(v)) for v in settings.values()
+    )
 
     main = tree(parsed, "infra/main.bicep")
     defaults = {name: p.get("default") for name, p in main["parameters"].items()}
@@ -175,11 +203,15 @@ def test_role_assignments(parsed):
     roles = rbac["variables"]["roles"]["value"]
     assert set(ROLE_IDS.values()) <= set(roles.values())
     role_key = {v: k for k, v in roles.items()}
-    storage_roles = {role_key[ROLE_IDS[r]] for r in ("Storage Table Data Contributor", "Storage Queue Data Contributor",
-                                                      "Storage Blob Data Owner")}
+    storage_roles = {
+        role_key[ROLE_IDS[r]]
+        for r in ("Storage Table Data Contributor", "Storage Queue Data Contributor", "Storage Blob Data Owner")
+    }
     assert {role_name(r) for r in rbac["variables"]["storageDataRoles"]["value"]} == storage_roles
 
-    assignments = {name: r for name, r in rbac["resources"].items() if r["type"] == "Microsoft.Authorization/roleAssignments"}
+    assignments = {
+        name: r for name, r in rbac["resources"].items() if r["type"] == "Microsoft.Authorization/roleAssignments"
+    }
     granted = {}
     for name, assignment in assignments.items():
         body = assignment["config"]
@@ -196,7 +228,9 @@ def test_role_assignments(parsed):
             # Only when principalId is given: if (!empty(developerPrincipalId)).
             condition = body["condition"]["operator"]
             assert condition["type"] == "not", name
-            assert condition["operands"]["bool_value"]["function"]["parameters"]["item_to_test"] == "developerPrincipalId"
+            assert (
+                condition["operands"]["bool_value"]["function"]["parameters"]["item_to_test"] == "developerPrincipalId"
+            )
     app_roles = {role_key[ROLE_IDS[r]] for r in ROLE_IDS}
     assert granted["appPrincipalId"] == app_roles
     assert granted["developerPrincipalId"] >= storage_roles
@@ -217,8 +251,17 @@ def test_key_vault_and_monitoring(parsed):
 
 def test_outputs_for_azd(parsed):
     outputs = tree(parsed, "infra/main.bicep")["outputs"]
-    assert {"AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_NAME", "SERVICE_API_NAME",
-            "SERVICE_API_URI", "AZURE_KEY_VAULT_NAME", "STORAGE_ACCOUNT_NAME", "MS_REDIRECT_URI"} <= set(outputs)
+    assert {
+        "AZURE_LOCATION",
+        "AZURE_TENANT_ID",
+        "AZURE_RESOURCE_GROUP",
+        "AZURE_FUNCTION_APP_NAME",
+        "SERVICE_API_NAME",
+        "SERVICE_API_URI",
+        "AZURE_KEY_VAULT_NAME",
+        "STORAGE_ACCOUNT_NAME",
+        "MS_REDIRECT_URI",
+    } <= set(outputs)
 
 
 def test_parameters_file_maps_azd_environment(parsed):
@@ -230,8 +273,17 @@ def test_parameters_file_maps_azd_environment(parsed):
     assert values["location"] == "${AZURE_LOCATION}"
     assert values["principalId"] == "${AZURE_PRINCIPAL_ID}"
     # Every setting parameter can be set with `azd env set`.
-    setting_params = {"msClientId", "msAuthorityHost", "msGraphEndpoint", "msRedirectUri", "herpAppUrl", "herpJwtIssuer",
-                      "herpJwtAudience", "herpJwtJwksUrl", "roomRefreshSchedule"}
+    setting_params = {
+        "msClientId",
+        "msAuthorityHost",
+        "msGraphEndpoint",
+        "msRedirectUri",
+        "herpAppUrl",
+        "herpJwtIssuer",
+        "herpJwtAudience",
+        "herpJwtJwksUrl",
+        "roomRefreshSchedule",
+    }
     assert setting_params <= set(values)
     assert all(re.fullmatch(r"\$\{[A-Z_]+\}", values[p]) for p in setting_params)
 

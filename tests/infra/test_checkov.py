@@ -3,6 +3,7 @@
 checkov exits 0 when it cannot parse a file, so the JSON report is read instead of the exit
 code. A skip is an inline `//checkov:skip=CKV_...:reason` inside the resource in the .bicep.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,13 @@ from tests.infra.conftest import ROOT, TOOLS_PYTHON, report, require
 @pytest.fixture(scope="module")
 def checkov_report() -> dict:
     checkov = require(TOOLS_PYTHON).parent / "checkov"
-    out = subprocess.run([str(checkov), "--framework", "bicep", "--skip-download",
-                          "-d", "infra", "-o", "json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [str(checkov), "--framework", "bicep", "--skip-download", "-d", "infra", "-o", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.stdout.strip(), f"checkov printed nothing (exit {out.returncode}): {out.stderr[-2000:]}"
     data = json.loads(out.stdout)
     reports = data if isinstance(data, list) else [data]
@@ -36,9 +41,13 @@ def test_checkov_parses_every_file(checkov_report):
 def test_checkov_reports_no_failed_check(checkov_report):
     summary = checkov_report["summary"]
     results = checkov_report["results"]
-    report(f"checkov (bicep): {summary['passed']} passed, {summary['failed']} failed, "
-           f"{summary['skipped']} skipped, {summary['parsing_errors']} parsing errors")
-    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}" for c in results["failed_checks"]]
+    report(
+        f"checkov (bicep): {summary['passed']} passed, {summary['failed']} failed, "
+        f"{summary['skipped']} skipped, {summary['parsing_errors']} parsing errors"
+    )
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}" for c in results["failed_checks"]
+    ]
     assert failed == []
     assert summary["passed"] > 0
 

@@ -4,6 +4,7 @@ devtools/worker_index.py runs in .venv-worker (the worker library + the app's re
 goes through the worker's own start-up requests (worker_init_request, functions_metadata_request),
 the code path the Functions host drives in Azure. No setting is set: indexing must not need any.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,24 +17,57 @@ import pytest
 from tests.infra.conftest import ROOT, WORKER_PYTHON, report, require
 
 HTTP_FUNCTIONS = {
-    "authorize_tenant_link", "list_tenant_links", "get_tenant_link", "renew_tenant_link", "unlink_tenant",
-    "oauth_callback", "authorize_user_link", "list_user_links", "delete_user_link", "list_calendars",
-    "request_room_sync", "list_rooms", "create_event", "get_event", "update_event", "cancel_event",
-    "get_availability", "confirm_link_completion",
+    "authorize_tenant_link",
+    "list_tenant_links",
+    "get_tenant_link",
+    "renew_tenant_link",
+    "unlink_tenant",
+    "oauth_callback",
+    "authorize_user_link",
+    "list_user_links",
+    "delete_user_link",
+    "list_calendars",
+    "request_room_sync",
+    "list_rooms",
+    "create_event",
+    "get_event",
+    "update_event",
+    "cancel_event",
+    "get_availability",
+    "confirm_link_completion",
 }
-EXPECTED_TRIGGERS = {**{name: "httpTrigger" for name in HTTP_FUNCTIONS},
-                     "refresh_room_caches": "timerTrigger", "sync_tenant_rooms": "queueTrigger",
-                     "purge_expired_oauth_states": "timerTrigger"}
+EXPECTED_TRIGGERS = {
+    **{name: "httpTrigger" for name in HTTP_FUNCTIONS},
+    "refresh_room_caches": "timerTrigger",
+    "sync_tenant_rooms": "queueTrigger",
+    "purge_expired_oauth_states": "timerTrigger",
+}
 
 # Settings of README.md "Settings" (and the host's storage setting): none may be needed to index.
-SETTING_PREFIXES = ("MS_", "HERP_", "TOKEN_", "AzureWebJobs", "STORAGE_", "ROOM_", "REQUESTS_CA", "AZURE_",
-                    "APPLICATIONINSIGHTS_", "PYTHON_SCRIPT_FILE_NAME")
+SETTING_PREFIXES = (
+    "MS_",
+    "HERP_",
+    "TOKEN_",
+    "AzureWebJobs",
+    "STORAGE_",
+    "ROOM_",
+    "REQUESTS_CA",
+    "AZURE_",
+    "APPLICATIONINSIGHTS_",
+    "PYTHON_SCRIPT_FILE_NAME",
+)
 
 
 def run_worker_index(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
-    return subprocess.run([str(require(WORKER_PYTHON)), "-m", "devtools.worker_index", *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(require(WORKER_PYTHON)), "-m", "devtools.worker_index", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +91,9 @@ def test_bindings_are_what_the_host_needs(indexed):
         assert trigger["route"].startswith("outlook/") and trigger["methods"], name
         assert trigger["authLevel"] == "ANONYMOUS", name  # callers authenticate with the HERP JWT
         assert output == {"direction": "OUT", "type": "http", "name": "$return"}, name
-    routes = {(indexed[n]["bindings"][0]["route"], m) for n in HTTP_FUNCTIONS for m in indexed[n]["bindings"][0]["methods"]}
+    routes = {
+        (indexed[n]["bindings"][0]["route"], m) for n in HTTP_FUNCTIONS for m in indexed[n]["bindings"][0]["methods"]
+    }
     assert len(routes) == len(HTTP_FUNCTIONS), "two functions share a route and method"
 
     (timer,) = indexed["refresh_room_caches"]["bindings"]
@@ -70,7 +106,8 @@ def test_bindings_are_what_the_host_needs(indexed):
 
 
 def test_worker_index_fails_on_an_app_the_worker_refuses(tmp_path):
-    (tmp_path / "function_app.py").write_text(textwrap.dedent("""
+    (tmp_path / "function_app.py").write_text(
+        textwrap.dedent("""
         import azure.functions as func
 
         app = func.FunctionApp()
@@ -78,7 +115,8 @@ def test_worker_index_fails_on_an_app_the_worker_refuses(tmp_path):
         @app.route(route="broken")
         def broken(req: func.HttpRequest, undeclared: str) -> func.HttpResponse:
             return func.HttpResponse("")
-    """))
+    """)
+    )
     out = run_worker_index("--app-dir", str(tmp_path))
     assert out.returncode == 1
     assert "undeclared" in out.stderr  # the worker's own FunctionLoadError names the parameter

@@ -1,4 +1,5 @@
 """Event use cases on Azurite with Graph mocked (responses): idempotency and lost answers."""
+
 import json
 import re
 import threading
@@ -26,12 +27,23 @@ GRAPH = "https://graph.example.test/v1.0"
 def world(storage, monkeypatch):
     monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     from shared import graph
+
     monkeypatch.setattr(graph, "_sleep", lambda s: None)
     company, tenant = new_id("co"), new_id("tenant")
     caller = Caller("herp-1", company, "member")
-    TenantLinks().save(TenantLink(company, tenant, "T", TenantStatus.ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()), create=True)
-    MicrosoftAccounts().save(MicrosoftAccount(company, tenant, Account("oid-1", "u@t.test", "U"), token_cache="x",
-                                              calendars={"default": "cal-1", "teams": {"cal-1": True}}))
+    TenantLinks().save(
+        TenantLink(company, tenant, "T", TenantStatus.ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()),
+        create=True,
+    )
+    MicrosoftAccounts().save(
+        MicrosoftAccount(
+            company,
+            tenant,
+            Account("oid-1", "u@t.test", "U"),
+            token_cache="x",
+            calendars={"default": "cal-1", "teams": {"cal-1": True}},
+        )
+    )
     UserLinks().save(UserLink(company, "ul_1", "herp-1", tenant, "oid-1", "user", utcnow()))
     Rooms().apply(tenant, [Room("room1@t.test", "Room 1", 6, "HQ", "1F", None)], [])
     responses.start()
@@ -48,9 +60,18 @@ def create(caller, event_body: dict) -> tuple[int, dict]:
 
 
 def body(**changes) -> dict:
-    return {"schedule_id": "sch-1", "link_id": "ul_1", "subject": "Interview", "start": "2026-12-01T10:00:00",
-            "end": "2026-12-01T11:00:00", "time_zone": "Asia/Tokyo", "attendees": [{"email": "iv@t.test"}],
-            "rooms": ["room1@t.test"], "online_meeting": True, **changes}
+    return {
+        "schedule_id": "sch-1",
+        "link_id": "ul_1",
+        "subject": "Interview",
+        "start": "2026-12-01T10:00:00",
+        "end": "2026-12-01T11:00:00",
+        "time_zone": "Asia/Tokyo",
+        "attendees": [{"email": "iv@t.test"}],
+        "rooms": ["room1@t.test"],
+        "online_meeting": True,
+        **changes,
+    }
 
 
 class FakeOutlook:
@@ -65,8 +86,15 @@ class FakeOutlook:
         payload = json.loads(request.body)
         self.posts.append(payload)
         tx = payload["transactionId"]
-        event = self.events.setdefault(tx, {"id": f"evt-{len(self.events) + 1}", "iCalUId": "ical", **payload,
-                                            "onlineMeeting": {"joinUrl": "https://teams.test/join"}})
+        event = self.events.setdefault(
+            tx,
+            {
+                "id": f"evt-{len(self.events) + 1}",
+                "iCalUId": "ical",
+                **payload,
+                "onlineMeeting": {"joinUrl": "https://teams.test/join"},
+            },
+        )
         if self.lose_first_answer and len(self.posts) == 1:
             raise requests.ConnectionError("connection reset after the event was created")
         return 201, {}, json.dumps(event)
@@ -98,7 +126,10 @@ def test_same_body_again_is_200_and_different_body_409(world):
 
 
 def test_unknown_room_and_bad_times_make_no_graph_call(world):
-    for wrong, code in [(body(rooms=["nope@t.test"]), "unknown_room"), (body(end="2026-12-01T09:00:00"), "invalid_time_range")]:
+    for wrong, code in [
+        (body(rooms=["nope@t.test"]), "unknown_room"),
+        (body(end="2026-12-01T09:00:00"), "invalid_time_range"),
+    ]:
         with pytest.raises(ValidationFailed) as info:
             events.create(world, wrong)
         assert info.value.code == code
@@ -109,6 +140,7 @@ def test_unknown_room_and_bad_times_make_no_graph_call(world):
 def test_graph_refusal_frees_the_schedule_id(world):
     responses.post(f"{GRAPH}/me/events", status=400, json={"error": {"code": "ErrorInvalidRequest", "message": "x"}})
     from shared.errors import GraphError
+
     with pytest.raises(GraphError):
         events.create(world, body())
     assert Events().get(world.company_id, "sch-1") is None
@@ -132,8 +164,10 @@ def test_concurrent_patches_are_serialised(world):
         barrier.wait()
         events.update(world, "sch-1", change)
 
-    threads = [threading.Thread(target=edit, args=({"attendees": [{"email": "iv@t.test"}, {"email": "new@t.test"}]},)),
-               threading.Thread(target=edit, args=({"rooms": []},))]
+    threads = [
+        threading.Thread(target=edit, args=({"attendees": [{"email": "iv@t.test"}, {"email": "new@t.test"}]},)),
+        threading.Thread(target=edit, args=({"rooms": []},)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -183,16 +217,20 @@ def test_a_default_id_stored_before_is_translated_once(world):
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
     events.create(world, body())
     record = Events().get(world.company_id, "sch-1")
-    record.graph_event_id, record.immutable_id = "default-id-1", False        # a row of before this change
+    record.graph_event_id, record.immutable_id = "default-id-1", False  # a row of before this change
     Events().save(record)
-    translate = responses.post(f"{GRAPH}/me/translateExchangeIds", json={"value": [
-        {"sourceId": "default-id-1", "targetId": "immutable-1"}]})
+    translate = responses.post(
+        f"{GRAPH}/me/translateExchangeIds", json={"value": [{"sourceId": "default-id-1", "targetId": "immutable-1"}]}
+    )
     responses.get(f"{GRAPH}/me/events/immutable-1", json={"id": "immutable-1", "attendees": []})
     assert events.get(world, "sch-1").event_id == "immutable-1"
     assert events.get(world, "sch-1").event_id == "immutable-1"
     assert translate.call_count == 1
     assert json.loads(translate.calls[0].request.body) == {
-        "inputIds": ["default-id-1"], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"}
+        "inputIds": ["default-id-1"],
+        "sourceIdType": "restId",
+        "targetIdType": "restImmutableEntryId",
+    }
     stored = Events().get(world.company_id, "sch-1")
     assert (stored.graph_event_id, stored.immutable_id) == ("immutable-1", True)
 
@@ -201,17 +239,34 @@ def test_a_body_edit_of_an_online_meeting_reads_the_body_first_and_keeps_the_blo
     outlook = FakeOutlook()
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
     events.create(world, body())
-    blob = ('<div>________________________________________</div><a href="https://teams.test/join">Join</a>'
-            '<div>________________________________________</div>')
-    read = responses.get(f"{GRAPH}/me/events/evt-1", json={
-        "id": "evt-1", "body": {"contentType": "html", "content": f"<html><body>old{blob}</body></html>"},
-        "onlineMeeting": {"joinUrl": "https://teams.test/join"}})
+    blob = (
+        '<div>________________________________________</div><a href="https://teams.test/join">Join</a>'
+        "<div>________________________________________</div>"
+    )
+    read = responses.get(
+        f"{GRAPH}/me/events/evt-1",
+        json={
+            "id": "evt-1",
+            "body": {"contentType": "html", "content": f"<html><body>old{blob}</body></html>"},
+            "onlineMeeting": {"joinUrl": "https://teams.test/join"},
+        },
+    )
     sent: list[dict] = []
 
     def patch(request):
         sent.append(json.loads(request.body))
-        return 200, {}, json.dumps({"id": "evt-1", "isOnlineMeeting": True,
-                                    "onlineMeeting": {"joinUrl": "https://teams.test/join"}, "attendees": []})
+        return (
+            200,
+            {},
+            json.dumps(
+                {
+                    "id": "evt-1",
+                    "isOnlineMeeting": True,
+                    "onlineMeeting": {"joinUrl": "https://teams.test/join"},
+                    "attendees": [],
+                }
+            ),
+        )
 
     responses.add_callback(responses.PATCH, f"{GRAPH}/me/events/evt-1", callback=patch)
     out = events.update(world, "sch-1", {"body": {"content_type": "text", "content": "new"}})
@@ -237,7 +292,7 @@ def test_a_cancel_that_cannot_mark_its_row_is_a_409_not_a_204(world, monkeypatch
     with pytest.raises(ConcurrentUpdate):
         events.cancel(world, "sch-1", notify=True)
     monkeypatch.undo()
-    assert Events().get(world.company_id, "sch-1").status == EventStatus.ACTIVE   # told 409, and it is still active
+    assert Events().get(world.company_id, "sch-1").status == EventStatus.ACTIVE  # told 409, and it is still active
 
 
 def test_a_cancel_whose_row_vanishes_meanwhile_does_not_crash(world, monkeypatch):
@@ -254,6 +309,6 @@ def test_a_cancel_whose_row_vanishes_meanwhile_does_not_crash(world, monkeypatch
         raise ConcurrentUpdate()
 
     monkeypatch.setattr(Events, "save", lose_then_vanish)
-    events.cancel(world, "sch-1", notify=True)     # no AttributeError
+    events.cancel(world, "sch-1", notify=True)  # no AttributeError
     monkeypatch.setattr(Events, "save", real_save)
     assert Events().get(world.company_id, "sch-1") is None

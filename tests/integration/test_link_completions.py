@@ -1,5 +1,6 @@
 """Link completions against real Table Storage (Azurite): single use, binding to the starter,
 expiry, the confirm race, a failed confirm that can be repeated, the purge."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,6 @@ from shared.storage import link_completions as completions_table
 from shared.storage.link_completions import LinkCompletions
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
-from shared.storage.user_links import UserLinks
 from tests.conftest import new_id, user_links_of_tenant
 
 pytestmark = pytest.mark.integration
@@ -41,8 +41,13 @@ def age(code: str, **fields) -> None:
 
     past = iso(utcnow() - timedelta(seconds=1))
     connection.table(completions_table.TABLE).update_entity(
-        {"PartitionKey": hashlib.sha256(code.encode()).hexdigest(), "RowKey": "completion",
-         **{name: past for name in fields}}, mode=UpdateMode.MERGE)
+        {
+            "PartitionKey": hashlib.sha256(code.encode()).hexdigest(),
+            "RowKey": "completion",
+            **{name: past for name in fields},
+        },
+        mode=UpdateMode.MERGE,
+    )
 
 
 @pytest.fixture
@@ -66,8 +71,11 @@ def test_the_row_holds_only_the_hash_and_a_sealed_result(company):
 
 def test_a_tenant_link_is_committed_once_by_its_starter(company):
     code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
-    for caller in (admin(new_id("co")), admin(company, "herp-admin-2"),
-                   Caller(account_id="herp-admin", company_id=company, role="member")):
+    for caller in (
+        admin(new_id("co")),
+        admin(company, "herp-admin-2"),
+        Caller(account_id="herp-admin", company_id=company, role="member"),
+    ):
         with pytest.raises(CompletionNotFound):
             link_completions.confirm(caller, code)
     assert TenantLinks().get(company, TENANT) is None and row(code).claimed_until is None
@@ -75,7 +83,9 @@ def test_a_tenant_link_is_committed_once_by_its_starter(company):
     answer = link_completions.confirm(admin(company), code)
     assert answer["result"] == "linked" and answer["tenant_link"]["tenant_name"] == "Contoso Ltd."
     assert TenantLinks().get(company, TENANT).admin.id == "oid-aiko"
-    assert [(l.herp_account_id, l.via) for l in user_links_of_tenant(company, TENANT)] == [("herp-admin", "tenant_admin")]
+    assert [(l.herp_account_id, l.via) for l in user_links_of_tenant(company, TENANT)] == [
+        ("herp-admin", "tenant_admin")
+    ]
     assert credentials.open_cache(MicrosoftAccounts().get(company, TENANT, "oid-aiko")) == CACHE
     assert row(code) is None
     with pytest.raises(CompletionNotFound):

@@ -1,4 +1,5 @@
 """Repositories against real Table Storage (Azurite)."""
+
 import threading
 from datetime import timedelta
 
@@ -17,8 +18,15 @@ pytestmark = pytest.mark.integration
 
 
 def tenant_link(company: str, tenant: str = "t1") -> TenantLink:
-    return TenantLink(company_id=company, tenant_id=tenant, tenant_name="Contoso", status=TenantStatus.ACTIVE,
-                      admin=Account("oid-1", "a@contoso.test", "Aiko"), linked_by="herp-1", linked_at=utcnow())
+    return TenantLink(
+        company_id=company,
+        tenant_id=tenant,
+        tenant_name="Contoso",
+        status=TenantStatus.ACTIVE,
+        admin=Account("oid-1", "a@contoso.test", "Aiko"),
+        linked_by="herp-1",
+        linked_at=utcnow(),
+    )
 
 
 def test_tenant_link_round_trip_and_create_conflict(storage):
@@ -76,16 +84,36 @@ def test_delete_many_uses_batches_of_at_most_100(storage):
     repo = UserLinks()
     client = connection.table(user_links.TABLE)
     for start in range(0, 230, 100):
-        client.submit_transaction([("upsert", {"PartitionKey": company, "RowKey": f"l{n:03}", "herp_account_id": "h",
-                                               "tenant_id": "t1", "account_id": f"o{n}", "via": "user"})
-                                   for n in range(start, min(start + 100, 230))])
+        client.submit_transaction(
+            [
+                (
+                    "upsert",
+                    {
+                        "PartitionKey": company,
+                        "RowKey": f"l{n:03}",
+                        "herp_account_id": "h",
+                        "tenant_id": "t1",
+                        "account_id": f"o{n}",
+                        "via": "user",
+                    },
+                )
+                for n in range(start, min(start + 100, 230))
+            ]
+        )
     assert repo.delete_tenant(company, "t1") == 230
     assert user_links_of_tenant(company, "t1") == []
 
 
 def state(**overrides) -> OAuthState:
-    values = dict(state_id=new_id("st"), flow="tenant_link", leg="consent", company_id="co", herp_account_id="h",
-                  tenant_id=None, expires_at=utcnow() + timedelta(minutes=10))
+    values = dict(
+        state_id=new_id("st"),
+        flow="tenant_link",
+        leg="consent",
+        company_id="co",
+        herp_account_id="h",
+        tenant_id=None,
+        expires_at=utcnow() + timedelta(minutes=10),
+    )
     values.update(overrides)
     return OAuthState(**values)
 
@@ -105,7 +133,7 @@ def test_racing_consumers_have_exactly_one_winner(storage):
         results: list = []
         barrier = threading.Barrier(4)
 
-        def take():
+        def take(s=s, barrier=barrier, results=results):
             barrier.wait()
             results.append(repo.consume(s.state_id))
 

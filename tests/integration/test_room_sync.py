@@ -1,4 +1,5 @@
 """`sync_tenant` on Azurite with Graph mocked (responses): only what changed is written."""
+
 import json
 import re
 from urllib.parse import parse_qsl, urlsplit
@@ -18,8 +19,16 @@ GRAPH = "https://graph.example.test/v1.0"
 
 
 def place(i: int, **extra) -> dict:
-    return {"id": f"id{i}", "emailAddress": f"room{i:03}@t.test", "displayName": f"Room {i}", "capacity": 8,
-            "building": "HQ", "floorNumber": 1 + i // 10, "floorLabel": None, **extra}
+    return {
+        "id": f"id{i}",
+        "emailAddress": f"room{i:03}@t.test",
+        "displayName": f"Room {i}",
+        "capacity": 8,
+        "building": "HQ",
+        "floorNumber": 1 + i // 10,
+        "floorLabel": None,
+        **extra,
+    }
 
 
 def reset_graph() -> None:
@@ -31,24 +40,32 @@ def reset_graph() -> None:
 def _places_answer(items: list[dict], cap: int):
     """Graph's places list as it really pages: 100 by default, `$top` (up to `cap`) and `$skip`,
     `@odata.count` with `$count=true`, and never an `@odata.nextLink` (docs-contrib issues 341, 6252)."""
+
     def answer(request):
         query = dict(parse_qsl(urlsplit(request.url).query))
         top, skip = min(int(query.get("$top", 100)), cap), int(query.get("$skip", 0))
-        body = {"value": items[skip:skip + top]}
+        body = {"value": items[skip : skip + top]}
         if query.get("$count") == "true":
             body["@odata.count"] = len(items)
         return 200, {}, json.dumps(body)
+
     return answer
 
 
 def serve(places: list[dict], lists: dict[str, list[int]], cap: int = 999) -> None:
     reset_graph()
     responses.add_callback("GET", f"{GRAPH}/places/microsoft.graph.room", callback=_places_answer(places, cap))
-    responses.add_callback("GET", f"{GRAPH}/places/microsoft.graph.roomlist",
-                           callback=_places_answer([{"emailAddress": e, "displayName": e} for e in lists], cap))
+    responses.add_callback(
+        "GET",
+        f"{GRAPH}/places/microsoft.graph.roomlist",
+        callback=_places_answer([{"emailAddress": e, "displayName": e} for e in lists], cap),
+    )
     for email, members in lists.items():
-        responses.add_callback("GET", f"{GRAPH}/places/{email}/microsoft.graph.roomlist/rooms",
-                               callback=_places_answer([places[i] for i in members], cap))
+        responses.add_callback(
+            "GET",
+            f"{GRAPH}/places/{email}/microsoft.graph.roomlist/rooms",
+            callback=_places_answer([places[i] for i in members], cap),
+        )
 
 
 def graph_calls() -> int:
@@ -60,8 +77,10 @@ def tenant(storage, monkeypatch):
     monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     company, tenant_id = new_id("co"), new_id("tenant")
     MicrosoftAccounts().save(MicrosoftAccount(company, tenant_id, Account("admin", "a@t.test", "A"), token_cache="x"))
-    TenantLinks().save(TenantLink(company, tenant_id, "T", TenantStatus.ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()),
-                       create=True)
+    TenantLinks().save(
+        TenantLink(company, tenant_id, "T", TenantStatus.ACTIVE, Account("admin", "a@t.test", "A"), "h", utcnow()),
+        create=True,
+    )
     return company, tenant_id
 
 
@@ -79,14 +98,14 @@ def test_delta_writes(tenant):
     link = TenantLinks().get(company, tenant_id)
     assert link.rooms_count == 250 and link.rooms_synced_at and link.rooms_last_error is None
 
-    assert rooms.sync_tenant(company, tenant_id).written == 0        # nothing changed: no row written
+    assert rooms.sync_tenant(company, tenant_id).written == 0  # nothing changed: no row written
 
-    places[42] = place(42, capacity=30)                              # one room changed
+    places[42] = place(42, capacity=30)  # one room changed
     serve(places, {"hq@t.test": list(range(0, 100)), "annex@t.test": [200]})
     assert rooms.sync_tenant(company, tenant_id).written == 1
     assert {r.email: r for r in Rooms().list(tenant_id)}["room042@t.test"].capacity == 30
 
-    serve(places[:249], {"hq@t.test": list(range(0, 100)), "annex@t.test": [200]})   # one room gone
+    serve(places[:249], {"hq@t.test": list(range(0, 100)), "annex@t.test": [200]})  # one room gone
     result = rooms.sync_tenant(company, tenant_id)
     assert (result.rooms, result.written) == (249, 1)
     assert TenantLinks().get(company, tenant_id).rooms_count == 249
@@ -96,10 +115,10 @@ def test_delta_writes(tenant):
 def test_every_room_of_a_large_tenant_is_cached_in_few_calls(tenant):
     company, tenant_id = tenant
     places = [place(i) for i in range(1200)]
-    serve(places, {"big@t.test": list(range(0, 1150))})   # a room list with more than 100 members
+    serve(places, {"big@t.test": list(range(0, 1150))})  # a room list with more than 100 members
 
     result = rooms.sync_tenant(company, tenant_id)
-    assert (result.rooms, graph_calls()) == (1200, 2 + 1 + 2)   # ceil(1200/999) per collection
+    assert (result.rooms, graph_calls()) == (1200, 2 + 1 + 2)  # ceil(1200/999) per collection
     cached = {r.email: r for r in Rooms().list(tenant_id)}
     assert len(cached) == 1200 and cached["room1149@t.test"].room_list == "big@t.test"
     assert cached["room1199@t.test"].room_list is None
@@ -117,16 +136,28 @@ def test_a_server_capping_top_lower_is_still_read_to_the_end(tenant):
 @responses.activate
 def test_room_fields_bookable_accessible_tags(tenant):
     company, tenant_id = tenant
-    serve([place(0, bookingType="reserved", isWheelChairAccessible=True, tags=["video", "whiteboard"]),
-           place(1, bookingType="standard", isWheelChairAccessible=False, tags=[]),
-           place(2)], {})
+    serve(
+        [
+            place(0, bookingType="reserved", isWheelChairAccessible=True, tags=["video", "whiteboard"]),
+            place(1, bookingType="standard", isWheelChairAccessible=False, tags=[]),
+            place(2),
+        ],
+        {},
+    )
     rooms.sync_tenant(company, tenant_id)
     by_email = {r["email"]: r for r in rooms.list_rooms(company, tenant_id).to_json()["rooms"]}
     reserved = by_email["room000@t.test"]
-    assert (reserved["bookable"], reserved["wheelchair_accessible"], reserved["tags"]) == (False, True, ["video", "whiteboard"])
-    assert (by_email["room001@t.test"]["bookable"], by_email["room001@t.test"]["wheelchair_accessible"]) == (True, False)
+    assert (reserved["bookable"], reserved["wheelchair_accessible"], reserved["tags"]) == (
+        False,
+        True,
+        ["video", "whiteboard"],
+    )
+    assert (by_email["room001@t.test"]["bookable"], by_email["room001@t.test"]["wheelchair_accessible"]) == (
+        True,
+        False,
+    )
     assert (by_email["room002@t.test"]["wheelchair_accessible"], by_email["room002@t.test"]["tags"]) == (None, [])
-    assert rooms.sync_tenant(company, tenant_id).written == 0   # the new fields round-trip unchanged
+    assert rooms.sync_tenant(company, tenant_id).written == 0  # the new fields round-trip unchanged
 
 
 @responses.activate
@@ -135,8 +166,11 @@ def test_forbidden_places_mark_renewal_required_and_keep_the_cache(tenant):
     serve([place(i) for i in range(3)], {})
     rooms.sync_tenant(company, tenant_id)
     reset_graph()
-    responses.get(f"{GRAPH}/places/microsoft.graph.room", status=403,
-                  json={"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}})
+    responses.get(
+        f"{GRAPH}/places/microsoft.graph.room",
+        status=403,
+        json={"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}},
+    )
     assert rooms.sync_tenant(company, tenant_id) is None
     link = TenantLinks().get(company, tenant_id)
     assert link.status == TenantStatus.RENEWAL_REQUIRED and "403" in link.rooms_last_error

@@ -1,4 +1,5 @@
 """The room cache on Azurite: delta writes and the 100-operation transaction limit."""
+
 import pytest
 
 from shared.models import Room
@@ -9,8 +10,10 @@ pytestmark = pytest.mark.integration
 
 
 def rooms(n: int, *, capacity: int = 6) -> list[Room]:
-    return [Room(f"Room{i:03}@contoso.test", f"Room {i}", capacity, "HQ", f"{1 + i // 10}F", "hq@contoso.test")
-            for i in range(n)]
+    return [
+        Room(f"Room{i:03}@contoso.test", f"Room {i}", capacity, "HQ", f"{1 + i // 10}F", "hq@contoso.test")
+        for i in range(n)
+    ]
 
 
 def test_250_rooms_are_written_in_transactions_of_at_most_100(storage, monkeypatch):

@@ -28,18 +28,21 @@ def test_admin_role_is_enforced(app_env):
     assert authenticate(request(herp_token("co-1", "acct-1", "admin")), role="admin").is_admin
 
 
-@pytest.mark.parametrize("token", [
-    None,
-    "not-a-jwt",
-    herp_token("co", "a", lifetime=-120),                      # expired (beyond leeway)
-    herp_token("co", "a", secret="another-secret-0123456789abcdef-xyz"),
-    herp_token("co", "a", iss="https://evil.test"),
-    herp_token("co", "a", aud="someone-else"),
-    herp_token("co", "a", role="owner"),                       # unknown role
-    herp_token(None, "a"),                                     # missing company_id
-    herp_token("co", None),                                    # missing sub
-    herp_token("co", "a", exp=None),                           # no expiry
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "not-a-jwt",
+        herp_token("co", "a", lifetime=-120),  # expired (beyond leeway)
+        herp_token("co", "a", secret="another-secret-0123456789abcdef-xyz"),
+        herp_token("co", "a", iss="https://evil.test"),
+        herp_token("co", "a", aud="someone-else"),
+        herp_token("co", "a", role="owner"),  # unknown role
+        herp_token(None, "a"),  # missing company_id
+        herp_token("co", None),  # missing sub
+        herp_token("co", "a", exp=None),  # no expiry
+    ],
+)
 def test_bad_tokens_are_unauthenticated(app_env, token):
     with pytest.raises(Unauthenticated):
         authenticate(request(token))
@@ -71,7 +74,8 @@ def test_jwks_mode_verifies_rs256_and_refuses_hs256(app_env):
     good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
     assert authenticate(request(good)).company_id == "co"
     # The HS256 secret is ignored in JWKS mode: a token signed with it is refused.
-    forged = jwt.encode(claims, "test-herp-jwt-secret-0123456789abcdef-0123456789", algorithm="HS256",
-                        headers={"kid": "k1"})
+    forged = jwt.encode(
+        claims, "test-herp-jwt-secret-0123456789abcdef-0123456789", algorithm="HS256", headers={"kid": "k1"}
+    )
     with pytest.raises(Unauthenticated):
         authenticate(request(forged))

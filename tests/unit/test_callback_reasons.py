@@ -1,4 +1,5 @@
 """The callback's outcomes: Microsoft's error values -> `reason`, and the checks of the last leg."""
+
 import logging
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -13,19 +14,27 @@ from shared.storage import oauth_states
 from tests.conftest import HERP_APP_URL
 
 
-@pytest.mark.parametrize("error,description,codes,reason", [
-    ("access_denied", "AADSTS65004: User declined to consent to access the app.", (), "consent_denied"),
-    ("access_denied", "", (), "consent_denied"),
-    ("access_denied", "AADSTS90094: The grant requires admin permission.", (), "admin_required"),
-    ("consent_required", "AADSTS65001: The user or administrator has not consented", (), "admin_required"),
-    ("invalid_request", "AADSTS90093: Graph returned an error", (), "admin_required"),
-    ("invalid_request", "AADSTS50020: User account from identity provider does not exist in tenant", (), "tenant_mismatch"),
-    ("invalid_grant", "", [50020], "tenant_mismatch"),
-    ("server_error", "AADSTS99999: something new", (), "microsoft_error"),  # unknown number: safe fallback
-    ("access_denied", "AADSTS12345: renumbered", (), "consent_denied"),
-    ("temporarily_unavailable", "", (), "microsoft_error"),
-    ("weird<script>", "", (), "microsoft_error"),
-])
+@pytest.mark.parametrize(
+    "error,description,codes,reason",
+    [
+        ("access_denied", "AADSTS65004: User declined to consent to access the app.", (), "consent_denied"),
+        ("access_denied", "", (), "consent_denied"),
+        ("access_denied", "AADSTS90094: The grant requires admin permission.", (), "admin_required"),
+        ("consent_required", "AADSTS65001: The user or administrator has not consented", (), "admin_required"),
+        ("invalid_request", "AADSTS90093: Graph returned an error", (), "admin_required"),
+        (
+            "invalid_request",
+            "AADSTS50020: User account from identity provider does not exist in tenant",
+            (),
+            "tenant_mismatch",
+        ),
+        ("invalid_grant", "", [50020], "tenant_mismatch"),
+        ("server_error", "AADSTS99999: something new", (), "microsoft_error"),  # unknown number: safe fallback
+        ("access_denied", "AADSTS12345: renumbered", (), "consent_denied"),
+        ("temporarily_unavailable", "", (), "microsoft_error"),
+        ("weird<script>", "", (), "microsoft_error"),
+    ],
+)
 def test_error_value_first_then_number(error, description, codes, reason):
     assert reason_for(error, description, codes) == reason
 
@@ -44,15 +53,34 @@ def last_leg(app_env, monkeypatch):
     made: list[dict] = []
 
     def run(flow: str, claims: dict, *, tenant_linked: bool = True):
-        state = OAuthState(state_id="st-1", flow=flow, leg=Leg.SIGNIN, company_id="co-1", herp_account_id="herp-1",
-                           tenant_id=TENANT, expires_at=utcnow() + timedelta(minutes=5))
-        state.auth_flow = crypto.seal(b'{"state": "st-1"}', table=oauth_states.TABLE, partition_key="st-1", row_key="state")
+        state = OAuthState(
+            state_id="st-1",
+            flow=flow,
+            leg=Leg.SIGNIN,
+            company_id="co-1",
+            herp_account_id="herp-1",
+            tenant_id=TENANT,
+            expires_at=utcnow() + timedelta(minutes=5),
+        )
+        state.auth_flow = crypto.seal(
+            b'{"state": "st-1"}', table=oauth_states.TABLE, partition_key="st-1", row_key="state"
+        )
         monkeypatch.setattr(oauth_flows.OAuthStates, "consume", lambda self, sid: state if sid == "st-1" else None)
-        monkeypatch.setattr(oauth_flows.TenantLinks, "get_linked", lambda self, c, t: object() if tenant_linked else None)
-        monkeypatch.setattr(identity, "finish_sign_in", lambda tenant, f, params: identity.SignIn(
-            claims={"tid": TENANT, "oid": "oid-1", **claims}, access_token="at", token_cache="{}"))
-        answers = {"/me": {"id": "oid-1", "displayName": "Aiko", "mail": "aiko@contoso.test"}, "/me/calendar": {"id": "c"},
-                   "/organization": {"value": [{"displayName": "Contoso Ltd."}]}}
+        monkeypatch.setattr(
+            oauth_flows.TenantLinks, "get_linked", lambda self, c, t: object() if tenant_linked else None
+        )
+        monkeypatch.setattr(
+            identity,
+            "finish_sign_in",
+            lambda tenant, f, params: identity.SignIn(
+                claims={"tid": TENANT, "oid": "oid-1", **claims}, access_token="at", token_cache="{}"
+            ),
+        )
+        answers = {
+            "/me": {"id": "oid-1", "displayName": "Aiko", "mail": "aiko@contoso.test"},
+            "/me/calendar": {"id": "c"},
+            "/organization": {"value": [{"displayName": "Contoso Ltd."}]},
+        }
         monkeypatch.setattr(oauth_flows.graph, "get", lambda path, token, params=None: answers[path])
 
         def create(flow_, company, herp, result):
@@ -74,8 +102,10 @@ def test_id_token_without_wids_is_app_not_configured_and_names_the_manifest_sett
     run, made = last_leg
     with caplog.at_level(logging.ERROR, logger="outlook.oauth"):
         url = run(flow, {})
-    assert url == f"{HERP_APP_URL}/settings/integrations/outlook{'/' + TENANT if flow == Flow.TENANT_RENEW else ''}" \
-                  "?result=error&reason=app_not_configured"
+    assert (
+        url == f"{HERP_APP_URL}/settings/integrations/outlook{'/' + TENANT if flow == Flow.TENANT_RENEW else ''}"
+        "?result=error&reason=app_not_configured"
+    )
     [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert 'groupMembershipClaims: "DirectoryRole"' in line
     assert made == []
@@ -110,7 +140,9 @@ def test_the_last_leg_links_nothing_and_asks_the_starter_to_confirm(last_leg, fl
 def test_another_tid_is_tenant_mismatch_before_any_role_check(last_leg):
     run, made = last_leg
     assert _query(run(Flow.TENANT_LINK, {"tid": "d0d0d0d0-0000-4000-8000-000000000002"})) == {
-        "result": "error", "reason": "tenant_mismatch"}
+        "result": "error",
+        "reason": "tenant_mismatch",
+    }
     assert made == []
 
 
@@ -123,8 +155,14 @@ def test_a_tenant_unlinked_meanwhile_is_tenant_not_linked(last_leg, flow):
 
 def test_admin_consent_asks_for_every_scope_a_later_sign_in_needs(app_env):
     scope = _query(identity.admin_consent_url("st-1"))["scope"].split()
-    assert scope == ["https://graph.microsoft.com/User.Read", "https://graph.microsoft.com/Calendars.ReadWrite",
-                     "https://graph.microsoft.com/Place.Read.All", "openid", "profile", "offline_access"]
+    assert scope == [
+        "https://graph.microsoft.com/User.Read",
+        "https://graph.microsoft.com/Calendars.ReadWrite",
+        "https://graph.microsoft.com/Place.Read.All",
+        "openid",
+        "profile",
+        "offline_access",
+    ]
     assert identity.SCOPES == ["User.Read", "Calendars.ReadWrite", "Place.Read.All"]
 
 

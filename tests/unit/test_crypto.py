@@ -15,8 +15,9 @@ def test_round_trip_and_random_nonce(app_env):
     assert crypto.open_sealed(a, **ROW) == b"token cache"
 
 
-@pytest.mark.parametrize("field,value", [("table", "OAuthStates"), ("partition_key", "company-2"),
-                                          ("row_key", "tenant:other")])
+@pytest.mark.parametrize(
+    "field,value", [("table", "OAuthStates"), ("partition_key", "company-2"), ("row_key", "tenant:other")]
+)
 def test_blob_is_bound_to_its_row(app_env, field, value):
     blob = crypto.seal(b"secret", **ROW)
     with pytest.raises(crypto.DecryptionFailed):

@@ -17,9 +17,15 @@ def sleeps(app_env, monkeypatch):
 
 @responses.activate
 def test_retries_429_honouring_retry_after(sleeps):
-    responses.get(f"{BASE}/me", status=429, headers={"Retry-After": "3"},
-                  json={"error": {"code": "TooManyRequests", "message": "Please retry again later."}})
-    responses.get(f"{BASE}/me", status=503, headers={"Retry-After": "1"}, json={"error": {"code": "ServiceUnavailable"}})
+    responses.get(
+        f"{BASE}/me",
+        status=429,
+        headers={"Retry-After": "3"},
+        json={"error": {"code": "TooManyRequests", "message": "Please retry again later."}},
+    )
+    responses.get(
+        f"{BASE}/me", status=503, headers={"Retry-After": "1"}, json={"error": {"code": "ServiceUnavailable"}}
+    )
     responses.get(f"{BASE}/me", json={"id": "u1"})
     assert graph.get("/me", "tok") == {"id": "u1"}
     assert sleeps == [3.0, 1.0]
@@ -45,8 +51,11 @@ def test_gives_up_when_retry_after_exceeds_the_budget(sleeps):
 
 @responses.activate
 def test_errors_carry_status_and_graph_code_but_not_the_body(sleeps):
-    responses.get(f"{BASE}/me/calendar", status=404, json={"error": {
-        "code": "MailboxNotEnabledForRESTAPI", "message": "mailbox of alice@contoso is inactive"}})
+    responses.get(
+        f"{BASE}/me/calendar",
+        status=404,
+        json={"error": {"code": "MailboxNotEnabledForRESTAPI", "message": "mailbox of alice@contoso is inactive"}},
+    )
     with pytest.raises(GraphError) as info:
         graph.get("/me/calendar", "tok")
     assert (info.value.status, info.value.graph_code) == (404, "MailboxNotEnabledForRESTAPI")
@@ -65,12 +74,25 @@ def test_timeout_and_connection_failure(sleeps):
 
 @responses.activate
 def test_get_all_follows_next_links(sleeps):
-    responses.get(f"{BASE}/places/microsoft.graph.room", match=[responses.matchers.query_param_matcher({"$top": "2"})],
-                  json={"value": [{"id": 1}, {"id": 2}], "@odata.nextLink": f"{BASE}/places/microsoft.graph.room?$skip=2"})
-    responses.get(f"{BASE}/places/microsoft.graph.room", match=[responses.matchers.query_param_matcher({"$skip": "2"})],
-                  json={"value": [{"id": 3}]})
-    items = list(graph.items(graph.pages(lambda path, **kw: graph.request("GET", path, "tok", **kw),
-                                         "/places/microsoft.graph.room", params={"$top": "2"})))
+    responses.get(
+        f"{BASE}/places/microsoft.graph.room",
+        match=[responses.matchers.query_param_matcher({"$top": "2"})],
+        json={"value": [{"id": 1}, {"id": 2}], "@odata.nextLink": f"{BASE}/places/microsoft.graph.room?$skip=2"},
+    )
+    responses.get(
+        f"{BASE}/places/microsoft.graph.room",
+        match=[responses.matchers.query_param_matcher({"$skip": "2"})],
+        json={"value": [{"id": 3}]},
+    )
+    items = list(
+        graph.items(
+            graph.pages(
+                lambda path, **kw: graph.request("GET", path, "tok", **kw),
+                "/places/microsoft.graph.room",
+                params={"$top": "2"},
+            )
+        )
+    )
     assert [i["id"] for i in items] == [1, 2, 3]
     assert len(responses.calls) == 2
 
@@ -86,9 +108,8 @@ def test_at_most_four_graph_calls_run_at_once_per_mailbox(app_env, monkeypatch):
     import time
     from collections import Counter
 
-    from shared.services import credentials
-
     from shared.models import Account, MicrosoftAccount
+    from shared.services import credentials
 
     monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     running, peak, lock = Counter(), Counter(), threading.Lock()
@@ -104,11 +125,10 @@ def test_at_most_four_graph_calls_run_at_once_per_mailbox(app_env, monkeypatch):
 
     monkeypatch.setattr(graph, "request", fake_request)
     boxes = {oid: credentials.Mailbox(MicrosoftAccount("co", "t", Account(oid, "", ""))) for oid in ("busy", "other")}
-    threads = [threading.Thread(target=boxes[oid].get, args=(f"/me/{oid}",))
-               for oid in ["busy"] * 10 + ["other"] * 3]
+    threads = [threading.Thread(target=boxes[oid].get, args=(f"/me/{oid}",)) for oid in ["busy"] * 10 + ["other"] * 3]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert peak["busy"] == 4       # ten callers of one mailbox: never more than four at once
-    assert peak["other"] == 3      # another mailbox is not held up by the first
+    assert peak["busy"] == 4  # ten callers of one mailbox: never more than four at once
+    assert peak["other"] == 3  # another mailbox is not held up by the first

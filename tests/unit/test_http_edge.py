@@ -16,13 +16,16 @@ def payload(resp):
     return resp.status_code, json.loads(resp.get_body())
 
 
-@pytest.mark.parametrize("error,status,code", [
-    (LinkNotFound(), 404, "link_not_found"),
-    (ValidationFailed("bad time", code="invalid_time_range"), 422, "invalid_time_range"),
-    (GraphUnavailable(), 503, "graph_unavailable"),
-    (ConfigurationError("setting X is not set"), 500, "configuration_error"),
-    (ClientCredentialRejected(), 503, "configuration_error"),   # our secret refused: retry once it is fixed
-])
+@pytest.mark.parametrize(
+    "error,status,code",
+    [
+        (LinkNotFound(), 404, "link_not_found"),
+        (ValidationFailed("bad time", code="invalid_time_range"), 422, "invalid_time_range"),
+        (GraphUnavailable(), 503, "graph_unavailable"),
+        (ConfigurationError("setting X is not set"), 500, "configuration_error"),
+        (ClientCredentialRejected(), 503, "configuration_error"),  # our secret refused: retry once it is fixed
+    ],
+)
 def test_domain_errors_map_to_contract_shape(error, status, code):
     def fn(req):
         raise error
@@ -71,22 +74,33 @@ def test_json_body_passes_objects():
     assert (status, out) == (200, {"a": 1})
 
 
-@pytest.mark.parametrize("raw", [
-    b"[" * 100_000 + b"]" * 100_000,                       # RecursionError inside json.loads
-    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
-    b'{"schedule_id": NaN}', b'{"limit": Infinity}', b'{"limit": -Infinity}',
-    b'{"limit": 1e999}',                                  # parses as infinity
-    b'{"limit": ' + b"9" * 5000 + b"}",                   # over Python's int digit limit
-    b'{"a": 1, "a": 2}',                                  # which one wins is ambiguous
-    b'{"subject": "\\ud800"}', b'{"\\udfff": 1}', b'{"emails": ["\\ud83d"]}',  # lone surrogates
-    b"[]", b"1", b'"text"', b"null", b"\xff\xfe",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError inside json.loads
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b'{"schedule_id": NaN}',
+        b'{"limit": Infinity}',
+        b'{"limit": -Infinity}',
+        b'{"limit": 1e999}',  # parses as infinity
+        b'{"limit": ' + b"9" * 5000 + b"}",  # over Python's int digit limit
+        b'{"a": 1, "a": 2}',  # which one wins is ambiguous
+        b'{"subject": "\\ud800"}',
+        b'{"\\udfff": 1}',
+        b'{"emails": ["\\ud83d"]}',  # lone surrogates
+        b"[]",
+        b"1",
+        b'"text"',
+        b"null",
+        b"\xff\xfe",
+    ],
+)
 def test_hostile_json_is_400_invalid_request(raw):
     status, body = payload(call(lambda req: json_response(json_body(req)), raw))
     assert (status, body["error"]["code"]) == (400, "invalid_request")
 
 
 def test_astral_characters_and_big_finite_numbers_are_fine():
-    raw = json.dumps({"subject": "面接 😀", "n": 1e308, "i": 10 ** 100}).encode()
+    raw = json.dumps({"subject": "面接 😀", "n": 1e308, "i": 10**100}).encode()
     status, body = payload(call(lambda req: json_response(json_body(req)), raw))
     assert status == 200 and body["subject"] == "面接 😀"

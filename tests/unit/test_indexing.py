@@ -1,4 +1,5 @@
 """Indexing the app must be cheap and must never fail for a missing setting."""
+
 import json
 import os
 import subprocess
@@ -14,11 +15,29 @@ heavy = [m for m in ("msal", "azure.identity", "cryptography", "jwt", "requests"
 print(json.dumps({"names": names, "heavy": heavy}))
 """
 
-EXPECTED = {"authorize_tenant_link", "get_tenant_link", "list_tenant_links", "oauth_callback",
-            "renew_tenant_link", "unlink_tenant", "authorize_user_link", "list_user_links", "delete_user_link",
-            "list_calendars", "refresh_room_caches", "sync_tenant_rooms", "purge_expired_oauth_states",
-            "create_event", "get_event", "update_event", "cancel_event", "get_availability", "request_room_sync",
-            "list_rooms", "confirm_link_completion"}
+EXPECTED = {
+    "authorize_tenant_link",
+    "get_tenant_link",
+    "list_tenant_links",
+    "oauth_callback",
+    "renew_tenant_link",
+    "unlink_tenant",
+    "authorize_user_link",
+    "list_user_links",
+    "delete_user_link",
+    "list_calendars",
+    "refresh_room_caches",
+    "sync_tenant_rooms",
+    "purge_expired_oauth_states",
+    "create_event",
+    "get_event",
+    "update_event",
+    "cancel_event",
+    "get_availability",
+    "request_room_sync",
+    "list_rooms",
+    "confirm_link_completion",
+}
 
 
 def test_import_is_light_and_needs_no_setting():

@@ -1,4 +1,5 @@
 """docs/openapi.yaml is valid OpenAPI 3.1 and describes exactly the HTTP routes the app registers."""
+
 from __future__ import annotations
 
 import functools
@@ -43,8 +44,12 @@ def _http_functions() -> dict[tuple[str, str], str]:
 
 
 def _operations(spec: dict) -> dict[tuple[str, str], dict]:
-    return {(m.upper(), path): op for path, item in spec["paths"].items() for m, op in item.items()
-            if m in openapi_check.METHODS}
+    return {
+        (m.upper(), path): op
+        for path, item in spec["paths"].items()
+        for m, op in item.items()
+        if m in openapi_check.METHODS
+    }
 
 
 def test_spec_is_valid_openapi_3_1(spec):
@@ -61,7 +66,7 @@ def test_spec_is_valid_openapi_3_1(spec):
 def test_every_schema_is_valid_json_schema_2020_12_and_every_ref_resolves(spec):
     from jsonschema import Draft202012Validator
 
-    for name, schema in spec["components"]["schemas"].items():
+    for schema in spec["components"]["schemas"].values():
         Draft202012Validator.check_schema(schema)
     refs = re.findall(r'"\$ref": "([^"]+)"', json.dumps(spec))
     assert refs
@@ -86,7 +91,9 @@ def test_server_is_the_route_prefix(spec):
 def test_path_parameters_are_declared(spec):
     for path, item in spec["paths"].items():
         for method in (m for m in item if m in openapi_check.METHODS):
-            params = [openapi_check._deref(p, "")[0] for p in item.get("parameters", []) + item[method].get("parameters", [])]
+            params = [
+                openapi_check._deref(p, "")[0] for p in item.get("parameters", []) + item[method].get("parameters", [])
+            ]
             declared = {p["name"] for p in params if p["in"] == "path"}
             assert declared == set(PARAM.findall(path)), f"{method.upper()} {path}"
             assert all(p.get("required") for p in params if p["in"] == "path")
@@ -96,7 +103,11 @@ def test_security_matches_the_code(spec):
     """Bearer JWT globally; the callback alone is anonymous. Routes that authenticate document 401
     (and 403 exactly when they demand an admin); routes that read a JSON body document it and 400."""
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {
-        **spec["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        **spec["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     assert spec["security"] == [{"bearerAuth": []}]
     operations = _operations(spec)
     for key, source in _http_functions().items():
@@ -114,6 +125,7 @@ def test_security_matches_the_code(spec):
 
 def test_no_yaml_slip_leaves_a_null_key(spec):
     """`{description: a, b}` in a YAML flow mapping silently makes a key `b` with value null."""
+
     def walk(node, path):
         if isinstance(node, dict):
             for key, value in node.items():
@@ -122,6 +134,7 @@ def test_no_yaml_slip_leaves_a_null_key(spec):
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 walk(value, path + [i])
+
     walk(spec, [])
 
 
@@ -141,15 +154,26 @@ def test_errors_are_the_shared_closed_shape(spec):
 def test_the_checker_finds_operations_and_rejects_what_the_spec_does_not_say():
     openapi_check.validate("GET", "/api/outlook/tenant-links", 200, {"tenant_links": []})
     openapi_check.validate("DELETE", "/api/outlook/events/sch-1", 204, None)
-    assert openapi_check.find_operation("POST", "/api/outlook/tenant-links/authorize")[0] == "/outlook/tenant-links/authorize"
-    assert openapi_check.find_operation("GET", "/api/outlook/tenant-links/authorize")[0] == "/outlook/tenant-links/{tenant_id}"
+    assert (
+        openapi_check.find_operation("POST", "/api/outlook/tenant-links/authorize")[0]
+        == "/outlook/tenant-links/authorize"
+    )
+    assert (
+        openapi_check.find_operation("GET", "/api/outlook/tenant-links/authorize")[0]
+        == "/outlook/tenant-links/{tenant_id}"
+    )
     bad = [
         ("GET", "/api/outlook/tenant-links", 200, {"tenant_links": [], "extra": 1}),
         ("GET", "/api/outlook/tenant-links", 418, None),
         ("PUT", "/api/outlook/tenant-links", 200, None),
         ("GET", "/api/outlook/nowhere", 200, None),
         ("GET", "/api/outlook/tenant-links", 401, {"error": {"code": "forbidden", "message": "x"}}),
-        ("GET", "/api/outlook/tenant-links", 401, {"error": {"code": "unauthenticated", "message": "x", "trace": "..."}}),
+        (
+            "GET",
+            "/api/outlook/tenant-links",
+            401,
+            {"error": {"code": "unauthenticated", "message": "x", "trace": "..."}},
+        ),
         ("DELETE", "/api/outlook/events/sch-1", 204, {"unexpected": True}),
         ("GET", "/api/outlook/tenants/t/rooms", 200, {"rooms": [], "synced_at": "2026-11-25 03:00", "stale": False}),
     ]

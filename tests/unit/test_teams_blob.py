@@ -1,4 +1,5 @@
 """Editing the body of an online meeting keeps Outlook's Teams join block (event-update.md)."""
+
 import pytest
 
 from shared.errors import ValidationFailed
@@ -7,16 +8,20 @@ from shared.services.event_to_graph import body_keeping_meeting
 from shared.services.event_view import OutlookEvent
 from tests.unit.test_event_input import BASE
 
-JOIN = ("https://teams.microsoft.com/l/meetup-join/19%3ameeting_YmE2OTE3%40thread.v2/0?context=%7b%22Tid%22%3a%22"
-        "d8aac164%22%7d")
+JOIN = (
+    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_YmE2OTE3%40thread.v2/0?context=%7b%22Tid%22%3a%22"
+    "d8aac164%22%7d"
+)
 # The shape Outlook writes today (field report: OfficeDev/microsoft-teams-library-js issue 2844).
-BLOB = ('<div class="me-email-text" aria-label="Meeting join link" style="max-width:600px">\r\n'
-        '<div style="margin-bottom:24px; overflow:hidden; white-space:nowrap">'
-        '________________________________________________________________________________</div>\r\n'
-        '<div style="margin-bottom:12px"><span class="me-email-text">Microsoft&nbsp;Teams</span></div>\r\n'
-        f'<div style="margin-bottom:6px"><a href="{JOIN}" id="meet_invite_block.action.join_link">Join the meeting now</a>'
-        '</div>\r\n<div>Meeting ID: 123 456 789</div>\r\n'
-        '<div>________________________________________________________________________________</div>\r\n</div>\r\n')
+BLOB = (
+    '<div class="me-email-text" aria-label="Meeting join link" style="max-width:600px">\r\n'
+    '<div style="margin-bottom:24px; overflow:hidden; white-space:nowrap">'
+    "________________________________________________________________________________</div>\r\n"
+    '<div style="margin-bottom:12px"><span class="me-email-text">Microsoft&nbsp;Teams</span></div>\r\n'
+    f'<div style="margin-bottom:6px"><a href="{JOIN}" id="meet_invite_block.action.join_link">Join the meeting now</a>'
+    "</div>\r\n<div>Meeting ID: 123 456 789</div>\r\n"
+    "<div>________________________________________________________________________________</div>\r\n</div>\r\n"
+)
 
 
 def current(body_html: str, join_url: str = JOIN) -> dict:
@@ -24,13 +29,16 @@ def current(body_html: str, join_url: str = JOIN) -> dict:
 
 
 def wrap(inner: str) -> str:
-    return ('<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n</head>\r\n'
-            f"<body>\r\n{inner}</body>\r\n</html>\r\n")
+    return (
+        '<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n</head>\r\n'
+        f"<body>\r\n{inner}</body>\r\n</html>\r\n"
+    )
 
 
 def test_new_text_goes_before_the_blob_which_stays_intact():
-    out = body_keeping_meeting(current(wrap("<div>old words</div>\r\n" + BLOB)),
-                               {"content_type": "text", "content": "new <words>\nline 2"})
+    out = body_keeping_meeting(
+        current(wrap("<div>old words</div>\r\n" + BLOB)), {"content_type": "text", "content": "new <words>\nline 2"}
+    )
     assert out["contentType"] == "html"
     assert "old words" not in out["content"]
     assert out["content"].index("new &lt;words&gt;<br>") < out["content"].index(BLOB)
@@ -44,8 +52,10 @@ def test_underscores_in_the_recruiters_own_text_are_not_taken_for_the_blob():
 
 
 def test_the_older_span_blob_is_kept_too():
-    old_style = ('<span style="line-height:1;">___________________________________________________</span><br>'
-                 f'<span>Microsoft Teams meeting</span><br><a href="{JOIN.replace("&", "&amp;")}">Click here to join</a>')
+    old_style = (
+        '<span style="line-height:1;">___________________________________________________</span><br>'
+        f'<span>Microsoft Teams meeting</span><br><a href="{JOIN.replace("&", "&amp;")}">Click here to join</a>'
+    )
     out = body_keeping_meeting(current(wrap("text<br>" + old_style)), {"content_type": "text", "content": "v2"})
     assert out["content"].startswith("<html><body>v2<span") and "Click here to join" in out["content"]
 
