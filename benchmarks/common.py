@@ -91,6 +91,13 @@ class Stack:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def wait_for_room_sync(self, company: str, tenant: str, timeout: float = 60) -> None:
+        """Until the room sync that linking queued has finished."""
+        deadline = time.monotonic() + timeout
+        while self.call("GET", f"/outlook/tenant-links/{tenant}", company).json()["rooms"]["synced_at"] is None:
+            assert time.monotonic() < deadline, "room sync did not finish"
+            time.sleep(0.3)
+
     def graph_calls(self) -> list[dict]:
         return [c for c in self.emu("GET", "calls")["calls"] if c["kind"] == "graph"]
 

@@ -36,10 +36,7 @@ def main() -> None:
         browser = Browser(s.emulator.extra["ca_bundle"], HERP_APP_URL)
         browser.open(url)
         assert s.confirm(COMPANY, browser.click("username", seed.UPN[seed.EMI_ID]), as_=MEMBER)["result"] == "linked"
-        deadline = time.monotonic() + 60
-        while s.call("GET", f"/outlook/tenant-links/{TENANT}", COMPANY).json()["rooms"]["synced_at"] is None:
-            assert time.monotonic() < deadline, "room sync did not finish"
-            time.sleep(0.3)
+        s.wait_for_room_sync(COMPANY, TENANT)
         calendars = s.call("GET", "/outlook/calendars", COMPANY, as_=MEMBER).json()["calendars"]
         link_id = calendars[0]["link_id"]
         room = s.call("GET", f"/outlook/tenants/{TENANT}/rooms", COMPANY, as_=MEMBER).json()["rooms"][0]["email"]

@@ -28,10 +28,7 @@ def main() -> None:
     s = Stack()
     try:
         s.link_tenant(COMPANY, seed.UPN[seed.AIKO_ID])
-        deadline = time.monotonic() + 60
-        while s.call("GET", f"/outlook/tenant-links/{TENANT}", COMPANY).json()["rooms"]["synced_at"] is None:
-            assert time.monotonic() < deadline, "room sync did not finish"
-            time.sleep(0.3)
+        s.wait_for_room_sync(COMPANY, TENANT)
         os.environ["AzureWebJobsStorage"] = s.azurite.extra["connection_string"]
         from shared.storage import base, connection, rooms
 

@@ -5,6 +5,7 @@ and, once, as `python -m devtools.console`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -361,6 +362,26 @@ def test_command_line_serves_and_proxies(api):
 CHROMIUM = "/usr/bin/chromium"
 
 
+@contextlib.contextmanager
+def console_in_chromium(api_handler):
+    """The console in front of a fake API (`api_handler`), and a Chromium page on it: (page, base, api)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no {CHROMIUM}")
+    api = FakeServer(api_handler)
+    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            yield browser.new_page(), f"http://127.0.0.1:{server.server_port}", api
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        api.stop()
+
+
 def browser_api(request: Request) -> Response:
     if request.path == "/api/outlook/tenant-links":
         link = {
@@ -377,35 +398,20 @@ def browser_api(request: Request) -> Response:
 
 
 def test_browser_renders_the_tenant_list_and_the_result_toast():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no {CHROMIUM}")
-    api = FakeServer(browser_api)
-    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page()
-            dialogs = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(base + "/?next=/settings/integrations/outlook%3Fresult%3Derror%26reason%3Dadmin_required")
-            page.click("button[value=u-admin-1]")
-            page.wait_for_selector("#toast:not([hidden])")
-            assert "admin required" in page.text_content("#toast")
-            assert "result=" not in page.url  # the toast is shown once
-            page.wait_for_selector("table")
-            assert "<img src=x onerror=alert(1)>" in page.text_content("table")  # shown as text
-            assert page.locator("main img").count() == 0 and dialogs == []
-            page.route("https://localhost:8443/**", lambda route: route.fulfill(status=200, body="consent"))
-            page.click("#link-tenant")
-            page.wait_for_url("https://localhost:8443/**")
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        api.stop()
+    with console_in_chromium(browser_api) as (page, base, api):
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(base + "/?next=/settings/integrations/outlook%3Fresult%3Derror%26reason%3Dadmin_required")
+        page.click("button[value=u-admin-1]")
+        page.wait_for_selector("#toast:not([hidden])")
+        assert "admin required" in page.text_content("#toast")
+        assert "result=" not in page.url  # the toast is shown once
+        page.wait_for_selector("table")
+        assert "<img src=x onerror=alert(1)>" in page.text_content("table")  # shown as text
+        assert page.locator("main img").count() == 0 and dialogs == []
+        page.route("https://localhost:8443/**", lambda route: route.fulfill(status=200, body="consent"))
+        page.click("#link-tenant")
+        page.wait_for_url("https://localhost:8443/**")
 
 
 def completion_api(request: Request) -> Response:
@@ -438,28 +444,13 @@ def completion_api(request: Request) -> Response:
     ],
 )
 def test_browser_confirms_a_completion_as_the_current_identity_before_loading_the_page(code, toast):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no {CHROMIUM}")
-    api = FakeServer(completion_api)
-    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page()
-            page.goto(base + "/?next=/settings/accounts/outlook%3Fresult%3Dconfirm%26completion%3D" + code)
-            page.click("button[value=u-member-1]")
-            page.wait_for_selector("#toast:not([hidden])")
-            assert toast in page.text_content("#toast")
-            assert "completion" not in page.url and "result=" not in page.url  # a reload confirms nothing
-            page.wait_for_selector("#content >> text=連携済みのテナントがありません")
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        api.stop()
+    with console_in_chromium(completion_api) as (page, base, api):
+        page.goto(base + "/?next=/settings/accounts/outlook%3Fresult%3Dconfirm%26completion%3D" + code)
+        page.click("button[value=u-member-1]")
+        page.wait_for_selector("#toast:not([hidden])")
+        assert toast in page.text_content("#toast")
+        assert "completion" not in page.url and "result=" not in page.url  # a reload confirms nothing
+        page.wait_for_selector("#content >> text=連携済みのテナントがありません")
     confirms = [r for r in api.requests if r["path"] == "/api/outlook/link-completions"]
     assert len(confirms) == 1 and confirms[0]["method"] == "POST"
     assert json.loads(confirms[0]["body"]) == {"completion": code}
@@ -510,27 +501,12 @@ def rooms_api(request: Request) -> Response:
 
 
 def test_browser_lists_the_rooms_with_their_fields_on_the_tenant_detail_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no {CHROMIUM}")
-    api = FakeServer(rooms_api)
-    server = make_server("127.0.0.1", 0, ConsoleApp(make_config(api.url)), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM)
-            page = browser.new_page()
-            page.goto(base + "/?next=/settings/integrations/outlook/t-1")
-            page.click("button[value=u-admin-1]")
-            page.wait_for_selector("#room-table")
-            page.click("#room-table summary")
-            rows = [page.locator("#room-table tbody tr").nth(i).inner_text() for i in range(2)]
-            assert "rooms: 2" in page.text_content("#room-table summary")
-            assert "Tokyo 1" in rows[0] and "video, whiteboard" in rows[0] and "予約可" in rows[0] and "○" in rows[0]
-            assert "Board room" in rows[1] and "予約不可 (reserved)" in rows[1]
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        api.stop()
+    with console_in_chromium(rooms_api) as (page, base, api):
+        page.goto(base + "/?next=/settings/integrations/outlook/t-1")
+        page.click("button[value=u-admin-1]")
+        page.wait_for_selector("#room-table")
+        page.click("#room-table summary")
+        rows = [page.locator("#room-table tbody tr").nth(i).inner_text() for i in range(2)]
+        assert "rooms: 2" in page.text_content("#room-table summary")
+        assert "Tokyo 1" in rows[0] and "video, whiteboard" in rows[0] and "予約可" in rows[0] and "○" in rows[0]
+        assert "Board room" in rows[1] and "予約不可 (reserved)" in rows[1]

@@ -23,15 +23,14 @@ def emulator(stack_dir):
     child.stop()
 
 
-@pytest.fixture(scope="session")
-def host(stack_dir, azurite, emulator):
-    port = stack.free_port()
+def host_settings(azurite, emulator, port: int, herp_app_url: str) -> dict:
+    """The app settings of a test host on `port`, with the tests' JWT secret and encryption keys."""
     env = stack.app_settings(
         storage=azurite.extra["connection_string"],
         emulator_url=emulator.url,
         ca_bundle=emulator.extra["ca_bundle"],
         host_port=port,
-        herp_app_url=HERP_APP_URL,
+        herp_app_url=herp_app_url,
     )
     env.update(
         HERP_JWT_ISSUER=JWT_ISSUER,
@@ -39,8 +38,14 @@ def host(stack_dir, azurite, emulator):
         HERP_JWT_SECRET=JWT_SECRET,
         HERP_JWT_JWKS_URL="",
         TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS,
-        ROOM_REFRESH_SCHEDULE="0 0 */6 * * *",
     )
+    return env
+
+
+@pytest.fixture(scope="session")
+def host(stack_dir, azurite, emulator):
+    port = stack.free_port()
+    env = {**host_settings(azurite, emulator, port, HERP_APP_URL), "ROOM_REFRESH_SCHEDULE": "0 0 */6 * * *"}
     child = stack.start_host(stack_dir / "logs", env, port=port)
     child.extra["env"] = env
     yield child

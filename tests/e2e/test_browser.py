@@ -13,7 +13,7 @@ import pytest
 
 from devtools import stack
 from devtools.emulator import seed
-from tests.conftest import ENCRYPTION_KEYS, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET
+from tests.e2e.conftest import host_settings
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -34,20 +34,7 @@ def sandbox(stack_dir, azurite, emulator):
     """A host whose HERP_APP_URL is a console, like `make run`; both on free ports."""
     host_port, console_port = stack.free_port(), stack.free_port()
     console_url = f"http://localhost:{console_port}"
-    env = stack.app_settings(
-        storage=azurite.extra["connection_string"],
-        emulator_url=emulator.url,
-        ca_bundle=emulator.extra["ca_bundle"],
-        host_port=host_port,
-        herp_app_url=console_url,
-    )
-    env.update(
-        HERP_JWT_ISSUER=JWT_ISSUER,
-        HERP_JWT_AUDIENCE=JWT_AUDIENCE,
-        HERP_JWT_SECRET=JWT_SECRET,
-        HERP_JWT_JWKS_URL="",
-        TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS,
-    )
+    env = host_settings(azurite, emulator, host_port, console_url)
     logs = stack_dir / "browser-logs"
     host = stack.start_host(logs, env, port=host_port)
     console = stack.start_console(logs, {**env, "CONSOLE_API_URL": host.url}, port=console_port)

@@ -1,6 +1,6 @@
 """Every link is bound to the HERP session that started it: the callback leaves a completion
 code, and only the starter's own session confirms it (README.md "Finishing a link").
-Also the Microsoft-side checks of issue 9: consent in locked-down tenants, no `wids`."""
+Also the Microsoft-side checks of linking: consent in locked-down tenants, no `wids`."""
 
 from __future__ import annotations
 
