@@ -9,6 +9,10 @@ from shared.storage import base
 from shared.storage.base import escape_key, unescape_key
 
 TABLE = "Rooms"
+# What a room row holds besides its keys: reads fetch only these (a 250-room read parses a third
+# fewer properties than the whole rows, keys and timestamps included).
+FIELDS = ["email", "display_name", "capacity", "building", "floor", "room_list", "wheelchair_accessible", "bookable",
+          "tags"]
 
 
 def from_entity(e) -> Room:
@@ -63,4 +67,4 @@ class Rooms:
         return base.delete_many(TABLE, base.query(TABLE, tenant_id))
 
     def list(self, tenant_id: str) -> list[Room]:
-        return [from_entity(e) for e in base.query(TABLE, tenant_id)]
+        return [from_entity(e) for e in base.query(TABLE, tenant_id, select=FIELDS)]
