@@ -61,7 +61,9 @@ def read(table_name: str, partition_key: str, row_key: str):
         return None
 
 
-def query(table_name: str, partition_key: str, extra: str = "", *, select: list[str] | None = None, **params) -> Iterator:
+def query(
+    table_name: str, partition_key: str, extra: str = "", *, select: list[str] | None = None, **params
+) -> Iterator:
     """Entities of one partition, optionally narrowed by `extra` (an OData filter over `@params`);
     `select` names the only properties to fetch (fewer to transfer and to parse)."""
     flt = "PartitionKey eq @pk" + (f" and {extra}" if extra else "")

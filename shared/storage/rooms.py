@@ -11,8 +11,17 @@ from shared.storage.base import escape_key, unescape_key
 TABLE = "Rooms"
 # What a room row holds besides its keys: reads fetch only these (a 250-room read parses a third
 # fewer properties than the whole rows, keys and timestamps included).
-FIELDS = ["email", "display_name", "capacity", "building", "floor", "room_list", "wheelchair_accessible", "bookable",
-          "tags"]
+FIELDS = [
+    "email",
+    "display_name",
+    "capacity",
+    "building",
+    "floor",
+    "room_list",
+    "wheelchair_accessible",
+    "bookable",
+    "tags",
+]
 
 
 def from_entity(e) -> Room:
