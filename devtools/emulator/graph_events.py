@@ -2,6 +2,8 @@
 
 Routes (the signed-in user's mailbox, as the app calls them): POST /me/events and
 /me/calendars/{id}/events; /me/events/{id} (GET, PATCH, DELETE); /me/events/{id}/cancel (POST).
+A little over 400 lines: one resource, whose every handler shares the same find/validate/render
+steps; split, they would import each other's internals.
 
 Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/):
 - api/user-post-events.md, api/calendar-post-events.md: 201 + the event; Calendars.ReadWrite;
