@@ -16,4 +16,4 @@ bp = func.Blueprint()
 @handler
 def get_availability(req: func.HttpRequest) -> func.HttpResponse:
     caller = auth.authenticate(req)
-    return json_response(availability.availability(caller, json_body(req)))
+    return json_response(availability.availability(caller, json_body(req)).to_json())

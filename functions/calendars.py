@@ -15,4 +15,4 @@ bp = func.Blueprint()
 @bp.route(route="outlook/calendars", methods=["GET"])
 @handler
 def list_calendars(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(user_links.calendars(auth.authenticate(req)))
+    return json_response(user_links.calendars(auth.authenticate(req)).to_json())

@@ -24,4 +24,4 @@ def confirm_link_completion(req: func.HttpRequest) -> func.HttpResponse:
         raise ValidationFailed(
             "completion is required: the code of the result=confirm redirect.", code="invalid_completion"
         )
-    return json_response(link_completions.confirm(caller, code))
+    return json_response(link_completions.confirm(caller, code).to_json())

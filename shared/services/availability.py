@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.auth import Caller
@@ -47,31 +48,70 @@ def _parse(body: dict) -> dict:
     }
 
 
-def _schedule(info: dict, tz: str) -> dict:
+@dataclass(frozen=True)
+class Busy:
+    start: str | None
+    end: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One address's free/busy, local to the asked zone; `error` when Outlook had none for it."""
+
+    email: str
+    availability_view: str = ""
+    busy: tuple[Busy, ...] = ()
+    error: str | None = None  # why Outlook gave no schedule (its message, shortened)
+
+    def to_json(self) -> dict:
+        return {
+            "email": self.email,
+            "availability_view": self.availability_view,
+            "busy": [{"start": b.start, "end": b.end, "status": b.status} for b in self.busy],
+            "error": {"code": "schedule_unavailable", "message": self.error} if self.error is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Availability:
+    time_zone: str
+    interval_minutes: int
+    schedules: list[Schedule]
+
+    def to_json(self) -> dict:
+        return {
+            "time_zone": self.time_zone,
+            "interval_minutes": self.interval_minutes,
+            "schedules": [s.to_json() for s in self.schedules],
+        }
+
+
+def _schedule(info: dict, tz: str) -> Schedule:
     error = info.get("error")
-    return {
-        "email": info.get("scheduleId"),
-        "availability_view": info.get("availabilityView") or "",
-        "busy": [
-            {
-                "start": local_time(item.get("start"), tz),
-                "end": local_time(item.get("end"), tz),
-                "status": STATUSES[str(item.get("status")).lower()],
-            }
+    return Schedule(
+        email=info.get("scheduleId") or "",
+        availability_view=info.get("availabilityView") or "",
+        busy=tuple(
+            Busy(
+                local_time(item.get("start"), tz),
+                local_time(item.get("end"), tz),
+                STATUSES[str(item.get("status")).lower()],
+            )
             for item in info.get("scheduleItems") or []
             if str(item.get("status")).lower() in STATUSES
-        ],
-        "error": {"code": "schedule_unavailable", "message": str(error.get("message") or "")[:200]} if error else None,
-    }
+        ),
+        error=str(error.get("message") or "")[:200] if error else None,
+    )
 
 
-def availability(caller: Caller, body: dict) -> dict:
+def availability(caller: Caller, body: dict) -> Availability:
     q = _parse(body)
     link = own_link(caller, q["link_id"])
     box = credentials.mailbox(link.company_id, link.tenant_id, link.account_id)
     tz = q["time_zone"]
 
-    def fetch(chunk: list[str]) -> list[dict]:
+    def fetch(chunk: list[str]) -> list[Schedule]:
         payload = {
             "schedules": chunk,
             "startTime": {"dateTime": q["start"], "timeZone": graph_zone(tz)},
@@ -84,10 +124,7 @@ def availability(caller: Caller, body: dict) -> dict:
     chunks = [q["emails"][i : i + MAX_PER_CALL] for i in range(0, len(q["emails"]), MAX_PER_CALL)]
     with ThreadPoolExecutor(max_workers=min(PER_MAILBOX_PARALLEL, len(chunks))) as pool:
         results = list(pool.map(fetch, chunks))
-    by_email = {s["email"].lower(): s for part in results for s in part if s.get("email")}
-    missing = {"code": "schedule_unavailable", "message": "Outlook returned no schedule for this address."}
-    schedules = [
-        by_email.get(e.lower()) or {"email": e, "availability_view": "", "busy": [], "error": missing}
-        for e in q["emails"]
-    ]
-    return {"time_zone": tz, "interval_minutes": q["interval"], "schedules": schedules}
+    by_email = {s.email.lower(): s for part in results for s in part if s.email}
+    missing = "Outlook returned no schedule for this address."
+    schedules = [by_email.get(e.lower()) or Schedule(e, error=missing) for e in q["emails"]]
+    return Availability(tz, q["interval"], schedules)

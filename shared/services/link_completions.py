@@ -22,7 +22,7 @@ from datetime import timedelta
 from shared import crypto
 from shared.auth import Caller
 from shared.errors import CompletionExpired, CompletionNotFound, TenantNotLinked
-from shared.models import Account, Flow, LinkCompletion, Via, utcnow
+from shared.models import Account, Flow, LinkCompletion, MicrosoftAccount, TenantLink, UserLink, Via, utcnow
 from shared.services import credentials, rooms, tenant_links, user_links
 from shared.storage import link_completions as completions_table
 from shared.storage.link_completions import LinkCompletions
@@ -63,6 +63,22 @@ class SignInResult:
         return cls(
             data["tenant_id"], data["tenant_name"], Account(a["id"], a["email"], a["display_name"]), data["token_cache"]
         )
+
+
+@dataclass(frozen=True)
+class LinkConfirmed:
+    """What a confirm committed: a tenant link (linked or renewed), or a user link."""
+
+    result: str
+    tenant_link: TenantLink | None = None
+    user_link: UserLink | None = None
+    account: MicrosoftAccount | None = None
+
+    def to_json(self) -> dict:
+        if self.tenant_link is not None:
+            return {"result": self.result, "tenant_link": self.tenant_link.to_json()}
+        assert self.user_link is not None
+        return {"result": self.result, "user_link": user_links.link_json(self.user_link, self.account)}
 
 
 def _hash(code: str) -> str:
@@ -110,7 +126,7 @@ def _is_starter(completion: LinkCompletion, caller: Caller) -> bool:
     return completion.flow == Flow.USER_LINK or caller.is_admin
 
 
-def confirm(caller: Caller, code: str) -> dict:
+def confirm(caller: Caller, code: str) -> LinkConfirmed:
     """Commit the link of a completion the caller started; anyone else learns nothing (404).
 
     Single use: the row is claimed under its ETag, committed, then deleted. The commit is made
@@ -139,7 +155,7 @@ def confirm(caller: Caller, code: str) -> dict:
     return answer
 
 
-def _commit_tenant_link(completion: LinkCompletion, result: SignInResult) -> dict:
+def _commit_tenant_link(completion: LinkCompletion, result: SignInResult) -> LinkConfirmed:
     """Tenant link or renewal: admin credential, the admin's `via: tenant_admin` link, tenant
     link (written last: see save_admin_link), room sync. A renewal keeps every user link."""
     renew = completion.flow == Flow.TENANT_RENEW
@@ -154,16 +170,16 @@ def _commit_tenant_link(completion: LinkCompletion, result: SignInResult) -> dic
     link = tenant_links.save_admin_link(company, tenant_id, result.tenant_name, result.account, starter)
     rooms.request_sync_quietly(company, tenant_id)
     log.info("tenant %s %s by HERP account %s", tenant_id, "renewed" if renew else "linked", starter)
-    return {"result": "renewed" if renew else "linked", "tenant_link": link.to_json()}
+    return LinkConfirmed("renewed" if renew else "linked", tenant_link=link)
 
 
-def _commit_user_link(completion: LinkCompletion, result: SignInResult) -> dict:
+def _commit_user_link(completion: LinkCompletion, result: SignInResult) -> LinkConfirmed:
     company, tenant_id = completion.company_id, result.tenant_id
     if TenantLinks().get_linked(company, tenant_id) is None:
         raise TenantNotLinked()
     account = credentials.store_sign_in(company, tenant_id, result.account, result.token_cache)
     link = tenant_links.ensure_user_link(company, completion.herp_account_id, tenant_id, result.account.id, Via.USER)
-    return {"result": "linked", "user_link": user_links.link_json(link, account)}
+    return LinkConfirmed("linked", user_link=link, account=account)
 
 
 def purge_expired() -> int:

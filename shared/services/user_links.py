@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from shared import graph
 from shared.auth import Caller
-from shared.errors import DomainError, LinkNotFound
+from shared.errors import DomainError, LinkNotFound, ReauthRequired
 from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, iso
 from shared.services import credentials
 from shared.storage.base import ConcurrentUpdate
@@ -103,7 +104,45 @@ def remember_calendars(company_id: str, tenant_id: str, oid: str, calendars: lis
         pass  # a token refresh won the row; the capability is learned again next time
 
 
-def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
+@dataclass(frozen=True)
+class CalendarChoice:
+    """A calendar of one of the caller's links, and what it allows."""
+
+    link_id: str
+    account: Account
+    calendar_id: str
+    name: str
+    is_default: bool
+    can_edit: bool
+    teams_available: bool
+
+    def to_json(self) -> dict:
+        return {
+            "link_id": self.link_id,
+            "account": self.account.to_json(),
+            "calendar_id": self.calendar_id,
+            "name": self.name,
+            "is_default": self.is_default,
+            "can_edit": self.can_edit,
+            "teams_available": self.teams_available,
+        }
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """The calendars of the caller's links, and the links that could not be read (`errors`)."""
+
+    calendars: list[CalendarChoice]
+    errors: list[tuple[str, DomainError]]  # (link_id, why)
+
+    def to_json(self) -> dict:
+        return {
+            "calendars": [c.to_json() for c in self.calendars],
+            "errors": [{"link_id": link_id, "code": e.code, "message": e.message} for link_id, e in self.errors],
+        }
+
+
+def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[CalendarChoice]:
     box = credentials.Mailbox(account)  # the row read for the whole listing; no second read
     items = list(graph.items(graph.pages(box.get, "/me/calendars", params={"$select": CALENDAR_FIELDS, "$top": "50"})))
     remember_calendars(link.company_id, link.tenant_id, link.account_id, items)
@@ -117,20 +156,20 @@ def _calendars_of(link: UserLink, account: MicrosoftAccount) -> list[dict]:
         return bool(c.get("canEdit")) and (not owner or not own or owner == own)
 
     return [
-        {
-            "link_id": link.link_id,
-            "account": account.account.to_json(),
-            "calendar_id": c["id"],
-            "name": c.get("name") or "",
-            "is_default": bool(c.get("isDefaultCalendar")),
-            "can_edit": writable(c),
-            "teams_available": "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or []),
-        }
+        CalendarChoice(
+            link_id=link.link_id,
+            account=account.account,
+            calendar_id=c["id"],
+            name=c.get("name") or "",
+            is_default=bool(c.get("isDefaultCalendar")),
+            can_edit=writable(c),
+            teams_available="teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or []),
+        )
         for c in items
     ]
 
 
-def calendars(caller: Caller) -> dict:
+def calendars(caller: Caller) -> Calendars:
     """Calendars of each of the caller's active links, fetched concurrently. An account that
     fails (dead credential, Graph down) is reported in `errors` and does not fail the rest."""
     tenants = {t.tenant_id for t in TenantLinks().list_linked(caller.company_id)}
@@ -141,10 +180,8 @@ def calendars(caller: Caller) -> dict:
         if l.tenant_id in tenants and f"{l.tenant_id}:{l.account_id}" in accounts
     ]
     active = [l for l in links if accounts[f"{l.tenant_id}:{l.account_id}"].status != AccountStatus.REAUTH_REQUIRED]
-    errors = [
-        {"link_id": l.link_id, "code": "reauth_required", "message": "The Microsoft account must be linked again."}
-        for l in links
-        if l not in active
+    errors: list[tuple[str, DomainError]] = [
+        (l.link_id, ReauthRequired("The Microsoft account must be linked again.")) for l in links if l not in active
     ]
 
     def fetch(link: UserLink):
@@ -153,11 +190,11 @@ def calendars(caller: Caller) -> dict:
         except DomainError as exc:
             return link, [], exc
 
-    found: list[dict] = []
+    found: list[CalendarChoice] = []
     if active:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_ACCOUNTS, len(active))) as pool:
             for link, items, exc in pool.map(fetch, active):
                 found.extend(items)
                 if exc is not None:
-                    errors.append({"link_id": link.link_id, "code": exc.code, "message": exc.message})
-    return {"calendars": found, "errors": errors}
+                    errors.append((link.link_id, exc))
+    return Calendars(found, errors)

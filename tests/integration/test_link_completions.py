@@ -80,7 +80,7 @@ def test_a_tenant_link_is_committed_once_by_its_starter(company):
             link_completions.confirm(caller, code)
     assert TenantLinks().get(company, TENANT) is None and row(code).claimed_until is None
 
-    answer = link_completions.confirm(admin(company), code)
+    answer = link_completions.confirm(admin(company), code).to_json()
     assert answer["result"] == "linked" and answer["tenant_link"]["tenant_name"] == "Contoso Ltd."
     assert TenantLinks().get(company, TENANT).admin.id == "oid-aiko"
     assert [(l.herp_account_id, l.via) for l in user_links_of_tenant(company, TENANT)] == [
@@ -99,7 +99,7 @@ def test_a_user_link_needs_no_admin_and_a_linked_tenant(company):
         link_completions.confirm(member, code)
     assert MicrosoftAccounts().get(company, TENANT, "oid-emi") is None
     link_completions.confirm(admin(company), link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result()))
-    answer = link_completions.confirm(member, code)  # the failed confirm left the code usable
+    answer = link_completions.confirm(member, code).to_json()  # the failed confirm left the code usable
     assert answer["result"] == "linked" and answer["user_link"]["via"] == "user"
     assert answer["user_link"]["account"]["id"] == "oid-emi"
 
@@ -137,7 +137,7 @@ def test_racing_confirms_commit_once(company):
     def confirm():
         barrier.wait()
         try:
-            outcomes.append(link_completions.confirm(admin(company), code)["result"])
+            outcomes.append(link_completions.confirm(admin(company), code).result)
         except CompletionNotFound:
             outcomes.append("not_found")
 
@@ -161,7 +161,7 @@ def test_a_confirm_that_failed_midway_can_be_repeated(company, monkeypatch):
     with pytest.raises(StorageUnavailable):
         link_completions.confirm(admin(company), code)
     assert row(code).claimed_until is None  # released at once
-    assert link_completions.confirm(admin(company), code)["result"] == "linked"
+    assert link_completions.confirm(admin(company), code).result == "linked"
 
 
 def test_a_confirm_that_died_holding_the_claim_frees_it_after_the_lease(company):
@@ -171,7 +171,7 @@ def test_a_confirm_that_died_holding_the_claim_frees_it_after_the_lease(company)
     with pytest.raises(CompletionNotFound):
         link_completions.confirm(admin(company), code)
     age(code, claimed_until=True)  # the lease ran out
-    assert link_completions.confirm(admin(company), code)["result"] == "linked"
+    assert link_completions.confirm(admin(company), code).result == "linked"
 
 
 def test_the_purge_removes_only_expired_completions(company):

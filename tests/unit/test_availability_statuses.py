@@ -25,7 +25,7 @@ def test_statuses_in_any_case_are_kept_and_canonical():
             },
         ],
     }
-    out = _schedule(info, "Asia/Tokyo")
+    out = _schedule(info, "Asia/Tokyo").to_json()
     assert out["busy"] == [
         {"start": "2026-12-01T10:00:00", "end": "2026-12-01T11:00:00", "status": "busy"},
         {"start": "2026-12-01T12:00:00", "end": "2026-12-01T13:00:00", "status": "workingElsewhere"},
