@@ -43,17 +43,6 @@ def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) ->
     return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
 
 
-def usable_account(company_id: str, tenant_id: str, oid: str) -> MicrosoftAccount:
-    """The account row, if its credential can still be used: LinkRemoved when it is gone,
-    ReauthRequired when its refresh token was already refused."""
-    account = MicrosoftAccounts().get(company_id, tenant_id, oid)
-    if account is None or not account.token_cache:
-        raise LinkRemoved()
-    if account.status == AccountStatus.REAUTH_REQUIRED:
-        raise ReauthRequired()
-    return account
-
-
 def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
     """A Graph access token from the account's cache (MSAL refreshes when needed); the new cache
     is written back under the row's ETag. ReauthRequired when the credential is dead."""
@@ -116,10 +105,6 @@ class Mailbox:
         self.account = account
         self._slot = _mailbox_slot(account.tenant_id, account.account.id)
 
-    @property
-    def tenant_id(self) -> str:
-        return self.account.tenant_id
-
     def token(self, *, force_refresh: bool = False) -> str:
         return _refreshed_token(self.account, force_refresh=force_refresh)
 
@@ -150,7 +135,12 @@ class Mailbox:
 def mailbox(company_id: str, tenant_id: str, oid: str) -> Mailbox:
     """The handle of a linked account (one point read): LinkRemoved when the account is gone,
     ReauthRequired when its credential was already refused."""
-    return Mailbox(usable_account(company_id, tenant_id, oid))
+    account = MicrosoftAccounts().get(company_id, tenant_id, oid)
+    if account is None or not account.token_cache:
+        raise LinkRemoved()
+    if account.status == AccountStatus.REAUTH_REQUIRED:
+        raise ReauthRequired()
+    return Mailbox(account)
 
 
 def mark_reauth_required(account: MicrosoftAccount) -> None:

@@ -176,7 +176,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     if record is not None:
         _check_repeat(record, event)
         if record.status == EventStatus.ACTIVE:
-            return get(caller, event.schedule_id), False
+            return _read(record, box), False  # own_link checked the links of this very body
     if event.online_meeting and not _teams_available(box, event.calendar_id):
         raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
@@ -204,7 +204,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
                 raise
             _check_repeat(record, event)
             if record.status == EventStatus.ACTIVE:
-                return get(caller, event.schedule_id), False
+                return _read(record, box), False  # own_link checked the links of this very body
     # A retry of a create whose outcome was unknown (5xx, timeout) sends byte for byte what the
     # first attempt sent: the stored input and room names, the same transactionId.
     stored = EventInput.from_json_text(record.input_json)
@@ -249,7 +249,11 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
 def get(caller: Caller, schedule_id: str) -> OutlookEvent:
     record = _confirmed_record(caller.company_id, schedule_id)
     _require_links(caller.company_id, record.link_id, record.tenant_id)
-    box = _mailbox(record)
+    return _read(record, _mailbox(record))
+
+
+def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
+    """The event as Outlook holds it now (410 when it was deleted there)."""
     record = _with_immutable_id(record, box)
     event = EventInput.from_json_text(record.input_json)
     try:

@@ -69,9 +69,11 @@ def _new_state(caller: Caller, flow: str, leg: str, tenant_id: str | None) -> OA
     )
 
 
-def _sign_in_leg(state: OAuthState, tenant_id: str) -> str:
+def _sign_in_leg(state: OAuthState) -> str:
     """Store the state of a sign-in leg with its sealed MSAL flow; the URL to send the browser to."""
-    flow = identity.start_sign_in(tenant_id, state.state_id)
+    if not state.tenant_id:
+        raise ValueError("a sign-in leg runs on a tenant's authority")
+    flow = identity.start_sign_in(state.tenant_id, state.state_id)
     state.auth_flow = crypto.seal(
         json.dumps(flow).encode("utf-8"),
         table=oauth_states.TABLE,
@@ -89,13 +91,13 @@ def start_tenant_link(caller: Caller) -> str:
 
 def start_tenant_renew(caller: Caller, tenant_id: str) -> str:
     link = tenant_links.get_link(caller.company_id, tenant_id)
-    return _sign_in_leg(_new_state(caller, Flow.TENANT_RENEW, Leg.SIGNIN, link.tenant_id), link.tenant_id)
+    return _sign_in_leg(_new_state(caller, Flow.TENANT_RENEW, Leg.SIGNIN, link.tenant_id))
 
 
 def start_user_link(caller: Caller, tenant_id: str) -> str:
     if TenantLinks().get_linked(caller.company_id, tenant_id) is None:
         raise TenantNotLinked()
-    return _sign_in_leg(_new_state(caller, Flow.USER_LINK, Leg.SIGNIN, tenant_id), tenant_id)
+    return _sign_in_leg(_new_state(caller, Flow.USER_LINK, Leg.SIGNIN, tenant_id))
 
 
 def purge_unfinished() -> tuple[int, int]:
@@ -159,7 +161,7 @@ def handle_callback(params: dict) -> str:
             raise FlowFailed(reason)
         if state.leg == Leg.CONSENT:
             return _after_consent(state, params)
-        return _after_sign_in(state, params, target)
+        return _after_sign_in(state, params)
     except FlowFailed as failed:
         return _herp_url(target.page(), result="error", reason=failed.reason)
     except DomainError as exc:  # configuration or Graph trouble: logged, the user told generically
@@ -183,10 +185,10 @@ def _after_consent(state: OAuthState, params: dict) -> str:
         tenant_id=tenant.lower(),
         expires_at=utcnow() + STATE_LIFETIME,
     )
-    return _sign_in_leg(signin, tenant.lower())
+    return _sign_in_leg(signin)
 
 
-def _after_sign_in(state: OAuthState, params: dict, target: _Landing) -> str:
+def _after_sign_in(state: OAuthState, params: dict) -> str:
     if not params.get("code") or not state.auth_flow or not state.tenant_id:
         raise FlowFailed("microsoft_error")
     try:
