@@ -1,18 +1,19 @@
 """Outlook meeting rooms: the refresh timer (fan-out), the per-tenant queue sync, and the
-cache reads and manual sync of the HTTP API."""
+cache reads, the room finder and manual sync of the HTTP API."""
 
 import json
 import logging
 
 import azure.functions as func
 
-from shared.http import accepted, handler, json_response
+from shared.http import accepted, handler, json_body, json_response
 from shared.lazy import lazy
 from shared.storage import queues
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
 rooms = lazy("shared.services.rooms")
+room_finder = lazy("shared.services.room_finder")
 tenant_links = lazy("shared.services.tenant_links")
 
 bp = func.Blueprint()
@@ -51,3 +52,10 @@ def request_room_sync(req: func.HttpRequest) -> func.HttpResponse:
 def list_rooms(req: func.HttpRequest) -> func.HttpResponse:
     caller = auth.authenticate(req)
     return json_response(rooms.list_rooms(caller.company_id, req.route_params["tenant_id"]).to_json())
+
+
+@bp.route(route="outlook/tenants/{tenant_id}/rooms/find", methods=["POST"])
+@handler
+def find_rooms(req: func.HttpRequest) -> func.HttpResponse:
+    caller = auth.authenticate(req)
+    return json_response(room_finder.find_rooms(caller, req.route_params["tenant_id"], json_body(req)).to_json())

@@ -10,13 +10,16 @@ from __future__ import annotations
 class DomainError(Exception):
     code = "error"
     message = "The request failed."
+    details: dict = {}  # more members of the error object (e.g. slot_conflict's `busy`)
 
-    def __init__(self, message: str | None = None, *, code: str | None = None):
+    def __init__(self, message: str | None = None, *, code: str | None = None, details: dict | None = None):
         super().__init__(message or self.message)
         if code:
             self.code = code
         if message:
             self.message = message
+        if details:
+            self.details = details
 
 
 # 400 / 401 / 403 / 404 / 413
@@ -69,6 +72,12 @@ class ReauthRequired(Conflict):
 
 class LinkRemoved(Conflict):
     code, message = "outlook_link_removed", "The Outlook link used by this item has been removed."
+
+
+class SlotConflict(Conflict):
+    """`check_conflicts`: attendees or rooms are busy then; `details["busy"]` names them."""
+
+    code, message = "slot_conflict", "Some attendees or rooms are busy at this time."
 
 
 # 410

@@ -42,8 +42,8 @@ def redirect(location: str) -> func.HttpResponse:
     return func.HttpResponse(status_code=302, headers={"Location": location, **_NO_STORE})
 
 
-def error_response(code: str, message: str, status: int) -> func.HttpResponse:
-    return json_response({"error": {"code": code, "message": message}}, status=status)
+def error_response(code: str, message: str, status: int, details: dict | None = None) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message, **(details or {})}}, status=status)
 
 
 def json_body(req: func.HttpRequest, *, required: bool = True) -> dict:
@@ -102,7 +102,7 @@ def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[fu
             status = status_of(exc)
             if status >= 500:
                 log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
-            return error_response(exc.code, exc.message, status)
+            return error_response(exc.code, exc.message, status, exc.details)
         except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller
             if _is_storage_failure(exc):
                 log.error("%s failed: storage error %s", fn.__name__, type(exc).__name__)

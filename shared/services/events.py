@@ -33,7 +33,8 @@ from shared.errors import (
 )
 from shared.models import EventRecord, EventStatus, iso, utcnow
 from shared.services import credentials
-from shared.services.event_input import EventInput, parse_create, parse_patch
+from shared.services.availability import require_free_slot
+from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
 from shared.services.event_to_graph import body_keeping_meeting, graph_patch, to_graph
 from shared.services.event_view import OutlookEvent
 from shared.services.user_links import own_link, remember_calendars
@@ -168,6 +169,7 @@ def _check_repeat(record: EventRecord, event: EventInput) -> None:
 def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     """The event, and whether this call made it (False: a repeat of the same body)."""
     event = parse_create(body)
+    check_conflicts = check_conflicts_asked(body)
     link = own_link(caller, event.link_id)
     box = credentials.mailbox(caller.company_id, link.tenant_id, link.account_id)
     room_names = _known_rooms(link.tenant_id, event.rooms)
@@ -180,6 +182,8 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     if event.online_meeting and not _teams_available(box, event.calendar_id):
         raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
+        if check_conflicts:  # a fresh create only: a retry's first attempt checked, and may have made the event
+            require_free_slot(box, event)
         now = utcnow()
         record = EventRecord(
             company_id=caller.company_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from shared.models import Room
 from shared.storage import base
@@ -59,6 +60,37 @@ class Rooms:
     def get(self, tenant_id: str, email: str) -> Room | None:
         e = base.read(TABLE, tenant_id, email.lower())
         return from_entity(e) if e else None
+
+    def find(
+        self,
+        tenant_id: str,
+        *,
+        min_capacity: int | None = None,
+        building: str | None = None,
+        floor: str | None = None,
+        room_list: str | None = None,
+        wheelchair_accessible: bool | None = None,
+    ) -> list[Room]:
+        """The bookable rooms that match every given filter, in one partition query (values as
+        parameters). `bookable ne false` keeps rows cached before the field existed (a comparison
+        with a missing property is false, so `not` makes it true); a capacity filter leaves out
+        rooms of unknown capacity, which cannot be known to fit."""
+        clauses: list[str] = ["not (bookable eq false)"]
+        params: dict[str, Any] = {}
+        for name, value in (
+            ("building", building),
+            ("floor", floor),
+            ("room_list", room_list),
+            ("wheelchair_accessible", wheelchair_accessible),
+        ):
+            if value is not None:
+                clauses.append(f"{name} eq @{name}")
+                params[name] = value
+        if min_capacity is not None:
+            clauses.append("capacity ge @min_capacity")
+            params["min_capacity"] = min_capacity
+        rows = base.query(TABLE, tenant_id, " and ".join(clauses), select=FIELDS, **params)
+        return [from_entity(e) for e in rows]
 
     def apply(self, tenant_id: str, upserts: list[Room], deletes: list[str]) -> int:
         """Write changed rooms and delete gone ones (by email) in transactions of <= 100;

@@ -36,6 +36,7 @@ EXPECTED = {
     "get_availability",
     "request_room_sync",
     "list_rooms",
+    "find_rooms",
     "confirm_link_completion",
 }
 
