@@ -17,6 +17,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from .app import EmulatorApp
 from .certs import ensure_certs
 from .jwt_keys import SigningKey
+from .notifications import Notifier
 from .state import State
 
 
@@ -47,12 +48,14 @@ def main(argv=None) -> int:
     ssl_context.load_cert_chain(paths["cert"], paths["key"])
 
     state = State("https://localhost", SigningKey(args.state_dir))
+    state.ca_bundle = paths["bundle"]  # what change notifications to https endpoints trust
     server = make_server(
         args.host, args.port, EmulatorApp(state), threaded=True, ssl_context=ssl_context, request_handler=_QuietHandler
     )
     base = f"https://localhost:{server.server_port}"
     state.base_url = base
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    notifier = Notifier(state).start()  # change notifications + room answers, every 100 ms
     print(f"emulator ready {base}", flush=True)
     print(f"CA bundle (REQUESTS_CA_BUNDLE): {paths['bundle']}", file=sys.stderr, flush=True)
     try:
@@ -60,6 +63,7 @@ def main(argv=None) -> int:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        notifier.stop()
         server.server_close()
     return 0
 

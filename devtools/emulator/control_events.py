@@ -5,6 +5,7 @@ Event ids in paths may be either id kind (default or immutable).
 - POST events/{event_id}/responses {"email", "response"}: an attendee answers the meeting.
 - POST events/{event_id}/move {"calendar_id" | "calendar_name"}: the owner moves the item to
   another calendar of the same mailbox (new default id, same immutable id).
+- Each of the three above takes `"silent": true`: no change notification for it (control_outlook.py).
 - GET/POST room-answer-delay {"seconds"}: how long room mailboxes take to answer (default 1).
 - POST users/{oid}/events/{event_id}/delete {"send_response"?}: the user deletes the event in
   Outlook (the organizer: the meeting is cancelled; an attendee: their copy goes and, unless
@@ -21,6 +22,7 @@ import dataclasses
 import datetime as dt
 
 from . import events as ev
+from . import notifications
 from .control import BadRequest, read_body, reply
 from .event_input import has_blob
 from .graph import calendars_of
@@ -29,6 +31,14 @@ from .records import BusyBlock, Event
 
 RESPONSES = ("accepted", "declined", "tentativelyAccepted", "none")
 BLOCK_STATUSES = ("busy", "tentative", "oof", "workingElsewhere")
+
+
+def _silent(body: dict) -> bool:
+    """`"silent": true`: the change sends no change notification (notifications.hush)."""
+    silent = body.get("silent", False)
+    if not isinstance(silent, bool):
+        raise BadRequest("silent must be a boolean")
+    return silent
 
 
 def view(state, rec: Event) -> dict:
@@ -53,6 +63,7 @@ def view(state, rec: Event) -> dict:
 def event_responses(state, request, event_id):
     body = read_body(request)
     email, response = body.get("email"), body.get("response")
+    silent = _silent(body)
     if not isinstance(email, str) or "@" not in email:
         raise BadRequest("email must be an attendee's address")
     if response not in RESPONSES:
@@ -67,11 +78,14 @@ def event_responses(state, request, event_id):
         if not ev.set_response(state, org, email, response, ev.now()):
             return reply({"error": f"{email} is not an attendee of this meeting"}, 404)
         ev.log(org, source="emulator", action="response", email=email, response=response)
+        if silent:
+            notifications.hush(state, org.ical)
         return reply(view(state, org))
 
 
 def user_event_delete(state, request, oid, event_id):
-    send_response = read_body(request).get("send_response", True)
+    body = read_body(request)
+    send_response, silent = body.get("send_response", True), _silent(body)
     if not isinstance(send_response, bool):
         raise BadRequest("send_response must be a boolean")
     with state.lock:
@@ -95,12 +109,15 @@ def user_event_delete(state, request, oid, event_id):
                 ev.set_response(state, org, user.address, "declined", when)
                 ev.log(org, source="emulator", action="response", email=user.address, response="declined")
         ev.log(mine, source="emulator", action="outlook-delete")
+        if silent:
+            notifications.hush(state, mine.ical)
         return reply(view(state, mine))
 
 
 def event_move(state, request, event_id):
     body = read_body(request)
     cal_id, name = body.get("calendar_id"), body.get("calendar_name")
+    silent = _silent(body)
     if not isinstance(cal_id or name, str) or (cal_id and name):
         raise BadRequest("give calendar_id or calendar_name (a string)")
     with state.lock:
@@ -120,6 +137,8 @@ def event_move(state, request, event_id):
         if cal.id == rec.calendar_id:
             raise BadRequest(f"the event is already in calendar {cal.name!r}")
         previous = ev.move(rec, cal.id, ev.now())
+        if silent:
+            notifications.hush(state, rec.ical)
         return reply({"id": rec.id, "immutableId": rec.key, "previousId": previous, "calendarId": cal.id})
 
 

@@ -348,3 +348,63 @@ class CallInfo:
     kind: str | None = None
     tenant_id: str | None = None
     user_id: str | None = None
+
+
+# --- change notifications (notifications.py, graph_subscriptions.py) ---------------------------
+@dataclass
+class Subscription:
+    """A Graph subscription on the events of one calendar of one mailbox (resources/subscription.md).
+    `seen` is what the notifier last saw of each item there: item key -> (default id, changeKey)."""
+
+    id: str
+    tenant_id: str
+    owner: str  # oid of the mailbox
+    calendar_id: str
+    resource: str  # as the app sent it
+    change_types: list[str]
+    notification_url: str
+    lifecycle_url: str | None
+    client_state: str | None
+    expiration: dt.datetime
+    application_id: str
+    creator_id: str
+    tls_version: str
+    immutable_ids: bool  # created with Prefer: IdType="ImmutableId"
+    created: float
+    authorized_at: float  # creation, reauthorize or renew
+    token_exp: float  # expiry of the access token behind the last authorization
+    seen: dict[str, tuple[str, str]] = field(default_factory=dict)
+    paused: bool = False  # reauthorization required before notifications flow again
+    reauth_sent_for: float | None = None  # token_exp a reauthorizationRequired was sent for
+    expiry_warned_for: dt.datetime | None = None
+    deliveries: int = 0  # notifications delivered (basic + lifecycle)
+
+
+@dataclass
+class Delivery:
+    """One POST Graph owes a notification endpoint (or made, for a validation)."""
+
+    id: int
+    kind: str  # basic | lifecycle | validation
+    subscription_id: str
+    url: str
+    items: list[dict]
+    created: float
+    due: float
+    status: str = "pending"  # pending | sending | delivered | dropped | failed
+    attempts: int = 0
+    last_status: int | str | None = None
+    delivered_at: str | None = None
+    change: str | None = None  # changeType or lifecycleEvent
+
+
+@dataclass
+class NotifyConfig:
+    """Delivery knobs (control API `notifications/config`)."""
+
+    duplicates_per_update: int = 2  # field: several `updated` per change (docs-contrib #3073)
+    retry_base_seconds: float = 5.0
+    max_retry_age_seconds: float = 4 * 3600.0  # delivery-webhooks: "for up to 4 hours"
+    timeout_seconds: float = 3.0  # delivery-webhooks: a 2xx "within 3 seconds"
+    expiry_warning_seconds: float = 900.0
+    paused: bool = False

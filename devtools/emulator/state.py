@@ -16,11 +16,14 @@ from .records import (
     AuthCode,
     BusyBlock,
     Call,
+    Delivery,
     Event,
     FaultRule,
+    NotifyConfig,
     RefreshToken,
     Room,
     RoomList,
+    Subscription,
     Tenant,
     User,
     from_graph,
@@ -40,6 +43,7 @@ class State:
         self.lock = threading.RLock()
         self.base_url = base_url.rstrip("/")
         self.key = signing_key
+        self.ca_bundle: str | None = None  # what deliveries to https endpoints trust (None: certifi)
         self.reset()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -67,6 +71,10 @@ class State:
             self.busy_blocks: dict[str, list[BusyBlock]] = {}  # lower-cased address -> blocks
             self.room_requests: dict[tuple[str, str], dt.datetime] = {}  # (organizer key, room) -> due
             self.room_answer_delay = ROOM_ANSWER_DELAY_S
+            # change notifications (notifications.py): subscriptions, what Graph owes endpoints
+            self.subscriptions: dict[str, Subscription] = {}
+            self.deliveries: list[Delivery] = []
+            self.notify_config = NotifyConfig()
 
     # --- directory lookups --------------------------------------------------------------
     def resolve_tenant(self, segment: str) -> tuple[str, str] | None:
