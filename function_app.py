@@ -4,8 +4,10 @@ import azure.functions as func
 
 from functions.availability import bp as availability_bp
 from functions.calendars import bp as calendars_bp
+from functions.changes import bp as changes_bp
 from functions.events import bp as events_bp
 from functions.link_completions import bp as link_completions_bp
+from functions.notifications import bp as notifications_bp
 from functions.oauth_callback import bp as oauth_callback_bp
 from functions.rooms import bp as rooms_bp
 from functions.tenant_links import bp as tenant_links_bp
@@ -21,5 +23,7 @@ for blueprint in (
     events_bp,
     availability_bp,
     link_completions_bp,
+    notifications_bp,
+    changes_bp,
 ):
     app.register_functions(blueprint)

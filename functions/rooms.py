@@ -1,7 +1,6 @@
 """Outlook meeting rooms: the refresh timer (fan-out), the per-tenant queue sync, and the
 cache reads, the room finder and manual sync of the HTTP API."""
 
-import json
 import logging
 
 import azure.functions as func
@@ -29,13 +28,13 @@ def refresh_room_caches(timer: func.TimerRequest) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.ROOM_SYNC, connection="AzureWebJobsStorage")
 def sync_tenant_rooms(msg: func.QueueMessage) -> None:
-    try:
-        body = json.loads(msg.get_body())
-        company_id, tenant_id = str(body["company_id"]), str(body["tenant_id"])
-    except (ValueError, KeyError, TypeError):
+    body = queues.payload_of(msg.get_body(), "company_id", "tenant_id")
+    if body is None:
         log.error("sync_tenant_rooms dropped a malformed message %s", msg.id)
         return
-    rooms.sync_tenant(company_id, tenant_id)  # transient failures raise: the host retries, then poisons
+    rooms.sync_tenant(
+        str(body["company_id"]), str(body["tenant_id"])
+    )  # transient failures raise: the host retries, then poisons
 
 
 @bp.route(route="outlook/tenant-links/{tenant_id}/rooms/sync", methods=["POST"])

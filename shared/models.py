@@ -25,6 +25,19 @@ class EventStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ChangeType(StrEnum):
+    """What the change feed reports (README "Changes from Outlook")."""
+
+    EVENT_UPDATED = "event.updated"
+    RESPONSES_CHANGED = "event.responses_changed"
+    DELETED_IN_OUTLOOK = "event.deleted_in_outlook"
+    CANCELLED_IN_OUTLOOK = "event.cancelled_in_outlook"
+    ROOM_DECLINED = "event.room_declined"
+    ROOM_REPLACED = "event.room_replaced"
+    LINK_REAUTH_REQUIRED = "link.reauth_required"
+    TENANT_RENEWAL_REQUIRED = "tenant.renewal_required"
+
+
 class Via(StrEnum):
     USER = "user"
     TENANT_ADMIN = "tenant_admin"
@@ -112,6 +125,11 @@ class MicrosoftAccount:
     updated_at: datetime | None = None
     # What Outlook said of the account's calendars: {"default": id, "teams": {id: bool}}.
     calendars: dict | None = None
+    # Graph subscriptions on the account's events, per calendar ("" = the default calendar):
+    # {calendar: {"id", "expires_at"}}. None: not looked at yet (accounts linked before them).
+    subscriptions: dict | None = None
+    reauth_since: datetime | None = None  # when the credential was found dead
+    reauth_reported: bool = False  # its `link.reauth_required` Changes are in the feed
     etag: str | None = None
 
     @property
@@ -201,7 +219,77 @@ class EventRecord:
     immutable_id: bool = False
     # The room names the POST carried, so a retry of a create of unknown outcome rebuilds the very same payload.
     room_names: dict | None = None
+    # What Outlook held when this service last wrote or compared the event (event_changes.Snapshot JSON).
+    outlook_json: str | None = None
+    checked_at: datetime | None = None  # when the last comparison with Outlook began
+    # Changes decided but not yet in the feed (JSON list): written with the snapshot, then appended.
+    outbox_json: str | None = None
     etag: str | None = None
+
+
+@dataclass
+class Subscription:
+    """A Graph change-notification subscription on one calendar of one Microsoft account."""
+
+    id: str
+    company_id: str
+    tenant_id: str
+    account_id: str
+    calendar: str  # "" = the default calendar (resource me/events)
+    client_state_hash: str  # sha256 hex of the clientState; the secret itself is never stored
+    expires_at: datetime
+    etag: str | None = None
+
+
+@dataclass
+class Change:
+    """One entry of a company's change feed (`seq` orders it; `id` names it for de-duplication)."""
+
+    id: str
+    company_id: str
+    type: str
+    occurred_at: datetime
+    schedule_id: str | None = None
+    fields: tuple[str, ...] = ()
+    event: dict | None = None
+    link: dict | None = None
+    tenant_id: str | None = None
+    detail: dict | None = None  # e.g. the old and the new room of event.room_replaced
+    seq: int | None = None
+
+    def to_json(self) -> dict:
+        body = {
+            "id": self.id,
+            "type": self.type,
+            "schedule_id": self.schedule_id,
+            "occurred_at": iso(self.occurred_at),
+            "fields": list(self.fields),
+            "event": self.event,
+        }
+        if self.link is not None:
+            body["link"] = self.link
+        if self.tenant_id is not None:
+            body["tenant_id"] = self.tenant_id
+        if self.detail:
+            body.update(self.detail)
+        return body
+
+    @classmethod
+    def from_json(cls, company_id: str, data: dict, seq: int | None = None) -> Change:
+        known = {"id", "type", "schedule_id", "occurred_at", "fields", "event", "link", "tenant_id"}
+        return cls(
+            id=data["id"],
+            company_id=company_id,
+            type=data["type"],
+            occurred_at=parse_iso_required(data["occurred_at"]),
+            schedule_id=data.get("schedule_id"),
+            fields=tuple(data.get("fields") or ()),
+            event=data.get("event"),
+            link=data.get("link"),
+            tenant_id=data.get("tenant_id"),
+            detail={k: v for k, v in data.items() if k not in known} or None,
+            seq=seq,
+        )
 
 
 @dataclass

@@ -11,6 +11,7 @@ import binascii
 import functools
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from shared.errors import ConfigurationError
 
@@ -31,6 +32,9 @@ _ENV_NAMES = {
     "jwt_jwks_url": "HERP_JWT_JWKS_URL",
     "jwt_secret": "HERP_JWT_SECRET",
     "token_encryption_keys": "TOKEN_ENCRYPTION_KEYS",
+    "notification_url": "MS_NOTIFICATION_URL",
+    "webhook_url": "HERP_WEBHOOK_URL",
+    "webhook_secret": "HERP_WEBHOOK_SECRET",
 }
 
 
@@ -50,6 +54,9 @@ class Settings:
     jwt_secret: str | None = field(repr=False)
     token_encryption_keys: str | None = field(repr=False)
     room_refresh_schedule: str
+    notification_url: str | None = None  # MS_NOTIFICATION_URL; see `notifications_url()`
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -75,6 +82,21 @@ class Settings:
         if not keys:
             raise ConfigurationError("setting TOKEN_ENCRYPTION_KEYS is not set")
         return tuple(keys)
+
+    def notifications_url(self) -> str:
+        """Graph's `notificationUrl`: MS_NOTIFICATION_URL, else POST /api/outlook/notifications on
+        MS_REDIRECT_URI's origin (its lifecycle twin is this URL + "/lifecycle")."""
+        if self.notification_url:
+            return self.notification_url.rstrip("/")
+        parts = urlsplit(self.require("redirect_uri"))
+        return f"{parts.scheme}://{parts.netloc}/api/outlook/notifications"
+
+    def webhook(self) -> tuple[str, str] | None:
+        """(HERP_WEBHOOK_URL, HERP_WEBHOOK_SECRET), or None when no webhook is set; the secret is
+        required with the URL."""
+        if not self.webhook_url:
+            return None
+        return self.webhook_url, self.require("webhook_secret")
 
     def room_refresh_interval_seconds(self) -> float:
         """Seconds between two runs of the room refresh timer (the cache is stale after two)."""
@@ -114,4 +136,7 @@ def get_settings() -> Settings:
         jwt_secret=_env("HERP_JWT_SECRET"),
         token_encryption_keys=_env("TOKEN_ENCRYPTION_KEYS"),
         room_refresh_schedule=_env("ROOM_REFRESH_SCHEDULE") or DEFAULT_ROOM_REFRESH_SCHEDULE,
+        notification_url=_env("MS_NOTIFICATION_URL"),
+        webhook_url=_env("HERP_WEBHOOK_URL"),
+        webhook_secret=_env("HERP_WEBHOOK_SECRET"),
     )

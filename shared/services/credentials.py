@@ -35,12 +35,21 @@ def open_cache(account: MicrosoftAccount) -> str:
 
 
 def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) -> MicrosoftAccount:
-    """Keep the account with the fresh cache of a completed sign-in; a relink heals `reauth_required`."""
+    """Keep the account with the fresh cache of a completed sign-in; a relink heals `reauth_required`.
+    What the row knew of the account's calendars and subscriptions stays."""
+    repo = MicrosoftAccounts()
+    known = repo.get(company_id, tenant_id, profile.id)
     account = MicrosoftAccount(
-        company_id=company_id, tenant_id=tenant_id, account=profile, status=AccountStatus.ACTIVE, updated_at=utcnow()
+        company_id=company_id,
+        tenant_id=tenant_id,
+        account=profile,
+        status=AccountStatus.ACTIVE,
+        updated_at=utcnow(),
+        calendars=known.calendars if known else None,
+        subscriptions=known.subscriptions if known else None,
     )
     account.token_cache = seal_cache(account, token_cache)
-    return MicrosoftAccounts().save(account)  # upsert: a newer sign-in replaces an older cache
+    return repo.save(account)  # upsert: a newer sign-in replaces an older cache
 
 
 def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
@@ -57,7 +66,9 @@ def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
             getattr(exc, "error", "undecryptable token cache"),
             getattr(exc, "error_codes", ""),
         )
-        mark_reauth_required(account)
+        from shared.services import link_health
+
+        link_health.credential_died(account)
         raise ReauthRequired() from None
     except identity.ClientRejected as exc:
         log.error(
@@ -141,12 +152,3 @@ def mailbox(company_id: str, tenant_id: str, oid: str) -> Mailbox:
     if account.status == AccountStatus.REAUTH_REQUIRED:
         raise ReauthRequired()
     return Mailbox(account)
-
-
-def mark_reauth_required(account: MicrosoftAccount) -> None:
-    account.status = AccountStatus.REAUTH_REQUIRED
-    account.updated_at = utcnow()
-    try:
-        MicrosoftAccounts().save(account)
-    except ConcurrentUpdate:
-        pass  # someone relinked or refreshed meanwhile: their state is newer

@@ -146,6 +146,11 @@ def graph_zone(name: str) -> str:
     return IANA_TO_WINDOWS[name]
 
 
+def instant_of(local: str, time_zone: str) -> datetime:
+    """A stored (validated) local time as an aware instant."""
+    return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(time_zone))
+
+
 def _instant(local: str, tz: ZoneInfo, name: str) -> datetime:
     """A local wall-clock time as an aware instant. A time skipped by a DST change (02:30 on the
     spring-forward night) does not exist: 422. A repeated one (the fall-back hour) is its first

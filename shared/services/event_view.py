@@ -24,10 +24,10 @@ RESPONSES = {
 }
 
 
-def _answer_zone(name: str):
+def answer_zone(name: str | None):
     """The zone of a dateTimeTimeZone in an answer: UTC as asked; a Windows name (its CLDR
     representative zone) or an IANA name should Graph ignore the Prefer header."""
-    if name.upper() in ("UTC", "ETC/UTC"):
+    if not name or name.upper() in ("UTC", "ETC/UTC"):
         return UTC
     try:
         return ZoneInfo(GOLDEN.get(name, name))
@@ -40,7 +40,7 @@ def local_time(when: dict | None, tz: str) -> str | None:
     if not when or not when.get("dateTime"):
         return None
     text = when["dateTime"].split(".")[0]
-    src = _answer_zone(when.get("timeZone") or "UTC")
+    src = answer_zone(when.get("timeZone"))
     return datetime.fromisoformat(text).replace(tzinfo=src).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M:%S")
 
 

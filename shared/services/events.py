@@ -32,14 +32,16 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.models import EventRecord, EventStatus, iso, utcnow
-from shared.services import credentials
+from shared.services import credentials, subscriptions
 from shared.services.availability import require_free_slot
+from shared.services.event_changes import Snapshot
 from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
 from shared.services.event_to_graph import body_keeping_meeting, graph_patch, to_graph
 from shared.services.event_view import OutlookEvent
 from shared.services.user_links import own_link, remember_calendars
 from shared.storage import base
 from shared.storage.base import ConcurrentUpdate
+from shared.storage.event_ids import EventIds
 from shared.storage.events import Events
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
@@ -148,6 +150,7 @@ def _with_immutable_id(record: EventRecord, box: credentials.Mailbox) -> EventRe
     target = next((v.get("targetId") for v in (answer or {}).get("value", []) if v.get("targetId")), None)
     if target:
         record.graph_event_id, record.immutable_id = target, True
+        EventIds().save(record.company_id, target, record.schedule_id)
         try:
             Events().save(record)
         except ConcurrentUpdate:
@@ -235,6 +238,8 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         raise
     record.graph_event_id = created["id"]
     record.status, record.updated_at, record.immutable_id = EventStatus.ACTIVE, utcnow(), True
+    record.outlook_json = Snapshot.from_graph(created).to_json_text()  # what later notifications compare with
+    EventIds().save(caller.company_id, created["id"], event.schedule_id)
     try:
         repo.save(record)
     except ConcurrentUpdate:
@@ -244,6 +249,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         if record is None or record.graph_event_id != created["id"]:
             raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
+    subscriptions.request_for_event(box.account, record.calendar_id)
     return OutlookEvent.from_graph(event, created, iso(record.updated_at)), True
 
 
@@ -323,13 +329,19 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
                 raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
             raise
         record.input_json, record.updated_at = new.to_json_text(), utcnow()
+        record.outlook_json = Snapshot.from_graph(changed).to_json_text()  # our own edit is no change from Outlook
     finally:
-        record.locked_until = None
-        try:
-            Events().save(record)
-        except ConcurrentUpdate:
-            log.warning("edit lease of schedule %s was taken over before release", schedule_id)
+        _release(record)
     return OutlookEvent.from_graph(new, changed, iso(record.updated_at))
+
+
+def _release(record: EventRecord) -> None:
+    """Give the edit lease back, saving what the edit changed on the row."""
+    record.locked_until = None
+    try:
+        Events().save(record)
+    except ConcurrentUpdate:
+        log.warning("edit lease of schedule %s was taken over before release", record.schedule_id)
 
 
 # ---- cancel
@@ -344,21 +356,31 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
     record = _confirmed(record)
     _require_links(caller.company_id, record.link_id, record.tenant_id)
     box = _mailbox(record)
-    record = _with_immutable_id(record, box)
     try:
+        # Held while Graph deletes: the notification that follows waits, then finds the row
+        # cancelled through this API and reports nothing.
+        record = _leased(caller.company_id, schedule_id)
+    except Gone:
+        return  # a twin cancel finished meanwhile
+    try:
+        record = _with_immutable_id(record, box)
         if notify:
             box.post(_event_path(record) + "/cancel", json={"comment": comment or DEFAULT_CANCEL_COMMENT})
         else:
             box.delete(_event_path(record))
     except GraphError as exc:
         if not _deleted_in_outlook(exc):
+            _release(record)
             raise
         log.info("event of schedule %s was already gone from Outlook", schedule_id)
+    except BaseException:
+        _release(record)
+        raise
 
     def mark_cancelled(row: EventRecord) -> bool:
         if row.status == EventStatus.CANCELLED:
             return False  # a twin cancel finished it
-        row.status, row.updated_at = EventStatus.CANCELLED, utcnow()
+        row.status, row.updated_at, row.locked_until = EventStatus.CANCELLED, utcnow(), None
         return True
 
     # A row gone meanwhile needs no mark. When the retries run out, ConcurrentUpdate reaches the

@@ -27,7 +27,7 @@ from shared.errors import (
     TenantNotLinked,
 )
 from shared.models import Room, TenantLink, TenantStatus, iso, utcnow
-from shared.services import credentials
+from shared.services import credentials, link_health
 from shared.settings import get_settings
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
@@ -114,11 +114,8 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     try:
         rooms = _fetch_rooms(credentials.mailbox(company_id, tenant_id, link.admin.id))
     except (ReauthRequired, LinkRemoved):
-        _record_sync_status(
-            company_id,
-            tenant_id,
-            status=TenantStatus.RENEWAL_REQUIRED,
-            rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link.",
+        link_health.tenant_needs_renewal(
+            company_id, tenant_id, rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link."
         )
         log.warning("room sync of tenant %s: admin credential refused -> renewal_required", tenant_id)
         return None
@@ -137,10 +134,9 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
         raise
     except GraphError as exc:
         if exc.status in (401, 403):
-            _record_sync_status(
+            link_health.tenant_needs_renewal(
                 company_id,
                 tenant_id,
-                status=TenantStatus.RENEWAL_REQUIRED,
                 rooms_last_error=f"Access to rooms was refused ({exc.status} {exc.graph_code}); renew the link.",
             )
             log.warning("room sync of tenant %s: places refused (%s) -> renewal_required", tenant_id, exc.status)

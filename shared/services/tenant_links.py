@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from shared.errors import NotFound, TenantLinkNotFound
 from shared.models import (
@@ -14,7 +15,7 @@ from shared.models import (
     Via,
     utcnow,
 )
-from shared.services import rooms
+from shared.services import rooms, subscriptions
 from shared.storage import base
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
@@ -127,6 +128,8 @@ def unlink(company_id: str, tenant_id: str) -> None:
     if base.update(lambda: repo.get(company_id, tenant_id), mark_unlinking, repo.save, first=link) is None:
         return
     links = UserLinks().delete_tenant(company_id, tenant_id)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # while the credentials can still delete them in Graph
+        list(pool.map(subscriptions.drop_all, MicrosoftAccounts().of_tenant(company_id, tenant_id)))
     accounts = MicrosoftAccounts().delete_tenant(company_id, tenant_id)
     rooms.drop_cache_if_unused(company_id, tenant_id)
     repo.delete(company_id, tenant_id)

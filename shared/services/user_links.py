@@ -11,7 +11,7 @@ from shared import graph
 from shared.auth import Caller
 from shared.errors import DomainError, LinkNotFound, ReauthRequired
 from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, iso
-from shared.services import credentials
+from shared.services import credentials, subscriptions
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
@@ -79,6 +79,9 @@ def delete_link(caller: Caller, link_id: str) -> None:
     tenant = TenantLinks().get(caller.company_id, link.tenant_id)
     if tenant is not None and tenant.admin.id == link.account_id:
         return
+    account = MicrosoftAccounts().get(caller.company_id, link.tenant_id, link.account_id)
+    if account is not None:
+        subscriptions.drop_all(account)  # while its credential can still delete them in Graph
     MicrosoftAccounts().delete(caller.company_id, link.tenant_id, link.account_id)
 
 

@@ -22,6 +22,10 @@ from shared.storage.connection import table
 R = TypeVar("R")
 BATCH_LIMIT = 100  # entity group transactions: at most 100 operations, one partition
 UPDATE_ATTEMPTS = 5
+# A string property holds at most 64 KiB of UTF-16 (32,768 units; a character outside the BMP
+# takes two), an entity at most 1 MiB: long texts go in 16,000-character parts, at most 15.
+CHUNK = 16000
+MAX_CHUNKS = 15
 
 # PartitionKey/RowKey may not hold / \ # ? or control characters; % is escaped too so that
 # the mapping is reversible.
@@ -47,6 +51,22 @@ def unescape_key(value: str) -> str:
     return re.sub(r"%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
 
 
+def text_parts(name: str, text: str | None) -> dict:
+    """A long text as entity properties `{name}_chunks`, `{name}_0`, `{name}_1`... (None: 0 parts)."""
+    if text is None:
+        return {f"{name}_chunks": 0}
+    chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+    if len(chunks) > MAX_CHUNKS:
+        raise ValueError(f"{name} too large to store")
+    return {f"{name}_chunks": len(chunks), **{f"{name}_{n}": chunk for n, chunk in enumerate(chunks)}}
+
+
+def joined_text(entity, name: str) -> str | None:
+    """The text `text_parts` stored (None when it stored none)."""
+    count = int(entity.get(f"{name}_chunks") or 0)
+    return "".join(entity.get(f"{name}_{n}") or "" for n in range(count)) if count else None
+
+
 def etag_of(entity) -> str | None:
     return entity.metadata.get("etag") if hasattr(entity, "metadata") else None
 
@@ -62,12 +82,20 @@ def read(table_name: str, partition_key: str, row_key: str):
 
 
 def query(
-    table_name: str, partition_key: str, extra: str = "", *, select: list[str] | None = None, **params
+    table_name: str,
+    partition_key: str,
+    extra: str = "",
+    *,
+    select: list[str] | None = None,
+    page_size: int | None = None,
+    **params,
 ) -> Iterator:
-    """Entities of one partition, optionally narrowed by `extra` (an OData filter over `@params`);
-    `select` names the only properties to fetch (fewer to transfer and to parse)."""
+    """Entities of one partition in RowKey order, optionally narrowed by `extra` (an OData filter
+    over `@params`); `select` names the only properties to fetch (fewer to transfer and to parse)."""
     flt = "PartitionKey eq @pk" + (f" and {extra}" if extra else "")
-    return table(table_name).query_entities(flt, parameters={"pk": escape_key(partition_key), **params}, select=select)
+    return table(table_name).query_entities(
+        flt, parameters={"pk": escape_key(partition_key), **params}, select=select, results_per_page=page_size
+    )
 
 
 def write(table_name: str, entity: dict, etag: str | None, *, create: bool = False) -> str:

@@ -11,17 +11,10 @@ from shared.storage import base
 from shared.storage.base import escape_key, unescape_key
 
 TABLE = "Events"
-# A string property holds at most 64 KiB of UTF-16 (32,768 units; a character outside the BMP
-# takes two), an entity at most 1 MiB: 16,000 characters a property, at most 15 of them.
-CHUNK = 16000
-MAX_CHUNKS = 15
 
 
 def to_entity(r: EventRecord) -> dict:
-    chunks = [r.input_json[i : i + CHUNK] for i in range(0, len(r.input_json), CHUNK)] or [""]
-    if len(chunks) > MAX_CHUNKS:
-        raise ValueError("event input too large to store")
-    entity = {
+    return {
         "PartitionKey": escape_key(r.company_id),
         "RowKey": escape_key(r.schedule_id),
         "link_id": r.link_id,
@@ -30,7 +23,6 @@ def to_entity(r: EventRecord) -> dict:
         "calendar_id": r.calendar_id,
         "transaction_id": r.transaction_id,
         "input_hash": r.input_hash,
-        "input_chunks": len(chunks),
         "status": str(r.status),
         "graph_event_id": r.graph_event_id,
         "created_at": iso(r.created_at),
@@ -40,9 +32,11 @@ def to_entity(r: EventRecord) -> dict:
         "room_names": json.dumps(r.room_names, ensure_ascii=False, sort_keys=True)
         if r.room_names is not None
         else None,
+        **base.text_parts("input", r.input_json),
+        **base.text_parts("outlook", r.outlook_json),
+        "checked_at": iso(r.checked_at),
+        **base.text_parts("outbox", r.outbox_json),
     }
-    entity.update({f"input_{n}": chunk for n, chunk in enumerate(chunks)})
-    return entity
 
 
 def from_entity(e) -> EventRecord:
@@ -55,7 +49,7 @@ def from_entity(e) -> EventRecord:
         calendar_id=e.get("calendar_id"),
         transaction_id=e["transaction_id"],
         input_hash=e["input_hash"],
-        input_json="".join(e.get(f"input_{n}") or "" for n in range(int(e.get("input_chunks") or 0))),
+        input_json=base.joined_text(e, "input") or "",
         status=e.get("status") or EventStatus.CREATING,
         graph_event_id=e.get("graph_event_id"),
         created_at=parse_iso(e.get("created_at")),
@@ -63,6 +57,9 @@ def from_entity(e) -> EventRecord:
         locked_until=parse_iso(e.get("locked_until")),
         immutable_id=bool(e.get("immutable_id")),
         room_names=json.loads(e["room_names"]) if e.get("room_names") else None,
+        outlook_json=base.joined_text(e, "outlook"),
+        checked_at=parse_iso(e.get("checked_at")),
+        outbox_json=base.joined_text(e, "outbox"),
         etag=base.etag_of(e),
     )
 
@@ -84,3 +81,19 @@ class Events:
 
     def delete(self, company_id: str, schedule_id: str) -> None:
         base.delete(TABLE, company_id, schedule_id)
+
+    def update(self, company_id: str, schedule_id: str, change, *, first: EventRecord | None = None):
+        """`change` the row under its ETag (base.update); None when it is gone."""
+        return base.update(lambda: self.get(company_id, schedule_id), change, self.save, first=first)
+
+    def of_account(self, company_id: str, tenant_id: str, oid: str) -> list[EventRecord]:
+        """The active events made with one Microsoft account (catching up re-reads them)."""
+        rows = base.query(
+            TABLE,
+            company_id,
+            "tenant_id eq @tid and account_id eq @oid and status eq @active",
+            tid=tenant_id,
+            oid=oid,
+            active=str(EventStatus.ACTIVE),
+        )
+        return [from_entity(e) for e in rows]

@@ -8,17 +8,25 @@ import json
 from collections.abc import Iterable
 
 ROOM_SYNC = "room-sync"  # functions/rooms.py `sync_tenant_rooms` listens here
+NOTIFICATIONS = "outlook-notifications"  # functions/notifications.py `process_outlook_notifications`
+SUBSCRIPTIONS = "outlook-subscriptions"  # functions/notifications.py `maintain_outlook_subscriptions`
+CREDENTIALS = "credential-refresh"  # functions/links_alive.py `refresh_outlook_credential`
+WEBHOOKS = "herp-webhooks"  # functions/changes.py `deliver_herp_webhook`
+WEBHOOKS_DEAD = "herp-webhooks-dead"  # deliveries given up after 24 h (no trigger: for operators)
 PARALLEL_SENDS = 16
+MAX_DELAY_SECONDS = 7 * 24 * 3600  # Queue Storage: a message may stay invisible at most 7 days
 
 
 def _text(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":"))
 
 
-def enqueue(queue: str, payload: dict) -> None:
+def enqueue(queue: str, payload: dict, *, delay_seconds: int = 0) -> None:
+    """Send one message; `delay_seconds` keeps it invisible that long (a retry with backoff)."""
     from shared.storage import connection
 
-    connection.queue(queue).send_message(_text(payload))
+    delay = max(0, min(int(delay_seconds), MAX_DELAY_SECONDS)) or None
+    connection.queue(queue).send_message(_text(payload), visibility_timeout=delay)
 
 
 def enqueue_many(queue: str, payloads: Iterable[dict]) -> int:
@@ -30,3 +38,15 @@ def enqueue_many(queue: str, payloads: Iterable[dict]) -> int:
     client = connection.queue(queue)
     with ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool:
         return sum(1 for _ in pool.map(lambda p: client.send_message(_text(p)), payloads))
+
+
+def payload_of(body: bytes, *required: str) -> dict | None:
+    """A queue message's JSON object with every `required` key, or None (a malformed message,
+    which the trigger drops with a log line instead of retrying it into the poison queue)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeError):
+        return None
+    if not isinstance(payload, dict) or any(payload.get(k) in (None, "") for k in required):
+        return None
+    return payload

@@ -168,7 +168,7 @@ def test_inputs_that_would_fail_later_are_refused_now(change, code):
 
 def test_astral_characters_fit_the_table_limits():
     e = parse_create({**BASE, "body": {"content_type": "text", "content": "😀" * (64 * 1024)}})
-    from shared.storage.events import CHUNK, MAX_CHUNKS
+    from shared.storage.base import CHUNK, MAX_CHUNKS
 
     text = e.to_json_text()
     assert len(text) <= CHUNK * MAX_CHUNKS

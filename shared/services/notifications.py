@@ -1,0 +1,351 @@
+"""Change notifications from Graph: the intake, and what the queue does with them.
+
+Intake (`accept`, behind POST /api/outlook/notifications and /lifecycle): parse, keep only the
+notifications whose subscription is ours and whose `clientState` hashes to the stored hash
+(compared in constant time), and queue them, one message per subscription. Nothing else: no
+Graph call, no event read, so the answer comes in milliseconds however many arrive (Graph wants
+a 2xx within 3 s). Anything malformed, forged or unknown is dropped without a side effect.
+
+Processing (`process`, the queue trigger) compares Outlook with the mapping
+(`refresh`): GET the event with only the compared fields, diff it against the stored snapshot
+(shared.services.event_changes), write the new snapshot and the Changes it implies under the
+row's ETag (the row's outbox), then append them to the feed and clear the outbox. So:
+- a notification repeated by Graph finds no difference and reports nothing;
+- a burst of notifications for one event costs one GET: each claim stamps `checked_at`, and a
+  notification received before the last claim began is covered by that claim's GET;
+- our own PATCH or cancel holds the row's edit lease while it talks to Graph and stores
+  Outlook's answer as the snapshot; a notification meanwhile waits for the lease (re-queued),
+  then finds no difference. Changes made through the API are not reported back.
+- a crash between the snapshot write and the feed append leaves the Changes in the outbox; the
+  retry appends them (the feed refuses a Change id twice).
+Lifecycle events: `reauthorizationRequired` renews the subscription, `subscriptionRemoved`
+makes a new one (and catches up), `missed` catches up: the account's events made through this
+API are re-read (the most recent CATCH_UP_LIMIT of them that have not ended a week ago).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from shared.errors import GraphError, LinkRemoved, ReauthRequired
+from shared.models import Change, EventRecord, EventStatus, Subscription, iso, parse_iso
+from shared.services import changes, credentials, subscriptions
+from shared.services.event_changes import SELECT, Snapshot, differences
+from shared.services.event_input import EventInput, instant_of
+from shared.services.event_view import OutlookEvent, local_time
+from shared.storage import queues
+from shared.storage.base import ConcurrentUpdate
+from shared.storage.event_ids import EventIds
+from shared.storage.events import Events
+from shared.storage.subscriptions import Subscriptions
+
+log = logging.getLogger("outlook.notifications")
+
+MAX_NOTIFICATIONS = 1000  # per POST; Graph batches far fewer
+EVENTS_PER_MESSAGE = 100  # keeps a queue message well under 64 KiB
+LEASE_RETRY_SECONDS = 2
+CATCH_UP_LIMIT = 500
+CATCH_UP_PAST = timedelta(days=7)
+CATCH_UP_PARALLEL = credentials.MAX_CONCURRENT_PER_MAILBOX
+LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+_CACHE_SECONDS = 60.0
+_known: dict[str, tuple[float, Subscription]] = {}
+_known_lock = threading.Lock()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)  # to the microsecond: claims and receipts are compared
+
+
+# ---- intake
+
+
+def _subscription(subscription_id: str) -> Subscription | None:
+    """Ours, from a short in-process cache (a burst names the same few subscriptions)."""
+    with _known_lock:
+        hit = _known.get(subscription_id)
+    if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
+        return hit[1]
+    sub = Subscriptions().get(subscription_id)
+    if sub is not None:
+        with _known_lock:
+            _known[subscription_id] = (time.monotonic(), sub)
+    return sub
+
+
+def forget(subscription_id: str) -> None:
+    with _known_lock:
+        _known.pop(subscription_id, None)
+
+
+def _ours(item: dict) -> Subscription | None:
+    sub_id, state = item.get("subscriptionId"), item.get("clientState")
+    if not isinstance(sub_id, str) or not isinstance(state, str) or not 0 < len(sub_id) <= 200:
+        return None
+    sub = _subscription(sub_id)
+    if sub is None or not hmac.compare_digest(sub.client_state_hash, subscriptions.hash_state(state)):
+        return None
+    return sub
+
+
+def _items(raw: bytes) -> list[dict]:
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeError, RecursionError):
+        return []
+    value = body.get("value") if isinstance(body, dict) else None
+    return [n for n in value[:MAX_NOTIFICATIONS] if isinstance(n, dict)] if isinstance(value, list) else []
+
+
+def accept(raw: bytes, *, lifecycle: bool) -> int:
+    """Queue what is ours in one POST from Graph; how many notifications were kept."""
+    received = iso_precise(_now())
+    by_sub: dict[str, tuple[Subscription, list[str]]] = {}
+    items, kept = _items(raw), 0
+    for item in items:
+        sub = _ours(item)
+        if sub is None:
+            continue
+        if lifecycle:
+            event = item.get("lifecycleEvent")
+            if event in LIFECYCLE_EVENTS:
+                queues.enqueue(queues.NOTIFICATIONS, {**_who(sub), "lifecycle": event, "received_at": received})
+                kept += 1
+            continue
+        event_id = (item.get("resourceData") or {}).get("id") if isinstance(item.get("resourceData"), dict) else None
+        if isinstance(event_id, str) and 0 < len(event_id) <= 512:
+            ids = by_sub.setdefault(sub.id, (sub, []))[1]
+            if event_id not in ids:
+                ids.append(event_id)
+            kept += 1
+    for sub, ids in by_sub.values():
+        for i in range(0, len(ids), EVENTS_PER_MESSAGE):
+            queues.enqueue(
+                queues.NOTIFICATIONS,
+                {**_who(sub), "event_ids": ids[i : i + EVENTS_PER_MESSAGE], "received_at": received},
+            )
+    if kept < len(items):
+        log.info("ignored %d notifications that are not ours", len(items) - kept)
+    return kept
+
+
+def _who(sub: Subscription) -> dict:
+    return {
+        "subscription_id": sub.id,
+        "company_id": sub.company_id,
+        "tenant_id": sub.tenant_id,
+        "oid": sub.account_id,
+        "calendar": sub.calendar,
+    }
+
+
+def iso_precise(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+# ---- processing
+
+
+class Busy(Exception):
+    """The row's edit lease is held (an API edit is talking to Graph): try again shortly."""
+
+
+def process(message: dict) -> None:
+    company_id = str(message["company_id"])
+    if message.get("lifecycle"):
+        _lifecycle(message)
+        return
+    received = parse_iso(message.get("received_at"))
+    later: list[str] = []
+    for event_id in message.get("event_ids") or []:
+        schedule_id = EventIds().schedule_of(company_id, str(event_id))
+        if schedule_id is None:
+            continue  # an event of the mailbox not made through this API
+        try:
+            refresh(company_id, schedule_id, received)
+        except Busy:
+            later.append(event_id)
+    if later:
+        queues.enqueue(queues.NOTIFICATIONS, {**message, "event_ids": later}, delay_seconds=LEASE_RETRY_SECONDS)
+
+
+def _lifecycle(message: dict) -> None:
+    event, sub_id = message["lifecycle"], str(message["subscription_id"])
+    company_id, tenant_id, oid = str(message["company_id"]), str(message["tenant_id"]), str(message["oid"])
+    calendar = str(message.get("calendar") or "")
+    log.info("lifecycle event %s for subscription %s", event, sub_id)
+    try:
+        box = credentials.mailbox(company_id, tenant_id, oid)
+        if event == "reauthorizationRequired":
+            subscriptions.renew(box, calendar, sub_id)
+        elif event == "subscriptionRemoved":
+            forget(sub_id)
+            subscriptions.recreate(box, calendar, sub_id)  # catches up after the create
+        else:  # missed
+            catch_up(box)
+    except (ReauthRequired, LinkRemoved):
+        log.info("lifecycle event %s not acted on: the account's credential is dead or removed", event)
+
+
+def catch_up(box: credentials.Mailbox) -> int:
+    """Re-read the account's events made through this API and report what differs; how many."""
+    account = box.account
+    horizon = datetime.now(UTC) - CATCH_UP_PAST
+    records = [
+        r
+        for r in Events().of_account(account.company_id, account.tenant_id, account.account.id)
+        if r.graph_event_id and _ends_after(r, horizon)
+    ]
+    records.sort(key=lambda r: r.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+    records = records[:CATCH_UP_LIMIT]
+
+    def one(record: EventRecord) -> None:
+        try:
+            refresh(record.company_id, record.schedule_id, None, box=box)
+        except Busy:
+            pass  # an API edit is storing what Outlook holds right now
+
+    with ThreadPoolExecutor(max_workers=CATCH_UP_PARALLEL) as pool:
+        list(pool.map(one, records))
+    log.info("caught up %d events of an account in tenant %s", len(records), account.tenant_id)
+    return len(records)
+
+
+def _ends_after(record: EventRecord, horizon: datetime) -> bool:
+    event = EventInput.from_json_text(record.input_json)
+    return instant_of(event.end, event.time_zone) >= horizon
+
+
+def refresh(
+    company_id: str, schedule_id: str, received: datetime | None, *, box: credentials.Mailbox | None = None
+) -> list[Change]:
+    """Compare Outlook with the mapping of one event and report the difference (module docstring).
+    `received`: when the notification arrived (None: compare whatever the last claim was)."""
+    repo = Events()
+    claimed = False
+    started = _now()
+
+    def claim(row: EventRecord) -> bool:
+        nonlocal claimed
+        claimed = False
+        if row.status != EventStatus.ACTIVE or not row.graph_event_id:
+            return False  # being created, or cancelled through this API
+        if row.locked_until and row.locked_until > started:
+            raise Busy()
+        if received and row.checked_at and row.checked_at > received and not row.outbox_json:
+            return False  # a comparison that began after this notification arrived covers it
+        row.checked_at = started
+        claimed = True
+        return True
+
+    try:
+        record = repo.update(company_id, schedule_id, claim)
+    except ConcurrentUpdate:
+        raise Busy() from None
+    if record is None or not claimed:
+        return []
+    try:
+        box = box or credentials.mailbox(company_id, record.tenant_id, record.account_id)
+        found = box.get(f"/me/events/{quote(record.graph_event_id or '', safe='')}", params={"$select": SELECT})
+    except (ReauthRequired, LinkRemoved):
+        return []  # nothing false is reported: the link's own Change says what happened
+    except GraphError as exc:
+        if type(exc) is not GraphError or exc.status not in (404, 410):
+            raise
+        found = None
+    return _settle(record, found)
+
+
+def _settle(record: EventRecord, found: dict | None) -> list[Change]:
+    """Store the new snapshot and its Changes (outbox), append them, clear the outbox."""
+    old_text = record.outlook_json
+    old = Snapshot.from_json_text(old_text) if old_text else None
+    event = EventInput.from_json_text(record.input_json)
+    if found is None:
+        new = Snapshot.gone(old or Snapshot())
+    else:
+        new = Snapshot.from_graph(found)
+        event = _as_in_outlook(event, found)
+    new_text = new.to_json_text()
+    decided: list[Change] = []
+    if old is not None:
+        when = datetime.now(UTC).replace(microsecond=0)
+        view = OutlookEvent.from_graph(event, found, iso(when)).to_json() if found is not None else None
+        for kind, fields in differences(old, new):
+            decided.append(
+                Change(
+                    id=changes.change_id(kind, record.company_id, record.schedule_id, old_text or "", new_text),
+                    company_id=record.company_id,
+                    type=kind,
+                    occurred_at=when,
+                    schedule_id=record.schedule_id,
+                    fields=fields,
+                    event=view,
+                )
+            )
+
+    def store(row: EventRecord) -> bool:
+        if row.locked_until and row.locked_until > _now():
+            raise Busy()  # an API edit began after our GET: its answer is the newer truth
+        if row.outlook_json != old_text:
+            return False  # another comparison stored a newer snapshot first
+        row.outlook_json, row.input_json = new_text, event.to_json_text()
+        if decided:
+            row.outbox_json = json.dumps(
+                [*json.loads(row.outbox_json or "[]"), *[c.to_json() for c in decided]], ensure_ascii=False
+            )
+        return True
+
+    try:
+        saved = Events().update(record.company_id, record.schedule_id, store, first=record)
+    except ConcurrentUpdate:
+        raise Busy() from None
+    if saved is None:
+        return []
+    return _flush(saved)
+
+
+def _flush(record: EventRecord) -> list[Change]:
+    """Append the outbox's Changes to the feed (once each), then remove them from the row."""
+    pending = [Change.from_json(record.company_id, c) for c in json.loads(record.outbox_json or "[]")]
+    if not pending:
+        return []
+    changes.record(pending)
+    done = {c.id for c in pending}
+
+    def clear(row: EventRecord) -> bool:
+        left = [c for c in json.loads(row.outbox_json or "[]") if c["id"] not in done]
+        row.outbox_json = json.dumps(left, ensure_ascii=False) if left else None
+        return True
+
+    try:
+        Events().update(record.company_id, record.schedule_id, clear)
+    except ConcurrentUpdate:
+        pass  # left in the outbox: the next comparison appends them again, which stores nothing twice
+    return pending
+
+
+def _as_in_outlook(event: EventInput, found: dict) -> EventInput:
+    """The stored input with Outlook's times and subject, so that a later PATCH from HERP is
+    compared with what Outlook holds (moving an event back to its first time is a change)."""
+    start = local_time(found.get("start"), event.time_zone) or event.start
+    end = local_time(found.get("end"), event.time_zone) or event.end
+    subject = found.get("subject") or event.subject
+    return EventInput.from_json({**event.to_json(), "start": start, "end": end, "subject": subject})
+
+
+def snapshot_of(found: dict) -> str:
+    """The snapshot an API write stores from Graph's answer (create, PATCH)."""
+    return Snapshot.from_graph(found).to_json_text()
+
+
+def watch(company_id: str, graph_event_id: str, schedule_id: str) -> None:
+    """Make notifications about the event find its schedule."""
+    EventIds().save(company_id, graph_event_id, schedule_id)

@@ -1,0 +1,51 @@
+"""Graph subscriptions (PartitionKey = the subscription id, RowKey "subscription"): the one
+point read the notification endpoint makes to know a notification is ours. The account row
+points back (MicrosoftAccount.subscriptions)."""
+
+from __future__ import annotations
+
+from shared.models import Subscription, iso, parse_iso_required
+from shared.storage import base
+from shared.storage.base import escape_key, unescape_key
+
+TABLE = "Subscriptions"
+ROW_KEY = "subscription"
+
+
+def to_entity(s: Subscription) -> dict:
+    return {
+        "PartitionKey": escape_key(s.id),
+        "RowKey": ROW_KEY,
+        "company_id": s.company_id,
+        "tenant_id": s.tenant_id,
+        "account_id": s.account_id,
+        "calendar": s.calendar,
+        "client_state_hash": s.client_state_hash,
+        "expires_at": iso(s.expires_at),
+    }
+
+
+def from_entity(e) -> Subscription:
+    return Subscription(
+        id=unescape_key(e["PartitionKey"]),
+        company_id=e["company_id"],
+        tenant_id=e["tenant_id"],
+        account_id=e["account_id"],
+        calendar=e.get("calendar") or "",
+        client_state_hash=e["client_state_hash"],
+        expires_at=parse_iso_required(e["expires_at"]),
+        etag=base.etag_of(e),
+    )
+
+
+class Subscriptions:
+    def get(self, subscription_id: str) -> Subscription | None:
+        e = base.read(TABLE, subscription_id, ROW_KEY)
+        return from_entity(e) if e else None
+
+    def save(self, s: Subscription) -> Subscription:
+        s.etag = base.write(TABLE, to_entity(s), None)
+        return s
+
+    def delete(self, subscription_id: str) -> None:
+        base.delete(TABLE, subscription_id, ROW_KEY)
