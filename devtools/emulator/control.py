@@ -176,7 +176,8 @@ def _place_id(body: dict) -> str:
 
 def tenant_rooms(state, request, tid):
     """GET, POST {"rooms": [room], "roomLists"?: [room list]} in Graph's shapes; a room's
-    `roomListEmailAddress` puts it in a list."""
+    `roomListEmailAddress` puts it in a list, its `maximumDurationInMinutes` is its booking
+    policy's longest meeting (booking.py)."""
     _known_tenant(state, tid)
     if request.method == "POST":
         body = read_body(request)
@@ -186,6 +187,9 @@ def tenant_rooms(state, request, tid):
         emails = [r["emailAddress"].lower() for r in rooms]
         if len(set(emails)) != len(emails):
             raise BadRequest("duplicate emailAddress")
+        limits = [r.get("maximumDurationInMinutes") for r in rooms]
+        if not all(m is None or (isinstance(m, int) and not isinstance(m, bool) and m >= 0) for m in limits):
+            raise BadRequest("maximumDurationInMinutes must be a whole number of minutes >= 0 (0: no limit) or null")
         if lists is not None and not (
             isinstance(lists, list) and all(isinstance(rl, dict) and rl.get("emailAddress") for rl in lists)
         ):
@@ -197,7 +201,10 @@ def tenant_rooms(state, request, tid):
     with state.lock:
         return reply(
             {
-                "rooms": [graph_fields(r, (*ROOM_PROPS, "room_list_email_address")) for r in state.rooms[tid]],
+                "rooms": [
+                    graph_fields(r, (*ROOM_PROPS, "room_list_email_address", "maximum_duration_in_minutes"))
+                    for r in state.rooms[tid]
+                ],
                 "roomLists": [graph_fields(rl, ROOM_LIST_PROPS) for rl in state.room_lists[tid]],
             }
         )

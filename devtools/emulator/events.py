@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from . import booking
 from .graph import calendar_id
 from .records import Cancellation, Deleted, Event, OnlineMeeting, User
 
@@ -188,10 +189,9 @@ def ask_rooms(state, org: Event, when, only=None) -> None:
 
 
 def deliver_room_answers(state, at=None) -> None:
-    """Every room answer that has come due, in the order the requests were sent: the Resource
-    Booking Attendant declines a `reserved` room and a room already booked then (conflicts are
-    not allowed by default), else accepts. Requests of meetings cancelled meanwhile, or of rooms
-    no longer invited, are dropped."""
+    """Every room answer that has come due, in the order the requests were sent, as the room's
+    booking policy decides (booking.py: reserved, too long, or already booked then -> declined).
+    Requests of meetings cancelled meanwhile, or of rooms no longer invited, are dropped."""
     at = at or now()
     with state.lock:
         for due, (key, low) in sorted((d, k) for k, d in state.room_requests.items() if d <= at):
@@ -201,12 +201,11 @@ def deliver_room_answers(state, at=None) -> None:
             room = hit and state.room_by_address(org.tenant_id, low)
             if not room:
                 continue
-            declined = room.booking_type == "reserved" or room_busy(
-                state, org.tenant_id, low, org.start, org.end, ignore_ical=org.ical
-            )
-            hit.response, hit.time = "declined" if declined else "accepted", due
+            conflicts = room_busy(state, org.tenant_id, low, org.start, org.end, ignore_ical=org.ical)
+            reason = booking.decline_reason(room, org, conflicts)
+            hit.response, hit.time = "declined" if reason else "accepted", due
             touch(org, max(due, org.modified))
-            log(org, source="room", action="room-response", email=hit.address, response=hit.response)
+            log(org, source="room", action="room-response", email=hit.address, response=hit.response, reason=reason)
 
 
 # --- attendee copies ------------------------------------------------------------------------------

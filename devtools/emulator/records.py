@@ -189,6 +189,9 @@ class Room:
     video_device_name: str | None
     display_device_name: str | None
     room_list_email_address: str | None  # which room list holds it (not a Graph property)
+    # Exchange's Set-CalendarProcessing -MaximumDurationInMinutes (not a Graph property; None =
+    # Exchange's default 1440, 0 = no limit): booking.py.
+    maximum_duration_in_minutes: int | None = None
 
 
 @dataclass
