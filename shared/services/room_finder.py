@@ -5,9 +5,9 @@ wheelchair access); the candidates are ranked (smallest capacity that fits, then
 rooms of unknown capacity after every room of known capacity, and left out altogether when a
 `min_capacity` is asked, because they cannot be known to fit). Their free/busy is then read with
 the caller's mailbox through getSchedule, 20 rooms a call, until `limit` free rooms are found:
-the first call reads the first 20 candidates; each later wave runs as many calls as the free
-rate seen so far says are needed (at most 4 at once, Graph's per-mailbox limit), so `checked`
-stays minimal for the limit. A room whose schedule answers an error is not free.
+the first call reads the first 20 candidates (so `checked` is 20 when they hold enough); each
+later wave runs as many calls at once as the free rate seen so far says are needed (at most 4,
+Graph's per-mailbox limit), doubling 1, 2, 4 while no room was free yet. A room whose schedule answers an error is not free.
 
 `find_free_rooms` takes a Mailbox the caller already holds (the room fallback reuses it);
 `find_rooms` is the HTTP use case (validation before any Graph call, the caller's link).
@@ -95,10 +95,11 @@ def _first_free(
 
     chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
     free: list[Room] = []
-    checked = taken = 0
+    checked = taken = width = 0
     with ThreadPoolExecutor(max_workers=PER_MAILBOX_PARALLEL, thread_name_prefix="room-finder") as pool:
         while taken < len(chunks) and len(free) < limit:
-            wave = chunks[taken : taken + _wave_width(limit - len(free), len(free), checked)]
+            width = _wave_width(limit - len(free), len(free), checked, width)
+            wave = chunks[taken : taken + width]
             for chunk, free_here in zip(wave, pool.map(free_of, wave), strict=True):  # results in rank order
                 free += free_here
                 checked += len(chunk)
@@ -106,13 +107,15 @@ def _first_free(
     return FreeRooms(free[:limit], checked)
 
 
-def _wave_width(needed: int, free_so_far: int, checked: int) -> int:
+def _wave_width(needed: int, free_so_far: int, checked: int, last: int) -> int:
     """How many getSchedule calls the next wave runs: one first; then as many as the free rate
-    seen so far says are needed for the rooms still missing (4 when none was free yet)."""
+    seen so far says are needed for the rooms still missing. While no room was free yet the rate
+    is unknown: the waves double (1, 2, 4), so a busy building costs few round trips and at most
+    about twice the minimal reads."""
     if checked == 0:
         return 1
     if free_so_far == 0:
-        return PER_MAILBOX_PARALLEL
+        return min(PER_MAILBOX_PARALLEL, 2 * last)
     per_chunk = free_so_far / checked * MAX_PER_CALL
     return max(1, min(PER_MAILBOX_PARALLEL, math.ceil(needed / per_chunk)))
 

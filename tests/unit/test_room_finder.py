@@ -120,14 +120,22 @@ def test_busy_and_erroring_rooms_are_skipped_and_later_waves_follow_the_free_rat
 
 
 @responses.activate
-def test_no_free_room_in_the_first_chunk_reads_four_at_once(box, cache):
+def test_while_none_is_free_the_waves_double(box, cache):
     rooms, _ = cache
     rooms += [room(n) for n in range(1, 91)]
     emails = [r.email for r in room_finder.rank(rooms)]
     responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules(set(emails[:85])))
     found = room_finder.find_free_rooms(box, "tid", START, END, limit=5)
     assert [r.email for r in found.rooms] == emails[85:90]
-    assert found.checked == 90 and len(responses.calls) == 5  # 1 + 4 (the last one of 10)
+    assert found.checked == 90 and len(responses.calls) == 5  # 1, 2, then the 2 chunks left
+
+
+def test_wave_widths():
+    assert room_finder._wave_width(5, 0, 0, 0) == 1
+    assert [room_finder._wave_width(5, 0, 20, w) for w in (1, 2, 4)] == [2, 4, 4]
+    assert room_finder._wave_width(3, 2, 20, 1) == 2  # 2 free per chunk seen: 2 chunks for 3 more
+    assert room_finder._wave_width(1, 10, 20, 1) == 1
+    assert room_finder._wave_width(18, 1, 20, 1) == 4
 
 
 @responses.activate
