@@ -222,6 +222,7 @@ class EventRecord:
     # What Outlook held when this service last wrote or compared the event (event_changes.Snapshot JSON).
     outlook_json: str | None = None
     checked_at: datetime | None = None  # when the last comparison with Outlook began
+    change_key: str | None = None  # Outlook's changeKey of the version the snapshot holds
     # Changes decided but not yet in the feed (JSON list): written with the snapshot, then appended.
     outbox_json: str | None = None
     etag: str | None = None

@@ -136,7 +136,13 @@ class EmulatorApp:
             response = Response('{"error": "emulator internal error"}', 500, mimetype="application/json")
         if info.kind:
             self.state.log_call(
-                info.kind, request.method, request.path, response.status_code, info.tenant_id, info.user_id
+                info.kind,
+                request.method,
+                request.path,
+                response.status_code,
+                info.tenant_id,
+                info.user_id,
+                request.args.get("$select") if info.kind == GRAPH else None,
             )
         print(f"{request.method} {request.path} -> {response.status_code}", file=self.log, flush=True)
         return response(environ, start_response)

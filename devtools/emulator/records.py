@@ -342,6 +342,7 @@ class Call:
     tenant_id: str | None
     user_id: str | None
     time: str
+    select: str | None = None  # a Graph call's $select (tests tell the app's kinds of reads apart by it)
 
 
 @dataclass

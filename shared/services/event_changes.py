@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from shared.models import ChangeType
 from shared.services.event_view import RESPONSES, answer_zone
 
-SELECT = "start,end,subject,location,attendees,isCancelled,isOnlineMeeting,onlineMeeting,webLink"
+SELECT = "start,end,subject,location,attendees,isCancelled,isOnlineMeeting,onlineMeeting,webLink,changeKey"
 
 
 def _utc(when: dict | None) -> str | None:

@@ -11,8 +11,9 @@ Processing (`process`, the queue trigger) compares Outlook with the mapping
 (shared.services.event_changes), write the new snapshot and the Changes it implies under the
 row's ETag (the row's outbox), then append them to the feed and clear the outbox. So:
 - a notification repeated by Graph finds no difference and reports nothing;
-- a burst of notifications for one event costs one GET: each claim stamps `checked_at`, and a
-  notification received before the last claim began is covered by that claim's GET;
+- a burst of notifications for one event costs one GET: a notification naming the version
+  (changeKey) compared last is covered, and so is one received before the last comparison
+  began (each claim stamps `checked_at`);
 - our own PATCH or cancel holds the row's edit lease while it talks to Graph and stores
   Outlook's answer as the snapshot; a notification meanwhile waits for the lease (re-queued),
   then finds no difference. Changes made through the API are not reported back.
@@ -107,7 +108,7 @@ def _items(raw: bytes) -> list[dict]:
 def accept(raw: bytes, *, lifecycle: bool) -> int:
     """Queue what is ours in one POST from Graph; how many notifications were kept."""
     received = iso_precise(_now())
-    by_sub: dict[str, tuple[Subscription, list[str]]] = {}
+    by_sub: dict[str, tuple[Subscription, dict[str, str | None]]] = {}
     items, kept = _items(raw), 0
     for item in items:
         sub = _ours(item)
@@ -119,17 +120,21 @@ def accept(raw: bytes, *, lifecycle: bool) -> int:
                 queues.enqueue(queues.NOTIFICATIONS, {**_who(sub), "lifecycle": event, "received_at": received})
                 kept += 1
             continue
-        event_id = (item.get("resourceData") or {}).get("id") if isinstance(item.get("resourceData"), dict) else None
+        data = item.get("resourceData")
+        if not isinstance(data, dict):
+            continue
+        event_id, etag = data.get("id"), data.get("@odata.etag")
         if isinstance(event_id, str) and 0 < len(event_id) <= 512:
-            ids = by_sub.setdefault(sub.id, (sub, []))[1]
-            if event_id not in ids:
-                ids.append(event_id)
+            found = by_sub.setdefault(sub.id, (sub, {}))[1]
+            # The last word on an event wins; a deletion names no version worth comparing.
+            found[event_id] = None if item.get("changeType") == "deleted" else change_key_of(etag)
             kept += 1
-    for sub, ids in by_sub.values():
-        for i in range(0, len(ids), EVENTS_PER_MESSAGE):
+    for sub, found in by_sub.values():
+        pairs = list(found.items())
+        for i in range(0, len(pairs), EVENTS_PER_MESSAGE):
             queues.enqueue(
                 queues.NOTIFICATIONS,
-                {**_who(sub), "event_ids": ids[i : i + EVENTS_PER_MESSAGE], "received_at": received},
+                {**_who(sub), "events": pairs[i : i + EVENTS_PER_MESSAGE], "received_at": received},
             )
     if kept < len(items):
         log.info("ignored %d notifications that are not ours", len(items) - kept)
@@ -144,6 +149,15 @@ def _who(sub: Subscription) -> dict:
         "oid": sub.account_id,
         "calendar": sub.calendar,
     }
+
+
+def change_key_of(etag) -> str | None:
+    """resourceData's `@odata.etag` (W/"<changeKey>") -> the changeKey, which names one version
+    of the event: Graph's repeats of a notification carry the same one (docs-contrib issue 3073)."""
+    if not isinstance(etag, str) or len(etag) > 256:
+        return None
+    text = etag[2:] if etag.startswith("W/") else etag
+    return text.strip('"') or None
 
 
 def iso_precise(moment: datetime) -> str:
@@ -163,17 +177,18 @@ def process(message: dict) -> None:
         _lifecycle(message)
         return
     received = parse_iso(message.get("received_at"))
-    later: list[str] = []
-    for event_id in message.get("event_ids") or []:
-        schedule_id = EventIds().schedule_of(company_id, str(event_id))
+    later: list = []
+    for pair in message.get("events") or []:
+        event_id, change_key = str(pair[0]), pair[1]
+        schedule_id = EventIds().schedule_of(company_id, event_id)
         if schedule_id is None:
             continue  # an event of the mailbox not made through this API
         try:
-            refresh(company_id, schedule_id, received)
+            refresh(company_id, schedule_id, received, change_key=change_key)
         except Busy:
-            later.append(event_id)
+            later.append(pair)
     if later:
-        queues.enqueue(queues.NOTIFICATIONS, {**message, "event_ids": later}, delay_seconds=LEASE_RETRY_SECONDS)
+        queues.enqueue(queues.NOTIFICATIONS, {**message, "events": later}, delay_seconds=LEASE_RETRY_SECONDS)
 
 
 def _lifecycle(message: dict) -> None:
@@ -224,10 +239,16 @@ def _ends_after(record: EventRecord, horizon: datetime) -> bool:
 
 
 def refresh(
-    company_id: str, schedule_id: str, received: datetime | None, *, box: credentials.Mailbox | None = None
+    company_id: str,
+    schedule_id: str,
+    received: datetime | None,
+    *,
+    change_key: str | None = None,
+    box: credentials.Mailbox | None = None,
 ) -> list[Change]:
     """Compare Outlook with the mapping of one event and report the difference (module docstring).
-    `received`: when the notification arrived (None: compare whatever the last claim was)."""
+    `received`: when the notification arrived, `change_key`: the version it names (None for
+    both: compare now, as catching up does)."""
     repo = Events()
     claimed = False
     started = _now()
@@ -239,8 +260,11 @@ def refresh(
             return False  # being created, or cancelled through this API
         if row.locked_until and row.locked_until > started:
             raise Busy()
-        if received and row.checked_at and row.checked_at > received and not row.outbox_json:
-            return False  # a comparison that began after this notification arrived covers it
+        if not row.outbox_json:
+            if change_key and change_key == row.change_key:
+                return False  # the version this notification names is the one compared last
+            if received and row.checked_at and row.checked_at > received:
+                return False  # a comparison that began after this notification arrived covers it
         row.checked_at = started
         claimed = True
         return True
@@ -297,6 +321,7 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
         if row.outlook_json != old_text:
             return False  # another comparison stored a newer snapshot first
         row.outlook_json, row.input_json = new_text, event.to_json_text()
+        row.change_key = (found or {}).get("changeKey") or row.change_key
         if decided:
             row.outbox_json = json.dumps(
                 [*json.loads(row.outbox_json or "[]"), *[c.to_json() for c in decided]], ensure_ascii=False

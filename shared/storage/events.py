@@ -34,7 +34,8 @@ def to_entity(r: EventRecord) -> dict:
         else None,
         **base.text_parts("input", r.input_json),
         **base.text_parts("outlook", r.outlook_json),
-        "checked_at": iso(r.checked_at),
+        "checked_at": r.checked_at.isoformat() if r.checked_at else None,  # to the microsecond
+        "change_key": r.change_key,
         **base.text_parts("outbox", r.outbox_json),
     }
 
@@ -59,6 +60,7 @@ def from_entity(e) -> EventRecord:
         room_names=json.loads(e["room_names"]) if e.get("room_names") else None,
         outlook_json=base.joined_text(e, "outlook"),
         checked_at=parse_iso(e.get("checked_at")),
+        change_key=e.get("change_key"),
         outbox_json=base.joined_text(e, "outbox"),
         etag=base.etag_of(e),
     )

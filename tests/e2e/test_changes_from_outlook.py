@@ -8,7 +8,7 @@ import time
 import pytest
 
 from devtools.emulator import seed
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import CONTOSO, wait_for
 from tests.e2e.test_events import GORO, M1, event_body
 
 pytestmark = pytest.mark.e2e
@@ -123,3 +123,162 @@ def test_changes_made_through_the_api_are_not_reported_back(ready, ms):
 
 def deliveries(ms) -> list[dict]:
     return ms.session.get(f"{ms.url}/_emulator/notifications", timeout=10).json()["deliveries"]
+
+
+# ---- the notification endpoints, as anyone on the internet can call them
+
+
+def notify(host, body, path: str = "/api/outlook/notifications", **kwargs):
+    import requests
+
+    return requests.post(host.url + path, data=body, timeout=10, **kwargs)
+
+
+def test_the_validation_handshake_answers_the_decoded_token_as_plain_text(host):
+    token = "Validation: Testing client application reachability for subscription Request-Id: 5f2e"
+    for path in ("/api/outlook/notifications", "/api/outlook/notifications/lifecycle"):
+        import requests
+
+        r = requests.post(host.url + path, params={"validationToken": token}, timeout=10)
+        assert r.status_code == 200 and r.text == token
+        assert r.headers["Content-Type"].startswith("text/plain")
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_forged_broken_and_oversized_notifications_change_nothing(ready, ms, host):
+    api, event, sub = created(ready, ms)
+    before = feed(api)["next"]
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    forged = {
+        "value": [
+            {
+                "subscriptionId": sub["id"],  # a real subscription, a guessed clientState
+                "clientState": "guess",
+                "changeType": "updated",
+                "resource": f"Users/{seed.EMI_ID}/Events/{event['event_id']}",
+                "resourceData": {"id": event["event_id"]},
+            },
+            {"subscriptionId": "00000000-0000-0000-0000-000000000000", "clientState": "x", "resourceData": {"id": "y"}},
+            "not an object",
+        ]
+    }
+    import json
+
+    for body in (json.dumps(forged), "{not json", json.dumps({"value": "nope"}), json.dumps([1, 2]), ""):
+        r = notify(host, body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 202, (body, r.status_code)
+        r = notify(host, body, path="/api/outlook/notifications/lifecycle")
+        assert r.status_code == 202
+    assert notify(host, b"x" * (1024 * 1024 + 1)).status_code == 413
+    time.sleep(3)
+    assert [c for c in ms.calls() if c["kind"] == "graph"] == []  # no Graph call for any of them
+    assert feed(api, before)["changes"] == []
+
+
+def test_a_burst_of_repeated_notifications_costs_one_read_and_reports_once(ready, ms):
+    api, event, _sub = created(ready, ms)
+    ms.post("notifications/config", {"duplicates": 5})
+    before = feed(api)["next"]
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.post(f"events/{event['event_id']}/outlook-edit", {"subject": "一次面接 (変更)"})
+    wait_for(lambda: feed(api, before)["changes"], what="the edit in the feed")
+    time.sleep(4)  # every duplicate delivered and processed
+    [change] = feed(api, before)["changes"]
+    assert change["type"] == "event.updated" and change["fields"] == ["subject"]
+    reads = [c for c in ms.calls() if c["kind"] == "graph" and c["method"] == "GET"]
+    assert 1 <= len(reads) <= 2, reads  # 5 notifications: one read (two when one arrived after it began)
+
+
+# ---- lifecycle events and renewal
+
+
+def run(host, name: str, payload: dict | None = None) -> None:
+    import json
+
+    import requests
+
+    r = requests.post(f"{host.url}/admin/functions/{name}", json={"input": json.dumps(payload or {})}, timeout=10)
+    assert r.status_code == 202, r.text
+
+
+def test_missed_notifications_are_caught_up(ready, ms):
+    api, event, sub = created(ready, ms)
+    before = feed(api)["next"]
+    ms.post(f"events/{event['event_id']}/outlook-edit", {"subject": "黙って変更", "silent": True})
+    time.sleep(2)
+    assert feed(api, before)["changes"] == []  # Graph said nothing
+    ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "missed"})
+    [change] = wait_for(lambda: feed(api, before)["changes"], what="the catch-up")
+    assert change["type"] == "event.updated" and change["fields"] == ["subject"]
+
+
+def test_a_removed_subscription_is_replaced_and_caught_up(ready, ms):
+    api, event, sub = created(ready, ms)
+    before = feed(api)["next"]
+    ms.post(f"events/{event['event_id']}/outlook-edit", {"location": "会議室 B", "silent": True})
+    ms.post(f"subscriptions/{sub['id']}/drop")
+    fresh = wait_for(lambda: [s for s in subscriptions(ms) if s["id"] != sub["id"]], what="a new subscription")
+    assert fresh[0]["resource"].lower() == "me/events"
+    [change] = wait_for(lambda: feed(api, before)["changes"], what="the catch-up after the new subscription")
+    assert change["fields"] == ["location"]
+
+
+def later(hours: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + hours * 3600))
+
+
+def test_reauthorization_required_renews_the_subscription(ready, ms):
+    api, event, sub = created(ready, ms)
+    ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 3600})
+    ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "reauthorizationRequired"})
+    wait_for(
+        lambda: [s for s in subscriptions(ms) if s["id"] == sub["id"] and s["expirationDateTime"] > later(48)],
+        what="the renewal",
+    )
+
+
+def test_the_renewal_run_extends_what_expires_soon_and_recreates_what_graph_forgot(ready, ms, host, storage):
+    from shared.storage.microsoft_accounts import MicrosoftAccounts
+
+    api, event, sub = created(ready, ms)
+    account = (api.company_id, CONTOSO, seed.EMI_ID)
+    ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 3600})
+
+    def entry():
+        return MicrosoftAccounts().get(*account).subscriptions[""]
+
+    old_expiry = entry()["expires_at"]
+    # The account row still says the old expiry: pretend it is within a day to make the run act.
+    row = MicrosoftAccounts().get(*account)
+    row.subscriptions[""]["expires_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    MicrosoftAccounts().save(row)
+    run(
+        host,
+        "maintain_outlook_subscriptions",
+        {"company_id": api.company_id, "tenant_id": CONTOSO, "oid": seed.EMI_ID, "renew": True},
+    )
+    wait_for(
+        lambda: entry()["expires_at"] > time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 50 * 3600)),
+        what="the renewal",
+    )
+    assert entry()["id"] == sub["id"] and entry()["expires_at"] >= old_expiry[:13]
+    # Graph forgets it (expired): the run recreates it.
+    ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 0})
+    row = MicrosoftAccounts().get(*account)
+    row.subscriptions[""]["expires_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
+    MicrosoftAccounts().save(row)
+    run(
+        host,
+        "maintain_outlook_subscriptions",
+        {"company_id": api.company_id, "tenant_id": CONTOSO, "oid": seed.EMI_ID, "renew": True},
+    )
+    fresh = wait_for(lambda: [s for s in subscriptions(ms) if s["id"] != sub["id"]], what="a recreated subscription")
+    assert wait_for(lambda: entry().get("id") == fresh[0]["id"], what="the account row pointing at it")
+
+
+def test_unlinking_deletes_the_subscription_in_graph(ready, ms):
+    api, event, sub = created(ready, ms)
+    links = api.call("GET", "/outlook/user-links", as_=M1).json()["tenants"][0]["links"]
+    r = api.call("DELETE", f"/outlook/user-links/{links[0]['link_id']}", as_=M1)
+    assert r.status_code == 204
+    assert subscriptions(ms) == []

@@ -284,11 +284,15 @@ def test_a_cancel_that_cannot_mark_its_row_is_a_409_not_a_204(world, monkeypatch
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
     responses.post(f"{GRAPH}/me/events/evt-1/cancel", status=202)
     events.create(world, body())
+    real_save, saves = Events.save, []
 
-    def always_lose(self, record):
+    def lose_after_the_lease(self, record):
+        saves.append(record.locked_until)
+        if len(saves) == 1:  # the edit lease, taken before Graph is called
+            return real_save(self, record)
         raise ConcurrentUpdate()
 
-    monkeypatch.setattr(Events, "save", always_lose)
+    monkeypatch.setattr(Events, "save", lose_after_the_lease)
     with pytest.raises(ConcurrentUpdate):
         events.cancel(world, "sch-1", notify=True)
     monkeypatch.undo()
@@ -302,9 +306,12 @@ def test_a_cancel_whose_row_vanishes_meanwhile_does_not_crash(world, monkeypatch
     responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
     responses.post(f"{GRAPH}/me/events/evt-1/cancel", status=202)
     events.create(world, body())
-    real_save = Events.save
+    real_save, saves = Events.save, []
 
     def lose_then_vanish(self, record):
+        saves.append(record.locked_until)
+        if len(saves) == 1:  # the edit lease, taken before Graph is called
+            return real_save(self, record)
         Events().delete(record.company_id, record.schedule_id)
         raise ConcurrentUpdate()
 
