@@ -44,7 +44,7 @@ def outlook_lifecycle_notifications(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.NOTIFICATIONS, connection="AzureWebJobsStorage")
 def process_outlook_notifications(msg: func.QueueMessage) -> None:
-    body = queues.payload_of(msg.get_body(), "subscription_id", "company_id", "tenant_id", "oid")
+    body = queues.payload_of(msg.get_body(), "company_id")
     if body is None:
         log.error("process_outlook_notifications dropped a malformed message %s", msg.id)
         return

@@ -225,6 +225,8 @@ class EventRecord:
     change_key: str | None = None  # Outlook's changeKey of the version the snapshot holds
     # Changes decided but not yet in the feed (JSON list): written with the snapshot, then appended.
     outbox_json: str | None = None
+    # The room fallback's memory for the current slot: {"slot", "tried", "replaced", "pending"}.
+    fallback_json: str | None = None
     etag: str | None = None
 
 

@@ -59,11 +59,11 @@ def transaction_id(company_id: str, schedule_id: str) -> str:
     return str(uuid.uuid5(_TRANSACTION_NS, f"{company_id}\n{schedule_id}"))
 
 
-def _event_path(record: EventRecord) -> str:
+def event_path(record: EventRecord) -> str:
     return f"/me/events/{quote(record.graph_event_id or '', safe='')}"
 
 
-def _known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
+def known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
     """Display names of the rooms, which must be in the tenant's room cache (422 unknown_room)
     and bookable (422 room_not_bookable: Graph's `bookingType: reserved`, room.md)."""
     names: dict[str, str] = {}
@@ -78,7 +78,7 @@ def _known_rooms(tenant_id: str, rooms: tuple[str, ...]) -> dict[str, str]:
     return names
 
 
-def _mailbox(record: EventRecord) -> credentials.Mailbox:
+def mailbox_of(record: EventRecord) -> credentials.Mailbox:
     return credentials.mailbox(record.company_id, record.tenant_id, record.account_id)
 
 
@@ -175,7 +175,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     check_conflicts = check_conflicts_asked(body)
     link = own_link(caller, event.link_id)
     box = credentials.mailbox(caller.company_id, link.tenant_id, link.account_id)
-    room_names = _known_rooms(link.tenant_id, event.rooms)
+    room_names = known_rooms(link.tenant_id, event.rooms)
     repo = Events()
     record = repo.get(caller.company_id, event.schedule_id)
     if record is not None:
@@ -260,7 +260,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
 def get(caller: Caller, schedule_id: str) -> OutlookEvent:
     record = _confirmed_record(caller.company_id, schedule_id)
     _require_links(caller.company_id, record.link_id, record.tenant_id)
-    return _read(record, _mailbox(record))
+    return _read(record, mailbox_of(record))
 
 
 def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
@@ -268,18 +268,25 @@ def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
     record = _with_immutable_id(record, box)
     event = EventInput.from_json_text(record.input_json)
     try:
-        found = box.get(_event_path(record))
+        found = box.get(event_path(record))
     except GraphError as exc:
         if _deleted_in_outlook(exc):
             raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
         raise
-    return OutlookEvent.from_graph(event, found, iso(record.updated_at))
+    shown = OutlookEvent.from_graph(event, found, iso(record.updated_at))
+    if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
+        from shared.services import notifications, room_fallback
+
+        tried = set(room_fallback.state_of(record, event)["tried"])
+        if any(r.response == "declined" and r.email.lower() not in tried for r in shown.rooms):
+            notifications.compare_soon(record.company_id, record.schedule_id)  # the fallback learns it here too
+    return shown
 
 
 # ---- edit
 
 
-def _leased(company_id: str, schedule_id: str) -> EventRecord:
+def leased(company_id: str, schedule_id: str) -> EventRecord:
     """Take the row's edit lease (ETag); wait while another edit holds it."""
     deadline = time.monotonic() + LEASE_WAIT_SECONDS
     repo = Events()
@@ -300,31 +307,31 @@ def _leased(company_id: str, schedule_id: str) -> EventRecord:
 def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
     record = _confirmed_record(caller.company_id, schedule_id)
     candidate = parse_patch(body, EventInput.from_json_text(record.input_json))  # 422 before any Graph call
-    room_names = _known_rooms(record.tenant_id, candidate.rooms)
+    room_names = known_rooms(record.tenant_id, candidate.rooms)
     _require_links(caller.company_id, record.link_id, record.tenant_id)
-    box = _mailbox(record)
-    record = _leased(caller.company_id, schedule_id)
+    box = mailbox_of(record)
+    record = leased(caller.company_id, schedule_id)
     try:
         record = _with_immutable_id(record, box)
         old = EventInput.from_json_text(record.input_json)  # the latest state, now that we hold the lease
         new = parse_patch(body, old)
         if new.rooms != candidate.rooms:  # another edit changed the rooms meanwhile
-            room_names = _known_rooms(record.tenant_id, new.rooms)
+            room_names = known_rooms(record.tenant_id, new.rooms)
         patch = graph_patch(old, new, room_names)
         if patch.get("isOnlineMeeting") and not _teams_available(box, record.calendar_id):
             raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
         try:
             if "body" in patch and old.online_meeting:
                 current = box.get(
-                    _event_path(record),
+                    event_path(record),
                     prefer='outlook.body-content-type="html"',
                     params={"$select": "body,onlineMeeting"},
                 )
                 patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
-                changed = box.patch(_event_path(record), json=patch)
+                changed = box.patch(event_path(record), json=patch)
             else:
-                changed = box.get(_event_path(record))
+                changed = box.get(event_path(record))
         except GraphError as exc:
             if _deleted_in_outlook(exc):
                 raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
@@ -333,11 +340,11 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
         record.outlook_json = Snapshot.from_graph(changed).to_json_text()  # our own edit is no change from Outlook
         record.change_key = changed.get("changeKey")
     finally:
-        _release(record)
+        release(record)
     return OutlookEvent.from_graph(new, changed, iso(record.updated_at))
 
 
-def _release(record: EventRecord) -> None:
+def release(record: EventRecord) -> None:
     """Give the edit lease back, saving what the edit changed on the row."""
     record.locked_until = None
     try:
@@ -357,26 +364,26 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
         return
     record = _confirmed(record)
     _require_links(caller.company_id, record.link_id, record.tenant_id)
-    box = _mailbox(record)
+    box = mailbox_of(record)
     try:
         # Held while Graph deletes: the notification that follows waits, then finds the row
         # cancelled through this API and reports nothing.
-        record = _leased(caller.company_id, schedule_id)
+        record = leased(caller.company_id, schedule_id)
     except Gone:
         return  # a twin cancel finished meanwhile
     try:
         record = _with_immutable_id(record, box)
         if notify:
-            box.post(_event_path(record) + "/cancel", json={"comment": comment or DEFAULT_CANCEL_COMMENT})
+            box.post(event_path(record) + "/cancel", json={"comment": comment or DEFAULT_CANCEL_COMMENT})
         else:
-            box.delete(_event_path(record))
+            box.delete(event_path(record))
     except GraphError as exc:
         if not _deleted_in_outlook(exc):
-            _release(record)
+            release(record)
             raise
         log.info("event of schedule %s was already gone from Outlook", schedule_id)
     except BaseException:
-        _release(record)
+        release(record)
         raise
 
     def mark_cancelled(row: EventRecord) -> bool:

@@ -19,6 +19,8 @@ row's ETag (the row's outbox), then append them to the feed and clear the outbox
   then finds no difference. Changes made through the API are not reported back.
 - a crash between the snapshot write and the feed append leaves the Changes in the outbox; the
   retry appends them (the feed refuses a Change id twice).
+A booked room that declines an event with `room_fallback` is handed to
+shared.services.room_fallback (remembered on the row as pending until it is handled).
 Lifecycle events: `reauthorizationRequired` renews the subscription, `subscriptionRemoved`
 makes a new one (and catches up), `missed` catches up: the account's events made through this
 API are re-read (the most recent CATCH_UP_LIMIT of them that have not ended a week ago).
@@ -36,8 +38,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from shared.errors import GraphError, LinkRemoved, ReauthRequired
-from shared.models import Change, EventRecord, EventStatus, Subscription, iso, parse_iso
-from shared.services import changes, credentials, subscriptions
+from shared.models import Change, ChangeType, EventRecord, EventStatus, Subscription, iso, parse_iso
+from shared.services import changes, credentials, room_fallback, subscriptions
 from shared.services.event_changes import SELECT, Snapshot, differences
 from shared.services.event_input import EventInput, instant_of
 from shared.services.event_view import OutlookEvent, local_time
@@ -176,6 +178,12 @@ def process(message: dict) -> None:
     if message.get("lifecycle"):
         _lifecycle(message)
         return
+    if message.get("schedule_id"):  # asked by a GET that saw a booked room decline (room fallback)
+        try:
+            refresh(company_id, str(message["schedule_id"]), None)
+        except Busy:
+            queues.enqueue(queues.NOTIFICATIONS, message, delay_seconds=LEASE_RETRY_SECONDS)
+        return
     received = parse_iso(message.get("received_at"))
     later: list = []
     for pair in message.get("events") or []:
@@ -207,6 +215,11 @@ def _lifecycle(message: dict) -> None:
             catch_up(box)
     except (ReauthRequired, LinkRemoved):
         log.info("lifecycle event %s not acted on: the account's credential is dead or removed", event)
+
+
+def compare_soon(company_id: str, schedule_id: str) -> None:
+    """Queue one comparison of the event with Outlook (as a notification would)."""
+    queues.enqueue(queues.NOTIFICATIONS, {"company_id": company_id, "schedule_id": schedule_id})
 
 
 def catch_up(box: credentials.Mailbox) -> int:
@@ -299,10 +312,18 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
         event = _as_in_outlook(event, found)
     new_text = new.to_json_text()
     decided: list[Change] = []
+    declined: list[str] = []  # booked rooms that declined, for the room fallback
+    view = None
     if old is not None:
         when = datetime.now(UTC).replace(microsecond=0)
         view = OutlookEvent.from_graph(event, found, iso(when)).to_json() if found is not None else None
+        if event.room_fallback and found is not None:
+            declined = sorted(e for e, r in new.rooms.items() if r == "declined" and old.rooms.get(e) != "declined")
         for kind, fields in differences(old, new):
+            if kind == ChangeType.RESPONSES_CHANGED and declined:
+                fields = tuple(f for f in fields if f not in declined)  # reported as replaced or declined
+                if not fields:
+                    continue
             decided.append(
                 Change(
                     id=changes.change_id(kind, record.company_id, record.schedule_id, old_text or "", new_text),
@@ -326,6 +347,10 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
             row.outbox_json = json.dumps(
                 [*json.loads(row.outbox_json or "[]"), *[c.to_json() for c in decided]], ensure_ascii=False
             )
+        if declined:
+            state = json.loads(row.fallback_json or "{}")
+            state["pending"] = sorted(set(state.get("pending", [])) | set(declined))
+            row.fallback_json = json.dumps(state, ensure_ascii=False)
         return True
 
     try:
@@ -334,7 +359,12 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
         raise Busy() from None
     if saved is None:
         return []
-    return _flush(saved)
+    reported = _flush(saved)
+    for room in json.loads(saved.fallback_json or "{}").get("pending", []):
+        outcome = room_fallback.replace_declined(saved.company_id, saved.schedule_id, room, view)
+        if outcome is not None:
+            reported.append(outcome)
+    return reported
 
 
 def _flush(record: EventRecord) -> list[Change]:

@@ -37,6 +37,7 @@ def to_entity(r: EventRecord) -> dict:
         "checked_at": r.checked_at.isoformat() if r.checked_at else None,  # to the microsecond
         "change_key": r.change_key,
         **base.text_parts("outbox", r.outbox_json),
+        "fallback": r.fallback_json,
     }
 
 
@@ -62,6 +63,7 @@ def from_entity(e) -> EventRecord:
         checked_at=parse_iso(e.get("checked_at")),
         change_key=e.get("change_key"),
         outbox_json=base.joined_text(e, "outbox"),
+        fallback_json=e.get("fallback"),
         etag=base.etag_of(e),
     )
 
