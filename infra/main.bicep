@@ -75,6 +75,10 @@ param herpJwtAudience string = 'herp-outlook-integration'
 param herpJwtJwksUrl string = ''
 @description('ROOM_REFRESH_SCHEDULE: NCRONTAB of the room refresh timer.')
 param roomRefreshSchedule string = '0 0 */6 * * *'
+@description('MS_NOTIFICATION_URL: public URL of POST /api/outlook/notifications given to Graph; empty: https://<function app>.azurewebsites.net/api/outlook/notifications.')
+param msNotificationUrl string = ''
+@description('HERP_WEBHOOK_URL: where changes from Outlook are POSTed to HERP (its secret: Key Vault secret herp-webhook-secret); empty: the feed only.')
+param herpWebhookUrl string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -196,6 +200,8 @@ module functionApp 'modules/functionapp.bicep' = {
     herpJwtAudience: empty(herpJwtAudience) ? 'herp-outlook-integration' : herpJwtAudience
     herpJwtJwksUrl: herpJwtJwksUrl
     roomRefreshSchedule: empty(roomRefreshSchedule) ? '0 0 */6 * * *' : roomRefreshSchedule
+    msNotificationUrl: msNotificationUrl
+    herpWebhookUrl: herpWebhookUrl
   }
 }
 

@@ -43,10 +43,14 @@ param herpJwtIssuer string
 param herpJwtAudience string
 param herpJwtJwksUrl string
 param roomRefreshSchedule string
+param msNotificationUrl string = ''
+param herpWebhookUrl string = ''
 
 @description('Key Vault secret names behind MS_CLIENT_SECRET and TOKEN_ENCRYPTION_KEYS.')
 param clientSecretName string = 'ms-client-secret'
 param encryptionKeysSecretName string = 'token-encryption-keys'
+@description('Key Vault secret name behind HERP_WEBHOOK_SECRET (read only when HERP_WEBHOOK_URL is set).')
+param webhookSecretName string = 'herp-webhook-secret'
 
 var redirectUri = empty(msRedirectUri) ? 'https://${name}.azurewebsites.net/api/outlook/callback' : msRedirectUri
 // CORS compares origins: no trailing slash.
@@ -77,6 +81,10 @@ var appSettings = {
   HERP_JWT_JWKS_URL: herpJwtJwksUrl
   TOKEN_ENCRYPTION_KEYS: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${encryptionKeysSecretName}/)'
   ROOM_REFRESH_SCHEDULE: roomRefreshSchedule
+  // Graph's notificationUrl (and + "/lifecycle"): POST /api/outlook/notifications of this app.
+  MS_NOTIFICATION_URL: empty(msNotificationUrl) ? 'https://${name}.azurewebsites.net/api/outlook/notifications' : msNotificationUrl
+  HERP_WEBHOOK_URL: herpWebhookUrl
+  HERP_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${webhookSecretName}/)'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

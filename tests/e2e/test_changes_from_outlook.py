@@ -4,6 +4,7 @@ emulator acts "in Outlook" and delivers Graph's notifications to the host; the f
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.e2e.conftest import CONTOSO, wait_for
 from tests.e2e.test_events import GORO, M1, event_body
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def subscriptions(ms, oid: str = seed.EMI_ID) -> list[dict]:

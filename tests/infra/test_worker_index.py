@@ -35,12 +35,22 @@ HTTP_FUNCTIONS = {
     "cancel_event",
     "get_availability",
     "confirm_link_completion",
+    "find_rooms",
+    "list_changes",
+    "outlook_notifications",
+    "outlook_lifecycle_notifications",
 }
 EXPECTED_TRIGGERS = {
     **{name: "httpTrigger" for name in HTTP_FUNCTIONS},
     "refresh_room_caches": "timerTrigger",
     "sync_tenant_rooms": "queueTrigger",
     "purge_expired_oauth_states": "timerTrigger",
+    "process_outlook_notifications": "queueTrigger",
+    "renew_outlook_subscriptions": "timerTrigger",
+    "maintain_outlook_subscriptions": "queueTrigger",
+    "deliver_herp_webhook": "queueTrigger",
+    "refresh_outlook_credentials": "timerTrigger",
+    "refresh_outlook_credential": "queueTrigger",
 }
 
 # Settings of README.md "Settings" (and the host's storage setting): none may be needed to index.
