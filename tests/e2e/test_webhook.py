@@ -74,7 +74,7 @@ def readme_verify():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### Webhook to HERP") :]
     code = section[section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)]
-    assert len(code.strip().splitlines()) <= 10
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
     scope: dict = {}
     exec(code, scope)  # noqa: S102 - our own README
     return scope["verify"]
