@@ -97,11 +97,24 @@ var tableNames = [
   'Events'
   'OAuthStates'
   'LinkCompletions'
+  'Subscriptions'
+  'EventIds'
+  'Changes'
 ]
-// shared/storage/queues.py ROOM_SYNC and the poison queue the host moves failed messages to.
+// shared/storage/queues.py, each with the poison queue the host moves failed messages to, and
+// the dead letters of the webhook (no trigger).
 var queueNames = [
   'room-sync'
   'room-sync-poison'
+  'outlook-notifications'
+  'outlook-notifications-poison'
+  'outlook-subscriptions'
+  'outlook-subscriptions-poison'
+  'credential-refresh'
+  'credential-refresh-poison'
+  'herp-webhooks'
+  'herp-webhooks-poison'
+  'herp-webhooks-dead'
 ]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

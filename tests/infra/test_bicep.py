@@ -12,12 +12,15 @@ import re
 
 from shared import settings as settings_module
 from shared.storage import (
+    changes,
+    event_ids,
     events,
     link_completions,
     microsoft_accounts,
     oauth_states,
     queues,
     rooms,
+    subscriptions,
     tenant_links,
     user_links,
 )
@@ -94,10 +97,26 @@ def test_main_uses_only_local_modules(parsed):
 def test_tables_and_queues_are_the_ones_the_code_uses(parsed):
     main = tree(parsed, "infra/main.bicep")
     code_tables = [
-        m.TABLE for m in (tenant_links, microsoft_accounts, user_links, rooms, events, oauth_states, link_completions)
+        m.TABLE
+        for m in (
+            tenant_links,
+            microsoft_accounts,
+            user_links,
+            rooms,
+            events,
+            oauth_states,
+            link_completions,
+            subscriptions,
+            event_ids,
+            changes,
+        )
     ]
     assert main["variables"]["tableNames"]["value"] == code_tables
-    assert main["variables"]["queueNames"]["value"] == [queues.ROOM_SYNC, f"{queues.ROOM_SYNC}-poison"]
+    triggered = [queues.ROOM_SYNC, queues.NOTIFICATIONS, queues.SUBSCRIPTIONS, queues.CREDENTIALS, queues.WEBHOOKS]
+    assert main["variables"]["queueNames"]["value"] == [
+        *(name for q in triggered for name in (q, f"{q}-poison")),
+        queues.WEBHOOKS_DEAD,
+    ]
     storage_params = main["modules"]["storage"]["config"]["params"]
     assert storage_params["tableNames"] == "tableNames" and storage_params["queueNames"] == "queueNames"
 
