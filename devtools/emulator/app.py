@@ -26,6 +26,7 @@ from . import (
     graph_subscriptions,
     identity,
     oauth,
+    outlook_view,
     tokens,
 )
 from .records import CallInfo
@@ -47,6 +48,7 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (CONTROL, "/_emulator/health", get, control.health),
         (CONTROL, "/_emulator/reset", post, control.reset),
         (CONTROL, "/_emulator/state", get, control.dump),
+        (CONTROL, "/_emulator/outlook", get, outlook_view.outlook_page),
         (CONTROL, "/_emulator/users/<oid>/<action>", post, control.user_action),
         (CONTROL, "/_emulator/users/<oid>/events", get, control_events.user_events),
         (CONTROL, "/_emulator/users/<oid>/events/<event_id>/delete", post, control_events.user_event_delete),
