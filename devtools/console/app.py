@@ -40,6 +40,7 @@ HOP_BY_HOP = {
     "content-encoding",
 }
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Accept-Language", "Authorization", "If-Match")
+SANDBOX_NOTE = "minted by the sandbox console (HS256, HERP_JWT_SECRET); HERP Hire issues the real one"
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -91,6 +92,8 @@ class ConsoleApp:
                 Rule("/settings/integrations/outlook", endpoint="tenant_list", methods=["GET"]),
                 Rule("/settings/integrations/outlook/<tenant_id>", endpoint="tenant_detail", methods=["GET"]),
                 Rule("/settings/accounts/outlook", endpoint="user_links", methods=["GET"]),
+                Rule("/events", endpoint="events", methods=["GET"]),
+                Rule("/changes", endpoint="changes", methods=["GET"]),
                 Rule("/calendars", endpoint="calendars", methods=["GET"]),
                 Rule("/static/<name>", endpoint="static", methods=["GET"]),
                 Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
@@ -182,8 +185,14 @@ class ConsoleApp:
     def on_user_links(self, request):
         return self.app_page(request, "Outlookユーザー一覧", templates.USER_LINKS, "user-links")
 
-    def on_calendars(self, request):
-        return self.app_page(request, "カレンダー (Outlook calendars)", templates.CALENDARS, "calendars")
+    def on_events(self, request):
+        return self.app_page(request, "選考予定 (Interviews)", templates.EVENTS, "events")
+
+    def on_changes(self, request):
+        return self.app_page(request, "変更履歴 (Changes from Outlook)", templates.CHANGES, "changes")
+
+    def on_calendars(self, request):  # the old address of the event form
+        return redirect("/events", code=301)
 
     def on_static(self, request, name):
         if name not in STATIC_FILES:
@@ -199,12 +208,21 @@ class ConsoleApp:
     def on_proxy(self, request: Request, rest: str = "") -> Response:
         headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
         identity = self.identity(request)
+        minted = False
         if "Authorization" not in headers and identity is not None:
+            if self.config.jwks_url:
+                return error_response(
+                    500,
+                    "configuration_error",
+                    "HERP_JWT_JWKS_URL is set: the API trusts HERP's keys, and only the sandbox (HS256) lets "
+                    "the console mint a caller token.",
+                )
             if not self.config.jwt_secret:
                 return error_response(
                     500, "configuration_error", "HERP_JWT_SECRET is not set: the console cannot mint a caller token."
                 )
             headers["Authorization"] = f"Bearer {mint_token(self.config, identity)}"
+            minted = True
         url = self.config.api_base + quote(request.path, safe=PATH_SAFE)
         if request.query_string:
             url += "?" + request.query_string.decode("latin-1")
@@ -226,4 +244,6 @@ class ConsoleApp:
         for name, value in upstream.raw.headers.iteritems():  # repeated fields stay separate
             if name.lower() not in HOP_BY_HOP:
                 response.headers.add(name, value)
+        if minted:
+            response.headers["X-Sandbox-Token"] = SANDBOX_NOTE
         return response

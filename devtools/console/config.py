@@ -45,6 +45,7 @@ class ConsoleConfig:
     emulator_url: str = ""  # "" disables the emulator note
     ca_bundle: str | bool = True  # `verify=` for the emulator call
     token_lifetime: int = 3600
+    jwks_url: str = ""  # HERP_JWT_JWKS_URL: set means production keys, so the console mints nothing
 
 
 def read_local_values(root: Path = ROOT) -> dict:
@@ -99,4 +100,5 @@ def load_config(
         jwt_audience=setting("HERP_JWT_AUDIENCE"),
         emulator_url=setting("MS_AUTHORITY_HOST", DEFAULT_AUTHORITY).rstrip("/"),
         ca_bundle=_ca_bundle(setting("REQUESTS_CA_BUNDLE"), root),
+        jwks_url=setting("HERP_JWT_JWKS_URL"),
     )

@@ -10,9 +10,10 @@ from .config import IDENTITIES, Identity
 from .emulator_note import EmulatorSummary
 
 NAV = (
-    ("/settings/integrations/outlook", "外部サービス連携", "Integrations"),
-    ("/settings/accounts/outlook", "Outlookユーザー一覧", "My Outlook accounts"),
-    ("/calendars", "カレンダー", "Calendars & events"),
+    ("/settings/integrations/outlook", "全体設定 > 外部サービス連携", "Integrations"),
+    ("/settings/accounts/outlook", "個人設定 > 外部サービスアカウント", "My Outlook accounts"),
+    ("/events", "選考予定", "Interviews"),
+    ("/changes", "変更履歴", "Changes from Outlook"),
 )
 ROLE_LABEL = {"admin": "管理者", "member": "メンバー"}
 ADMIN_BADGE = ' <span class="badge">admin</span>'
@@ -76,7 +77,19 @@ def layout(
         f'{escape(ja)} <span class="muted">({escape(en)})</span></a>'
         for href, ja, en in NAV
     )
-    attrs = _attrs({"page": page, "role": identity.role if identity else None, **(data or {})})
+    if emulator is not None and emulator.reachable:
+        nav += (
+            f'<a id="outlook-view" href="{escape(emulator.url)}/_emulator/outlook" target="outlook">'
+            'Outlook <span class="muted">(emulator)</span></a>'
+        )
+    attrs = _attrs(
+        {
+            "page": page,
+            "role": identity.role if identity else None,
+            "company": identity.company_id if identity else None,
+            **(data or {}),
+        }
+    )
     warn = f'<p class="banner error">{escape(warning)}</p>' if warning else ""
     script = '<script src="/static/console.js"></script>' if page else ""
     return f"""<!DOCTYPE html>
@@ -98,6 +111,8 @@ def layout(
 <h1>{escape(title)}</h1>
 {body}
 </main>
+<footer class="sandbox muted">sandbox: この画面は HERP Hire のフロントエンドの代役です。API 呼び出しの HERP トークンはコンソールが
+<code>HERP_JWT_SECRET</code> で発行します (sandbox only: the console mints the caller token itself; HERP Hire's frontend gets it from HERP).</footer>
 <div id="toast" class="toast" role="status" aria-live="polite" hidden></div>
 {script}
 </body>
@@ -132,29 +147,51 @@ TENANT_LIST = """<p>Microsoft 365 のテナントを HERP 企業アカウント�
 
 TENANT_DETAIL = """<p><a href="/settings/integrations/outlook">&larr; 外部サービス連携</a></p>
 <div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>
-<div class="actions admin-only">
-  <button type="button" id="renew" class="primary">更新する <span class="muted">(renew)</span></button>
-  <button type="button" id="sync-rooms">会議室を同期 <span class="muted">(sync rooms)</span></button>
-  <button type="button" id="unlink" class="danger">連携解除 <span class="muted">(unlink)</span></button>
-</div>
+<section class="card admin-only"><h2>連携更新 <span class="muted">(renew)</span></h2>
+  <p class="muted">連携に使った Microsoft 365 管理者アカウントが権限を失った・削除されたときは、同じテナントの別の管理者で更新します。ユーザーレベルの連携はそのまま残ります (user links are kept).</p>
+  <div class="actions"><button type="button" id="renew" class="primary">更新する <span class="muted">(renew)</span></button>
+  <button type="button" id="sync-rooms">会議室を同期 <span class="muted">(sync rooms)</span></button></div></section>
+<section class="card admin-only"><h2>連携解除 <span class="muted">(unlink)</span></h2>
+  <p class="muted">テナントの連携を解除すると、全てのアカウントのユーザーレベルの連携も解除されます (removes every user link of the tenant).</p>
+  <div class="actions"><button type="button" id="unlink" class="danger">連携解除 <span class="muted">(unlink)</span></button></div></section>
 <p class="muted member-only">連携の更新・解除は管理者のみ行えます (admins only).</p>"""
 
 USER_LINKS = """<p>HERP アカウントに Microsoft 365 アカウントを連携すると、選考予定の作成時に Outlook カレンダーを選べます
 (link your Microsoft 365 accounts; several are allowed).</p>
 <div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>"""
 
-CALENDARS = """<p>連携済みアカウントのカレンダー (calendars of your active links) と、予定作成 API の試行フォーム。</p>
+EVENTS = """<p>Outlook カレンダーに選考予定を登録します (interviews in Outlook: pick a calendar, find a room, check free/busy).</p>
 <div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>
-<h2>選考予定を作成 <span class="muted">(try POST /api/outlook/events)</span></h2>
-<form id="event-form" class="event-form">
-  <label>カレンダー (calendar) <select name="calendar" required></select></label>
-  <label>件名 (subject) <input name="subject" required value="一次面接"></label>
-  <label>開始 (start) <input name="start" type="datetime-local" required></label>
-  <label>終了 (end) <input name="end" type="datetime-local" required></label>
-  <label>タイムゾーン (IANA time zone) <input name="time_zone" value="Asia/Tokyo" required></label>
-  <label>参加者 (attendees, one email per line) <textarea name="attendees" rows="3"></textarea></label>
-  <label>会議室 (room emails, one per line) <textarea name="rooms" rows="2"></textarea></label>
-  <label class="inline"><input type="checkbox" name="online_meeting"> Teams 会議URLを発行 (online meeting)</label>
-  <button type="submit" class="primary">作成する (create)</button>
-</form>
-<pre id="event-result" class="result" hidden></pre>"""
+<section class="card" id="create"><h2>選考予定を作成 <span class="muted">(new interview)</span></h2>
+<form id="event-form" class="event-form" hidden>
+  <label>カレンダーの追加先 (calendar) <select name="calendar" required></select></label>
+  <label>件名 (subject) <input name="subject" required value="一次面接: 山田 太郎 様"></label>
+  <div class="row">
+    <label>日付 (date) <input name="date" type="date" required></label>
+    <label>開始 (start) <input name="start" type="time" required value="10:00"></label>
+    <label>終了 (end) <input name="end" type="time" required value="11:00"></label>
+    <label>タイムゾーン (time zone) <input name="time_zone" value="Asia/Tokyo" required></label>
+  </div>
+  <label>面接官 (interviewers: one email per line) <textarea name="attendees" rows="2"></textarea></label>
+  <fieldset class="finder"><legend>会議室 (rooms)</legend>
+    <div class="row">
+      <label>定員 (min capacity) <input name="min_capacity" type="number" min="1" value="4"></label>
+      <label>建物 (building) <select name="building"><option value="">指定なし (any)</option></select></label>
+      <button type="button" id="find-rooms">空いている会議室を探す <span class="muted">(find free rooms)</span></button>
+    </div>
+    <ul id="found-rooms" class="plain found"></ul>
+    <p>選択中の会議室 (chosen): <span id="chosen-rooms" class="chips"><span class="muted">なし (none)</span></span></p>
+  </fieldset>
+  <div class="actions"><button type="button" id="show-availability">空き状況を表示 <span class="muted">(free/busy of the day)</span></button></div>
+  <div id="availability" class="availability"></div>
+  <label>本文 (body) <textarea name="body" rows="2">HERP Hire から登録された面接です。</textarea></label>
+  <label class="inline"><input type="checkbox" name="online_meeting" checked> Microsoft Teams 会議URLを発行する (Teams meeting)</label>
+  <div class="actions"><button type="submit" class="primary" id="create-event">作成する <span class="muted">(create)</span></button></div>
+</form></section>
+<h2>選考予定一覧 <span class="muted">(interviews made here: responses are read from Outlook)</span></h2>
+<div id="events" class="content"><p class="muted">まだありません (none yet)</p></div>"""
+
+CHANGES = """<p>Outlook で行われた変更 (辞退・会議室の回答・時間変更・削除) の履歴です。2 秒ごとに更新します
+(<code>GET /api/outlook/changes?after=</code>, polled every 2 s, following <code>next</code>).</p>
+<p class="muted" id="feed-state">読み込み中… (loading)</p>
+<div id="content" class="content"></div>"""

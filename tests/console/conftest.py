@@ -25,7 +25,8 @@ PAGES = {
     "/settings/integrations/outlook": "外部サービス連携",
     "/settings/integrations/outlook/c0a1c0a1-0000-4000-8000-000000000001": "Outlook連携詳細",
     "/settings/accounts/outlook": "Outlookユーザー一覧",
-    "/calendars": "カレンダー",
+    "/events": "選考予定",
+    "/changes": "変更履歴",
 }
 
 

@@ -510,3 +510,67 @@ def test_browser_lists_the_rooms_with_their_fields_on_the_tenant_detail_page():
         assert "rooms: 2" in page.text_content("#room-table summary")
         assert "Tokyo 1" in rows[0] and "video, whiteboard" in rows[0] and "予約可" in rows[0] and "○" in rows[0]
         assert "Board room" in rows[1] and "予約不可 (reserved)" in rows[1]
+
+
+# --- sandbox-only minting; the journey's pages ------------------------------------------------
+def test_minted_calls_say_so_and_jwks_mode_mints_nothing(client, api):
+    sign_in(client)
+    response = client.get("/api/outlook/tenant-links")
+    assert "sandbox console" in response.headers["X-Sandbox-Token"]
+    assert "X-Sandbox-Token" not in client.get("/api/outlook/echo", headers={"Authorization": "Bearer x"}).headers
+    production = Client(ConsoleApp(make_config(api.url, jwks_url="https://herp.example/jwks")))
+    sign_in(production)
+    api.requests.clear()
+    refused = production.get("/api/outlook/tenant-links")
+    assert refused.status_code == 500 and "HERP_JWT_JWKS_URL" in refused.json["error"]["message"]
+    assert api.requests == []
+    assert "sandbox only" in client.get("/events").text  # every page says it plays the frontend
+
+
+def test_the_old_calendars_page_moved_to_events(client):
+    sign_in(client)
+    response = client.get("/calendars")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/events")
+
+
+def journey_api(request: Request) -> Response:
+    """A user link that needs a new sign-in, and an events page whose calendar read fails."""
+    if request.path == "/api/outlook/user-links":
+        link = {
+            "link_id": "ul_1",
+            "account": {"id": "e1", "email": "emi@contoso.test", "display_name": "Emi"},
+            "linked_at": "2025-01-01T00:00:00Z",
+            "via": "user",
+            "status": "reauth_required",
+        }
+        tenant = {"tenant_id": "t-1", "tenant_name": "Contoso", "status": "active", "links": [link]}
+        return Response(json.dumps({"tenants": [tenant]}), mimetype="application/json")
+    if request.path == "/api/outlook/user-links/authorize":
+        return Response(json.dumps({"authorize_url": AUTHORIZE_URL}), mimetype="application/json")
+    if request.path == "/api/outlook/calendars":
+        body = {"error": {"code": "graph_unavailable", "message": "Microsoft Graph is not available."}}
+        return Response(json.dumps(body), status=503, mimetype="application/json")
+    if request.path == "/api/outlook/changes":
+        return Response(json.dumps({"changes": [], "next": "c1"}), mimetype="application/json")
+    return fake_api(request)
+
+
+def test_browser_offers_a_relink_for_reauth_required_and_shows_api_errors_with_code():
+    with console_in_chromium(journey_api) as (page, base, api):
+        page.goto(base + "/?next=/settings/accounts/outlook")
+        page.click("button[value=u-member-1]")
+        row = page.locator("tr[data-link-id=ul_1]")
+        row.wait_for()
+        assert "再認証が必要 (reauth_required)" in row.inner_text()
+        page.route("https://localhost:8443/**", lambda route: route.fulfill(status=200, body="sign-in"))
+        row.locator("button.relink").click()
+        page.wait_for_url("https://localhost:8443/**")
+        authorize = [r for r in api.requests if r["path"] == "/api/outlook/user-links/authorize"]
+        assert json.loads(authorize[0]["body"]) == {"tenant_id": "t-1"}
+        page.goto(base + "/events")
+        page.wait_for_selector("#content .error-box")
+        assert "graph_unavailable: Microsoft Graph is not available." in page.text_content("#content .error-box")
+        page.goto(base + "/changes")
+        page.wait_for_selector("#feed-state >> text=live, every 2 s")
+    feeds = [r for r in api.requests if r["path"] == "/api/outlook/changes"]
+    assert feeds and feeds[0]["query"] == ""

@@ -16,7 +16,8 @@
     app_not_configured: "アプリ登録がディレクトリ ロールを送っていません (manifest の groupMembershipClaims を \"DirectoryRole\" に)。運用者に連絡してください。(app not configured)",
     microsoft_error: "Microsoft 側でエラーが発生しました。時間をおいて再度お試しください。(Microsoft error)",
   };
-  const STATUS = { active: ["有効", ""], renewal_required: ["更新が必要", "warn"], reauth_required: ["再認証が必要", "err"] };
+  const STATUS = { active: ["有効 (active)", ""], renewal_required: ["更新が必要 (renewal_required)", "warn"],
+    reauth_required: ["再認証が必要 (reauth_required)", "err"] };
   const VIA = { user: "ユーザー連携 (user)", tenant_admin: "テナント管理者 (tenant admin)" };
 
   // --- DOM helpers: text only, never innerHTML ---------------------------------------------
@@ -143,13 +144,13 @@
       const { tenant_links: links } = await api("GET", "/outlook/tenant-links");
       if (!links.length) return show(el("p", { class: "muted" }, "連携済みのテナントはありません。(no linked tenant yet)"));
       show(el("table", {},
-        el("thead", {}, el("tr", {}, ["テナント", "状態", "管理者アカウント", "連携日時", ""].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["テナント (tenant)", "状態 (status)", "管理者アカウント (admin)", "連携日時 (linked)", ""].map((h) => el("th", {}, h)))),
         el("tbody", {}, links.map((t) => el("tr", {},
           el("td", {}, el("div", {}, dash(t.tenant_name)), el("div", { class: "muted" }, dash(t.tenant_id))),
           el("td", {}, badge(t.status)),
           el("td", {}, account(t.admin_account)),
           el("td", {}, time(t.linked_at)),
-          el("td", {}, el("a", { href: "/settings/integrations/outlook/" + encodeURIComponent(t.tenant_id) }, "連携詳細を確認・変更する")))))));
+          el("td", {}, el("a", { href: "/settings/integrations/outlook/" + encodeURIComponent(t.tenant_id) }, "連携詳細を確認・変更する (details)")))))));
     } catch (err) { show(errorBox(err)); }
   }
 
@@ -173,9 +174,11 @@
   async function tenantDetail() {
     const id = ds.tenantId;
     const path = "/outlook/tenant-links/" + encodeURIComponent(id);
+    let last = null;
     async function load() {
       try {
         const t = await api("GET", path);
+        last = t;
         const rooms = t.rooms || {};
         show(
           t.status === "renewal_required" ? el("div", { class: "notice", role: "alert" },
@@ -184,28 +187,39 @@
           el("div", { class: "card" }, el("dl", { class: "fields" },
             el("dt", {}, "テナント名 (name)"), el("dd", {}, dash(t.tenant_name)),
             el("dt", {}, "テナントID"), el("dd", {}, el("code", {}, dash(t.tenant_id))),
-            el("dt", {}, "状態 (status)"), el("dd", {}, badge(t.status)),
+            el("dt", {}, "状態 (status)"), el("dd", { id: "tenant-status", "data-status": t.status }, badge(t.status)),
             el("dt", {}, "管理者アカウント (admin)"), el("dd", {}, account(t.admin_account)),
             el("dt", {}, "連携日時 (linked)"), el("dd", {}, time(t.linked_at)),
             el("dt", {}, "連携更新日時 (renewed)"), el("dd", {}, time(t.renewed_at)),
-            el("dt", {}, "会議室数 (rooms)"), el("dd", {}, dash(rooms.count)),
-            el("dt", {}, "会議室の同期 (rooms synced)"), el("dd", {}, time(rooms.synced_at)),
+            el("dt", {}, "会議室数 (rooms)"), el("dd", { id: "room-count" }, dash(rooms.count)),
+            el("dt", {}, "会議室の同期 (rooms synced)"), el("dd", { id: "rooms-synced" }, rooms.synced_at ? time(rooms.synced_at) : el("span", { class: "badge warn" }, "同期中… (syncing)")),
             el("dt", {}, "同期エラー (last error)"), el("dd", {}, rooms.last_error ? el("span", { class: "badge err" }, describe(rooms.last_error)) : "—"))),
           await roomTable(id));
-      } catch (err) { show(errorBox(err)); }
+        return t;
+      } catch (err) { show(errorBox(err)); return null; }
+    }
+    // Rooms sync in the background (a queue): read again every 2 s until `done(link)` or 30 s.
+    async function poll(done) {
+      for (let i = 0; i < 15; i++) {
+        await new Promise((r) => setTimeout(r, 2000));
+        const t = await load();
+        if (!t || done(t)) return;
+      }
     }
     action($("renew"), async () => go((await api("POST", path + "/renew")).authorize_url));
     action($("sync-rooms"), async () => {
+      const before = last && JSON.stringify([last.status, last.rooms]);
       await api("POST", path + "/rooms/sync");
       toast("会議室の同期を受け付けました。(room sync queued)");
-      setTimeout(load, 3000);
+      await poll((t) => JSON.stringify([t.status, t.rooms]) !== before);
     });
     action($("unlink"), async () => {
       if (!confirm("テナントの連携を解除すると、このテナントの全てのユーザーレベル連携も解除されます。解除しますか？\n(Unlinking removes every user link of this tenant.)")) return;
       await api("DELETE", path);
       location.assign("/settings/integrations/outlook?result=unlinked");
     });
-    await load();
+    const t = await load();
+    if (t && !(t.rooms || {}).synced_at) await poll((l) => (l.rooms || {}).synced_at || l.status !== "active");
   }
 
   // --- Outlookユーザー一覧 (user links) --------------------------------------------------------
@@ -219,66 +233,284 @@
       } catch (err) { show(errorBox(err)); }
     }
     function tenantCard(t) {
-      const linkButton = el("button", { type: "button", class: "primary" }, "新しいアカウントを連携する");
+      const linkButton = el("button", { type: "button", class: "primary link-account" }, "新しいアカウントを連携する (link an account)");
       action(linkButton, async () => go((await api("POST", "/outlook/user-links/authorize", { tenant_id: t.tenant_id })).authorize_url));
       const links = t.links || [];
-      return el("section", { class: "card" },
+      return el("section", { class: "card", "data-tenant-id": t.tenant_id },
         el("h2", {}, dash(t.tenant_name), " ", badge(t.status), " ", el("span", { class: "muted" }, dash(t.tenant_id))),
         links.length ? el("table", {},
-          el("thead", {}, el("tr", {}, ["アカウント", "連携方法", "状態", "連携日時", ""].map((h) => el("th", {}, h)))),
-          el("tbody", {}, links.map(linkRow))) : el("p", { class: "muted" }, "連携済みのアカウントはありません。(no linked account)"),
+          el("thead", {}, el("tr", {}, ["アカウント (account)", "連携方法 (via)", "状態 (status)", "連携日時 (linked)", ""].map((h) => el("th", {}, h)))),
+          el("tbody", {}, links.map((l) => linkRow(l, t.tenant_id)))) : el("p", { class: "muted" }, "連携済みのアカウントはありません。(no linked account)"),
         el("div", { class: "actions" }, linkButton));
     }
-    function linkRow(link) {
-      const unlink = el("button", { type: "button", class: "danger" }, "連携解除");
+    function linkRow(link, tenantId) {
+      const unlink = el("button", { type: "button", class: "danger unlink" }, "連携解除 (unlink)");
       action(unlink, async () => {
         if (!confirm(`${dash(link.account && link.account.email)} の連携を解除しますか？ (unlink this account?)`)) return;
         await api("DELETE", "/outlook/user-links/" + encodeURIComponent(link.link_id));
         toast("連携を解除しました。(unlinked)");
         await load();
       });
-      return el("tr", {}, el("td", {}, account(link.account)), el("td", {}, VIA[link.via] || dash(link.via)),
-        el("td", {}, badge(link.status)), el("td", {}, time(link.linked_at)), el("td", {}, unlink));
+      let relink = null;
+      if (link.status === "reauth_required") {
+        relink = el("button", { type: "button", class: "primary relink" }, "再連携する (link again)");
+        action(relink, async () => go((await api("POST", "/outlook/user-links/authorize", { tenant_id: tenantId })).authorize_url));
+      }
+      return el("tr", { "data-link-id": link.link_id }, el("td", {}, account(link.account)), el("td", {}, VIA[link.via] || dash(link.via)),
+        el("td", {}, badge(link.status)), el("td", {}, time(link.linked_at)), el("td", { class: "actions" }, relink, unlink));
     }
     await load();
   }
 
-  // --- カレンダー (calendars + try creating an event) ----------------------------------------
-  async function calendars() {
-    const form = $("event-form");
-    const select = form.elements.calendar;
-    try {
-      const { calendars: list } = await api("GET", "/outlook/calendars");
-      form.hidden = !list.length;
-      if (!list.length) show(el("p", { class: "muted" }, "利用できるカレンダーがありません。(no calendar: link an account first)"));
-      else show(el("table", {},
-        el("thead", {}, el("tr", {}, ["アカウント", "カレンダー", "既定", "編集", "Teams"].map((h) => el("th", {}, h)))),
-        el("tbody", {}, list.map((c) => el("tr", {}, el("td", {}, account(c.account)), el("td", {}, dash(c.name)),
-          el("td", {}, c.is_default ? "✓" : ""), el("td", {}, c.can_edit ? "✓" : ""), el("td", {}, c.teams_available ? "✓" : ""))))));
-      list.forEach((c, i) => select.append(el("option", { value: String(i) }, `${dash(c.account && c.account.email)} / ${dash(c.name)}`)));
-      form.addEventListener("submit", (event) => { event.preventDefault(); createEvent(form, list[Number(select.value)]); });
-    } catch (err) { show(errorBox(err)); form.hidden = true; }
-  }
-  async function createEvent(form, calendar) {
-    const out = $("event-result");
-    const f = form.elements;
-    const lines = (text) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-    const seconds = (v) => (v.length === 16 ? v + ":00" : v);
-    const payload = {
-      schedule_id: "console-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 8),
-      link_id: calendar && calendar.link_id, calendar_id: calendar && calendar.calendar_id,
-      subject: f.subject.value, start: seconds(f.start.value), end: seconds(f.end.value), time_zone: f.time_zone.value,
-      attendees: lines(f.attendees.value).map((email) => ({ email, type: "required" })),
-      rooms: lines(f.rooms.value), online_meeting: f.online_meeting.checked,
-    };
-    out.hidden = false;
-    try {
-      const event = await api("POST", "/outlook/events", payload);
-      out.textContent = JSON.stringify(event, null, 2);
-      toast("予定を作成しました。(event created)");
-    } catch (err) { out.textContent = `HTTP ${err.status} ${err.code}: ${err.message}`; toast(errorText(err), true); }
+  // --- 選考予定 (interviews): calendar picker, room finder, free/busy, create; the list, edit, cancel --
+  // The API has no "list my events" route (HERP Hire keeps its own schedules): the schedule ids made
+  // here are kept in this browser's localStorage, per company, and each one is read from Outlook.
+  const RESPONSE = { none: ["未回答 (none)", "warn"], accepted: ["承諾 (accepted)", ""], declined: ["辞退 (declined)", "err"],
+    tentative: ["仮承諾 (tentative)", "warn"] };
+  const responseBadge = (r) => { const [label, cls] = RESPONSE[r] || [dash(r), "warn"]; return el("span", { class: "badge " + cls }, label); };
+  const storeKey = () => "herp-console-schedules:" + ds.company;
+  const stored = () => { try { return JSON.parse(localStorage.getItem(storeKey()) || "[]"); } catch (e) { return []; } };
+  const remember = (id) => localStorage.setItem(storeKey(), JSON.stringify([id, ...stored().filter((s) => s !== id)]));
+  const withSeconds = (v) => (v.length === 5 ? v + ":00" : v);
+  const localDate = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  const emails = (text) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  const httpLink = (href, text) => (/^https?:\/\//.test(href || "") ? el("a", { href, target: "_blank", rel: "noopener" }, text) : "—");
+
+  // Reads the change feed from the start, then every 2 s, always passing the last `next`.
+  function followFeed(onChanges, onState) {
+    let after = null;
+    async function tick() {
+      try {
+        for (;;) {
+          const page = await api("GET", "/outlook/changes" + (after ? "?after=" + encodeURIComponent(after) : ""));
+          if (page.next) after = page.next;
+          if (page.changes.length) onChanges(page.changes);
+          if (page.changes.length < 100) break;
+        }
+        onState(null);
+      } catch (err) { onState(err); }
+      setTimeout(tick, 2000);
+    }
+    return tick();
   }
 
-  const PAGES = { "tenant-list": tenantList, "tenant-detail": tenantDetail, "user-links": userLinks, calendars };
+  async function eventsPage() {
+    const form = $("event-form");
+    const f = form.elements;
+    const chosen = new Map(); // room email -> display name
+    let list = [];
+    const tenantOf = {};
+    f.date.value = localDate(new Date(Date.now() + 86400000)); // tomorrow
+    try {
+      const [cals, links] = await Promise.all([api("GET", "/outlook/calendars"), api("GET", "/outlook/user-links")]);
+      list = cals.calendars;
+      for (const t of links.tenants) for (const l of t.links || []) tenantOf[l.link_id] = t.tenant_id;
+      const errors = (cals.errors || []).map((e) => el("div", { class: "error-box" }, "連携 ", el("code", {}, e.link_id), ": ",
+        el("code", {}, e.code), ": ", e.message));
+      if (!list.length) show(el("p", { class: "muted" }, "利用できるカレンダーがありません。「個人設定 > 外部サービスアカウント」でアカウントを連携してください。(no calendar: link an account first)"), ...errors);
+      else show(...errors);
+    } catch (err) { show(errorBox(err)); }
+    form.hidden = !list.length;
+    list.forEach((c, i) => f.calendar.append(el("option", { value: String(i), ...(c.can_edit ? {} : { disabled: "" }) },
+      `${dash(c.account && c.account.email)} / ${dash(c.name)}${c.is_default ? " (既定)" : ""}${c.can_edit ? "" : " (閲覧のみ)"}`)));
+    const firstWritable = list.findIndex((c) => c.can_edit);
+    if (firstWritable >= 0) f.calendar.value = String(firstWritable);
+    const calendar = () => list[Number(f.calendar.value)];
+    const tenant = () => calendar() && tenantOf[calendar().link_id];
+    const slot = () => ({ start: f.date.value + "T" + withSeconds(f.start.value), end: f.date.value + "T" + withSeconds(f.end.value), time_zone: f.time_zone.value });
+
+    async function onCalendar() {
+      const c = calendar();
+      if (!c) return;
+      f.online_meeting.disabled = !c.teams_available;
+      if (!c.teams_available) f.online_meeting.checked = false;
+      if (!tenant()) return;
+      try {
+        const { rooms } = await api("GET", "/outlook/tenants/" + encodeURIComponent(tenant()) + "/rooms");
+        const buildings = [...new Set(rooms.map((r) => r.building).filter(Boolean))].sort();
+        f.building.replaceChildren(el("option", { value: "" }, "指定なし (any)"), ...buildings.map((b) => el("option", { value: b }, b)));
+      } catch (err) { toast(errorText(err), true); }
+    }
+    f.calendar.addEventListener("change", onCalendar);
+    if (list.length) onCalendar();
+
+    function renderChosen() {
+      const box = $("chosen-rooms");
+      if (!chosen.size) return box.replaceChildren(el("span", { class: "muted" }, "なし (none)"));
+      box.replaceChildren(...[...chosen].map(([email, name]) => {
+        const remove = el("button", { type: "button", class: "chip", title: "外す (remove)" }, `${name} <${email}> ×`);
+        remove.addEventListener("click", () => { chosen.delete(email); renderChosen(); });
+        return remove;
+      }));
+    }
+    action($("find-rooms"), async () => {
+      const c = calendar();
+      const body = { link_id: c.link_id, ...slot(), limit: 5 };
+      if (f.min_capacity.value) body.min_capacity = Number(f.min_capacity.value);
+      if (f.building.value) body.building = f.building.value;
+      const answer = await api("POST", "/outlook/tenants/" + encodeURIComponent(tenant()) + "/rooms/find", body);
+      const out = $("found-rooms");
+      if (!answer.rooms.length) return out.replaceChildren(el("li", { class: "muted" }, `空いている会議室はありません (no free room; checked ${answer.checked})`));
+      out.replaceChildren(...answer.rooms.map((r) => {
+        const add = el("button", { type: "button" }, "追加 (add)");
+        add.addEventListener("click", () => { chosen.set(r.email, r.display_name || r.email); renderChosen(); });
+        return el("li", { class: "room" }, add, " ", el("strong", {}, dash(r.display_name)), " ",
+          el("span", { class: "muted" }, `${dash(r.building)} ${dash(r.floor)} / 定員 ${dash(r.capacity)} / ${r.email}`));
+      }), el("li", { class: "muted" }, `空き状況を確認した会議室: ${answer.checked} (checked)${answer.stale ? " / 会議室一覧が古い可能性があります (stale)" : ""}`));
+    });
+    action($("show-availability"), async () => {
+      const c = calendar();
+      const who = [...emails(f.attendees.value), ...chosen.keys()];
+      if (c.account && c.account.email) who.unshift(c.account.email);
+      const day = { start: f.date.value + "T08:00:00", end: f.date.value + "T20:00:00" };
+      const answer = await api("POST", "/outlook/availability", { link_id: c.link_id, emails: [...new Set(who)], ...day,
+        time_zone: f.time_zone.value, interval_minutes: 30 });
+      $("availability").replaceChildren(freeBusyGrid(answer, 8, slot()));
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = $("create-event");
+      button.disabled = true;
+      const c = calendar();
+      const payload = {
+        schedule_id: "sch-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 6),
+        link_id: c.link_id, calendar_id: c.calendar_id, subject: f.subject.value, ...slot(),
+        body: { content_type: "text", content: f.body.value },
+        attendees: emails(f.attendees.value).map((email) => ({ email, type: "required" })),
+        rooms: [...chosen.keys()], online_meeting: f.online_meeting.checked,
+      };
+      try {
+        const created = await api("POST", "/outlook/events", payload);
+        remember(created.schedule_id);
+        toast("選考予定を Outlook に登録しました。(interview created)");
+        chosen.clear(); renderChosen(); $("found-rooms").replaceChildren();
+        await renderEvents();
+      } catch (err) { toast(errorText(err), true); } finally { button.disabled = false; }
+    });
+    await renderEvents();
+    let first = true;
+    followFeed((changes) => {
+      const mine = new Set(stored());
+      if (!first && changes.some((c) => mine.has(c.schedule_id))) {
+        for (const id of new Set(changes.map((c) => c.schedule_id).filter((id) => mine.has(id)))) refreshEvent(id, true);
+      }
+    }, () => { first = false; });
+  }
+
+  // The free/busy grid of a day: one row per address, one cell per interval; the chosen slot is outlined.
+  function freeBusyGrid(answer, fromHour, slot) {
+    const step = answer.interval_minutes;
+    const cells = (answer.schedules[0] && answer.schedules[0].availability_view.length) || 0;
+    const label = (i) => { const m = fromHour * 60 + i * step; return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`; };
+    const inSlot = (i) => { const t = label(i) + ":00"; return t >= slot.start.slice(11) && t < slot.end.slice(11); };
+    const KIND = { 0: "free", 1: "tentative", 2: "busy", 3: "oof", 4: "elsewhere" };
+    return el("table", { class: "freebusy" },
+      el("thead", {}, el("tr", {}, el("th", {}, "空き状況 (free/busy)"), Array.from({ length: cells }, (_, i) =>
+        el("th", { class: inSlot(i) ? "slot" : "" }, i % 2 ? "" : label(i))))),
+      el("tbody", {}, answer.schedules.map((s) => el("tr", {}, el("td", {}, s.email, s.error ? el("div", { class: "muted" }, `${s.error.code}: ${s.error.message}`) : null),
+        Array.from(s.availability_view || "", (d, i) => el("td", { class: `fb ${KIND[d] || "unknown"}${inSlot(i) ? " slot" : ""}`, title: `${label(i)} ${KIND[d] || d}` }, ""))))),
+      el("caption", {}, "□ 空き (free)  ■ 予定あり (busy)  ▨ 仮 (tentative)  — 枠は選んだ時間 (outline: the chosen slot)"));
+  }
+
+  async function renderEvents() {
+    const ids = stored();
+    const box = $("events");
+    if (!ids.length) return box.replaceChildren(el("p", { class: "muted" }, "まだありません (none yet)"));
+    box.replaceChildren(...ids.map((id) => el("section", { class: "card event", "data-schedule-id": id }, el("p", { class: "muted" }, id + " 読み込み中… (loading)"))));
+    await Promise.all(ids.map((id) => refreshEvent(id)));
+  }
+  async function refreshEvent(id, fromFeed) {
+    const card = document.querySelector(`section.event[data-schedule-id="${CSS.escape(id)}"]`);
+    if (!card) return renderEvents();
+    if (fromFeed && card.querySelector("form.edit:not([hidden])")) return; // do not wipe an edit in progress
+    try { card.replaceChildren(...eventCard(await api("GET", "/outlook/events/" + encodeURIComponent(id)))); }
+    catch (err) {
+      const gone = { event_cancelled: "キャンセル済み (cancelled)", event_deleted_in_outlook: "Outlookで削除されました (deleted in Outlook)" }[err.code];
+      card.replaceChildren(el("h3", {}, id, " ", gone ? el("span", { class: "badge err state" }, gone) : null), errorBox(err));
+    }
+  }
+  function eventCard(e) {
+    const people = (e.attendees || []).map((a) => el("li", { "data-email": a.email }, dash(a.name || a.email), " ", el("span", { class: "muted" }, a.email), " ", responseBadge(a.response)));
+    const rooms = (e.rooms || []).map((r) => el("li", { "data-email": r.email }, r.email, " ", responseBadge(r.response)));
+    const edit = el("button", { type: "button" }, "編集 (edit)");
+    const cancel = el("button", { type: "button", class: "danger" }, "キャンセル (cancel)");
+    const notify = el("input", { type: "checkbox", checked: "", name: "notify" });
+    const reload = el("button", { type: "button" }, "再読込 (reload)");
+    const editor = editForm(e);
+    edit.addEventListener("click", () => { editor.hidden = !editor.hidden; });
+    action(reload, () => refreshEvent(e.schedule_id));
+    action(cancel, async () => {
+      if (!confirm(`「${e.subject}」をキャンセルしますか？ (cancel this interview?)`)) return;
+      await api("DELETE", `/outlook/events/${encodeURIComponent(e.schedule_id)}?notify=${notify.checked}`);
+      toast(notify.checked ? "予定をキャンセルし、参加者に通知しました。(cancelled with notice)" : "予定を削除しました (通知なし)。(deleted without notice)");
+      await refreshEvent(e.schedule_id);
+    });
+    return [
+      el("h3", {}, dash(e.subject), " ", el("span", { class: "muted" }, e.schedule_id)),
+      el("dl", { class: "fields" },
+        el("dt", {}, "日時 (time)"), el("dd", { class: "when" }, `${e.start.slice(0, 16).replace("T", " ")} – ${e.end.slice(11, 16)} (${e.time_zone})`),
+        el("dt", {}, "面接官 (attendees)"), el("dd", {}, people.length ? el("ul", { class: "plain attendees" }, people) : "—"),
+        el("dt", {}, "会議室 (rooms)"), el("dd", {}, rooms.length ? el("ul", { class: "plain rooms" }, rooms) : "—"),
+        el("dt", {}, "Teams"), el("dd", { class: "join" }, e.join_url ? httpLink(e.join_url, "会議に参加 (join link)") : "—"),
+        el("dt", {}, "Outlook"), el("dd", {}, httpLink(e.web_link, "Outlook で開く (web link)")),
+        el("dt", {}, "本文 (body)"), el("dd", {}, el("pre", { class: "body" }, dash(e.body && e.body.content)))),
+      el("div", { class: "actions" }, edit, reload, cancel, el("label", { class: "inline" }, notify, " 参加者に通知する (notify attendees)")),
+      editor,
+    ];
+  }
+  function editForm(e) {
+    const form = el("form", { class: "event-form edit", hidden: "" },
+      el("div", { class: "row" },
+        el("label", {}, "日付 (date) ", el("input", { name: "date", type: "date", value: e.start.slice(0, 10) })),
+        el("label", {}, "開始 (start) ", el("input", { name: "start", type: "time", value: e.start.slice(11, 16) })),
+        el("label", {}, "終了 (end) ", el("input", { name: "end", type: "time", value: e.end.slice(11, 16) }))),
+      el("label", {}, "会議室 (room emails) ", el("textarea", { name: "rooms", rows: "2" }, (e.rooms || []).map((r) => r.email).join("\n"))),
+      el("label", {}, "本文 (body) ", el("textarea", { name: "body", rows: "2" }, (e.body && e.body.content) || "")),
+      el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "保存 (save)")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const f = form.elements;
+      const patch = {};
+      const start = f.date.value + "T" + withSeconds(f.start.value), end = f.date.value + "T" + withSeconds(f.end.value);
+      if (start !== e.start || end !== e.end) Object.assign(patch, { start, end });
+      const rooms = emails(f.rooms.value);
+      if (rooms.join() !== (e.rooms || []).map((r) => r.email).join()) patch.rooms = rooms;
+      if (f.body.value !== ((e.body && e.body.content) || "")) patch.body = { content_type: (e.body && e.body.content_type) || "text", content: f.body.value };
+      if (!Object.keys(patch).length) return toast("変更はありません。(nothing changed)");
+      try {
+        await api("PATCH", "/outlook/events/" + encodeURIComponent(e.schedule_id), patch);
+        toast("Outlook の予定を更新しました。(interview updated: " + Object.keys(patch).join(", ") + ")");
+        await refreshEvent(e.schedule_id);
+      } catch (err) { toast(errorText(err), true); }
+    });
+    return form;
+  }
+
+  // --- 変更履歴 (changes from Outlook) ---------------------------------------------------------------
+  const CHANGE = {
+    "event.updated": "Outlookで変更 (updated)", "event.responses_changed": "回答の変更 (responses changed)",
+    "event.deleted_in_outlook": "Outlookで削除 (deleted in Outlook)", "event.cancelled_in_outlook": "Outlookでキャンセル (cancelled in Outlook)",
+    "event.room_declined": "会議室が辞退 (room declined)", "event.room_replaced": "会議室を差し替え (room replaced)",
+    "link.reauth_required": "再認証が必要 (reauth required)", "tenant.renewal_required": "連携更新が必要 (renewal required)",
+  };
+  async function changesPage() {
+    const rows = [];
+    const body = el("tbody", {});
+    show(el("table", { class: "changes" }, el("thead", {}, el("tr", {}, ["日時 (occurred)", "種類 (type)", "選考予定 (schedule)", "項目 (fields)", "Outlook の今 (event now)"].map((h) => el("th", {}, h)))), body));
+    const summary = (e) => e ? [el("div", {}, dash(e.subject), " ", el("span", { class: "muted" }, `${e.start.slice(0, 16).replace("T", " ")} – ${e.end.slice(11, 16)}`)),
+      ...(e.attendees || []).map((a) => el("div", {}, a.email, " ", responseBadge(a.response))),
+      ...(e.rooms || []).map((r) => el("div", {}, r.email, " ", responseBadge(r.response)))] : "—";
+    await followFeed((changes) => {
+      for (const c of changes) rows.unshift(el("tr", { "data-type": c.type, "data-schedule-id": dash(c.schedule_id) },
+        el("td", {}, time(c.occurred_at)), el("td", {}, CHANGE[c.type] || c.type),
+        el("td", {}, dash(c.schedule_id || c.tenant_id || (c.link && c.link.link_id))), el("td", {}, (c.fields || []).join(", ") || "—"),
+        el("td", {}, summary(c.event))));
+      body.replaceChildren(...rows);
+    }, (err) => {
+      $("feed-state").replaceChildren(err ? errorBox(err) : `${rows.length} 件 / 最終確認 ${new Date().toLocaleTimeString("ja-JP")} (live, every 2 s)`);
+    });
+  }
+
+  const PAGES = { "tenant-list": tenantList, "tenant-detail": tenantDetail, "user-links": userLinks, events: eventsPage, changes: changesPage };
   finishFlow().then(() => { if (PAGES[ds.page]) PAGES[ds.page](); });
 })();
