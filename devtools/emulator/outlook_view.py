@@ -30,7 +30,7 @@ RESPONSE_LABEL = {
     "organizer": "開催者 (organizer)",
 }
 STYLE = """
-body{font:14px/1.5 "Segoe UI","IPAGothic",system-ui,sans-serif;margin:0;background:#f3f2f1;color:#201f1e}
+body{font:14px/1.5 "Segoe UI",system-ui,sans-serif;margin:0;background:#f3f2f1;color:#201f1e}
 header{background:#0f6cbd;color:#fff;padding:.6em 1.5em;display:flex;gap:1.5em;align-items:center;flex-wrap:wrap}
 header a{color:#fff}main{max-width:72em;margin:1em auto;padding:0 1.5em 3em}
 section.box,article{background:#fff;border:1px solid #e1dfdd;border-radius:4px;padding:.8em 1em;margin:.8em 0}

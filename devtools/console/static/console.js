@@ -406,7 +406,7 @@
     const KIND = { 0: "free", 1: "tentative", 2: "busy", 3: "oof", 4: "elsewhere" };
     return el("table", { class: "freebusy" },
       el("thead", {}, el("tr", {}, el("th", {}, "空き状況 (free/busy)"), Array.from({ length: cells }, (_, i) =>
-        el("th", { class: inSlot(i) ? "slot" : "" }, i % 2 ? "" : label(i))))),
+        el("th", { class: inSlot(i) ? "slot" : "" }, label(i).endsWith(":00") ? String(Number(label(i).slice(0, 2))) : "")))),
       el("tbody", {}, answer.schedules.map((s) => el("tr", {}, el("td", {}, s.email, s.error ? el("div", { class: "muted" }, `${s.error.code}: ${s.error.message}`) : null),
         Array.from(s.availability_view || "", (d, i) => el("td", { class: `fb ${KIND[d] || "unknown"}${inSlot(i) ? " slot" : ""}`, title: `${label(i)} ${KIND[d] || d}` }, ""))))),
       el("caption", {}, "□ 空き (free)  ■ 予定あり (busy)  ▨ 仮 (tentative)  — 枠は選んだ時間 (outline: the chosen slot)"));
