@@ -222,12 +222,21 @@ class EventRecord:
     # What Outlook held when this service last wrote or compared the event (event_changes.Snapshot JSON).
     outlook_json: str | None = None
     checked_at: datetime | None = None  # when the last comparison with Outlook began
-    change_key: str | None = None  # Outlook's changeKey of the version the snapshot holds
+    comparing_until: datetime | None = None  # a comparison is running (a short lease of its own)
+    # Outlook's changeKeys of the versions compared or written here lately, newest first.
+    change_keys: tuple[str, ...] = ()
     # Changes decided but not yet in the feed (JSON list): written with the snapshot, then appended.
     outbox_json: str | None = None
     # The room fallback's memory for the current slot: {"slot", "tried", "replaced", "pending"}.
     fallback_json: str | None = None
     etag: str | None = None
+
+    def remember_version(self, change_key: str | None) -> None:
+        if change_key:
+            self.change_keys = (change_key, *(k for k in self.change_keys if k != change_key))[:KEPT_VERSIONS]
+
+
+KEPT_VERSIONS = 8
 
 
 @dataclass

@@ -239,7 +239,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     record.graph_event_id = created["id"]
     record.status, record.updated_at, record.immutable_id = EventStatus.ACTIVE, utcnow(), True
     record.outlook_json = Snapshot.from_graph(created).to_json_text()  # what later notifications compare with
-    record.change_key = created.get("changeKey")
+    record.remember_version(created.get("changeKey"))
     EventIds().save(caller.company_id, created["id"], event.schedule_id)
     try:
         repo.save(record)
@@ -338,7 +338,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
             raise
         record.input_json, record.updated_at = new.to_json_text(), utcnow()
         record.outlook_json = Snapshot.from_graph(changed).to_json_text()  # our own edit is no change from Outlook
-        record.change_key = changed.get("changeKey")
+        record.remember_version(changed.get("changeKey"))
     finally:
         release(record)
     return OutlookEvent.from_graph(new, changed, iso(record.updated_at))

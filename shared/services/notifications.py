@@ -11,9 +11,10 @@ Processing (`process`, the queue trigger) compares Outlook with the mapping
 (shared.services.event_changes), write the new snapshot and the Changes it implies under the
 row's ETag (the row's outbox), then append them to the feed and clear the outbox. So:
 - a notification repeated by Graph finds no difference and reports nothing;
-- a burst of notifications for one event costs one GET: a notification naming the version
-  (changeKey) compared last is covered, and so is one received before the last comparison
-  began (each claim stamps `checked_at`);
+- a burst of notifications for one event costs one GET: a notification naming a version
+  (changeKey) compared lately is covered, one received before the last comparison began is
+  covered (each claim stamps `checked_at`), and one that arrives while a comparison runs waits
+  for it (`comparing_until`), then finds itself covered;
 - our own PATCH or cancel holds the row's edit lease while it talks to Graph and stores
   Outlook's answer as the snapshot; a notification meanwhile waits for the lease (re-queued),
   then finds no difference. Changes made through the API are not reported back.
@@ -54,6 +55,7 @@ log = logging.getLogger("outlook.notifications")
 MAX_NOTIFICATIONS = 1000  # per POST; Graph batches far fewer
 EVENTS_PER_MESSAGE = 100  # keeps a queue message well under 64 KiB
 LEASE_RETRY_SECONDS = 2
+COMPARING_FOR = timedelta(seconds=10)  # a crashed comparison stops holding others back after this
 CATCH_UP_LIMIT = 500
 CATCH_UP_PAST = timedelta(days=7)
 CATCH_UP_PARALLEL = credentials.MAX_CONCURRENT_PER_MAILBOX
@@ -274,11 +276,13 @@ def refresh(
         if row.locked_until and row.locked_until > started:
             raise Busy()
         if not row.outbox_json:
-            if change_key and change_key == row.change_key:
-                return False  # the version this notification names is the one compared last
+            if change_key and change_key in row.change_keys:
+                return False  # the version this notification names was compared (or written) here
             if received and row.checked_at and row.checked_at > received:
                 return False  # a comparison that began after this notification arrived covers it
-        row.checked_at = started
+            if row.comparing_until and row.comparing_until > started:
+                raise Busy()  # a comparison is running: its result may cover this one
+        row.checked_at, row.comparing_until = started, started + COMPARING_FOR
         claimed = True
         return True
 
@@ -311,6 +315,7 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
         new = Snapshot.from_graph(found)
         event = _as_in_outlook(event, found)
     new_text = new.to_json_text()
+    version = (found or {}).get("changeKey") or (iso_precise(record.checked_at) if record.checked_at else "")
     decided: list[Change] = []
     declined: list[str] = []  # booked rooms that declined, for the room fallback
     view = None
@@ -326,7 +331,11 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
                     continue
             decided.append(
                 Change(
-                    id=changes.change_id(kind, record.company_id, record.schedule_id, old_text or "", new_text),
+                    # The version read names the Change: a retry decides the same one, and a
+                    # change back and forth (accepted, declined, accepted) is each time new.
+                    id=changes.change_id(
+                        kind, record.company_id, record.schedule_id, old_text or "", new_text, version
+                    ),
                     company_id=record.company_id,
                     type=kind,
                     occurred_at=when,
@@ -342,7 +351,8 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
         if row.outlook_json != old_text:
             return False  # another comparison stored a newer snapshot first
         row.outlook_json, row.input_json = new_text, event.to_json_text()
-        row.change_key = (found or {}).get("changeKey") or row.change_key
+        row.remember_version((found or {}).get("changeKey"))
+        row.comparing_until = None
         if decided:
             row.outbox_json = json.dumps(
                 [*json.loads(row.outbox_json or "[]"), *[c.to_json() for c in decided]], ensure_ascii=False

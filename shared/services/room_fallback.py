@@ -98,7 +98,8 @@ def _replace(record: EventRecord, event: EventInput, declined: str, state: dict,
             log.warning("room fallback of schedule %s could not patch Outlook (%s)", record.schedule_id, exc.status)
             raise
         record.input_json, record.updated_at = new.to_json_text(), when
-        record.outlook_json, record.change_key = Snapshot.from_graph(changed).to_json_text(), changed.get("changeKey")
+        record.outlook_json = Snapshot.from_graph(changed).to_json_text()
+        record.remember_version(changed.get("changeKey"))
         state["replaced"] += 1
         view = OutlookEvent.from_graph(new, changed, iso(when)).to_json()
         kind = ChangeType.ROOM_REPLACED

@@ -35,7 +35,8 @@ def to_entity(r: EventRecord) -> dict:
         **base.text_parts("input", r.input_json),
         **base.text_parts("outlook", r.outlook_json),
         "checked_at": r.checked_at.isoformat() if r.checked_at else None,  # to the microsecond
-        "change_key": r.change_key,
+        "comparing_until": r.comparing_until.isoformat() if r.comparing_until else None,
+        "change_keys": json.dumps(list(r.change_keys)) if r.change_keys else None,
         **base.text_parts("outbox", r.outbox_json),
         "fallback": r.fallback_json,
     }
@@ -61,7 +62,8 @@ def from_entity(e) -> EventRecord:
         room_names=json.loads(e["room_names"]) if e.get("room_names") else None,
         outlook_json=base.joined_text(e, "outlook"),
         checked_at=parse_iso(e.get("checked_at")),
-        change_key=e.get("change_key"),
+        comparing_until=parse_iso(e.get("comparing_until")),
+        change_keys=tuple(json.loads(e["change_keys"])) if e.get("change_keys") else (),
         outbox_json=base.joined_text(e, "outbox"),
         fallback_json=e.get("fallback"),
         etag=base.etag_of(e),
