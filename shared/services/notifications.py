@@ -172,7 +172,8 @@ def iso_precise(moment: datetime) -> str:
 
 
 class Busy(Exception):
-    """The row's edit lease is held (an API edit is talking to Graph): try again shortly."""
+    """The row's edit lease is held (an API edit is talking to Graph), or another comparison of
+    the event is running or won the row: try again shortly (the message is re-queued)."""
 
 
 def process(message: dict) -> None:

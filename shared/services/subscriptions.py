@@ -226,8 +226,11 @@ def renew_account(company_id: str, tenant_id: str, oid: str) -> None:
             continue
         if not entry.get("id"):
             ensure(company_id, tenant_id, oid, calendar)
-        else:
+            continue
+        try:
             renew(credentials.mailbox(company_id, tenant_id, oid), calendar, entry["id"])
+        except (ReauthRequired, LinkRemoved):
+            return  # a dead credential is reported by itself; a relink renews on the next run
 
 
 def _first_look(account: MicrosoftAccount) -> None:
