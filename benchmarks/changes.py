@@ -9,7 +9,7 @@ Setup (not measured): a HERP admin links Contoso, a member links Emi's account, 
 creates the events (one attendee, no room: a room's own answer would be a Change we did not
 make), the account's subscription is made, and the feed is drained.
 
-1. Latency, Outlook -> feed: `--changes` subject edits in Outlook (each subject new: see 3),
+1. Latency, Outlook -> feed: `--changes` subject edits in Outlook (each subject new),
    round-robin over 4 events through `/_emulator/events/<id>/outlook-edit`. Clock: from the
    control call's return to the first feed read (every 25 ms) that shows the Change. Between
    two changes the benchmark waits a random 0-2.5 s after the Change is seen, so the host's
@@ -33,10 +33,8 @@ make), the account's subscription is made, and the feed is drained.
      one `event.responses_changed` [goro] per event, and nothing else, also 5 s after the last.
    - Graph reads: the emulator's call log of the burst, GETs of `/v1.0/me/events/<id>`.
 3. Flip-flop (between 1 and 2): on one event Goro answers accepted, declined, accepted,
-   declined, 4 s apart; the Changes each answer brought. The service derives a Change's id from
-   (type, company, schedule, old snapshot, new snapshot) and the feed refuses an id twice, so a
-   transition that happened before (accepted -> declined, a second time) is not reported: [1, 1,
-   1, 0] where 4 answers should give [1, 1, 1, 1]. This is why 1 uses new subjects.
+   declined, 4 s apart; the Changes each answer brought: [1, 1, 1, 1]. A Change's id includes
+   the version read (its changeKey), so a transition that happened before is reported again.
 """
 
 from __future__ import annotations
