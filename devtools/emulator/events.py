@@ -272,9 +272,12 @@ def _cancel_copy(copy_: Event, comment, when) -> None:
 
 
 def cancel_meeting(state, org: Event, comment, when, how) -> None:
-    """The organizer's item leaves the calendar (Deleted Items: new id, so the old one is gone);
-    every attendee copy is marked cancelled; room bookings are released with it."""
+    """The organizer's item leaves the calendar for Deleted Items (event-cancel.md: "moves the event
+    to the Deleted Items folder"): a new default id, so the old one is gone, while its immutable
+    id still finds it, cancelled (outlook-immutable-id.md: it stays while the item stays in the
+    mailbox). Every attendee copy is marked cancelled; room bookings are released with it."""
     delete(org, when, how)
+    org.is_cancelled = how != "delete"  # a DELETE of the meeting removes it (event-delete.md)
     org.cancellation = Cancellation(comment, when.isoformat())
     for copy_ in copies(state, org):
         if copy_.live:

@@ -208,9 +208,14 @@ def _owner(caller: Caller, write: bool) -> User:
     return owner
 
 
-def _find(state, owner: User, event_id: str) -> Event:
+def _find(state, owner: User, event_id: str, *, read: bool = False) -> Event:
+    """The caller's live item `event_id`. A read by immutable id also finds a cancelled meeting in
+    Deleted Items (cancel_meeting): its default id changed with the move, its immutable id did not."""
     rec = state.find_item(event_id)
-    if rec is None or rec.owner != owner.id or not rec.live:
+    if rec is None or rec.owner != owner.id:
+        raise GraphError(404, *NOT_FOUND)
+    in_deleted_items = rec.is_organizer and rec.deleted is not None and rec.deleted.how in ("cancel", "outlook-cancel")
+    if not rec.live and not (read and in_deleted_items and event_id == rec.key):
         raise GraphError(404, *NOT_FOUND)
     return rec
 
@@ -342,7 +347,7 @@ def _get(state, request, caller: Caller, event_id):
     tz, body_type = prefer(request)
     selected = select_option(request, EVENT_PROPS, "microsoft.graph.event")
     with state.lock:
-        rec = _find(state, _owner(caller, write=False), event_id)
+        rec = _find(state, _owner(caller, write=False), event_id, read=True)
         return GraphResult(
             render(state, rec, tz, body_type, selected, immutable=immutable_ids(request)),
             200,

@@ -273,6 +273,8 @@ def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
         if _deleted_in_outlook(exc):
             raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
         raise
+    if found.get("isCancelled"):  # cancelled by its organizer in Outlook: it waits in Deleted Items
+        raise Gone("The event was cancelled in Outlook.", code="event_deleted_in_outlook")
     shown = OutlookEvent.from_graph(event, found, iso(record.updated_at))
     if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
         from shared.services import notifications, room_fallback

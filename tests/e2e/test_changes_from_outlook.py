@@ -101,11 +101,13 @@ def test_a_delete_in_outlook_is_reported_once(ready, ms):
 def test_a_cancel_by_the_organizer_in_outlook_is_reported(ready, ms):
     api, event, _sub = created(ready, ms)
     ms.post(f"events/{event['event_id']}/outlook-cancel", {"comment": "中止"})
-    found = wait_for(
-        lambda: changes_of(api, "event.cancelled_in_outlook") or changes_of(api, "event.deleted_in_outlook"),
-        what="the cancel in the feed",
-    )
-    assert len(found) == 1 and found[0]["schedule_id"] == "sch-1"
+    [found] = wait_for(lambda: changes_of(api, "event.cancelled_in_outlook"), what="the cancel in the feed")
+    assert found["schedule_id"] == "sch-1" and found["fields"] == []
+    assert found["event"]["event_id"] == event["event_id"]  # still found by its immutable id, in Deleted Items
+    time.sleep(2)
+    assert changes_of(api, "event.deleted_in_outlook") == [] and len(changes_of(api, "event.cancelled_in_outlook")) == 1
+    r = api.call("GET", "/outlook/events/sch-1", as_=M1)
+    assert r.status_code == 410 and r.json()["error"]["code"] == "event_deleted_in_outlook"
 
 
 def test_changes_made_through_the_api_are_not_reported_back(ready, ms):
