@@ -18,8 +18,9 @@ row's ETag (the row's outbox), then append them to the feed and clear the outbox
 - our own PATCH or cancel holds the row's edit lease while it talks to Graph and stores
   Outlook's answer as the snapshot; a notification meanwhile waits for the lease (re-queued),
   then finds no difference. Changes made through the API are not reported back.
-- a crash between the snapshot write and the feed append leaves the Changes in the outbox; the
-  retry appends them (the feed refuses a Change id twice).
+- a crash between the snapshot write and the feed append leaves the Changes in the outbox (and
+  a declined room pending); the next comparison of the event sends them out first (the feed
+  refuses a Change id twice).
 A booked room that declines an event with `room_fallback` is handed to
 shared.services.room_fallback (remembered on the row as pending until it is handled).
 Lifecycle events: `reauthorizationRequired` renews the subscription, `subscriptionRemoved`
@@ -268,6 +269,10 @@ def refresh(
     repo = Events()
     claimed = False
     started = _now()
+    first = repo.get(company_id, schedule_id)
+    if first is not None and (first.outbox_json or _pending_rooms(first)):
+        _finish(first, None)  # what an interrupted comparison decided goes out first (once)
+        first = None  # changed by that: read again
 
     def claim(row: EventRecord) -> bool:
         nonlocal claimed
@@ -276,19 +281,18 @@ def refresh(
             return False  # being created, or cancelled through this API
         if row.locked_until and row.locked_until > started:
             raise Busy()
-        if not row.outbox_json:
-            if change_key and change_key in row.change_keys:
-                return False  # the version this notification names was compared (or written) here
-            if received and row.checked_at and row.checked_at > received:
-                return False  # a comparison that began after this notification arrived covers it
-            if row.comparing_until and row.comparing_until > started:
-                raise Busy()  # a comparison is running: its result may cover this one
+        if change_key and change_key in row.change_keys:
+            return False  # the version this notification names was compared (or written) here
+        if received and row.checked_at and row.checked_at > received:
+            return False  # a comparison that began after this notification arrived covers it
+        if row.comparing_until and row.comparing_until > started:
+            raise Busy()  # a comparison is running: its result may cover this one
         row.checked_at, row.comparing_until = started, started + COMPARING_FOR
         claimed = True
         return True
 
     try:
-        record = repo.update(company_id, schedule_id, claim)
+        record = repo.update(company_id, schedule_id, claim, first=first)
     except ConcurrentUpdate:
         raise Busy() from None
     if record is None or not claimed:
@@ -370,9 +374,18 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
         raise Busy() from None
     if saved is None:
         return []
-    reported = _flush(saved)
-    for room in json.loads(saved.fallback_json or "{}").get("pending", []):
-        outcome = room_fallback.replace_declined(saved.company_id, saved.schedule_id, room, view)
+    return _finish(saved, view)
+
+
+def _pending_rooms(record: EventRecord) -> list[str]:
+    return json.loads(record.fallback_json or "{}").get("pending", [])
+
+
+def _finish(record: EventRecord, view: dict | None) -> list[Change]:
+    """The outbox into the feed, then the room fallback for each declined room still pending."""
+    reported = _flush(record)
+    for room in _pending_rooms(record):
+        outcome = room_fallback.replace_declined(record.company_id, record.schedule_id, room, view)
         if outcome is not None:
             reported.append(outcome)
     return reported
