@@ -22,6 +22,7 @@ import time
 
 from benchmarks.common import Stack, percentile
 from devtools.emulator import seed
+from shared.storage import rooms as room_rows
 
 TENANT = seed.CONTOSO_TENANT_ID
 COMPANY = "bench-room-finder"
@@ -92,7 +93,7 @@ def main() -> None:
 
         from azure.data.tables import TableClient  # the cache query alone, as the finder sends it
 
-        client = TableClient.from_connection_string(s.azurite.extra["connection_string"], "Rooms")
+        client = TableClient.from_connection_string(s.azurite.extra["connection_string"], room_rows.TABLE)
 
         def cache_query(building: str) -> float:
             t = time.perf_counter()
@@ -100,17 +101,7 @@ def main() -> None:
                 client.query_entities(
                     "PartitionKey eq @pk and not (bookable eq false) and building eq @b and capacity ge @c",
                     parameters={"pk": TENANT, "b": building, "c": 6},
-                    select=[
-                        "email",
-                        "display_name",
-                        "capacity",
-                        "building",
-                        "floor",
-                        "room_list",
-                        "wheelchair_accessible",
-                        "bookable",
-                        "tags",
-                    ],
+                    select=room_rows.FIELDS,
                 )
             )
             assert rows

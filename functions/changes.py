@@ -28,9 +28,8 @@ def list_changes(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.WEBHOOKS, connection="AzureWebJobsStorage")
 def deliver_herp_webhook(msg: func.QueueMessage) -> None:
-    body = queues.payload_of(msg.get_body(), "company_id", "seq")
+    body = queues.payload_of(msg, "deliver_herp_webhook", "company_id", "seq")
     if body is None:
-        log.error("deliver_herp_webhook dropped a malformed message %s", msg.id)
         return
     webhook.deliver(body)  # a failed POST schedules its own retry (backoff), it does not raise
 
@@ -43,9 +42,8 @@ def refresh_outlook_credentials(timer: func.TimerRequest) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.CREDENTIALS, connection="AzureWebJobsStorage")
 def refresh_outlook_credential(msg: func.QueueMessage) -> None:
-    body = queues.payload_of(msg.get_body(), "company_id", "tenant_id", "oid")
+    body = queues.payload_of(msg, "refresh_outlook_credential", "company_id", "tenant_id", "oid")
     if body is None:
-        log.error("refresh_outlook_credential dropped a malformed message %s", msg.id)
         return
     outcome = link_health.refresh_account(str(body["company_id"]), str(body["tenant_id"]), str(body["oid"]))
     log.info("credential refresh of an account in tenant %s: %s", body["tenant_id"], outcome)

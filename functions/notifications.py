@@ -44,9 +44,8 @@ def outlook_lifecycle_notifications(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.NOTIFICATIONS, connection="AzureWebJobsStorage")
 def process_outlook_notifications(msg: func.QueueMessage) -> None:
-    body = queues.payload_of(msg.get_body(), "company_id")
+    body = queues.payload_of(msg, "process_outlook_notifications", "company_id")
     if body is None:
-        log.error("process_outlook_notifications dropped a malformed message %s", msg.id)
         return
     notifications.process(body)  # transient failures raise: the host retries, then poisons
 
@@ -58,9 +57,8 @@ def renew_outlook_subscriptions(timer: func.TimerRequest) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.SUBSCRIPTIONS, connection="AzureWebJobsStorage")
 def maintain_outlook_subscriptions(msg: func.QueueMessage) -> None:
-    body = queues.payload_of(msg.get_body(), "company_id", "tenant_id", "oid")
+    body = queues.payload_of(msg, "maintain_outlook_subscriptions", "company_id", "tenant_id", "oid")
     if body is None:
-        log.error("maintain_outlook_subscriptions dropped a malformed message %s", msg.id)
         return
     company_id, tenant_id, oid = str(body["company_id"]), str(body["tenant_id"]), str(body["oid"])
     if body.get("renew"):

@@ -28,9 +28,8 @@ def refresh_room_caches(timer: func.TimerRequest) -> None:
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.ROOM_SYNC, connection="AzureWebJobsStorage")
 def sync_tenant_rooms(msg: func.QueueMessage) -> None:
-    body = queues.payload_of(msg.get_body(), "company_id", "tenant_id")
+    body = queues.payload_of(msg, "sync_tenant_rooms", "company_id", "tenant_id")
     if body is None:
-        log.error("sync_tenant_rooms dropped a malformed message %s", msg.id)
         return
     rooms.sync_tenant(
         str(body["company_id"]), str(body["tenant_id"])

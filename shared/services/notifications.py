@@ -418,13 +418,3 @@ def _as_in_outlook(event: EventInput, found: dict) -> EventInput:
     end = local_time(found.get("end"), event.time_zone) or event.end
     subject = found.get("subject") or event.subject
     return EventInput.from_json({**event.to_json(), "start": start, "end": end, "subject": subject})
-
-
-def snapshot_of(found: dict) -> str:
-    """The snapshot an API write stores from Graph's answer (create, PATCH)."""
-    return Snapshot.from_graph(found).to_json_text()
-
-
-def watch(company_id: str, graph_event_id: str, schedule_id: str) -> None:
-    """Make notifications about the event find its schedule."""
-    EventIds().save(company_id, graph_event_id, schedule_id)

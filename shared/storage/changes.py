@@ -128,10 +128,6 @@ class Changes:
         e = base.read(TABLE, company_id, row_key(seq))
         return Change.from_json(company_id, json.loads(base.joined_text(e, "change") or "{}"), seq) if e else None
 
-    def last_seq(self, company_id: str) -> int:
-        counter = base.read(TABLE, company_id, COUNTER)
-        return int(counter["seq"]) if counter else 0
-
     def purge(self, before: datetime) -> int:
         """Delete Changes (and their markers) appended before `before`."""
         rows: Iterator = table(TABLE).query_entities(

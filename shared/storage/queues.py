@@ -5,6 +5,7 @@ import: the client comes from `connection` on first send."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 
 ROOM_SYNC = "room-sync"  # functions/rooms.py `sync_tenant_rooms` listens here
@@ -40,13 +41,14 @@ def enqueue_many(queue: str, payloads: Iterable[dict]) -> int:
         return sum(1 for _ in pool.map(lambda p: client.send_message(_text(p)), payloads))
 
 
-def payload_of(body: bytes, *required: str) -> dict | None:
-    """A queue message's JSON object with every `required` key, or None (a malformed message,
-    which the trigger drops with a log line instead of retrying it into the poison queue)."""
+def payload_of(msg, trigger: str, *required: str) -> dict | None:
+    """A queue message's JSON object with every `required` key, or None: a malformed message,
+    which `trigger` drops with a log line instead of retrying it into the poison queue."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(msg.get_body())
     except (ValueError, UnicodeError):
-        return None
+        payload = None
     if not isinstance(payload, dict) or any(payload.get(k) in (None, "") for k in required):
+        logging.getLogger("outlook").error("%s dropped a malformed message %s", trigger, msg.id)
         return None
     return payload

@@ -246,36 +246,26 @@ def test_the_renewal_run_extends_what_expires_soon_and_recreates_what_graph_forg
 
     api, event, sub = created(ready, ms)
     account = (api.company_id, CONTOSO, seed.EMI_ID)
-    ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 3600})
 
     def entry():
         return MicrosoftAccounts().get(*account).subscriptions[""]
 
+    def renewal_run_when_due_in(seconds: int) -> None:
+        """The account row says the subscription expires in `seconds` (within a day: the run acts)."""
+        row = MicrosoftAccounts().get(*account)
+        row.subscriptions[""]["expires_at"] = later(seconds / 3600) + "Z"
+        MicrosoftAccounts().save(row)
+        message = {"company_id": api.company_id, "tenant_id": CONTOSO, "oid": seed.EMI_ID, "renew": True}
+        run(host, "maintain_outlook_subscriptions", message)
+
+    ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 3600})
     old_expiry = entry()["expires_at"]
-    # The account row still says the old expiry: pretend it is within a day to make the run act.
-    row = MicrosoftAccounts().get(*account)
-    row.subscriptions[""]["expires_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    MicrosoftAccounts().save(row)
-    run(
-        host,
-        "maintain_outlook_subscriptions",
-        {"company_id": api.company_id, "tenant_id": CONTOSO, "oid": seed.EMI_ID, "renew": True},
-    )
-    wait_for(
-        lambda: entry()["expires_at"] > time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 50 * 3600)),
-        what="the renewal",
-    )
+    renewal_run_when_due_in(3600)
+    wait_for(lambda: entry()["expires_at"] > later(50) + "Z", what="the renewal")
     assert entry()["id"] == sub["id"] and entry()["expires_at"] >= old_expiry[:13]
     # Graph forgets it (expired): the run recreates it.
     ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 0})
-    row = MicrosoftAccounts().get(*account)
-    row.subscriptions[""]["expires_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
-    MicrosoftAccounts().save(row)
-    run(
-        host,
-        "maintain_outlook_subscriptions",
-        {"company_id": api.company_id, "tenant_id": CONTOSO, "oid": seed.EMI_ID, "renew": True},
-    )
+    renewal_run_when_due_in(60)
     fresh = wait_for(lambda: [s for s in subscriptions(ms) if s["id"] != sub["id"]], what="a recreated subscription")
     assert wait_for(lambda: entry().get("id") == fresh[0]["id"], what="the account row pointing at it")
 

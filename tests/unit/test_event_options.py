@@ -14,23 +14,8 @@ from shared.models import Account, AccountStatus, MicrosoftAccount
 from shared.services import credentials
 from shared.services.availability import busy_addresses, require_free_slot
 from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
+from tests.unit.test_event_input import BASE
 
-BASE = {
-    "schedule_id": "sch-1",
-    "link_id": "ul_1",
-    "subject": "一次面接: 山田太郎",
-    "body": {"content_type": "text", "content": "面接です"},
-    "start": "2026-12-01T10:00:00",
-    "end": "2026-12-01T11:00",
-    "time_zone": "Asia/Tokyo",
-    "attendees": [
-        {"email": "iv@contoso.test", "name": "面接官", "type": "required"},
-        {"email": "opt@contoso.test", "type": "optional"},
-    ],
-    "rooms": ["room1@contoso.test"],
-    "online_meeting": True,
-    "location": "本社",
-}
 # What the commit before room_fallback stored for BASE: its input_hash and input_json.
 STORED_HASH = "12bbf4baca020b6db013302f90535bdb3e88287226b3ee68125b06bf4124d851"
 STORED_JSON = (
