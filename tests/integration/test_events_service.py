@@ -42,6 +42,9 @@ def world(storage, monkeypatch):
             Account("oid-1", "u@t.test", "U"),
             token_cache="x",
             calendars={"default": "cal-1", "teams": {"cal-1": True}},
+            # Already subscribed: a create queues no subscription request, which the e2e host
+            # sharing this Azurite would take and run against this fake credential.
+            subscriptions={"": {"id": "sub-1", "expires_at": "2099-01-01T00:00:00Z"}},
         )
     )
     UserLinks().save(UserLink(company, "ul_1", "herp-1", tenant, "oid-1", "user", utcnow()))
