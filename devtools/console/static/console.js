@@ -328,7 +328,9 @@
       try {
         const { rooms } = await api("GET", "/outlook/tenants/" + encodeURIComponent(tenant()) + "/rooms");
         const buildings = [...new Set(rooms.map((r) => r.building).filter(Boolean))].sort();
+        const picked = f.building.value;  // a reply that comes late must not undo the user's choice
         f.building.replaceChildren(el("option", { value: "" }, "指定なし (any)"), ...buildings.map((b) => el("option", { value: b }, b)));
+        if (buildings.includes(picked)) f.building.value = picked;
       } catch (err) { toast(errorText(err), true); }
     }
     f.calendar.addEventListener("change", onCalendar);
