@@ -66,6 +66,7 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (CONTROL, "/_emulator/schedules/<email>/busy", any_, control_events.schedule_busy),
         (CONTROL, "/_emulator/throttle", post, control.throttle),
         (CONTROL, "/_emulator/latency", post, control.latency),
+        (CONTROL, "/_emulator/time-zones", any_, control.time_zones),
         (CONTROL, "/_emulator/calls", ["GET", "DELETE"], control.calls),
         (CONTROL, "/_emulator/tokens/expire-access", post, control.expire_access),
         (CONTROL, "/_emulator/tokens/expire-refresh", post, control.expire_refresh),

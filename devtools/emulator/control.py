@@ -10,7 +10,7 @@ import uuid
 
 from werkzeug.wrappers import Response
 
-from . import seed, tokens
+from . import seed, timezones, tokens
 from .records import ROOM_LIST_PROPS, ROOM_PROPS, FaultRule, Interrupt, Room, RoomList, User, from_graph, graph_fields
 
 
@@ -134,6 +134,17 @@ def latency(state, request):
     with state.lock:
         state.latency_ms = ms
     return reply({"ms": ms})
+
+
+def time_zones(state, request):
+    """Whether Exchange knows the Windows ids of update KB5124010 (timezones.IDS_OF_KB5124010)."""
+    if request.method == "POST":
+        accept = read_body(request).get("accept_2026_ids")
+        if not isinstance(accept, bool):
+            raise BadRequest("accept_2026_ids must be true or false")
+        with state.lock:
+            state.accept_2026_ids = accept
+    return reply({"accept_2026_ids": state.accept_2026_ids, "ids_2026": sorted(timezones.IDS_OF_KB5124010)})
 
 
 def calls(state, request):

@@ -49,7 +49,7 @@ from .event_input import empty_location, end_before_start, has_blob, normalize, 
 from .graph import EXCHANGE_DENIED, NOT_FOUND, calendars_of, find_calendar, mailbox_owner, select_option
 from .graph_http import Caller, GraphError, GraphResult, immutable_ids, read_json, require
 from .records import Event, User, graph_fields, snake
-from .timezones import iso_z, prefer, preference_applied
+from .timezones import iso_z, prefer, preference_applied, require_known_to_exchange
 from .timezones import render as render_time
 
 WRITE = {"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"}
@@ -296,7 +296,7 @@ def _drop_meeting_without_blob(rec: Event, norm: dict) -> None:
 
 # --- handlers -----------------------------------------------------------------------------------------
 def events_create(state, request, caller: Caller, cal_id=None):
-    tz, body_type = prefer(request)
+    tz, body_type = prefer(request, state.accept_2026_ids)
     headers, immutable = preference_applied(tz, body_type), immutable_ids(request)
     with state.lock:
         owner = _owner(caller, write=True)
@@ -306,6 +306,7 @@ def events_create(state, request, caller: Caller, cal_id=None):
             raise GraphError(400, "ErrorInvalidRequest", "The emulator does not implement writing to shared calendars.")
         raw = read_json(request)
         norm = normalize(raw)
+        require_known_to_exchange(state.accept_2026_ids, *(norm[k]["timeZone"] for k in ("start", "end") if k in norm))
         tx, fingerprint = norm.get("transactionId"), json.dumps(raw, sort_keys=True)
         if tx:
             same = next(
@@ -344,7 +345,7 @@ def event(state, request, caller: Caller, event_id):
 
 
 def _get(state, request, caller: Caller, event_id):
-    tz, body_type = prefer(request)
+    tz, body_type = prefer(request, state.accept_2026_ids)
     selected = select_option(request, EVENT_PROPS, "microsoft.graph.event")
     with state.lock:
         rec = _find(state, _owner(caller, write=False), event_id, read=True)
@@ -356,12 +357,13 @@ def _get(state, request, caller: Caller, event_id):
 
 
 def _update(state, request, caller: Caller, event_id):
-    tz, body_type = prefer(request)
+    tz, body_type = prefer(request, state.accept_2026_ids)
     with state.lock:
         owner = _owner(caller, write=True)
         rec = _find(state, owner, event_id)
         raw = read_json(request)
         norm = normalize(raw)
+        require_known_to_exchange(state.accept_2026_ids, *(norm[k]["timeZone"] for k in ("start", "end") if k in norm))
         if norm.get("transactionId") and norm["transactionId"] != rec.transaction_id:
             raise GraphError(
                 400, "ErrorInvalidRequest", "The transactionId of an event can't be changed after it's created."

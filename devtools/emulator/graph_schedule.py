@@ -31,7 +31,7 @@ import math
 from . import events as ev
 from .graph import mailbox_owner
 from .graph_http import Caller, GraphError, GraphResult, read_json
-from .timezones import parse_local, prefer, preference_applied
+from .timezones import parse_local, prefer, preference_applied, require_known_to_exchange
 from .timezones import render as render_time
 
 MAX_SCHEDULES = 100
@@ -74,7 +74,7 @@ def _view(items, start, end, interval):
 
 
 def get_schedule(state, request, caller: Caller):
-    tz, _body = prefer(request)
+    tz, _body = prefer(request, state.accept_2026_ids)
     owner = mailbox_owner(caller)  # permissions and mailbox first, as Graph does
     params = {k.lower(): v for k, v in read_json(request).items()}
     schedules = params.get("schedules")
@@ -89,6 +89,10 @@ def get_schedule(state, request, caller: Caller):
             f"{MAX_SCHEDULES}; the actual size = {len(schedules)}.",
         )
     start, end = _when(params, "startTime"), _when(params, "endTime")
+    require_known_to_exchange(
+        state.accept_2026_ids,
+        *({k.lower(): v for k, v in params[n].items()}.get("timezone") for n in ("starttime", "endtime")),
+    )
     interval = params.get("availabilityviewinterval", 30)
     if isinstance(interval, str) and interval.strip().isdigit():
         interval = int(interval)  # the concept page's example sends "15"

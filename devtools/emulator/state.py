@@ -71,6 +71,8 @@ class State:
             self.busy_blocks: dict[str, list[BusyBlock]] = {}  # lower-cased address -> blocks
             self.room_requests: dict[tuple[str, str], dt.datetime] = {}  # (organizer key, room) -> due
             self.room_answer_delay = ROOM_ANSWER_DELAY_S
+            # Whether this Exchange took Windows update KB5124010 (the 2026 time zone ids, timezones.py)
+            self.accept_2026_ids = True
             # change notifications (notifications.py): subscriptions, what Graph owes endpoints
             self.subscriptions: dict[str, Subscription] = {}
             self.deliveries: list[Delivery] = []

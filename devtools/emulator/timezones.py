@@ -11,7 +11,14 @@ Docs followed:
   following TimeZone value is not supported: '...'." (observed answer quoted in
   microsoftgraph/microsoft-graph-docs issue #4758; "Greenwich Mean Time" is not a Windows id).
 
-Windows ids -> IANA: the CLDR windowsZones.xml "001" (golden) mappings.
+Windows ids -> IANA: the CLDR windowsZones.xml "001" (golden) mappings. Instants are computed with
+the shipped `tzdata` rules (devtools/emulator/__init__.py), the rules in force in 2026.
+
+The ids Windows added for the 2026 laws (`IDS_OF_KB5124010`) are known only to an Exchange that
+took Windows update KB5124010 (September 2026); one without it refuses them like any unknown name
+(400 TimeZoneNotSupportedException). The control API (`POST /_emulator/time-zones
+{"accept_2026_ids": false}`) plays such an Exchange. Morocco's 2026 change (tzdata 2026e) kept its
+id "Morocco Standard Time" (in the list below since Windows had it): nothing new to refuse.
 """
 
 from __future__ import annotations
@@ -172,6 +179,12 @@ WINDOWS_TO_IANA = {
     "Alberta Standard Time": "America/Edmonton",
     "Manitoba Standard Time": "America/Winnipeg",
 }
+# Windows update KB5124010 (September 2026; Microsoft's DST/time zone blog on the 2026 Canadian changes)
+# added these ids; CLDR windowsZones maps America/Vancouver, America/Edmonton (and the Northwest
+# Territories' zones) and America/Winnipeg to them (tzlocal 5.4.5).
+IDS_OF_KB5124010 = frozenset({"British Columbia Standard Time", "Alberta Standard Time", "Manitoba Standard Time"})
+_NEW_2026 = {name.lower() for name in IDS_OF_KB5124010}
+
 # datetimetimezone.md "Additional time zones", in the page's order. Four entries carry a second
 # name in parentheses ("Europe/Kyiv (Kiev)", "Asia/Toshkent (Tashkent)", "Asia/Astana (Almaty)",
 # "Asia/Yangon (Rangoon)"): both spellings are accepted; the value is the tz database zone used.
@@ -313,6 +326,15 @@ def zone(name) -> ZoneInfo:
         raise not_supported(name) from None
 
 
+def require_known_to_exchange(accept_2026_ids: bool, *names) -> None:
+    """An Exchange without KB5124010 refuses its ids as it refuses any unknown name."""
+    if accept_2026_ids:
+        return
+    for name in names:
+        if isinstance(name, str) and name.strip().lower() in _NEW_2026:
+            raise not_supported(name)
+
+
 def parse_local(value, tz_name, field) -> dt.datetime:
     """dateTimeTimeZone -> aware UTC datetime. `dateTime` is local to `timeZone`; a trailing Z or
     offset (Graph tolerates it) wins over the zone for the instant."""
@@ -354,7 +376,7 @@ _PREFER_TZ = re.compile(r'outlook\.timezone\s*=\s*(?:"([^"]*)"|([^,;\s]+))', re.
 _PREFER_BODY = re.compile(r'outlook\.body-content-type\s*=\s*(?:"([^"]*)"|([^,;\s]+))', re.IGNORECASE)
 
 
-def prefer(request):
+def prefer(request, accept_2026_ids: bool = True):
     """(time zone name or None, body content type or None) from the Prefer header(s); an
     unknown time zone is refused like a bad timeZone in a body."""
     raw = ", ".join(request.headers.getlist("Prefer"))
@@ -363,6 +385,7 @@ def prefer(request):
     if m:
         tz = m.group(1) if m.group(1) is not None else m.group(2)
         zone(tz)
+        require_known_to_exchange(accept_2026_ids, tz)
     m = _PREFER_BODY.search(raw)
     if m:
         body = (m.group(1) if m.group(1) is not None else m.group(2)).lower()
