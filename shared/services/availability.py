@@ -9,11 +9,20 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from shared.auth import Caller
-from shared.errors import SlotConflict, ValidationFailed
+from shared.errors import GraphError, SlotConflict, ValidationFailed
 from shared.services import credentials
-from shared.services.event_input import EventInput, email_address, graph_zone, local_datetime, utc_slot, zone
+from shared.services.event_input import (
+    EventInput,
+    email_address,
+    graph_zone,
+    local_datetime,
+    utc_local,
+    utc_slot,
+    zone,
+)
 from shared.services.event_view import local_time
 from shared.services.user_links import own_link
+from shared.time_zones import zone_refused
 
 MAX_PER_CALL = 20  # getSchedule: at most 20 schedules per request
 MAX_DAYS = 42  # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)
@@ -216,7 +225,15 @@ def availability(caller: Caller, body: dict) -> Availability:
     tz = q["time_zone"]
 
     def fetch(chunk: list[str]) -> list[Schedule]:
-        infos = get_schedule(box, chunk, q["start"], q["end"], graph_zone(tz), q["interval"])
+        try:
+            infos = get_schedule(box, chunk, q["start"], q["end"], graph_zone(tz), q["interval"])
+        except GraphError as exc:
+            if not zone_refused(exc):
+                raise
+            # An Exchange without the latest Windows zone ids (shared/time_zones.py): the same
+            # period in UTC; the answer comes in UTC either way and the view starts at the same instant.
+            start, end = utc_local(q["start"], tz), utc_local(q["end"], tz)
+            infos = get_schedule(box, chunk, start, end, "UTC", q["interval"])
         return [_schedule(info, tz) for info in infos]
 
     results = in_chunks(fetch, q["emails"])

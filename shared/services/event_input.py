@@ -151,6 +151,11 @@ def instant_of(local: str, time_zone: str) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(time_zone))
 
 
+def utc_local(local: str, time_zone: str) -> str:
+    """A stored (validated) local time as the same instant's UTC wall clock, "YYYY-MM-DDTHH:MM:SS"."""
+    return instant_of(local, time_zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _instant(local: str, tz: ZoneInfo, name: str) -> datetime:
     """A local wall-clock time as an aware instant. A time skipped by a DST change (02:30 on the
     spring-forward night) does not exist: 422. A repeated one (the fall-back hour) is its first

@@ -1,6 +1,7 @@
 """HERP -> Graph: the event body of a create, and the PATCH of an edit (only what changed).
 
-Times carry the zone's Windows name (Graph takes few IANA names). Rooms are `resource`
+Times carry the zone's Windows name (Graph takes few IANA names); `in_utc` gives the same instants
+in UTC for an Exchange that refuses that name (shared/time_zones.py). Rooms are `resource`
 attendees and `locations` entries.
 """
 
@@ -9,11 +10,17 @@ from __future__ import annotations
 import html
 import re
 
-from shared.services.event_input import EventInput, graph_zone
+from shared.services.event_input import EventInput, graph_zone, utc_local
 
 
 def _when(local: str, tz: str) -> dict:
     return {"dateTime": local, "timeZone": graph_zone(tz)}
+
+
+def in_utc(payload: dict, event: EventInput) -> dict:
+    """A create or PATCH payload with its start/end as the same instants in UTC (event: its times)."""
+    utc = {"start": utc_local(event.start, event.time_zone), "end": utc_local(event.end, event.time_zone)}
+    return {**payload, **{k: {"dateTime": utc[k], "timeZone": "UTC"} for k in ("start", "end") if k in payload}}
 
 
 def _graph_attendees(event: EventInput, room_names: dict[str, str]) -> list[dict]:

@@ -7,8 +7,10 @@ pair, so a retry after a lost answer finds the same Outlook event instead of mak
 one. Edits are serialised by a short lease on the mapping row (ETag), so concurrent PATCHes
 apply one after the other against the latest stored state. A warm create / GET / PATCH /
 cancel is exactly one Graph call (the token and the calendar's Teams capability are cached);
-a body edit of an online meeting costs one more (the GET that keeps the Teams join block), and
-a row made before ids were immutable costs one translateExchangeIds call, once.
+a body edit of an online meeting costs one more (the GET that keeps the Teams join block), a
+create or time edit that Exchange refuses for its Windows zone id one more (the same instants in
+UTC, shared/time_zones.py), and a row made before ids were immutable costs one
+translateExchangeIds call, once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -36,7 +39,7 @@ from shared.services import credentials, subscriptions
 from shared.services.availability import require_free_slot
 from shared.services.event_changes import Snapshot
 from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
-from shared.services.event_to_graph import body_keeping_meeting, graph_patch, to_graph
+from shared.services.event_to_graph import body_keeping_meeting, graph_patch, in_utc, to_graph
 from shared.services.event_view import OutlookEvent
 from shared.services.user_links import own_link, remember_calendars
 from shared.storage import base
@@ -46,6 +49,7 @@ from shared.storage.events import Events
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
+from shared.time_zones import zone_refused
 
 log = logging.getLogger("outlook.events")
 
@@ -161,6 +165,18 @@ def _with_immutable_id(record: EventRecord, box: credentials.Mailbox) -> EventRe
 # ---- create
 
 
+def _written(write: Callable[[dict], dict], payload: dict, event: EventInput) -> dict:
+    """`write(payload)`; when Exchange refuses the zone's Windows id (one without the latest
+    Windows time zone update), once more with the same instants in UTC."""
+    try:
+        return write(payload)
+    except GraphError as exc:
+        if not zone_refused(exc) or "start" not in payload:
+            raise
+        log.info("Outlook refused the Windows zone of %s: the times go in UTC", event.time_zone)
+        return write(in_utc(payload, event))
+
+
 def _check_repeat(record: EventRecord, event: EventInput) -> None:
     """A stored schedule may only be repeated with the same body, and not after a cancel."""
     if record.input_hash != event.fingerprint():
@@ -213,14 +229,15 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
             if record.status == EventStatus.ACTIVE:
                 return _read(record, box), False  # own_link checked the links of this very body
     # A retry of a create whose outcome was unknown (5xx, timeout) sends byte for byte what the
-    # first attempt sent: the stored input and room names, the same transactionId.
+    # first attempt sent: the stored input and room names, the same transactionId (and, should
+    # Exchange refuse the zone's Windows id again, the same UTC times).
     stored = EventInput.from_json_text(record.input_json)
     path = f"/me/calendars/{quote(stored.calendar_id, safe='')}/events" if stored.calendar_id else "/me/events"
     payload = to_graph(
         stored, record.room_names if record.room_names is not None else room_names, record.transaction_id
     )
     try:
-        created = box.post(path, json=payload)
+        created = _written(lambda sent: box.post(path, json=sent), payload, stored)
     except (GraphUnavailable, GraphTimeout):
         raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
     except (ReauthRequired, LinkRemoved):
@@ -331,7 +348,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
                 )
                 patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
-                changed = box.patch(event_path(record), json=patch)
+                changed = _written(lambda sent: box.patch(event_path(record), json=sent), patch, new)
             else:
                 changed = box.get(event_path(record))
         except GraphError as exc:

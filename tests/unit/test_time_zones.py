@@ -2,10 +2,11 @@
 
 import pytest
 
-from shared.errors import ValidationFailed
-from shared.services.event_input import parse_create, zone
-from shared.services.event_to_graph import to_graph
+from shared.errors import GraphError, GraphUnavailable, ValidationFailed
+from shared.services.event_input import parse_create, utc_local, utc_slot, zone
+from shared.services.event_to_graph import in_utc, to_graph
 from shared.services.event_view import local_time
+from shared.time_zones import zone_refused
 from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
 from tests.unit.test_event_input import BASE
 
@@ -83,3 +84,76 @@ def test_an_answer_in_a_windows_zone_renders_through_its_cldr_zone():
         local_time({"dateTime": "2026-07-01T10:00:00.0000000", "timeZone": "W. Europe Standard Time"}, "Asia/Tokyo")
         == "2026-07-01T17:00:00"
     )
+
+
+# ---- the 2026 laws (tzdata 2026b-e): British Columbia, Alberta/NWT, Manitoba, Morocco stopped changing clocks
+
+WINTER_2027 = [
+    ("America/Vancouver", "British Columbia Standard Time", "2027-01-15T17:00:00"),  # UTC-7, was -8
+    ("America/Edmonton", "Alberta Standard Time", "2027-01-15T16:00:00"),  # UTC-6, was -7
+    ("America/Yellowknife", "Alberta Standard Time", "2027-01-15T16:00:00"),  # the Northwest Territories
+    ("America/Winnipeg", "Manitoba Standard Time", "2027-01-15T15:00:00"),  # UTC-5, was -6
+    ("Africa/Casablanca", "Morocco Standard Time", "2027-01-15T10:00:00"),  # UTC+0, was +1
+    ("America/Los_Angeles", "Pacific Standard Time", "2027-01-15T18:00:00"),  # still changes: PST
+]
+
+
+@pytest.mark.parametrize("iana,windows,utc", WINTER_2027)
+def test_a_10_00_interview_in_winter_2027_is_at_the_instant_the_law_says(iana, windows, utc):
+    event = parse_create({**BASE, "time_zone": iana, "start": "2027-01-15T10:00:00", "end": "2027-01-15T11:00:00"})
+    graph = to_graph(event, {}, "tx")
+    assert graph["start"] == {"dateTime": "2027-01-15T10:00:00", "timeZone": windows}  # the current CLDR id
+    assert in_utc(graph, event)["start"] == {"dateTime": utc, "timeZone": "UTC"}  # the fallback's instant
+    assert utc_slot(event.start, event.end, iana)[0].strftime("%Y-%m-%dT%H:%M:%S") == utc  # conflict checks, finder
+    assert local_time({"dateTime": utc + ".0000000", "timeZone": "UTC"}, iana) == "2027-01-15T10:00:00"  # GET
+
+
+@pytest.mark.parametrize(
+    "iana,local,utc",
+    [
+        ("America/Vancouver", "2027-07-15T10:00:00", "2027-07-15T17:00:00"),  # no summer time either: one offset
+        ("America/Los_Angeles", "2027-07-15T10:00:00", "2027-07-15T17:00:00"),  # PDT
+        ("America/Los_Angeles", "2027-03-14T01:59:00", "2027-03-14T09:59:00"),  # before spring-forward (PST)
+        ("America/Los_Angeles", "2027-03-14T03:00:00", "2027-03-14T10:00:00"),  # after it (PDT)
+        ("America/New_York", "2027-11-07T00:59:00", "2027-11-07T04:59:00"),  # before fall-back (EDT)
+        ("America/New_York", "2027-11-07T01:30:00", "2027-11-07T05:30:00"),  # the repeated hour: its first time
+        ("America/New_York", "2027-11-07T02:00:00", "2027-11-07T07:00:00"),  # after it (EST)
+    ],
+)
+def test_zones_that_still_change_keep_their_2027_edges(iana, local, utc):
+    assert utc_local(local, iana) == utc
+    assert local_time({"dateTime": utc + ".0000000", "timeZone": "UTC"}, iana) == local
+
+
+def test_the_spring_forward_gap_of_2027_is_refused():
+    with pytest.raises(ValidationFailed) as info:
+        parse_create(
+            {**BASE, "time_zone": "America/New_York", "start": "2027-03-14T02:30:00", "end": "2027-03-14T04:00:00"}
+        )
+    assert info.value.code == "invalid_datetime"
+
+
+def test_the_fallback_in_utc_changes_only_the_times():
+    event = parse_create(
+        {**BASE, "time_zone": "America/Vancouver", "start": "2027-01-15T10:00:00", "end": "2027-01-15T11:00:00"}
+    )
+    graph = to_graph(event, {}, "tx")
+    utc = in_utc(graph, event)
+    assert utc["end"] == {"dateTime": "2027-01-15T18:00:00", "timeZone": "UTC"}
+    assert {k: v for k, v in utc.items() if k not in ("start", "end")} == {
+        k: v for k, v in graph.items() if k not in ("start", "end")
+    }
+    assert in_utc({"subject": "x"}, event) == {"subject": "x"}  # a PATCH without times stays as it is
+
+
+@pytest.mark.parametrize(
+    "error,refused",
+    [
+        (GraphError(status=400, graph_code="TimeZoneNotSupportedException"), True),
+        (GraphError(status=400, graph_code="ErrorInvalidRequest"), False),
+        (GraphError(status=500, graph_code="TimeZoneNotSupportedException"), False),
+        (GraphUnavailable(status=400, graph_code="TimeZoneNotSupportedException"), False),
+    ],
+)
+def test_only_graphs_time_zone_refusal_makes_the_service_send_utc(error, refused):
+    assert zone_refused(error) is refused
