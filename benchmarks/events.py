@@ -1,6 +1,8 @@
 """Event operations through the host against the emulator: Graph calls per operation (from the
 emulator's call log) and latency percentiles of create / GET / PATCH / PATCH of an online
-meeting's body (which reads the body first, to keep the Teams join block) / cancel.
+meeting's body (which reads the body first, to keep the Teams join block) / cancel, and of a
+create / PATCH of the time in America/Vancouver against an Exchange that refuses the 2026 Windows
+ids (the UTC fallback: one more Graph call).
 
     .venv/bin/python -m benchmarks.events --iterations 30
 
@@ -82,8 +84,30 @@ def main() -> None:
             )
             measure("cancel", "DELETE", f"/outlook/events/bench-{i}?notify=true", 204)
 
+        # An Exchange without Windows update KB5124010 refuses "British Columbia Standard Time": the
+        # service sends the same instants in UTC (the refused call, then the one that works).
+        s.emu("POST", "time-zones", {"accept_2026_ids": False})
+        for i in range(args.iterations):
+            day = 1 + i % 28
+            body = {
+                "schedule_id": f"bench-bc-{i}",
+                "link_id": link_id,
+                "subject": f"Interview {i}",
+                "start": f"2027-02-{day:02d}T{9 + i % 8:02d}:00:00",
+                "end": f"2027-02-{day:02d}T{10 + i % 8:02d}:00:00",
+                "time_zone": "America/Vancouver",
+                "attendees": [{"email": seed.UPN[seed.GORO_ID], "type": "required"}],
+                "rooms": [room],
+                "online_meeting": True,
+            }
+            measure("create-utc", "POST", "/outlook/events", 201, json=body)
+            moved = {"start": f"2027-02-{day:02d}T{8 + i % 8:02d}:30:00", "end": body["end"]}
+            measure("patch-utc", "PATCH", f"/outlook/events/bench-bc-{i}", 200, json=moved)
+            measure("cancel", "DELETE", f"/outlook/events/bench-bc-{i}?notify=true", 204)
+        s.emu("POST", "time-zones", {"accept_2026_ids": True})
+
         print(f"event operations through devtools.host, {args.iterations} iterations each (token cached)")
-        for op in ("create", "get", "patch", "patch-body", "cancel"):
+        for op in ("create", "get", "patch", "patch-body", "cancel", "create-utc", "patch-utc"):
             g, t, lat = graph_calls[op], token_calls[op], latencies[op]
             print(
                 f"  {op:10s} Graph calls/op: min {min(g)} max {max(g)}; token calls/op: max {max(t)}; "
