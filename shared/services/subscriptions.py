@@ -388,7 +388,8 @@ def recreate(box: credentials.Mailbox, calendar: str, old_id: str) -> None:
 
 def drop_all(account: MicrosoftAccount) -> None:
     """Delete the account's subscriptions in Graph (best effort: unreauthorized, they deliver
-    nothing after an hour and expire within LIFETIME; a later create replaces one left behind) and here (then nothing of them is processed any more)."""
+    nothing after an hour and expire within LIFETIME; a later create replaces one left behind)
+    and here (then nothing of them is processed any more)."""
     entries = [e["id"] for e in (account.subscriptions or {}).values() if e.get("id")]
     if not entries:
         return
