@@ -1,7 +1,10 @@
 """Microsoft Graph client: one reused session, timeouts, bounded retries, paging.
 
 429/503/504 are retried honouring `Retry-After` (seconds), at most MAX_RETRIES times and never
-past the caller's time budget; then `GraphUnavailable`. A timeout is `GraphTimeout`. Any other
+past the caller's time budget; then `GraphUnavailable`. A POST is retried on 429 only (throttled:
+Graph did not carry it out), not on 503/504, which can come after Graph did (a repeated
+subscription create meets 409, a repeated cancel an error for an event it cancelled): the caller
+decides, or says `idempotent=True` when repeating is harmless (reads sent as POST). A timeout is `GraphTimeout`. Any other
 error is `GraphError` carrying the status and Graph's error `code` (the body itself is never
 echoed: it can quote request data). See Graph docs concepts/throttling.md and errors.md.
 """
@@ -20,6 +23,7 @@ from shared.settings import get_settings
 log = logging.getLogger("outlook.graph")
 
 RETRY_STATUSES = (429, 503, 504)
+NOT_CARRIED_OUT = (429,)  # throttling.md: the request was refused before it was carried out
 MAX_RETRIES = 3
 DEFAULT_BUDGET_SECONDS = 20.0
 MAX_PAGES = 1000
@@ -57,11 +61,14 @@ def request(
     json: Any = None,
     headers: dict | None = None,
     budget: float = DEFAULT_BUDGET_SECONDS,
+    idempotent: bool | None = None,
 ) -> Any:
-    """One Graph call; returns the JSON body (None for 204/empty). Raises GraphError subclasses."""
+    """One Graph call; returns the JSON body (None for 204/empty). Raises GraphError subclasses.
+    `idempotent` (default: every method but POST) allows retrying a 503/504 (module docstring)."""
     import requests
 
     url = _url(path)
+    retry_statuses = RETRY_STATUSES if (method != "POST" if idempotent is None else idempotent) else NOT_CARRIED_OUT
     deadline = time.monotonic() + budget
     all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
     for attempt in range(MAX_RETRIES + 1):
@@ -74,7 +81,11 @@ def request(
             raise GraphUnavailable() from None
         if response.status_code in RETRY_STATUSES:
             wait = _retry_after(response, attempt)
-            if attempt == MAX_RETRIES or time.monotonic() + wait > deadline:
+            if (
+                response.status_code not in retry_statuses
+                or attempt == MAX_RETRIES
+                or time.monotonic() + wait > deadline
+            ):
                 log.warning(
                     "graph %s %s: %s, giving up after %d tries",
                     method,

@@ -251,6 +251,8 @@ class Subscription:
     client_state_hash: str  # sha256 hex of the clientState; the secret itself is never stored
     expires_at: datetime
     etag: str | None = None
+    reauthorized_at: datetime | None = None  # the last create, renew or reauthorization
+    authorized_until: datetime | None = None  # expiry of the token it was last authorized with
 
 
 @dataclass

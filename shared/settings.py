@@ -11,7 +11,7 @@ import binascii
 import functools
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.errors import ConfigurationError
 
@@ -86,8 +86,9 @@ class Settings:
     def notifications_url(self) -> str:
         """Graph's `notificationUrl`: MS_NOTIFICATION_URL, else POST /api/outlook/notifications on
         MS_REDIRECT_URI's origin (its lifecycle twin is this URL + "/lifecycle")."""
-        if self.notification_url:
-            return self.notification_url.rstrip("/")
+        if self.notification_url:  # a trailing "/" of the path goes; a query (`?code=...`) stays
+            parts = urlsplit(self.notification_url)
+            return urlunsplit(parts._replace(path=parts.path.rstrip("/")))
         parts = urlsplit(self.require("redirect_uri"))
         return f"{parts.scheme}://{parts.netloc}/api/outlook/notifications"
 

@@ -70,6 +70,7 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (CONTROL, "/_emulator/calls", ["GET", "DELETE"], control.calls),
         (CONTROL, "/_emulator/tokens/expire-access", post, control.expire_access),
         (CONTROL, "/_emulator/tokens/expire-refresh", post, control.expire_refresh),
+        (CONTROL, "/_emulator/tokens/lifetime", any_, control.token_lifetime),
         (CONTROL, "/_emulator/tokens/expire-codes", post, control.expire_codes),
         (CONTROL, "/_emulator/tenants/<tid>/rooms", any_, control.tenant_rooms),
         (CONTROL, "/_emulator/tenants/<tid>/consent", ["GET", "POST", "DELETE"], control.tenant_consent),

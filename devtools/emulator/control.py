@@ -160,6 +160,18 @@ def expire_access(state, request):
         return reply({"expired_access_tokens": len(state.access_tokens)})
 
 
+def token_lifetime(state, request):
+    """GET, POST {"seconds": 5..86400}: how long access tokens issued from now on last (default 3599;
+    reset restores it). Token expiry, and a subscription's pause when its token expires, in seconds."""
+    with state.lock:
+        if request.method == "POST":
+            seconds = read_body(request).get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, int) or not 5 <= seconds <= 86400:
+                raise BadRequest("seconds must be a whole number from 5 to 86400")
+            state.token_lifetime = seconds
+        return reply({"seconds": state.token_lifetime})
+
+
 def expire_refresh(state, request):
     """Every refresh token issued so far is now past its inactivity window (AADSTS700082)."""
     with state.lock:

@@ -15,6 +15,7 @@ change happens and no notification is sent for it (to test `missed` handling).
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from . import events as ev
 from . import notifications as nt
@@ -33,6 +34,7 @@ CONFIG_KEYS = {
     "timeout_seconds": ("timeout_seconds", float, 0.1, 30),
     "expiry_warning_seconds": ("expiry_warning_seconds", float, 0, 3 * 86400),
 }
+SWITCHES = ("paused", "lose_lifecycle")
 
 
 def _organizer_item(state, event_id) -> Event | None:
@@ -116,6 +118,7 @@ def _sub_view(state, sub) -> dict:
         "immutableIds": sub.immutable_ids,
         "paused": sub.paused,
         "tokenExpires": nt._stamp(sub.token_exp),
+        "held": nt.held(sub, time.time()),
         "delivered": sub.deliveries,
         "pending": sum(
             1 for d in state.deliveries if d.subscription_id == sub.id and d.status in ("pending", "sending")
@@ -192,6 +195,7 @@ def _config_view(cfg) -> dict:
         "timeout_seconds": cfg.timeout_seconds,
         "expiry_warning_seconds": cfg.expiry_warning_seconds,
         "paused": cfg.paused,
+        "lose_lifecycle": cfg.lose_lifecycle,
     }
 
 
@@ -200,9 +204,9 @@ def notifications_config(state, request):
         cfg = state.notify_config
         if request.method == "POST":
             body = read_body(request)
-            unknown = set(body) - set(CONFIG_KEYS) - {"paused"}
+            unknown = set(body) - set(CONFIG_KEYS) - set(SWITCHES)
             if unknown:
-                raise BadRequest(f"unknown settings {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + ['paused']}")
+                raise BadRequest(f"unknown settings {sorted(unknown)}; known: {sorted(CONFIG_KEYS) + list(SWITCHES)}")
             updates = {}
             for key, (attr, kind, low, high) in CONFIG_KEYS.items():
                 if key in body:
@@ -212,10 +216,11 @@ def notifications_config(state, request):
                     if kind is int and int(v) != v:
                         raise BadRequest(f"{key} must be an integer")
                     updates[attr] = kind(v)
-            if "paused" in body:
-                if not isinstance(body["paused"], bool):
-                    raise BadRequest("paused must be a boolean")
-                updates["paused"] = body["paused"]
+            for key in SWITCHES:
+                if key in body:
+                    if not isinstance(body[key], bool):
+                        raise BadRequest(f"{key} must be a boolean")
+                    updates[key] = body[key]
             for attr, v in updates.items():
                 setattr(cfg, attr, v)
         return reply(_config_view(cfg))

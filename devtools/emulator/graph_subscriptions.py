@@ -13,9 +13,21 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/ 
 - resources/subscription.md: changeType created/updated/deleted (comma-separated); clientState at
   most 128 characters; latestSupportedTlsVersion v1_0..v1_3, default v1_2; notificationUrl and
   lifecycleNotificationUrl "must make use of the HTTPS protocol" (the emulator also takes http on
-  a loopback host); Outlook event subscriptions last at most 4230 minutes. The answer above it:
-  400 ExtensionError "Subscription expiration can only be 4230 minutes in the future."
-  (docs-contrib #7726).
+  a loopback host). concepts/includes/change-notifications-subscription-lifetime.md (11/2024):
+  Outlook event subscriptions last at most 10,080 minutes (older pages: 4,230). The answer above
+  it: 400 ExtensionError "Subscription expiration can only be 10080 minutes in the future." (the
+  wording observed with 4230, docs-contrib #7726).
+- concepts/change-notifications-delivery-webhooks.md and subscription-post-subscriptions.md:
+  "Duplicate subscriptions aren't allowed": a create with the same changeType and resource as an
+  existing subscription (of the app, for the signed-in user) -> 409 "Subscription Id <id> already
+  exists for the requested combination" (error code ObjectIdentifierInUse, as observed in the
+  field: a public Graph client's handling of this 409, 2023). Checked before the validation
+  handshake and again when the subscription is stored.
+- concepts/change-notifications-delivery-webhooks.md "Authentication" (01/2025): the access token
+  the subscription was created, renewed or reauthorized with "generally expires within 1 hour. If
+  an access token expires, notifications aren't delivered" (held and retried up to 4 hours:
+  notifications.py); renew or reauthorize with a valid token resumes delivery. `token_exp` is
+  that token's `exp`.
 - concepts/outlook-change-notifications-overview.md: with delegated permissions only folders of
   the signed-in user's mailbox; items in shared/delegated folders are not supported.
 - Field: `me/events` covers the default calendar only; `me/calendars/{id}/events` one calendar
@@ -45,7 +57,7 @@ from .graph import OWN_CALENDARS, calendars_of, mailbox_owner
 from .graph_http import Caller, GraphError, GraphResult, bearer, immutable_ids, read_json
 from .records import Subscription, User
 
-MAX_MINUTES = 4230
+MAX_MINUTES = 10080  # Outlook events (change-notifications-subscription-lifetime.md, 11/2024)
 CHANGE_TYPES = ("created", "updated", "deleted")
 TLS_VERSIONS = ("v1_0", "v1_1", "v1_2", "v1_3")
 PAYLOAD = "Could not process subscription creation payload. Are all property names spelled and camelCased properly?"
@@ -170,8 +182,10 @@ def _reauthorize(state, request, caller: Caller, sub: Subscription) -> None:
     """Renew/reauthorize: the app's current token must still carry the permission it needs."""
     if not state.granted(sub.tenant_id, sub.owner) & OWN_CALENDARS:
         raise GraphError(403, "ExtensionError", FORBIDDEN.replace("Create", "Reauthorize"))
+    if sub.paused:
+        nt.snapshot(state, sub)  # what changed while permissions were gone is lost (lifecycle-events)
+    # A fresh token resumes delivery: held notifications go out (delivery-webhooks "Authentication").
     sub.authorized_at, sub.token_exp, sub.paused = time.time(), _token_exp(request), False
-    nt.snapshot(state, sub)  # what changed while paused is lost (lifecycle-events)
 
 
 # --- handlers --------------------------------------------------------------------------------------------
@@ -190,6 +204,24 @@ def subscriptions(state, request, caller: Caller):
             s.pop("@odata.context")
         return GraphResult({"@odata.context": f"{state.base_url}/v1.0/$metadata#subscriptions", "value": mine})
     return _create(state, request, caller)
+
+
+def _refuse_duplicate(state, owner: User, app: str, cal_id: str, kinds: list[str]) -> None:
+    """409 when the app already holds a live subscription with the same changeType on the same
+    resource of this mailbox (the module doc; caller holds the lock). The resource is compared as
+    resolved (`me/events` and `users/{own id}/events` name the same calendar)."""
+    now = dt.datetime.now(dt.UTC)
+    for s in state.subscriptions.values():
+        if (
+            s.owner == owner.id
+            and s.application_id == app
+            and s.calendar_id == cal_id
+            and s.change_types == kinds
+            and s.expiration > now
+        ):
+            raise GraphError(
+                409, "ObjectIdentifierInUse", f"Subscription Id {s.id} already exists for the requested combination"
+            )
 
 
 def _create(state, request, caller: Caller):
@@ -219,26 +251,30 @@ def _create(state, request, caller: Caller):
     url = _url(body["notificationurl"], "notificationUrl")
     lifecycle = body.get("lifecyclenotificationurl")
     lifecycle = _url(lifecycle, "lifecycleNotificationUrl") if lifecycle else None
+    kinds = [c for c in CHANGE_TYPES if c in kinds]
+    app = _app_id(request)
     with state.lock:
         cal_id = resolve_resource(state, owner, body["resource"])
+        _refuse_duplicate(state, owner, app, cal_id, kinds)
     sub_id = str(uuid.uuid4())
     for target in [url] + ([lifecycle] if lifecycle else []):
         failure = nt.validate_endpoint(state, sub_id, target)  # outside the lock: it waits up to 10 s
         if failure:
             raise GraphError(400, *failure)
     with state.lock:
+        _refuse_duplicate(state, owner, app, cal_id, kinds)  # one made while this one was validated
         sub = Subscription(
             id=sub_id,
             tenant_id=owner.tenant_id,
             owner=owner.id,
             calendar_id=cal_id,
             resource=body["resource"],
-            change_types=[c for c in CHANGE_TYPES if c in kinds],
+            change_types=kinds,
             notification_url=url,
             lifecycle_url=lifecycle,
             client_state=client_state,
             expiration=expiration,
-            application_id=_app_id(request),
+            application_id=app,
             creator_id=owner.id,
             tls_version=tls,
             immutable_ids=immutable_ids(request),

@@ -36,11 +36,18 @@ Sources (microsoftgraph/microsoft-graph-docs-contrib unless noted):
   subscriptionExpirationDateTime, tenantId, clientState, lifecycleEvent}; reauthorizationRequired
   when the access token is about to expire, the subscription is about to expire, or an admin
   revoked the app's permissions (then "eventually change notification delivery pauses" until
-  reauthorize/renew; changes meanwhile are lost); subscriptionRemoved when access conditions
+  reauthorize/renew; changes meanwhile are lost), sent repeatedly; subscriptionRemoved when access conditions
   changed (the Graph blog "Subscription lifetime changes for Outlook resources": the creating
   user's password reset, account disabled; earlier lifecycle page: "User's account has been
   revoked"); missed when notifications were not delivered. A subscription that expires is deleted
   (delivery-webhooks "Renew a subscription").
+- concepts/change-notifications-delivery-webhooks.md "Authentication" (01/2025): the access token
+  behind the subscription's last create/renew/reauthorize "generally expires within 1 hour. If an
+  access token expires, notifications aren't delivered"; Graph keeps them and retries "for up to
+  4 hours". So once `token_exp` has passed, basic notifications are HELD (queued, not sent) until
+  a renew or reauthorize with a valid token; a held one older than `max_retry_age_seconds` is
+  dropped and `missed` follows. reauthorizationRequired comes TOKEN_WARNING_S before the token
+  expires and again when it has expired (lifecycle-events: "repeatedly").
 """
 
 from __future__ import annotations
@@ -177,7 +184,10 @@ def queue_lifecycle(state, sub: Subscription, event: str) -> Delivery | None:
         "clientState": sub.client_state,
         "lifecycleEvent": event,
     }
-    return _new_delivery(state, "lifecycle", sub.id, sub.lifecycle_url, [item], event)
+    d = _new_delivery(state, "lifecycle", sub.id, sub.lifecycle_url, [item], event)
+    if state.notify_config.lose_lifecycle:
+        d.status, d.last_status = "dropped", "lost"  # control knob: lost on the way, never sent
+    return d
 
 
 def _queue_change(state, sub: Subscription, change: str, event_id: str, change_key: str) -> None:
@@ -267,10 +277,18 @@ def _sweep(state, now: float) -> None:
         if sub.token_exp - now <= TOKEN_WARNING_S and sub.reauth_sent_for != sub.token_exp:
             sub.reauth_sent_for = sub.token_exp
             queue_lifecycle(state, sub, "reauthorizationRequired")
+        if held(sub, now) and sub.held_sent_for != sub.token_exp:
+            sub.held_sent_for = sub.token_exp  # delivery pauses now: said once more
+            queue_lifecycle(state, sub, "reauthorizationRequired")
         left = (sub.expiration - at).total_seconds()
         if left <= cfg.expiry_warning_seconds and sub.expiry_warned_for != sub.expiration:
             sub.expiry_warned_for = sub.expiration
             queue_lifecycle(state, sub, "reauthorizationRequired")
+
+
+def held(sub: Subscription, now: float) -> bool:
+    """The access token behind the last authorization has expired: basic notifications wait."""
+    return sub.token_exp <= now
 
 
 # --- delivery ---------------------------------------------------------------------------------------------
@@ -322,7 +340,12 @@ class Notifier:
                     self._drop(d)
             if cfg.paused:
                 return
-            due = [d for d in state.deliveries if d.status == "pending" and d.due <= now]
+            waiting = {s.id for s in state.subscriptions.values() if held(s, now)}
+            due = [
+                d
+                for d in state.deliveries
+                if d.status == "pending" and d.due <= now and not (d.kind == "basic" and d.subscription_id in waiting)
+            ]
             # first attempts to one URL go together in one POST; retries go alone
             fresh: dict[tuple[str, str], list[Delivery]] = {}
             for d in due:

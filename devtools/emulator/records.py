@@ -380,6 +380,7 @@ class Subscription:
     seen: dict[str, tuple[str, str]] = field(default_factory=dict)
     paused: bool = False  # reauthorization required before notifications flow again
     reauth_sent_for: float | None = None  # token_exp a reauthorizationRequired was sent for
+    held_sent_for: float | None = None  # token_exp whose expiry (delivery held) was announced
     expiry_warned_for: dt.datetime | None = None
     deliveries: int = 0  # notifications delivered (basic + lifecycle)
 
@@ -412,3 +413,4 @@ class NotifyConfig:
     timeout_seconds: float = 3.0  # delivery-webhooks: a 2xx "within 3 seconds"
     expiry_warning_seconds: float = 900.0
     paused: bool = False
+    lose_lifecycle: bool = False  # lifecycle notifications are lost on the way (logged as dropped)

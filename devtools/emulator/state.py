@@ -29,6 +29,10 @@ from .records import (
     from_graph,
 )
 
+# Entra's access tokens last 60-90 minutes (the docs' example expires_in: 3599); settable by the
+# control API (`tokens/lifetime`) so that token expiry can be tested in seconds.
+TOKEN_LIFETIME = 3599
+
 MULTI_TENANT_SEGMENTS = ("organizations", "common")
 ROOM_ANSWER_DELAY_S = 1.0  # how long a room mailbox takes to answer (control API changes it)
 
@@ -64,6 +68,7 @@ class State:
             self.refresh_tokens: dict[str, RefreshToken] = {}  # opaque token -> grant
             self.access_tokens: set[str] = set()  # uti of every access token issued
             self.expired_utis: set[str] = set()  # access tokens expired by the control API
+            self.token_lifetime = TOKEN_LIFETIME  # seconds an access token lasts (control `tokens/lifetime`)
             self.faults: list[FaultRule] = []  # first match wins
             self.latency_ms = 0
             self.calls: list[Call] = []

@@ -21,7 +21,6 @@ from .oauth import OAuthError
 from .records import RefreshToken
 from .state import utc_iso
 
-TOKEN_LIFETIME = 3599  # the docs' example expires_in
 INACTIVE_RT_DAYS = 90
 _MFA_TEXT = (
     "Due to a configuration change made by your administrator, or because you moved to a "
@@ -297,6 +296,7 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
     """Token response: access token for Graph (v1.0 token format, as Graph uses), refresh token
     when offline_access was asked (always on refresh), id token when openid was asked."""
     now = int(time.time())
+    lifetime = state.token_lifetime
     tid, oid = user.tenant_id, user.id
     wids = list(dict.fromkeys(user.roles + [seed.ROLE_USER]))
     with state.lock:
@@ -309,7 +309,7 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
             "iss": f"https://sts.windows.net/{tid}/",
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME,
+            "exp": now + lifetime,
             "acct": 0,
             "amr": ["pwd"],
             "app_displayname": seed.APP_DISPLAY_NAME,
@@ -338,8 +338,8 @@ def issue(state, user, sreq, graph, form, nonce=None, session_id=None, auth_time
     body = {
         "token_type": "Bearer",
         "scope": sreq.echo(graph),
-        "expires_in": TOKEN_LIFETIME,
-        "ext_expires_in": TOKEN_LIFETIME,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": access,
     }
     with state.lock:

@@ -128,7 +128,7 @@ def get_schedule(box: credentials.Mailbox, emails: list[str], start: str, end: s
         "endTime": {"dateTime": end, "timeZone": graph_tz},
         "availabilityViewInterval": interval,
     }
-    return box.post("/me/calendar/getSchedule", json=payload).get("value", [])
+    return box.post("/me/calendar/getSchedule", json=payload, idempotent=True).get("value", [])  # a read
 
 
 def in_chunks(fetch: Callable[[list[str]], list[T]], emails: list[str]) -> list[list[T]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import crypto, graph, identity
@@ -90,6 +91,21 @@ def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
     return token
 
 
+ASSUMED_TOKEN_LIFE = timedelta(minutes=45)  # an access token whose `exp` cannot be read (opaque)
+
+
+def token_expiry(token: str) -> datetime:
+    """The access token's `exp` (read, not verified: Graph verifies it; we only plan with it),
+    or a conservative guess when the token is not a readable JWT."""
+    import jwt  # PyJWT, loaded on first use (cold start), as shared.auth does
+
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+        return datetime.fromtimestamp(float(exp), UTC)
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError, OverflowError):
+        return utcnow() + ASSUMED_TOKEN_LIFE
+
+
 MAX_CONCURRENT_PER_MAILBOX = 4  # Graph's Outlook limit: 4 concurrent requests per mailbox
 _mailbox_slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
@@ -118,6 +134,12 @@ class Mailbox:
 
     def token(self, *, force_refresh: bool = False) -> str:
         return _refreshed_token(self.account, force_refresh=force_refresh)
+
+    def redeem(self) -> datetime:
+        """Redeem the refresh token now: the calls that follow use the new access token. Returns
+        when that token expires, i.e. until when a subscription created, renewed or reauthorized
+        with it keeps delivering (change-notifications-delivery-webhooks.md "Authentication")."""
+        return token_expiry(self.token(force_refresh=True))
 
     def request(self, method: str, path: str, *, prefer: str = "", **kwargs) -> Any:
         """One Graph call (shared.graph.request: retries, timeouts); `prefer` adds preferences."""

@@ -146,6 +146,7 @@ def _with_immutable_id(record: EventRecord, box: credentials.Mailbox) -> EventRe
                 "sourceIdType": "restId",
                 "targetIdType": "restImmutableEntryId",
             },
+            idempotent=True,  # a read: repeating it after a 503 is harmless
         )
     except GraphError as exc:
         if type(exc) is not GraphError or exc.status >= 500:

@@ -23,7 +23,8 @@ row's ETag (the row's outbox), then append them to the feed and clear the outbox
   refuses a Change id twice).
 A booked room that declines an event with `room_fallback` is handed to
 shared.services.room_fallback (remembered on the row as pending until it is handled).
-Lifecycle events: `reauthorizationRequired` renews the subscription, `subscriptionRemoved`
+Lifecycle events: `reauthorizationRequired` reauthorizes the subscription with a freshly
+redeemed token (shared.services.subscriptions.reauthorize), `subscriptionRemoved`
 makes a new one (and catches up), `missed` catches up: the account's events made through this
 API are re-read (the most recent CATCH_UP_LIMIT of them that have not ended a week ago).
 """
@@ -211,7 +212,7 @@ def _lifecycle(message: dict) -> None:
     try:
         box = credentials.mailbox(company_id, tenant_id, oid)
         if event == "reauthorizationRequired":
-            subscriptions.renew(box, calendar, sub_id)
+            subscriptions.reauthorize(box, calendar, sub_id, received_at=parse_iso(message.get("received_at")))
         elif event == "subscriptionRemoved":
             forget(sub_id)
             subscriptions.recreate(box, calendar, sub_id)  # catches up after the create

@@ -4,7 +4,7 @@ points back (MicrosoftAccount.subscriptions)."""
 
 from __future__ import annotations
 
-from shared.models import Subscription, iso, parse_iso_required
+from shared.models import Subscription, iso, parse_iso, parse_iso_required
 from shared.storage import base
 from shared.storage.base import escape_key, unescape_key
 
@@ -22,6 +22,8 @@ def to_entity(s: Subscription) -> dict:
         "calendar": s.calendar,
         "client_state_hash": s.client_state_hash,
         "expires_at": iso(s.expires_at),
+        "reauthorized_at": iso(s.reauthorized_at),
+        "authorized_until": iso(s.authorized_until),
     }
 
 
@@ -35,6 +37,8 @@ def from_entity(e) -> Subscription:
         client_state_hash=e["client_state_hash"],
         expires_at=parse_iso_required(e["expires_at"]),
         etag=base.etag_of(e),
+        reauthorized_at=parse_iso(e.get("reauthorized_at")),
+        authorized_until=parse_iso(e.get("authorized_until")),
     )
 
 

@@ -160,8 +160,9 @@ def test_a_failed_handshake_creates_nothing(emu, emi, rx, mode, code):
 
 
 def test_expiration_limits_urls_and_resources(emu, emi, rx):
-    err = assert_graph_error(_subscribe(emi, rx, expirationDateTime=_expiry(4231)), 400, "ExtensionError")
-    assert err["message"] == "Subscription expiration can only be 4230 minutes in the future."
+    # change-notifications-subscription-lifetime.md (11/2024): 10,080 minutes for Outlook events
+    err = assert_graph_error(_subscribe(emi, rx, expirationDateTime=_expiry(10081)), 400, "ExtensionError")
+    assert err["message"] == "Subscription expiration can only be 10080 minutes in the future."
     assert_graph_error(_subscribe(emi, rx, expirationDateTime=_expiry(-1)), 400, "ExtensionError")
     assert_graph_error(_subscribe(emi, rx, notificationUrl="http://example.com/notify"), 400, "InvalidRequest")
     assert_graph_error(_subscribe(emi, rx, resource="me/messages"), 400, "InvalidRequest")
@@ -169,7 +170,9 @@ def test_expiration_limits_urls_and_resources(emu, emi, rx):
     assert_graph_error(_subscribe(emi, rx, change="created,moved"), 400, "InvalidRequest")
     assert_graph_error(_subscribe(emi, rx, clientState="x" * 129), 400, "InvalidRequest")
     assert rx.validations == []  # a bad request is refused before any handshake
-    assert _subscribe(emi, rx, expirationDateTime=_expiry(4229)).status_code == 201
+    made = _subscribe(emi, rx, expirationDateTime=_expiry(10079))
+    assert made.status_code == 201, made.text
+    assert emi.call("DELETE", f"/subscriptions/{made.json()['id']}").status_code == 204
     assert _subscribe(emi, rx, resource=f"users/{seed.EMI_ID}/events").status_code == 201
     # a token without any calendar permission
     plain = Client(emu, BEN, scopes=["User.Read"])
@@ -182,7 +185,7 @@ def test_renew_delete_reauthorize_and_expiry(emu, emi, rx):
     r = emi.call("PATCH", f"/subscriptions/{sub['id']}", json={"expirationDateTime": later})
     assert r.status_code == 200 and r.json()["expirationDateTime"][:19] == later[:19], r.text
     assert_graph_error(
-        emi.call("PATCH", f"/subscriptions/{sub['id']}", json={"expirationDateTime": _expiry(4300)}),
+        emi.call("PATCH", f"/subscriptions/{sub['id']}", json={"expirationDateTime": _expiry(10081)}),
         400,
         "ExtensionError",
     )
@@ -213,7 +216,7 @@ def test_renew_delete_reauthorize_and_expiry(emu, emi, rx):
 
 def test_notifications_carry_default_or_immutable_ids_and_come_twice(emu, emi, rx):
     plain = _new_sub(emi, rx, change="updated,deleted")
-    immutable = _new_sub(emi, rx, change="updated,deleted", headers=IMMUTABLE)
+    immutable = _new_sub(emi, rx, change="updated", headers=IMMUTABLE)  # another changeType: no 409
     e = emi.call("POST", "/me/events", json=event_body(), headers=IMMUTABLE).json()
     default_id = emi.call("GET", f"/me/events/{e['id']}").json()["id"]
     r = emi.call("PATCH", f"/me/events/{e['id']}", json={"subject": "Moved on"})
@@ -370,3 +373,83 @@ def test_reset_clears_subscriptions(emu, emi, rx):
     emu.control("POST", "reset")
     assert emu.control("GET", "subscriptions")["subscriptions"] == []
     assert emu.control("GET", "notifications")["deliveries"] == []
+
+
+def test_a_second_subscription_for_the_same_combination_is_refused_with_409(emu, emi, rx):
+    """delivery-webhooks / subscription-post-subscriptions: "Duplicate subscriptions aren't allowed"."""
+    first = _new_sub(emi, rx, change="updated,deleted")
+    handshakes = len(rx.validations)
+    for resource in ("me/events", f"users/{seed.EMI_ID}/events", "/me/calendar/events"):
+        err = assert_graph_error(
+            _subscribe(emi, rx, change="deleted,updated", resource=resource), 409, "ObjectIdentifierInUse"
+        )
+        assert err["message"] == f"Subscription Id {first['id']} already exists for the requested combination"
+    assert len(rx.validations) == handshakes  # refused before any handshake
+    listed = emi.call("GET", "/subscriptions").json()["value"]
+    assert [s["id"] for s in listed] == [first["id"]] and listed[0]["resource"] == "me/events"
+    # another changeType or another calendar is another combination; after a DELETE it is free again
+    assert _subscribe(emi, rx, change="updated").status_code == 201
+    assert (
+        _subscribe(emi, rx, change="updated,deleted", resource=f"me/calendars/{_interviews(emi)}/events").status_code
+        == 201
+    )
+    assert emi.call("DELETE", f"/subscriptions/{first['id']}").status_code == 204
+    assert _subscribe(emi, rx, change="updated,deleted").status_code == 201
+
+
+def test_delivery_pauses_when_the_authorizing_token_expires_and_resumes_on_reauthorize(emu, emi, rx):
+    """delivery-webhooks "Authentication": notifications are held once the token behind the last
+    authorization expires; a reauthorize with a valid token delivers them."""
+    emu.control("POST", "notifications/config", json={"duplicates": 1})
+    assert emu.control("POST", "tokens/lifetime", json={"seconds": 5}) == {"seconds": 5}
+    short = Client(emu, seed.UPN[seed.EMI_ID])
+    sub = _new_sub(short, rx, change="created,updated")
+    emu.control("POST", "tokens/lifetime", json={"seconds": 3599})
+    # reauthorizationRequired before the token expires, and again when delivery pauses
+    warned = rx.wait(1, "/lifecycle", subscriptionId=sub["id"], lifecycleEvent="reauthorizationRequired")
+    assert warned
+    deadline = time.monotonic() + 8
+    while not emu.control("GET", "subscriptions")["subscriptions"][0]["held"]:
+        assert time.monotonic() < deadline, "the subscription was never held"
+        time.sleep(0.2)
+    assert len(rx.wait(2, "/lifecycle", lifecycleEvent="reauthorizationRequired")) >= 2
+    e = _event(emi)
+    time.sleep(1)
+    assert rx.items(subscriptionId=sub["id"]) == []  # held, not delivered
+    [view] = emu.control("GET", "subscriptions")["subscriptions"]
+    assert view["pending"] == 1 and view["held"] is True
+    # a renew or reauthorize with a valid (new) token resumes delivery: the held one arrives
+    assert emi.call("POST", f"/subscriptions/{sub['id']}/reauthorize").status_code == 204
+    got = rx.wait(1, subscriptionId=sub["id"], changeType="created")
+    assert got and got[0]["resourceData"]["id"] == e["id"]
+    [view] = emu.control("GET", "subscriptions")["subscriptions"]
+    assert view["held"] is False and view["tokenExpires"] > _expiry(50)
+
+
+def test_held_notifications_older_than_the_retry_window_are_lost_then_missed(emu, emi, rx):
+    emu.control("POST", "notifications/config", json={"duplicates": 1, "max_retry_age_seconds": 1})
+    emu.control("POST", "tokens/lifetime", json={"seconds": 5})
+    short = Client(emu, seed.UPN[seed.EMI_ID])
+    emu.control("POST", "tokens/lifetime", json={"seconds": 3599})
+    sub = _new_sub(short, rx, change="created")
+    time.sleep(5.2)
+    _event(emi)
+    missed = rx.wait(1, "/lifecycle", timeout=8, lifecycleEvent="missed")
+    assert missed[0]["subscriptionId"] == sub["id"]
+    assert emi.call("POST", f"/subscriptions/{sub['id']}/reauthorize").status_code == 204
+    time.sleep(0.5)
+    assert rx.items(subscriptionId=sub["id"], changeType="created") == []  # lost for good
+
+
+def test_lost_lifecycle_notifications_and_token_lifetime_controls(emu, emi, rx):
+    assert emu.control("GET", "tokens/lifetime") == {"seconds": 3599}
+    emu.control("POST", "notifications/config", json={"lose_lifecycle": True})
+    sub = _new_sub(emi, rx)
+    emu.control("POST", f"subscriptions/{sub['id']}/lifecycle", json={"event": "missed"})
+    time.sleep(0.5)
+    assert rx.items("/lifecycle") == []
+    log = emu.control("GET", "notifications")["deliveries"]
+    assert [d["status"] for d in log if d["kind"] == "lifecycle"] == ["dropped"]
+    emu.control("POST", "reset")
+    assert emu.control("GET", "tokens/lifetime") == {"seconds": 3599}
+    assert emu.control("GET", "notifications/config")["lose_lifecycle"] is False

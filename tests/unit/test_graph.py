@@ -132,3 +132,33 @@ def test_at_most_four_graph_calls_run_at_once_per_mailbox(app_env, monkeypatch):
         t.join()
     assert peak["busy"] == 4  # ten callers of one mailbox: never more than four at once
     assert peak["other"] == 3  # another mailbox is not held up by the first
+
+
+@responses.activate
+def test_a_post_is_not_repeated_after_503_or_504_which_may_come_after_graph_carried_it_out(sleeps):
+    for status in (503, 504):
+        responses.post(f"{BASE}/subscriptions", status=status, headers={"Retry-After": "1"})
+        with pytest.raises(GraphUnavailable):
+            graph.request("POST", "/subscriptions", "tok", json={"resource": "me/events"})
+        assert len(responses.calls) == 1 and sleeps == []
+        responses.reset()
+
+
+@responses.activate
+def test_a_throttled_post_was_not_carried_out_and_is_retried(sleeps):
+    responses.post(f"{BASE}/subscriptions", status=429, headers={"Retry-After": "2"})
+    responses.post(f"{BASE}/subscriptions", status=201, json={"id": "s1"})
+    assert graph.request("POST", "/subscriptions", "tok", json={}) == {"id": "s1"}
+    assert sleeps == [2.0]
+
+
+@responses.activate
+def test_patch_delete_and_reads_sent_as_post_are_still_retried_on_503(sleeps):
+    for method in ("PATCH", "DELETE"):
+        responses.add(method, f"{BASE}/subscriptions/s1", status=503, headers={"Retry-After": "1"})
+        responses.add(method, f"{BASE}/subscriptions/s1", status=204)
+        assert graph.request(method, "/subscriptions/s1", "tok") is None
+    responses.post(f"{BASE}/me/calendar/getSchedule", status=504, headers={"Retry-After": "1"})
+    responses.post(f"{BASE}/me/calendar/getSchedule", json={"value": []})
+    assert graph.request("POST", "/me/calendar/getSchedule", "tok", json={}, idempotent=True) == {"value": []}
+    assert sleeps == [1.0, 1.0, 1.0]

@@ -83,3 +83,31 @@ def test_lifecycle_events_are_queued_when_ours(queued):
 def test_the_change_key_comes_out_of_the_weak_etag():
     assert notifications.change_key_of('W/"DwAAABYAAAB"') == "DwAAABYAAAB"
     assert notifications.change_key_of(None) is None and notifications.change_key_of("x" * 300) is None
+
+
+def test_a_storage_failure_while_queueing_fails_the_post_so_graph_retries_it(app_env, monkeypatch):
+    """CONTRACT 5: every notification of a POST is queued or the POST answers 5xx (none is
+    acknowledged and dropped): the second of two queue writes fails -> 503, not 202."""
+    import azure.functions as func
+    from azure.core.exceptions import ServiceRequestError
+
+    from functions import notifications as endpoint
+
+    notifications._known.clear()
+    monkeypatch.setattr(notifications.Subscriptions, "get", lambda self, sid: SUB if sid == "sub-1" else None)
+    sent: list[dict] = []
+
+    def enqueue(queue, payload, delay_seconds=0):
+        if sent:
+            raise ServiceRequestError("queue unreachable")
+        sent.append(payload)
+
+    monkeypatch.setattr(notifications.queues, "enqueue", enqueue)
+    events = [note(f"e{i}") for i in range(notifications.EVENTS_PER_MESSAGE + 1)]  # two messages
+    req = func.HttpRequest("POST", "http://x/api/outlook/notifications", body=body(*events), headers={})
+    answer = endpoint.outlook_notifications.build().get_user_function()(req)
+    assert answer.status_code == 503 and len(sent) == 1
+    lifecycle = [{**note(), "lifecycleEvent": "missed"}, {**note(), "lifecycleEvent": "reauthorizationRequired"}]
+    sent.clear()
+    req = func.HttpRequest("POST", "http://x/api/outlook/notifications/lifecycle", body=body(*lifecycle), headers={})
+    assert endpoint.outlook_lifecycle_notifications.build().get_user_function()(req).status_code == 503
