@@ -7,7 +7,7 @@ from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-availability = lazy("shared.services.availability")
+availability = lazy("shared.usecases.interviews.availability")
 
 bp = func.Blueprint()
 

@@ -7,7 +7,7 @@ from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-user_links = lazy("shared.services.user_links")
+user_links = lazy("shared.usecases.linking.user_links")
 
 bp = func.Blueprint()
 

@@ -11,9 +11,9 @@ from shared.storage import queues
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-changes = lazy("shared.services.changes")
-link_health = lazy("shared.services.link_health")
-webhook = lazy("shared.services.webhook")
+changes = lazy("shared.feed.changes")
+link_health = lazy("shared.usecases.linking.link_health")
+webhook = lazy("shared.feed.webhook")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.changes")

@@ -8,7 +8,7 @@ from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-events = lazy("shared.services.events")
+events = lazy("shared.usecases.interviews.events")
 
 bp = func.Blueprint()
 

@@ -10,7 +10,7 @@ from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-link_completions = lazy("shared.services.link_completions")
+link_completions = lazy("shared.usecases.linking.link_completions")
 
 bp = func.Blueprint()
 

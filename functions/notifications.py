@@ -10,8 +10,8 @@ from shared.lazy import lazy
 from shared.storage import queues
 
 # Loaded at a function's first call, not at indexing (cold start).
-notifications = lazy("shared.services.notifications")
-subscriptions = lazy("shared.services.subscriptions")
+notifications = lazy("shared.usecases.outlook_changes.notifications")
+subscriptions = lazy("shared.usecases.outlook_changes.subscriptions")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.notifications")

@@ -9,7 +9,7 @@ from shared.http import handler, redirect
 from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
-oauth_flows = lazy("shared.services.oauth_flows")
+oauth_flows = lazy("shared.usecases.linking.oauth_flows")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.oauth")

@@ -11,9 +11,9 @@ from shared.storage import queues
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-rooms = lazy("shared.services.rooms")
-room_finder = lazy("shared.services.room_finder")
-tenant_links = lazy("shared.services.tenant_links")
+rooms = lazy("shared.usecases.rooms.rooms")
+room_finder = lazy("shared.usecases.rooms.room_finder")
+tenant_links = lazy("shared.usecases.linking.tenant_links")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.rooms")

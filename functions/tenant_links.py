@@ -7,8 +7,8 @@ from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-oauth_flows = lazy("shared.services.oauth_flows")
-tenant_links = lazy("shared.services.tenant_links")
+oauth_flows = lazy("shared.usecases.linking.oauth_flows")
+tenant_links = lazy("shared.usecases.linking.tenant_links")
 
 bp = func.Blueprint()
 

@@ -8,8 +8,8 @@ from shared.lazy import lazy
 
 # Loaded at a function's first call, not at indexing (cold start).
 auth = lazy("shared.auth")
-oauth_flows = lazy("shared.services.oauth_flows")
-user_links = lazy("shared.services.user_links")
+oauth_flows = lazy("shared.usecases.linking.oauth_flows")
+user_links = lazy("shared.usecases.linking.user_links")
 
 bp = func.Blueprint()
 

@@ -10,10 +10,11 @@ import pytest
 import responses
 
 from shared.errors import LinkNotFound, TenantNotLinked, ValidationFailed
+from shared.mailbox import credentials
 from shared.models import Account, AccountStatus, MicrosoftAccount, Room
-from shared.services import credentials, room_finder
-from shared.services.availability import UtcSlot, blocks_slot, view_interval
 from shared.storage.rooms import Rooms
+from shared.usecases.interviews.availability import UtcSlot, blocks_slot, view_interval
+from shared.usecases.rooms import room_finder
 
 SCHEDULE = "https://graph.example.test/v1.0/me/calendar/getSchedule"
 START, END = datetime(2026, 12, 1, 1, 0, tzinfo=UTC), datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

@@ -2,10 +2,10 @@
 
 import pytest
 
+from shared.domain.event_input import parse_create, zone
+from shared.domain.event_to_graph import to_graph
+from shared.domain.event_view import local_time
 from shared.errors import ValidationFailed
-from shared.services.event_input import parse_create, zone
-from shared.services.event_to_graph import to_graph
-from shared.services.event_view import local_time
 from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
 from tests.unit.test_event_input import BASE
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.auth import Caller
+from shared.domain.event_input import utc_slot
 from shared.errors import TenantNotLinked, ValidationFailed
+from shared.mailbox import credentials
 from shared.models import Room, iso
-from shared.services import credentials
-from shared.services.availability import MAX_DAYS, MAX_PER_CALL, PER_MAILBOX_PARALLEL, UtcSlot
-from shared.services.event_input import utc_slot
-from shared.services.rooms import is_stale
-from shared.services.user_links import own_link
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.interviews.availability import MAX_DAYS, MAX_PER_CALL, PER_MAILBOX_PARALLEL, UtcSlot
+from shared.usecases.linking.user_links import own_link
+from shared.usecases.rooms.rooms import is_stale
 
 MAX_LIMIT = 20
 DEFAULT_LIMIT = 5

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from shared.auth import Caller
+from shared.domain.event_input import EventInput, email_address, graph_zone, local_datetime, utc_slot, zone
+from shared.domain.event_view import local_time
 from shared.errors import SlotConflict, ValidationFailed
-from shared.services import credentials
-from shared.services.event_input import EventInput, email_address, graph_zone, local_datetime, utc_slot, zone
-from shared.services.event_view import local_time
-from shared.services.user_links import own_link
+from shared.mailbox import credentials
+from shared.usecases.linking.user_links import own_link
 
 MAX_PER_CALL = 20  # getSchedule: at most 20 schedules per request
 MAX_DAYS = 42  # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)

@@ -26,13 +26,14 @@ from shared.errors import (
     ReauthRequired,
     TenantNotLinked,
 )
+from shared.mailbox import credentials
 from shared.models import Room, TenantLink, TenantStatus, iso, utcnow
-from shared.services import credentials, link_health
 from shared.settings import get_settings
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.linking import link_health
 
 log = logging.getLogger("outlook.rooms")
 T = TypeVar("T")

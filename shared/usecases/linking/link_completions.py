@@ -22,11 +22,13 @@ from datetime import timedelta
 from shared import crypto
 from shared.auth import Caller
 from shared.errors import CompletionExpired, CompletionNotFound, TenantNotLinked
+from shared.mailbox import credentials
 from shared.models import Account, Flow, LinkCompletion, MicrosoftAccount, TenantLink, UserLink, Via, utcnow
-from shared.services import credentials, rooms, tenant_links, user_links
 from shared.storage import link_completions as completions_table
 from shared.storage.link_completions import LinkCompletions
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.linking import tenant_links, user_links
+from shared.usecases.rooms import rooms
 
 log = logging.getLogger("outlook.link_completions")
 

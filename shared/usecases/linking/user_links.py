@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from shared import graph
 from shared.auth import Caller
 from shared.errors import DomainError, LinkNotFound, ReauthRequired
+from shared.mailbox import credentials
 from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, iso
-from shared.services import credentials, subscriptions
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
+from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.user_links")
 

@@ -20,6 +20,10 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from shared.auth import Caller
+from shared.domain.event_changes import Snapshot
+from shared.domain.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
+from shared.domain.event_to_graph import body_keeping_meeting, graph_patch, to_graph
+from shared.domain.event_view import OutlookEvent
 from shared.errors import (
     Conflict,
     Gone,
@@ -31,14 +35,8 @@ from shared.errors import (
     ReauthRequired,
     ValidationFailed,
 )
+from shared.mailbox import credentials
 from shared.models import EventRecord, EventStatus, iso, utcnow
-from shared.services import credentials, subscriptions
-from shared.services.availability import require_free_slot
-from shared.services.event_changes import Snapshot
-from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
-from shared.services.event_to_graph import body_keeping_meeting, graph_patch, to_graph
-from shared.services.event_view import OutlookEvent
-from shared.services.user_links import own_link, remember_calendars
 from shared.storage import base
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.event_ids import EventIds
@@ -46,6 +44,9 @@ from shared.storage.events import Events
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
+from shared.usecases.interviews.availability import require_free_slot
+from shared.usecases.linking.user_links import own_link, remember_calendars
+from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.events")
 
@@ -277,7 +278,8 @@ def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
         raise Gone("The event was cancelled in Outlook.", code="event_deleted_in_outlook")
     shown = OutlookEvent.from_graph(event, found, iso(record.updated_at))
     if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
-        from shared.services import notifications, room_fallback
+        from shared.usecases.interviews import room_fallback
+        from shared.usecases.outlook_changes import notifications
 
         tried = set(room_fallback.state_of(record, event)["tried"])
         if any(r.response == "declined" and r.email.lower() not in tried for r in shown.rooms):

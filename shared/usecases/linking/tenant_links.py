@@ -15,11 +15,12 @@ from shared.models import (
     Via,
     utcnow,
 )
-from shared.services import rooms, subscriptions
 from shared.storage import base
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
+from shared.usecases.outlook_changes import subscriptions
+from shared.usecases.rooms import rooms
 
 log = logging.getLogger("outlook.tenant_links")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from shared.services.event_input import EventInput, graph_zone
+from shared.domain.event_input import EventInput, graph_zone
 
 
 def _when(local: str, tz: str) -> dict:

@@ -66,7 +66,7 @@ def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
             getattr(exc, "error", "undecryptable token cache"),
             getattr(exc, "error_codes", ""),
         )
-        from shared.services import link_health
+        from shared.usecases.linking import link_health
 
         link_health.credential_died(account)
         raise ReauthRequired() from None

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 
+from shared.feed import changes
 from shared.models import AccountStatus, Change, ChangeType, MicrosoftAccount, TenantLink, TenantStatus, iso, utcnow
-from shared.services import changes
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.microsoft_accounts import MicrosoftAccounts
@@ -59,7 +59,7 @@ def credential_died(account: MicrosoftAccount) -> None:
 
 def report_death(account: MicrosoftAccount) -> None:
     """The Changes of one death (idempotent), then the row says they are in the feed."""
-    from shared.services.user_links import link_json
+    from shared.usecases.linking.user_links import link_json
 
     when = account.reauth_since or utcnow()
     found = [
@@ -146,7 +146,7 @@ def refresh_account(company_id: str, tenant_id: str, oid: str) -> str:
     """Redeem the account's refresh token once; what became of it (for the log). Transient
     trouble raises (the queue retries); a dead credential is recorded by `credential_died`."""
     from shared.errors import ReauthRequired
-    from shared.services import credentials
+    from shared.mailbox import credentials
 
     account = MicrosoftAccounts().get(company_id, tenant_id, oid)
     if account is None or not account.token_cache:

@@ -1,7 +1,7 @@
 """Room fallback (`room_fallback: true`): when a booked room declines (a conflict, or its booking
 policy), book the best free room that fits instead.
 
-"Fits" is the finder's rule (shared.services.room_finder) with capacity >= the declined room's and
+"Fits" is the finder's rule (shared.usecases.rooms.room_finder) with capacity >= the declined room's and
 the same building when known, for the event's own slot. The replacement is one PATCH of the
 attendees and locations that keeps the people, made under the event's edit lease like any edit
 through the API, so the notification it causes reports nothing. The feed gets
@@ -19,15 +19,16 @@ import json
 import logging
 from dataclasses import replace
 
+from shared.domain.event_changes import Snapshot
+from shared.domain.event_input import EventInput, instant_of
+from shared.domain.event_to_graph import graph_patch
+from shared.domain.event_view import OutlookEvent
 from shared.errors import DomainError, GraphError
+from shared.feed import changes
 from shared.models import Change, ChangeType, EventRecord, iso, utcnow
-from shared.services import changes, events
-from shared.services.event_changes import Snapshot
-from shared.services.event_input import EventInput, instant_of
-from shared.services.event_to_graph import graph_patch
-from shared.services.event_view import OutlookEvent
-from shared.services.room_finder import find_free_rooms
 from shared.storage.rooms import Rooms
+from shared.usecases.interviews import events
+from shared.usecases.rooms.room_finder import find_free_rooms
 
 log = logging.getLogger("outlook.room_fallback")
 
