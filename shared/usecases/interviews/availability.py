@@ -13,7 +13,7 @@ from shared.domain.event_input import EventInput, email_address, graph_zone, loc
 from shared.domain.event_view import local_time
 from shared.errors import SlotConflict, ValidationFailed
 from shared.mailbox import credentials
-from shared.usecases.linking.user_links import own_link
+from shared.mailbox.links import own_link
 
 MAX_PER_CALL = 20  # getSchedule: at most 20 schedules per request
 MAX_DAYS = 42  # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)

@@ -24,11 +24,11 @@ from shared.auth import Caller
 from shared.domain.event_input import utc_slot
 from shared.errors import TenantNotLinked, ValidationFailed
 from shared.mailbox import credentials
+from shared.mailbox.links import own_link
 from shared.models import Room, iso
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.usecases.interviews.availability import MAX_DAYS, MAX_PER_CALL, PER_MAILBOX_PARALLEL, UtcSlot
-from shared.usecases.linking.user_links import own_link
 from shared.usecases.rooms.rooms import is_stale
 
 MAX_LIMIT = 20
