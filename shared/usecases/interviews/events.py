@@ -36,6 +36,7 @@ from shared.errors import (
     ValidationFailed,
 )
 from shared.mailbox import credentials
+from shared.mailbox.free_busy import require_free_slot
 from shared.mailbox.links import own_link, remember_calendars
 from shared.models import EventRecord, EventStatus, iso, utcnow
 from shared.storage import base
@@ -45,7 +46,6 @@ from shared.storage.events import Events
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
-from shared.usecases.interviews.availability import require_free_slot
 from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.events")

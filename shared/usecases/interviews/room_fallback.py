@@ -25,10 +25,10 @@ from shared.domain.event_to_graph import graph_patch
 from shared.domain.event_view import OutlookEvent
 from shared.errors import DomainError, GraphError
 from shared.feed import changes
+from shared.mailbox.free_busy import find_free_rooms
 from shared.models import Change, ChangeType, EventRecord, iso, utcnow
 from shared.storage.rooms import Rooms
 from shared.usecases.interviews import events
-from shared.usecases.rooms.room_finder import find_free_rooms
 
 log = logging.getLogger("outlook.room_fallback")
 

@@ -1,22 +1,12 @@
 """The room finder: bookable rooms of the cache that fit a slot's needs and are free for all of it.
 
-One partition query filters the cache (bookable, capacity, building, floor, room list,
-wheelchair access); the candidates are ranked (smallest capacity that fits, then display name;
-rooms of unknown capacity after every room of known capacity, and left out altogether when a
-`min_capacity` is asked, because they cannot be known to fit). Their free/busy is then read with
-the caller's mailbox through getSchedule, 20 rooms a call, until `limit` free rooms are found:
-the first call reads the first 20 candidates (so `checked` is 20 when they hold enough); each
-later wave runs as many calls at once as the free rate seen so far says are needed (at most 4,
-Graph's per-mailbox limit), doubling 1, 2, 4 while no room was free yet. A room whose schedule answers an error is not free.
-
-`find_free_rooms` takes a Mailbox the caller already holds (the room fallback reuses it);
-`find_rooms` is the HTTP use case (validation before any Graph call, the caller's link).
+The search itself (the cache query, the ranking, the waves of getSchedule calls) is
+`shared.mailbox.free_busy.find_free_rooms`, which the room fallback uses too; this module is the
+HTTP use case (validation before any Graph call, the caller's link).
 """
 
 from __future__ import annotations
 
-import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,100 +14,15 @@ from shared.auth import Caller
 from shared.domain.event_input import utc_slot
 from shared.errors import TenantNotLinked, ValidationFailed
 from shared.mailbox import credentials
+from shared.mailbox.free_busy import DEFAULT_LIMIT, MAX_DAYS, find_free_rooms
 from shared.mailbox.links import own_link
 from shared.models import Room, iso
-from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
-from shared.usecases.interviews.availability import MAX_DAYS, MAX_PER_CALL, PER_MAILBOX_PARALLEL, UtcSlot
 from shared.usecases.rooms.rooms import is_stale
 
 MAX_LIMIT = 20
-DEFAULT_LIMIT = 5
 MAX_CAPACITY = 100_000
 MAX_FILTER_TEXT = 255
-
-
-@dataclass(frozen=True)
-class FreeRooms:
-    """The free rooms, best first, and how many candidates' free/busy was read."""
-
-    rooms: list[Room]
-    checked: int
-
-
-def rank(rooms: list[Room]) -> list[Room]:
-    """Smallest capacity first (rooms of unknown capacity last), then display name, then email."""
-    return sorted(rooms, key=lambda r: (r.capacity is None, r.capacity or 0, r.display_name, r.email.lower()))
-
-
-def find_free_rooms(
-    box: credentials.Mailbox,
-    tenant_id: str,
-    start_utc: datetime,
-    end_utc: datetime,
-    *,
-    min_capacity: int | None = None,
-    building: str | None = None,
-    floor: str | None = None,
-    room_list: str | None = None,
-    wheelchair_accessible: bool | None = None,
-    exclude: tuple[str, ...] | list[str] = (),
-    limit: int = DEFAULT_LIMIT,
-) -> FreeRooms:
-    """Up to `limit` rooms of the tenant's cache that match every given filter, are bookable and
-    are free for all of [start_utc, end_utc) (aware datetimes), best first. `exclude`: room
-    e-mails never to offer (e.g. the room that just declined)."""
-    skip = {e.lower() for e in exclude}
-    found = Rooms().find(
-        tenant_id,
-        min_capacity=min_capacity,
-        building=building,
-        floor=floor,
-        room_list=room_list,
-        wheelchair_accessible=wheelchair_accessible,
-    )
-    candidates = rank([r for r in found if r.email.lower() not in skip])
-    return _first_free(box, candidates, start_utc, end_utc, limit)
-
-
-def _first_free(
-    box: credentials.Mailbox, candidates: list[Room], start: datetime, end: datetime, limit: int
-) -> FreeRooms:
-    slot = UtcSlot.of(start, end)
-
-    def free_of(chunk: list[Room]) -> list[Room]:
-        by_email = slot.schedules(box, [r.email for r in chunk])
-        return [
-            r
-            for r in chunk
-            if (info := by_email.get(r.email.lower())) is not None and not info.get("error") and not slot.blocked(info)
-        ]
-
-    chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
-    free: list[Room] = []
-    checked = taken = width = 0
-    with ThreadPoolExecutor(max_workers=PER_MAILBOX_PARALLEL, thread_name_prefix="room-finder") as pool:
-        while taken < len(chunks) and len(free) < limit:
-            width = _wave_width(limit - len(free), len(free), checked, width)
-            wave = chunks[taken : taken + width]
-            for chunk, free_here in zip(wave, pool.map(free_of, wave), strict=True):  # results in rank order
-                free += free_here
-                checked += len(chunk)
-            taken += len(wave)
-    return FreeRooms(free[:limit], checked)
-
-
-def _wave_width(needed: int, free_so_far: int, checked: int, last: int) -> int:
-    """How many getSchedule calls the next wave runs: one first; then as many as the free rate
-    seen so far says are needed for the rooms still missing. While no room was free yet the rate
-    is unknown: the waves double (1, 2, 4), so a busy building costs few round trips and at most
-    about twice the minimal reads."""
-    if checked == 0:
-        return 1
-    if free_so_far == 0:
-        return min(PER_MAILBOX_PARALLEL, 2 * last)
-    per_chunk = free_so_far / checked * MAX_PER_CALL
-    return max(1, min(PER_MAILBOX_PARALLEL, math.ceil(needed / per_chunk)))
 
 
 # ---- the HTTP use case
