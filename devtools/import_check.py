@@ -3,9 +3,10 @@
     .venv/bin/python -m devtools.import_check
 
 Reads every import of `shared/`, `functions/` and `function_app.py` with `ast` (imports inside
-functions and under TYPE_CHECKING included) and fails, listing each offence, when
-- modules import each other in a circle;
-- a module imports one of a higher layer (LAYERS, lowest first);
+functions included) and fails, listing each offence, when
+- modules import each other in a circle (imports under `if TYPE_CHECKING:` left out: they never
+  run, and a typed signature may name a type of a module that calls it);
+- a module imports one of a higher layer (LAYERS, lowest first), for types only or not;
 - a use case imports another use case (a sibling package of `shared.usecases`): a reaction that
   belongs to another use case goes through `shared.reactions`, wired in `shared.wiring`;
 - a module is in no layer (a new folder must be placed in LAYERS first).
@@ -53,11 +54,24 @@ def module_name(path: Path, root: Path) -> str:
     return ".".join(parts)
 
 
-def imports_of(tree: ast.AST, module: str, is_package: bool, known: set[str]) -> set[str]:
-    """The app modules `tree` imports, wherever the import statement sits."""
+def _type_only(tree: ast.AST) -> set[int]:
+    """ids of the import statements under `if TYPE_CHECKING:`."""
+    ids: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            ids.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return ids
+
+
+def imports_of(tree: ast.AST, module: str, is_package: bool, known: set[str], *, type_only: bool = True) -> set[str]:
+    """The app modules `tree` imports, wherever the import statement sits (with `type_only`
+    False, not those under `if TYPE_CHECKING:`)."""
     found: set[str] = set()
     package = module if is_package else module.rpartition(".")[0]
+    skip = set() if type_only else _type_only(tree)
     for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -78,8 +92,9 @@ def imports_of(tree: ast.AST, module: str, is_package: bool, known: set[str]) ->
     return found
 
 
-def graph_of(root: Path = ROOT) -> dict[str, set[str]]:
-    """Module -> the app modules it imports, for shared/, functions/ and function_app.py."""
+def graph_of(root: Path = ROOT, *, type_only: bool = True) -> dict[str, set[str]]:
+    """Module -> the app modules it imports, for shared/, functions/ and function_app.py (with
+    `type_only` False, leaving out the imports under `if TYPE_CHECKING:`)."""
     files = [*sorted((root / "shared").rglob("*.py")), *sorted((root / "functions").rglob("*.py"))]
     if (root / "function_app.py").exists():
         files.append(root / "function_app.py")
@@ -87,7 +102,9 @@ def graph_of(root: Path = ROOT) -> dict[str, set[str]]:
     names = {module_name(f, root): f for f in files if f.name != "__init__.py" or f.stat().st_size}
     known = set(names)
     return {
-        name: imports_of(ast.parse(f.read_text(encoding="utf-8"), str(f)), name, f.name == "__init__.py", known)
+        name: imports_of(
+            ast.parse(f.read_text(encoding="utf-8"), str(f)), name, f.name == "__init__.py", known, type_only=type_only
+        )
         for name, f in names.items()
     }
 
@@ -148,8 +165,11 @@ def problems(
     graph: Mapping[str, set[str]],
     layers: list[tuple[str, tuple[str, ...]]] = LAYERS,
     units: Iterable[str] = UNITS,
+    runtime: Mapping[str, set[str]] | None = None,
 ) -> list[str]:
-    out = [f"import cycle: {' <-> '.join(c)}" for c in cycles(graph)]
+    """What breaks the rules in `graph` (every import); cycles are looked for in `runtime` (the
+    imports that run), `graph` itself when not given."""
+    out = [f"import cycle: {' <-> '.join(c)}" for c in cycles(graph if runtime is None else runtime)]
     for module in sorted(graph):
         mine = layer_of(module, layers)
         if mine is None:
@@ -166,7 +186,7 @@ def problems(
 
 
 def main() -> int:
-    found = problems(graph_of())
+    found = problems(graph_of(), runtime=graph_of(type_only=False))
     for problem in found:
         print(problem, file=sys.stderr)
     if found:

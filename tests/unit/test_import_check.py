@@ -88,3 +88,26 @@ def test_a_module_in_no_layer_is_caught(tmp_path):
     assert import_check.problems(graph, LAYERS, UNITS) == [
         "shared.helpers is in no layer (add it to LAYERS in devtools/import_check.py)"
     ]
+
+
+def test_a_type_only_import_breaks_no_cycle_but_still_counts_for_the_layers(tmp_path):
+    files = {
+        "shared/models.py": "",
+        "shared/mailbox/credentials.py": "from shared.mailbox import reactions\n",
+        "shared/mailbox/reactions.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from shared.mailbox.credentials import Mailbox\n    from shared.usecases.events import events\n"
+        ),
+        "shared/usecases/events/events.py": "",
+    }
+    graph = tree(tmp_path, files)
+    runtime = import_check.graph_of(tmp_path, type_only=False)
+    assert runtime["shared.mailbox.reactions"] == set()
+    assert import_check.problems(graph, LAYERS, UNITS, runtime=runtime) == [
+        "shared.mailbox.reactions (mailbox) imports shared.usecases.events.events, a higher layer (use cases)"
+    ]
+    assert import_check.problems(graph, LAYERS, UNITS)[0].startswith("import cycle: shared.mailbox.credentials")
+
+
+def test_the_app_keeps_the_rules():
+    assert import_check.problems(import_check.graph_of(), runtime=import_check.graph_of(type_only=False)) == []
