@@ -19,6 +19,7 @@ import uuid
 from datetime import timedelta
 from urllib.parse import quote
 
+from shared import reactions
 from shared.auth import Caller
 from shared.domain.event_changes import Snapshot
 from shared.domain.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
@@ -46,7 +47,6 @@ from shared.storage.events import Events
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
-from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.events")
 
@@ -251,7 +251,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         if record is None or record.graph_event_id != created["id"]:
             raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
-    subscriptions.request_for_event(box.account, record.calendar_id)
+    reactions.event_created(box.account, record.calendar_id)
     return OutlookEvent.from_graph(event, created, iso(record.updated_at)), True
 
 
@@ -278,12 +278,7 @@ def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
         raise Gone("The event was cancelled in Outlook.", code="event_deleted_in_outlook")
     shown = OutlookEvent.from_graph(event, found, iso(record.updated_at))
     if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
-        from shared.usecases.interviews import room_fallback
-        from shared.usecases.outlook_changes import notifications
-
-        tried = set(room_fallback.state_of(record, event)["tried"])
-        if any(r.response == "declined" and r.email.lower() not in tried for r in shown.rooms):
-            notifications.compare_soon(record.company_id, record.schedule_id)  # the fallback learns it here too
+        reactions.declined_room_seen(record, event, shown)  # the fallback learns it here too
     return shown
 
 

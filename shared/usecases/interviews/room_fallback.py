@@ -19,6 +19,7 @@ import json
 import logging
 from dataclasses import replace
 
+from shared import reactions
 from shared.domain.event_changes import Snapshot
 from shared.domain.event_input import EventInput, instant_of
 from shared.domain.event_to_graph import graph_patch
@@ -45,6 +46,14 @@ def state_of(record: EventRecord, event: EventInput) -> dict:
     if state.get("slot") != slot_of(event):
         state = {"slot": slot_of(event), "tried": [], "replaced": 0, "pending": state.get("pending", [])}
     return state
+
+
+def declined_room_seen(record: EventRecord, event: EventInput, shown: OutlookEvent) -> None:
+    """A read of the event showed a booked room declining: when the fallback has not tried that
+    room yet, the event is compared with Outlook soon, which runs the fallback."""
+    tried = set(state_of(record, event)["tried"])
+    if any(r.response == "declined" and r.email.lower() not in tried for r in shown.rooms):
+        reactions.compare_soon(record.company_id, record.schedule_id)
 
 
 def replace_declined(company_id: str, schedule_id: str, declined: str, view: dict | None) -> Change | None:

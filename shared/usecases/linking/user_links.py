@@ -7,7 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from shared import graph
+from shared import graph, reactions
 from shared.auth import Caller
 from shared.errors import DomainError, ReauthRequired
 from shared.mailbox import credentials
@@ -16,7 +16,6 @@ from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, is
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
-from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.user_links")
 
@@ -72,7 +71,7 @@ def delete_link(caller: Caller, link_id: str) -> None:
         return
     account = MicrosoftAccounts().get(caller.company_id, link.tenant_id, link.account_id)
     if account is not None:
-        subscriptions.drop_all(account)  # while its credential can still delete them in Graph
+        reactions.account_unlinking(account)  # while its credential can still delete them in Graph
     MicrosoftAccounts().delete(caller.company_id, link.tenant_id, link.account_id)
 
 

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from shared import reactions
 from shared.domain.event_changes import SELECT, Snapshot, differences
 from shared.domain.event_input import EventInput, instant_of
 from shared.domain.event_view import OutlookEvent, local_time
@@ -51,7 +52,6 @@ from shared.storage.base import ConcurrentUpdate
 from shared.storage.event_ids import EventIds
 from shared.storage.events import Events
 from shared.storage.subscriptions import Subscriptions
-from shared.usecases.interviews import room_fallback
 from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.notifications")
@@ -388,7 +388,7 @@ def _finish(record: EventRecord, view: dict | None) -> list[Change]:
     """The outbox into the feed, then the room fallback for each declined room still pending."""
     reported = _flush(record)
     for room in _pending_rooms(record):
-        outcome = room_fallback.replace_declined(record.company_id, record.schedule_id, room, view)
+        outcome = reactions.room_declined(record.company_id, record.schedule_id, room, view)
         if outcome is not None:
             reported.append(outcome)
     return reported

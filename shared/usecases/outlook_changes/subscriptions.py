@@ -26,6 +26,7 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from shared import reactions
 from shared.errors import GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired
 from shared.mailbox import credentials
 from shared.models import AccountStatus, MicrosoftAccount, Subscription, iso, parse_iso, parse_iso_required, utcnow
@@ -139,9 +140,7 @@ def ensure(company_id: str, tenant_id: str, oid: str, calendar: str) -> Subscrip
             exc.graph_code,
         )
         return None
-    from shared.usecases.outlook_changes import notifications
-
-    notifications.catch_up(box)
+    reactions.subscribed(box)
     return sub
 
 
