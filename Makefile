@@ -58,11 +58,13 @@ local.settings.json:
 run: setup local.settings.json
 	$(PY) -m devtools.run
 
-# ruff (lint + formatting) on the whole tree; mypy on the app (configuration in pyproject.toml).
+# ruff (lint + formatting) on the whole tree; mypy on the app (configuration in pyproject.toml);
+# the import rules (no circle, layers one way, no use case importing another: docs/architecture.md).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m devtools.import_check
 
 # Lint, then unit + Azurite integration + end-to-end (each session starts its own Azurite/emulator/host on free ports).
 test: lint test-tools

@@ -25,8 +25,8 @@ def main() -> None:
     azurite = stack.start_azurite(Path(tempfile.mkdtemp(prefix="bench-fanout-")))
     try:
         os.environ["AzureWebJobsStorage"] = azurite.extra["connection_string"]
-        from shared.services import rooms
         from shared.storage import connection, queues, tenant_links
+        from shared.usecases.rooms import rooms
 
         client = connection.table(tenant_links.TABLE)
         companies = 100

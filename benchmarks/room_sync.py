@@ -19,7 +19,7 @@ import time
 
 from benchmarks.common import Stack
 from devtools.emulator import seed
-from shared.services.rooms import PLACES_PAGE
+from shared.usecases.rooms.rooms import PLACES_PAGE
 
 TENANT = seed.CONTOSO_TENANT_ID
 LISTS = ("tokyo-hq", "osaka", "fukuoka")

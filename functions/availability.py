@@ -1,13 +1,19 @@
 """Free/busy of interviewers and rooms for scheduling."""
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from shared.http import handler, json_body, json_response
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-availability = lazy("shared.services.availability")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.interviews import availability
+else:
+    auth = lazy("shared.auth")
+    availability = lazy("shared.usecases.interviews.availability")
 
 bp = func.Blueprint()
 

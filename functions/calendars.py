@@ -1,13 +1,19 @@
 """The Outlook calendars the caller can choose as an interview's target."""
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from shared.http import handler, json_response
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-user_links = lazy("shared.services.user_links")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.linking import user_links
+else:
+    auth = lazy("shared.auth")
+    user_links = lazy("shared.usecases.linking.user_links")
 
 bp = func.Blueprint()
 

@@ -2,6 +2,7 @@
 credential refresh that keeps idle links alive."""
 
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -9,11 +10,16 @@ from shared.http import handler, json_response
 from shared.lazy import lazy
 from shared.storage import queues
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-changes = lazy("shared.services.changes")
-link_health = lazy("shared.services.link_health")
-webhook = lazy("shared.services.webhook")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.feed import changes, webhook
+    from shared.usecases.linking import link_health
+else:
+    auth = lazy("shared.auth")
+    changes = lazy("shared.feed.changes")
+    link_health = lazy("shared.usecases.linking.link_health")
+    webhook = lazy("shared.feed.webhook")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.changes")

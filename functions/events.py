@@ -1,14 +1,20 @@
 """Interview events in Outlook (create, read, edit, cancel). Any member of the company."""
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from shared.errors import ValidationFailed
 from shared.http import handler, json_body, json_response, no_content
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-events = lazy("shared.services.events")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.interviews import events
+else:
+    auth = lazy("shared.auth")
+    events = lazy("shared.usecases.interviews.events")
 
 bp = func.Blueprint()
 

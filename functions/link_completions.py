@@ -2,15 +2,21 @@
 the callback left (`?result=confirm&completion=<code>`). Any member may call it; only the
 starter's own session finds its completion."""
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from shared.errors import ValidationFailed
 from shared.http import handler, json_body, json_response
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-link_completions = lazy("shared.services.link_completions")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.linking import link_completions
+else:
+    auth = lazy("shared.auth")
+    link_completions = lazy("shared.usecases.linking.link_completions")
 
 bp = func.Blueprint()
 

@@ -2,6 +2,7 @@
 processes them, and the subscriptions' renewal (timer + queue)."""
 
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -9,9 +10,12 @@ from shared.http import handler
 from shared.lazy import lazy
 from shared.storage import queues
 
-# Loaded at a function's first call, not at indexing (cold start).
-notifications = lazy("shared.services.notifications")
-subscriptions = lazy("shared.services.subscriptions")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared.usecases.outlook_changes import notifications, subscriptions
+else:
+    notifications = lazy("shared.usecases.outlook_changes.notifications")
+    subscriptions = lazy("shared.usecases.outlook_changes.subscriptions")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.notifications")

@@ -2,14 +2,18 @@
 arrives from Microsoft; the single-use state row identifies the flow, company and account."""
 
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from shared.http import handler, redirect
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-oauth_flows = lazy("shared.services.oauth_flows")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared.usecases.linking import oauth_flows
+else:
+    oauth_flows = lazy("shared.usecases.linking.oauth_flows")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.oauth")

@@ -2,6 +2,7 @@
 cache reads, the room finder and manual sync of the HTTP API."""
 
 import logging
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -9,11 +10,16 @@ from shared.http import accepted, handler, json_body, json_response
 from shared.lazy import lazy
 from shared.storage import queues
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-rooms = lazy("shared.services.rooms")
-room_finder = lazy("shared.services.room_finder")
-tenant_links = lazy("shared.services.tenant_links")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.linking import tenant_links
+    from shared.usecases.rooms import room_finder, rooms
+else:
+    auth = lazy("shared.auth")
+    rooms = lazy("shared.usecases.rooms.rooms")
+    room_finder = lazy("shared.usecases.rooms.room_finder")
+    tenant_links = lazy("shared.usecases.linking.tenant_links")
 
 bp = func.Blueprint()
 log = logging.getLogger("outlook.rooms")

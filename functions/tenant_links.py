@@ -1,14 +1,20 @@
 """Tenant-level links (Settings > External services > Outlook). Admin only, except reads."""
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from shared.http import handler, json_response, no_content
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-oauth_flows = lazy("shared.services.oauth_flows")
-tenant_links = lazy("shared.services.tenant_links")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.linking import oauth_flows, tenant_links
+else:
+    auth = lazy("shared.auth")
+    oauth_flows = lazy("shared.usecases.linking.oauth_flows")
+    tenant_links = lazy("shared.usecases.linking.tenant_links")
 
 bp = func.Blueprint()
 

@@ -1,15 +1,21 @@
 """User-level links (Personal settings > External service accounts > Outlook). Any member."""
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from shared.errors import ValidationFailed
 from shared.http import handler, json_body, json_response, no_content
 from shared.lazy import lazy
 
-# Loaded at a function's first call, not at indexing (cold start).
-auth = lazy("shared.auth")
-oauth_flows = lazy("shared.services.oauth_flows")
-user_links = lazy("shared.services.user_links")
+# Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
+if TYPE_CHECKING:
+    from shared import auth
+    from shared.usecases.linking import oauth_flows, user_links
+else:
+    auth = lazy("shared.auth")
+    oauth_flows = lazy("shared.usecases.linking.oauth_flows")
+    user_links = lazy("shared.usecases.linking.user_links")
 
 bp = func.Blueprint()
 

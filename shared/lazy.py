@@ -1,5 +1,12 @@
 """Modules imported on first use. The function modules name their use cases through this, so
-indexing `function_app` loads the triggers only and each use case loads at its first call."""
+indexing `function_app` loads the triggers only and each use case loads at its first call.
+The type checker sees the real module instead (tests/unit/test_typed_use_cases.py keeps it so):
+
+    if TYPE_CHECKING:
+        from shared.usecases.interviews import events
+    else:
+        events = lazy("shared.usecases.interviews.events")
+"""
 
 from __future__ import annotations
 

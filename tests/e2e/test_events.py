@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from devtools.emulator import seed
-from shared.services.event_changes import SELECT
+from shared.domain.event_changes import SELECT
 from tests.conftest import new_id
 from tests.e2e.conftest import CONTOSO, Api, link_tenant, link_user, wait_for
 

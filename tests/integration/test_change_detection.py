@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 import responses
 
+from shared.feed import changes
 from shared.models import utcnow
-from shared.services import changes, events, notifications
 from shared.storage.changes import Changes
 from shared.storage.events import Events
+from shared.usecases.interviews import events
+from shared.usecases.outlook_changes import notifications
 from tests.integration.test_events_service import GRAPH, body, world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration

@@ -10,13 +10,14 @@ import responses
 
 from shared.auth import Caller
 from shared.errors import Conflict, GraphUnavailable, ValidationFailed
+from shared.mailbox import credentials
 from shared.models import Account, EventStatus, MicrosoftAccount, Room, TenantLink, TenantStatus, UserLink, utcnow
-from shared.services import credentials, events
 from shared.storage.events import Events
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
+from shared.usecases.interviews import events
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.integration

@@ -11,14 +11,15 @@ import pytest
 
 from shared.auth import Caller
 from shared.errors import CompletionExpired, CompletionNotFound, StorageUnavailable, TenantNotLinked
+from shared.mailbox import credentials
 from shared.models import Account, Flow, iso, utcnow
-from shared.services import credentials, link_completions
-from shared.services.link_completions import SignInResult
 from shared.storage import connection
 from shared.storage import link_completions as completions_table
 from shared.storage.link_completions import LinkCompletions
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.linking import link_completions
+from shared.usecases.linking.link_completions import SignInResult
 from tests.conftest import new_id, user_links_of_tenant
 
 pytestmark = pytest.mark.integration

@@ -155,7 +155,7 @@ def test_unlinking_status_round_trips(storage):
 
 
 def test_expired_states_are_purged(storage):
-    from shared.services.oauth_flows import purge_unfinished
+    from shared.usecases.linking.oauth_flows import purge_unfinished
 
     repo = OAuthStates()
     old = repo.create(state(expires_at=utcnow() - timedelta(minutes=1)))

@@ -7,11 +7,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
+from shared.mailbox import credentials
 from shared.models import Account, MicrosoftAccount, TenantLink, TenantStatus, utcnow
-from shared.services import credentials, rooms
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.rooms import Rooms
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.rooms import rooms
 from tests.conftest import new_id
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """getSchedule `status` values arrive in either case (the field); they are compared case-insensitively."""
 
-from shared.services.availability import _schedule
+from shared.usecases.interviews.availability import _schedule
 
 
 def test_statuses_in_any_case_are_kept_and_canonical():

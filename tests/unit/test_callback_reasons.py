@@ -8,9 +8,9 @@ import pytest
 
 from shared import crypto, identity
 from shared.models import Flow, Leg, OAuthState, utcnow
-from shared.services import oauth_flows
-from shared.services.oauth_flows import reason_for
 from shared.storage import oauth_states
+from shared.usecases.linking import oauth_flows
+from shared.usecases.linking.oauth_flows import reason_for
 from tests.conftest import HERP_APP_URL
 
 

@@ -1,7 +1,7 @@
-"""What counts as a change in Outlook (shared.services.event_changes): pure, no I/O."""
+"""What counts as a change in Outlook (shared.domain.event_changes): pure, no I/O."""
 
+from shared.domain.event_changes import Snapshot, differences
 from shared.models import ChangeType
-from shared.services.event_changes import Snapshot, differences
 
 ROOM, GORO = "room-a@contoso.test", "goro@contoso.test"
 

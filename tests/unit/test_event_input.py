@@ -1,9 +1,9 @@
 import pytest
 
+from shared.domain.event_input import EventInput, parse_create, parse_patch
+from shared.domain.event_to_graph import graph_patch, to_graph
+from shared.domain.event_view import OutlookEvent, local_time
 from shared.errors import ValidationFailed
-from shared.services.event_input import EventInput, parse_create, parse_patch
-from shared.services.event_to_graph import graph_patch, to_graph
-from shared.services.event_view import OutlookEvent, local_time
 
 BASE = {
     "schedule_id": "sch-1",

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 import responses
 
+from shared.domain.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
 from shared.errors import SlotConflict, ValidationFailed
+from shared.mailbox import credentials
+from shared.mailbox.free_busy import busy_addresses, require_free_slot
 from shared.models import Account, AccountStatus, MicrosoftAccount
-from shared.services import credentials
-from shared.services.availability import busy_addresses, require_free_slot
-from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
 from tests.unit.test_event_input import BASE
 
 # What the commit before room_fallback stored for BASE: its input_hash and input_json.

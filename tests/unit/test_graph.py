@@ -108,8 +108,8 @@ def test_at_most_four_graph_calls_run_at_once_per_mailbox(app_env, monkeypatch):
     import time
     from collections import Counter
 
+    from shared.mailbox import credentials
     from shared.models import Account, MicrosoftAccount
-    from shared.services import credentials
 
     monkeypatch.setattr(credentials.Mailbox, "token", lambda self, force_refresh=False: "token")
     running, peak, lock = Counter(), Counter(), threading.Lock()

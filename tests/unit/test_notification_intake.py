@@ -1,4 +1,4 @@
-"""The notification endpoint's intake (shared.services.notifications.accept): only what is ours
+"""The notification endpoint's intake (shared.usecases.outlook_changes.notifications.accept): only what is ours
 is queued, compared by the hash of clientState; nothing else has any effect."""
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 
 from shared.models import Subscription, utcnow
-from shared.services import notifications, subscriptions
+from shared.usecases.outlook_changes import notifications, subscriptions
 
 SUB = Subscription(
     id="sub-1",

@@ -3,9 +3,9 @@
 import json
 from dataclasses import replace
 
+from shared.domain.event_input import EventInput
 from shared.models import EventRecord
-from shared.services import room_fallback
-from shared.services.event_input import EventInput
+from shared.usecases.interviews import room_fallback
 
 EVENT = EventInput(
     schedule_id="s1",

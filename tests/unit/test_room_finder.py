@@ -10,10 +10,11 @@ import pytest
 import responses
 
 from shared.errors import LinkNotFound, TenantNotLinked, ValidationFailed
+from shared.mailbox import credentials, free_busy
+from shared.mailbox.free_busy import UtcSlot, blocks_slot, view_interval
 from shared.models import Account, AccountStatus, MicrosoftAccount, Room
-from shared.services import credentials, room_finder
-from shared.services.availability import UtcSlot, blocks_slot, view_interval
 from shared.storage.rooms import Rooms
+from shared.usecases.rooms import room_finder
 
 SCHEDULE = "https://graph.example.test/v1.0/me/calendar/getSchedule"
 START, END = datetime(2026, 12, 1, 1, 0, tzinfo=UTC), datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -75,7 +76,7 @@ def asked_schedules() -> list[list[str]]:
 
 def test_rank_smallest_capacity_first_then_name_unknown_capacity_last():
     rooms = [room(1, 8, "B"), room(2, None, "A"), room(3, 4, "Z"), room(4, 8, "A"), room(5, 4, "C")]
-    assert [r.email[:4] for r in room_finder.rank(rooms)] == ["r005", "r003", "r004", "r001", "r002"]
+    assert [r.email[:4] for r in free_busy.rank(rooms)] == ["r005", "r003", "r004", "r001", "r002"]
 
 
 @responses.activate
@@ -83,9 +84,9 @@ def test_first_chunk_holding_enough_is_the_only_call(box, cache):
     rooms, asked = cache
     rooms += [room(n, capacity=4 + n % 3) for n in range(1, 101)]
     responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules())
-    found = room_finder.find_free_rooms(box, "tid", START, END, min_capacity=4, building="HQ", limit=5)
+    found = free_busy.find_free_rooms(box, "tid", START, END, min_capacity=4, building="HQ", limit=5)
     assert found.checked == 20 and len(responses.calls) == 1
-    ranked = room_finder.rank(rooms)
+    ranked = free_busy.rank(rooms)
     assert found.rooms == ranked[:5]
     assert asked_schedules() == [[r.email for r in ranked[:20]]]
     assert asked == [
@@ -108,13 +109,13 @@ def test_first_chunk_holding_enough_is_the_only_call(box, cache):
 def test_busy_and_erroring_rooms_are_skipped_and_later_waves_follow_the_free_rate(box, cache):
     rooms, _ = cache
     rooms += [room(n) for n in range(1, 201)]
-    emails = [r.email for r in room_finder.rank(rooms)]
+    emails = [r.email for r in free_busy.rank(rooms)]
     # First 20: 2 free (one busy in the slot, the rest erroring or busy) -> need 3 more at 2 per chunk -> 2 calls.
     busy = set(emails[2:20:2]) | set(emails[20:])
     errors = set(emails[3:20:2])
     free_later = {emails[25], emails[41], emails[43]}
     responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules(busy - free_later, errors))
-    found = room_finder.find_free_rooms(box, "tid", START, END, limit=5)
+    found = free_busy.find_free_rooms(box, "tid", START, END, limit=5)
     assert [r.email for r in found.rooms] == [emails[0], emails[1], emails[25], emails[41], emails[43]]
     assert found.checked == 60 and len(responses.calls) == 3  # 1, then a wave of 2
 
@@ -123,19 +124,19 @@ def test_busy_and_erroring_rooms_are_skipped_and_later_waves_follow_the_free_rat
 def test_while_none_is_free_the_waves_double(box, cache):
     rooms, _ = cache
     rooms += [room(n) for n in range(1, 91)]
-    emails = [r.email for r in room_finder.rank(rooms)]
+    emails = [r.email for r in free_busy.rank(rooms)]
     responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules(set(emails[:85])))
-    found = room_finder.find_free_rooms(box, "tid", START, END, limit=5)
+    found = free_busy.find_free_rooms(box, "tid", START, END, limit=5)
     assert [r.email for r in found.rooms] == emails[85:90]
     assert found.checked == 90 and len(responses.calls) == 5  # 1, 2, then the 2 chunks left
 
 
 def test_wave_widths():
-    assert room_finder._wave_width(5, 0, 0, 0) == 1
-    assert [room_finder._wave_width(5, 0, 20, w) for w in (1, 2, 4)] == [2, 4, 4]
-    assert room_finder._wave_width(3, 2, 20, 1) == 2  # 2 free per chunk seen: 2 chunks for 3 more
-    assert room_finder._wave_width(1, 10, 20, 1) == 1
-    assert room_finder._wave_width(18, 1, 20, 1) == 4
+    assert free_busy._wave_width(5, 0, 0, 0) == 1
+    assert [free_busy._wave_width(5, 0, 20, w) for w in (1, 2, 4)] == [2, 4, 4]
+    assert free_busy._wave_width(3, 2, 20, 1) == 2  # 2 free per chunk seen: 2 chunks for 3 more
+    assert free_busy._wave_width(1, 10, 20, 1) == 1
+    assert free_busy._wave_width(18, 1, 20, 1) == 4
 
 
 @responses.activate
@@ -143,17 +144,17 @@ def test_fewer_candidates_than_a_chunk(box, cache):
     rooms, _ = cache
     rooms += [room(n) for n in range(1, 8)]
     responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules({"r001@t.test"}))
-    found = room_finder.find_free_rooms(box, "tid", START, END, limit=20)
+    found = free_busy.find_free_rooms(box, "tid", START, END, limit=20)
     assert found.checked == 7 and len(found.rooms) == 6
 
 
 @responses.activate
 def test_no_candidate_no_graph_call_and_excluded_rooms_are_never_offered(box, cache):
     rooms, _ = cache
-    assert room_finder.find_free_rooms(box, "tid", START, END) == room_finder.FreeRooms([], 0)
+    assert free_busy.find_free_rooms(box, "tid", START, END) == free_busy.FreeRooms([], 0)
     rooms += [room(1, 4), room(2, 6)]
     responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules())
-    found = room_finder.find_free_rooms(box, "tid", START, END, exclude=["R001@T.TEST"])
+    found = free_busy.find_free_rooms(box, "tid", START, END, exclude=["R001@T.TEST"])
     assert [r.email for r in found.rooms] == ["r002@t.test"] and asked_schedules() == [["r002@t.test"]]
 
 

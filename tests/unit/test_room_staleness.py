@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from shared.models import Account, TenantLink, TenantStatus, utcnow
-from shared.services.rooms import is_stale
+from shared.usecases.rooms.rooms import is_stale
 
 
 def link(synced_ago: timedelta | None, status: str = TenantStatus.ACTIVE) -> TenantLink:

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import responses
 
+from shared.mailbox import credentials
 from shared.models import Account, MicrosoftAccount, iso, parse_iso_required, utcnow
-from shared.services import credentials, subscriptions
+from shared.usecases.outlook_changes import subscriptions
 
 GRAPH = "https://graph.example.test/v1.0"
 

@@ -2,10 +2,10 @@
 
 import pytest
 
+from shared.domain.event_input import parse_create, parse_patch
+from shared.domain.event_to_graph import body_keeping_meeting
+from shared.domain.event_view import OutlookEvent
 from shared.errors import ValidationFailed
-from shared.services.event_input import parse_create, parse_patch
-from shared.services.event_to_graph import body_keeping_meeting
-from shared.services.event_view import OutlookEvent
 from tests.unit.test_event_input import BASE
 
 JOIN = (

@@ -2,10 +2,10 @@
 
 import pytest
 
+from shared.domain.event_input import parse_create, utc_local, utc_slot, zone
+from shared.domain.event_to_graph import in_utc, to_graph
+from shared.domain.event_view import local_time
 from shared.errors import GraphError, GraphUnavailable, ValidationFailed
-from shared.services.event_input import parse_create, utc_local, utc_slot, zone
-from shared.services.event_to_graph import in_utc, to_graph
-from shared.services.event_view import local_time
 from shared.time_zones import zone_refused
 from shared.windows_zones import GOLDEN, IANA_TO_WINDOWS
 from tests.unit.test_event_input import BASE

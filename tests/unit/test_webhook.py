@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 import responses
 
+from shared.feed import webhook
 from shared.models import Change, ChangeType, iso, utcnow
-from shared.services import webhook
 
 URL, SECRET = "https://hire.herp.test/webhooks/outlook", "s3cret"
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from shared import reactions
 from shared.errors import NotFound, TenantLinkNotFound
 from shared.models import (
     Account,
@@ -15,7 +16,6 @@ from shared.models import (
     Via,
     utcnow,
 )
-from shared.services import rooms, subscriptions
 from shared.storage import base
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
@@ -129,8 +129,8 @@ def unlink(company_id: str, tenant_id: str) -> None:
         return
     links = UserLinks().delete_tenant(company_id, tenant_id)
     with ThreadPoolExecutor(max_workers=8) as pool:  # while the credentials can still delete them in Graph
-        list(pool.map(subscriptions.drop_all, MicrosoftAccounts().of_tenant(company_id, tenant_id)))
+        list(pool.map(reactions.account_unlinking, MicrosoftAccounts().of_tenant(company_id, tenant_id)))
     accounts = MicrosoftAccounts().delete_tenant(company_id, tenant_id)
-    rooms.drop_cache_if_unused(company_id, tenant_id)
+    reactions.tenant_unlinked(company_id, tenant_id)
     repo.delete(company_id, tenant_id)
     log.info("tenant %s unlinked: %d user links and %d Microsoft accounts removed", tenant_id, links, accounts)

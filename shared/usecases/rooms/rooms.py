@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from urllib.parse import quote
 
-from shared import graph
+from shared import graph, reactions
 from shared.errors import (
     ClientCredentialRejected,
     GraphError,
@@ -26,8 +26,8 @@ from shared.errors import (
     ReauthRequired,
     TenantNotLinked,
 )
+from shared.mailbox import credentials
 from shared.models import Room, TenantLink, TenantStatus, iso, utcnow
-from shared.services import credentials, link_health
 from shared.settings import get_settings
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
@@ -114,7 +114,7 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
     try:
         rooms = _fetch_rooms(credentials.mailbox(company_id, tenant_id, link.admin.id))
     except (ReauthRequired, LinkRemoved):
-        link_health.tenant_needs_renewal(
+        reactions.tenant_needs_renewal(
             company_id, tenant_id, rooms_last_error="The tenant admin's sign-in is no longer valid; renew the link."
         )
         log.warning("room sync of tenant %s: admin credential refused -> renewal_required", tenant_id)
@@ -134,7 +134,7 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
         raise
     except GraphError as exc:
         if exc.status in (401, 403):
-            link_health.tenant_needs_renewal(
+            reactions.tenant_needs_renewal(
                 company_id,
                 tenant_id,
                 rooms_last_error=f"Access to rooms was refused ({exc.status} {exc.graph_code}); renew the link.",

@@ -36,10 +36,10 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from shared import graph
+from shared import graph, reactions
 from shared.errors import GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired
+from shared.mailbox import credentials
 from shared.models import AccountStatus, MicrosoftAccount, Subscription, iso, parse_iso, parse_iso_required, utcnow
-from shared.services import credentials
 from shared.settings import get_settings
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
@@ -172,9 +172,7 @@ def ensure(company_id: str, tenant_id: str, oid: str, calendar: str) -> Subscrip
             exc.graph_code,
         )
         return None
-    from shared.services import notifications
-
-    notifications.catch_up(box)
+    reactions.subscribed(box)
     return sub
 
 

@@ -19,14 +19,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared import crypto
+from shared import crypto, reactions
 from shared.auth import Caller
 from shared.errors import CompletionExpired, CompletionNotFound, TenantNotLinked
+from shared.mailbox import credentials
 from shared.models import Account, Flow, LinkCompletion, MicrosoftAccount, TenantLink, UserLink, Via, utcnow
-from shared.services import credentials, rooms, tenant_links, user_links
 from shared.storage import link_completions as completions_table
 from shared.storage.link_completions import LinkCompletions
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.linking import tenant_links, user_links
 
 log = logging.getLogger("outlook.link_completions")
 
@@ -168,7 +169,7 @@ def _commit_tenant_link(completion: LinkCompletion, result: SignInResult) -> Lin
     credentials.store_sign_in(company, tenant_id, result.account, result.token_cache)
     tenant_links.ensure_user_link(company, starter, tenant_id, result.account.id, Via.TENANT_ADMIN)
     link = tenant_links.save_admin_link(company, tenant_id, result.tenant_name, result.account, starter)
-    rooms.request_sync_quietly(company, tenant_id)
+    reactions.tenant_linked(company, tenant_id)
     log.info("tenant %s %s by HERP account %s", tenant_id, "renewed" if renew else "linked", starter)
     return LinkConfirmed("renewed" if renew else "linked", tenant_link=link)
 

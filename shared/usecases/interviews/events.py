@@ -22,7 +22,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import quote
 
+from shared import reactions
 from shared.auth import Caller
+from shared.domain.event_changes import Snapshot
+from shared.domain.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
+from shared.domain.event_to_graph import body_keeping_meeting, graph_patch, in_utc, to_graph
+from shared.domain.event_view import OutlookEvent
 from shared.errors import (
     Conflict,
     Gone,
@@ -34,14 +39,10 @@ from shared.errors import (
     ReauthRequired,
     ValidationFailed,
 )
+from shared.mailbox import credentials
+from shared.mailbox.free_busy import require_free_slot
+from shared.mailbox.links import own_link, remember_calendars
 from shared.models import EventRecord, EventStatus, iso, utcnow
-from shared.services import credentials, subscriptions
-from shared.services.availability import require_free_slot
-from shared.services.event_changes import Snapshot
-from shared.services.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
-from shared.services.event_to_graph import body_keeping_meeting, graph_patch, in_utc, to_graph
-from shared.services.event_view import OutlookEvent
-from shared.services.user_links import own_link, remember_calendars
 from shared.storage import base
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.event_ids import EventIds
@@ -268,7 +269,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         if record is None or record.graph_event_id != created["id"]:
             raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
-    subscriptions.request_for_event(box.account, record.calendar_id)
+    reactions.event_created(box.account, record.calendar_id)
     return OutlookEvent.from_graph(event, created, iso(record.updated_at)), True
 
 
@@ -295,11 +296,7 @@ def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
         raise Gone("The event was cancelled in Outlook.", code="event_deleted_in_outlook")
     shown = OutlookEvent.from_graph(event, found, iso(record.updated_at))
     if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
-        from shared.services import notifications, room_fallback
-
-        tried = set(room_fallback.state_of(record, event)["tried"])
-        if any(r.response == "declined" and r.email.lower() not in tried for r in shown.rooms):
-            notifications.compare_soon(record.company_id, record.schedule_id)  # the fallback learns it here too
+        reactions.declined_room_seen(record, event, shown)  # the fallback learns it here too
     return shown
 
 

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.domain.event_view import RESPONSES, answer_zone
 from shared.models import ChangeType
-from shared.services.event_view import RESPONSES, answer_zone
 
 SELECT = "start,end,subject,location,attendees,isCancelled,isOnlineMeeting,onlineMeeting,webLink,changeKey"
 

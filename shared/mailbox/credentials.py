@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared import crypto, graph, identity
+from shared import crypto, graph, identity, reactions
 from shared.errors import ClientCredentialRejected, GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
 from shared.models import AccountStatus, MicrosoftAccount, utcnow
 from shared.storage import microsoft_accounts
@@ -67,9 +67,7 @@ def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
             getattr(exc, "error", "undecryptable token cache"),
             getattr(exc, "error_codes", ""),
         )
-        from shared.services import link_health
-
-        link_health.credential_died(account)
+        reactions.credential_died(account)
         raise ReauthRequired() from None
     except identity.ClientRejected as exc:
         log.error(

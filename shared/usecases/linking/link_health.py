@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import logging
 
+from shared.errors import ReauthRequired
+from shared.feed import changes
+from shared.mailbox import credentials
 from shared.models import AccountStatus, Change, ChangeType, MicrosoftAccount, TenantLink, TenantStatus, iso, utcnow
-from shared.services import changes
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
+from shared.usecases.linking.user_links import link_json
 
 log = logging.getLogger("outlook.links")
 
@@ -59,8 +62,6 @@ def credential_died(account: MicrosoftAccount) -> None:
 
 def report_death(account: MicrosoftAccount) -> None:
     """The Changes of one death (idempotent), then the row says they are in the feed."""
-    from shared.services.user_links import link_json
-
     when = account.reauth_since or utcnow()
     found = [
         Change(
@@ -145,9 +146,6 @@ def fan_out() -> int:
 def refresh_account(company_id: str, tenant_id: str, oid: str) -> str:
     """Redeem the account's refresh token once; what became of it (for the log). Transient
     trouble raises (the queue retries); a dead credential is recorded by `credential_died`."""
-    from shared.errors import ReauthRequired
-    from shared.services import credentials
-
     account = MicrosoftAccounts().get(company_id, tenant_id, oid)
     if account is None or not account.token_cache:
         return "gone"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from shared.services.event_input import EventInput, graph_zone, utc_local
+from shared.domain.event_input import EventInput, graph_zone, utc_local
 
 
 def _when(local: str, tz: str) -> dict:

@@ -8,7 +8,7 @@ a 2xx within 3 s). Anything malformed, forged or unknown is dropped without a si
 
 Processing (`process`, the queue trigger) compares Outlook with the mapping
 (`refresh`): GET the event with only the compared fields, diff it against the stored snapshot
-(shared.services.event_changes), write the new snapshot and the Changes it implies under the
+(shared.domain.event_changes), write the new snapshot and the Changes it implies under the
 row's ETag (the row's outbox), then append them to the feed and clear the outbox. So:
 - a notification repeated by Graph finds no difference and reports nothing;
 - a burst of notifications for one event costs one GET: a notification naming a version
@@ -22,9 +22,9 @@ row's ETag (the row's outbox), then append them to the feed and clear the outbox
   a declined room pending); the next comparison of the event sends them out first (the feed
   refuses a Change id twice).
 A booked room that declines an event with `room_fallback` is handed to
-shared.services.room_fallback (remembered on the row as pending until it is handled).
+shared.usecases.interviews.room_fallback (remembered on the row as pending until it is handled).
 Lifecycle events: `reauthorizationRequired` reauthorizes the subscription with a freshly
-redeemed token (shared.services.subscriptions.reauthorize), `subscriptionRemoved`
+redeemed token (subscriptions.reauthorize), `subscriptionRemoved`
 makes a new one (and catches up), `missed` catches up: the account's events made through this
 API are re-read (the most recent CATCH_UP_LIMIT of them that have not ended a week ago).
 """
@@ -40,17 +40,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from shared import reactions
+from shared.domain.event_changes import SELECT, Snapshot, differences
+from shared.domain.event_input import EventInput, instant_of
+from shared.domain.event_view import OutlookEvent, local_time
 from shared.errors import GraphError, LinkRemoved, ReauthRequired
+from shared.feed import changes
+from shared.mailbox import credentials
 from shared.models import Change, ChangeType, EventRecord, EventStatus, Subscription, iso, parse_iso
-from shared.services import changes, credentials, room_fallback, subscriptions
-from shared.services.event_changes import SELECT, Snapshot, differences
-from shared.services.event_input import EventInput, instant_of
-from shared.services.event_view import OutlookEvent, local_time
 from shared.storage import queues
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.event_ids import EventIds
 from shared.storage.events import Events
 from shared.storage.subscriptions import Subscriptions
+from shared.usecases.outlook_changes import subscriptions
 
 log = logging.getLogger("outlook.notifications")
 
@@ -386,7 +389,7 @@ def _finish(record: EventRecord, view: dict | None) -> list[Change]:
     """The outbox into the feed, then the room fallback for each declined room still pending."""
     reported = _flush(record)
     for room in _pending_rooms(record):
-        outcome = room_fallback.replace_declined(record.company_id, record.schedule_id, room, view)
+        outcome = reactions.room_declined(record.company_id, record.schedule_id, room, view)
         if outcome is not None:
             reported.append(outcome)
     return reported

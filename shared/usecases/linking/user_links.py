@@ -7,12 +7,12 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from shared import graph
+from shared import graph, reactions
 from shared.auth import Caller
-from shared.errors import DomainError, LinkNotFound, ReauthRequired
+from shared.errors import DomainError, ReauthRequired
+from shared.mailbox import credentials
+from shared.mailbox.links import own_link, remember_calendars
 from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, iso
-from shared.services import credentials, subscriptions
-from shared.storage.base import ConcurrentUpdate
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
@@ -59,16 +59,6 @@ def list_links(caller: Caller) -> list[dict]:
     return out
 
 
-def own_link(caller: Caller, link_id: str) -> UserLink:
-    """The caller's link `link_id`; someone else's (or none) is LinkNotFound, alike."""
-    link = UserLinks().get(caller.company_id, link_id) if link_id else None
-    if link is None or link.herp_account_id != caller.account_id:
-        raise LinkNotFound()
-    if TenantLinks().get_linked(caller.company_id, link.tenant_id) is None:
-        raise LinkNotFound()
-    return link
-
-
 def delete_link(caller: Caller, link_id: str) -> None:
     """Remove the caller's link; the account's token cache goes with the last link using it,
     unless the account is the tenant's admin credential (needed for the room cache)."""
@@ -81,30 +71,8 @@ def delete_link(caller: Caller, link_id: str) -> None:
         return
     account = MicrosoftAccounts().get(caller.company_id, link.tenant_id, link.account_id)
     if account is not None:
-        subscriptions.drop_all(account)  # while its credential can still delete them in Graph
+        reactions.account_unlinking(account)  # while its credential can still delete them in Graph
     MicrosoftAccounts().delete(caller.company_id, link.tenant_id, link.account_id)
-
-
-def remember_calendars(company_id: str, tenant_id: str, oid: str, calendars: list[dict]) -> None:
-    """Keep each calendar's Teams capability (and the default calendar) on the account row."""
-    repo = MicrosoftAccounts()
-    account = repo.get(company_id, tenant_id, oid)
-    if account is None:
-        return
-    known = dict(account.calendars or {"teams": {}})
-    teams = dict(known.get("teams", {}))
-    for c in calendars:
-        teams[c["id"]] = "teamsForBusiness" in (c.get("allowedOnlineMeetingProviders") or [])
-        if c.get("isDefaultCalendar"):
-            known["default"] = c["id"]
-    known["teams"] = teams
-    if known == account.calendars:
-        return
-    account.calendars = known
-    try:
-        repo.save(account)
-    except ConcurrentUpdate:
-        pass  # a token refresh won the row; the capability is learned again next time
 
 
 @dataclass(frozen=True)

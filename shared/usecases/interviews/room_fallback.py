@@ -1,7 +1,7 @@
 """Room fallback (`room_fallback: true`): when a booked room declines (a conflict, or its booking
 policy), book the best free room that fits instead.
 
-"Fits" is the finder's rule (shared.services.room_finder) with capacity >= the declined room's and
+"Fits" is the finder's rule (shared.usecases.rooms.room_finder) with capacity >= the declined room's and
 the same building when known, for the event's own slot. The replacement is one PATCH of the
 attendees and locations that keeps the people, made under the event's edit lease like any edit
 through the API, so the notification it causes reports nothing. The feed gets
@@ -19,15 +19,17 @@ import json
 import logging
 from dataclasses import replace
 
+from shared import reactions
+from shared.domain.event_changes import Snapshot
+from shared.domain.event_input import EventInput, instant_of
+from shared.domain.event_to_graph import graph_patch
+from shared.domain.event_view import OutlookEvent
 from shared.errors import DomainError, GraphError
+from shared.feed import changes
+from shared.mailbox.free_busy import find_free_rooms
 from shared.models import Change, ChangeType, EventRecord, iso, utcnow
-from shared.services import changes, events
-from shared.services.event_changes import Snapshot
-from shared.services.event_input import EventInput, instant_of
-from shared.services.event_to_graph import graph_patch
-from shared.services.event_view import OutlookEvent
-from shared.services.room_finder import find_free_rooms
 from shared.storage.rooms import Rooms
+from shared.usecases.interviews import events
 
 log = logging.getLogger("outlook.room_fallback")
 
@@ -44,6 +46,14 @@ def state_of(record: EventRecord, event: EventInput) -> dict:
     if state.get("slot") != slot_of(event):
         state = {"slot": slot_of(event), "tried": [], "replaced": 0, "pending": state.get("pending", [])}
     return state
+
+
+def declined_room_seen(record: EventRecord, event: EventInput, shown: OutlookEvent) -> None:
+    """A read of the event showed a booked room declining: when the fallback has not tried that
+    room yet, the event is compared with Outlook soon, which runs the fallback."""
+    tried = set(state_of(record, event)["tried"])
+    if any(r.response == "declined" and r.email.lower() not in tried for r in shown.rooms):
+        reactions.compare_soon(record.company_id, record.schedule_id)
 
 
 def replace_declined(company_id: str, schedule_id: str, declined: str, view: dict | None) -> Change | None:

@@ -8,7 +8,7 @@ claim: the tenant becomes trusted when the id token of the sign-in leg carries t
 
 The last leg links nothing: it verifies the Microsoft side (tid, roles, mailbox), then leaves
 the result sealed in a pending completion that only the starter's HERP session can confirm
-(shared.services.link_completions), and redirects with `result=confirm&completion=<code>`.
+(shared.usecases.linking.link_completions), and redirects with `result=confirm&completion=<code>`.
 
 `handle_callback` never raises: every outcome is a redirect to HERP_APP_URL (or, after the
 consent leg, to the identity platform's sign-in page), failures with a `reason` code.
@@ -34,11 +34,11 @@ from shared.models import (
     OAuthState,
     utcnow,
 )
-from shared.services import link_completions, tenant_links
 from shared.settings import get_settings
 from shared.storage import oauth_states
 from shared.storage.oauth_states import OAuthStates
 from shared.storage.tenant_links import TenantLinks
+from shared.usecases.linking import link_completions, tenant_links
 
 log = logging.getLogger("outlook.oauth")
 

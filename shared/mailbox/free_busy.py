@@ -1,121 +1,40 @@
-"""Free/busy of interviewers and rooms (`getSchedule`) with the caller's link, in a time zone."""
+"""Free/busy through one mailbox (`getSchedule`): whether a slot is free for given addresses, and
+which rooms of the tenant's cache are free for a slot. The availability use case, the check of
+an event create, the room finder and the room fallback all read free/busy through this.
+
+`find_free_rooms`: one partition query filters the cache (bookable, capacity, building, floor,
+room list, wheelchair access); the candidates are ranked (smallest capacity that fits, then
+display name; rooms of unknown capacity after every room of known capacity, and left out
+altogether when a `min_capacity` is asked, because they cannot be known to fit). Their free/busy
+is then read with the caller's mailbox through getSchedule, 20 rooms a call, until `limit` free
+rooms are found: the first call reads the first 20 candidates (so `checked` is 20 when they hold
+enough); each later wave runs as many calls at once as the free rate seen so far says are needed
+(at most 4, Graph's per-mailbox limit), doubling 1, 2, 4 while no room was free yet. A room whose
+schedule answers an error is not free.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
-from shared.auth import Caller
-from shared.errors import GraphError, SlotConflict, ValidationFailed
-from shared.services import credentials
-from shared.services.event_input import (
-    EventInput,
-    email_address,
-    graph_zone,
-    local_datetime,
-    utc_local,
-    utc_slot,
-    zone,
-)
-from shared.services.event_view import local_time
-from shared.services.user_links import own_link
-from shared.time_zones import zone_refused
+from shared.domain.event_input import EventInput, utc_slot
+from shared.domain.event_view import local_time
+from shared.errors import SlotConflict
+from shared.mailbox import credentials
+from shared.models import Room
+from shared.storage.rooms import Rooms
 
 MAX_PER_CALL = 20  # getSchedule: at most 20 schedules per request
 MAX_DAYS = 42  # getSchedule refuses longer periods (ErrorTimeIntervalTooBig)
-MAX_EMAILS = 100
 PER_MAILBOX_PARALLEL = 4  # Graph: at most 4 concurrent requests per mailbox
-# getSchedule's `status` arrives in either case ("busy", "Busy"): compared case-insensitively.
-STATUSES = {s.lower(): s for s in ("busy", "tentative", "oof", "workingElsewhere")}
 NOT_BLOCKING = {"free", "workingelsewhere"}  # blocks_slot
 T = TypeVar("T")
-
-
-def _parse(body: dict) -> dict:
-    if not isinstance(body.get("link_id"), str) or not body["link_id"]:
-        raise ValidationFailed("link_id is required.", code="invalid_link_id")
-    emails = body.get("emails")
-    if not isinstance(emails, list) or not 0 < len(emails) <= MAX_EMAILS:
-        raise ValidationFailed(f"emails must be a list of 1 to {MAX_EMAILS} addresses.", code="invalid_emails")
-    interval = body.get("interval_minutes", 30)
-    if not isinstance(interval, int) or isinstance(interval, bool) or not 5 <= interval <= 1440:
-        raise ValidationFailed("interval_minutes must be an integer from 5 to 1440.", code="invalid_interval")
-    tz = body.get("time_zone")
-    zone(tz)
-    start, end = local_datetime(body.get("start"), "start"), local_datetime(body.get("end"), "end")
-    if end <= start:
-        raise ValidationFailed("end must be after start.", code="invalid_time_range")
-    if datetime.fromisoformat(end) - datetime.fromisoformat(start) > timedelta(days=MAX_DAYS):
-        raise ValidationFailed(f"The period may be at most {MAX_DAYS} days.", code="invalid_time_range")
-    unique = list(dict.fromkeys(email_address(e, "an e-mail in emails") for e in emails))
-    return {
-        "link_id": body["link_id"],
-        "emails": unique,
-        "start": start,
-        "end": end,
-        "time_zone": tz,
-        "interval": interval,
-    }
-
-
-@dataclass(frozen=True)
-class Busy:
-    start: str | None
-    end: str | None
-    status: str
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """One address's free/busy, local to the asked zone; `error` when Outlook had none for it."""
-
-    email: str
-    availability_view: str = ""
-    busy: tuple[Busy, ...] = ()
-    error: str | None = None  # why Outlook gave no schedule (its message, shortened)
-
-    def to_json(self) -> dict:
-        return {
-            "email": self.email,
-            "availability_view": self.availability_view,
-            "busy": [{"start": b.start, "end": b.end, "status": b.status} for b in self.busy],
-            "error": {"code": "schedule_unavailable", "message": self.error} if self.error is not None else None,
-        }
-
-
-@dataclass(frozen=True)
-class Availability:
-    time_zone: str
-    interval_minutes: int
-    schedules: list[Schedule]
-
-    def to_json(self) -> dict:
-        return {
-            "time_zone": self.time_zone,
-            "interval_minutes": self.interval_minutes,
-            "schedules": [s.to_json() for s in self.schedules],
-        }
-
-
-def _schedule(info: dict, tz: str) -> Schedule:
-    error = info.get("error")
-    return Schedule(
-        email=info.get("scheduleId") or "",
-        availability_view=info.get("availabilityView") or "",
-        busy=tuple(
-            Busy(
-                local_time(item.get("start"), tz),
-                local_time(item.get("end"), tz),
-                STATUSES[str(item.get("status")).lower()],
-            )
-            for item in info.get("scheduleItems") or []
-            if str(item.get("status")).lower() in STATUSES
-        ),
-        error=str(error.get("message") or "")[:200] if error else None,
-    )
+DEFAULT_LIMIT = 5  # free rooms found when no limit is asked
 
 
 def get_schedule(box: credentials.Mailbox, emails: list[str], start: str, end: str, graph_tz: str, interval: int):
@@ -218,26 +137,84 @@ def require_free_slot(box: credentials.Mailbox, event: EventInput) -> None:
         raise SlotConflict(f"{len(busy)} of the attendees and rooms are busy at this time.", details={"busy": busy})
 
 
-def availability(caller: Caller, body: dict) -> Availability:
-    q = _parse(body)
-    link = own_link(caller, q["link_id"])
-    box = credentials.mailbox(link.company_id, link.tenant_id, link.account_id)
-    tz = q["time_zone"]
+@dataclass(frozen=True)
+class FreeRooms:
+    """The free rooms, best first, and how many candidates' free/busy was read."""
 
-    def fetch(chunk: list[str]) -> list[Schedule]:
-        try:
-            infos = get_schedule(box, chunk, q["start"], q["end"], graph_zone(tz), q["interval"])
-        except GraphError as exc:
-            if not zone_refused(exc):
-                raise
-            # An Exchange without the latest Windows zone ids (shared/time_zones.py): the same
-            # period in UTC; the answer comes in UTC either way and the view starts at the same instant.
-            start, end = utc_local(q["start"], tz), utc_local(q["end"], tz)
-            infos = get_schedule(box, chunk, start, end, "UTC", q["interval"])
-        return [_schedule(info, tz) for info in infos]
+    rooms: list[Room]
+    checked: int
 
-    results = in_chunks(fetch, q["emails"])
-    by_email = {s.email.lower(): s for part in results for s in part if s.email}
-    missing = "Outlook returned no schedule for this address."
-    schedules = [by_email.get(e.lower()) or Schedule(e, error=missing) for e in q["emails"]]
-    return Availability(tz, q["interval"], schedules)
+
+def rank(rooms: list[Room]) -> list[Room]:
+    """Smallest capacity first (rooms of unknown capacity last), then display name, then email."""
+    return sorted(rooms, key=lambda r: (r.capacity is None, r.capacity or 0, r.display_name, r.email.lower()))
+
+
+def find_free_rooms(
+    box: credentials.Mailbox,
+    tenant_id: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    *,
+    min_capacity: int | None = None,
+    building: str | None = None,
+    floor: str | None = None,
+    room_list: str | None = None,
+    wheelchair_accessible: bool | None = None,
+    exclude: tuple[str, ...] | list[str] = (),
+    limit: int = DEFAULT_LIMIT,
+) -> FreeRooms:
+    """Up to `limit` rooms of the tenant's cache that match every given filter, are bookable and
+    are free for all of [start_utc, end_utc) (aware datetimes), best first. `exclude`: room
+    e-mails never to offer (e.g. the room that just declined)."""
+    skip = {e.lower() for e in exclude}
+    found = Rooms().find(
+        tenant_id,
+        min_capacity=min_capacity,
+        building=building,
+        floor=floor,
+        room_list=room_list,
+        wheelchair_accessible=wheelchair_accessible,
+    )
+    candidates = rank([r for r in found if r.email.lower() not in skip])
+    return _first_free(box, candidates, start_utc, end_utc, limit)
+
+
+def _first_free(
+    box: credentials.Mailbox, candidates: list[Room], start: datetime, end: datetime, limit: int
+) -> FreeRooms:
+    slot = UtcSlot.of(start, end)
+
+    def free_of(chunk: list[Room]) -> list[Room]:
+        by_email = slot.schedules(box, [r.email for r in chunk])
+        return [
+            r
+            for r in chunk
+            if (info := by_email.get(r.email.lower())) is not None and not info.get("error") and not slot.blocked(info)
+        ]
+
+    chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
+    free: list[Room] = []
+    checked = taken = width = 0
+    with ThreadPoolExecutor(max_workers=PER_MAILBOX_PARALLEL, thread_name_prefix="room-finder") as pool:
+        while taken < len(chunks) and len(free) < limit:
+            width = _wave_width(limit - len(free), len(free), checked, width)
+            wave = chunks[taken : taken + width]
+            for chunk, free_here in zip(wave, pool.map(free_of, wave), strict=True):  # results in rank order
+                free += free_here
+                checked += len(chunk)
+            taken += len(wave)
+    return FreeRooms(free[:limit], checked)
+
+
+def _wave_width(needed: int, free_so_far: int, checked: int, last: int) -> int:
+    """How many getSchedule calls the next wave runs: one first; then as many as the free rate
+    seen so far says are needed for the rooms still missing. While no room was free yet the rate
+    is unknown: the waves double (1, 2, 4), so a busy building costs few round trips and at most
+    about twice the minimal reads."""
+    if checked == 0:
+        return 1
+    if free_so_far == 0:
+        return min(PER_MAILBOX_PARALLEL, 2 * last)
+    per_chunk = free_so_far / checked * MAX_PER_CALL
+    return max(1, min(PER_MAILBOX_PARALLEL, math.ceil(needed / per_chunk)))

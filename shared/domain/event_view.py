@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.services.event_input import EventInput
+from shared.domain.event_input import EventInput
 from shared.windows_zones import GOLDEN
 
 RESPONSES = {
