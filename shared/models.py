@@ -272,6 +272,7 @@ class Change:
     def to_json(self) -> dict:
         body = {
             "id": self.id,
+            "company_id": self.company_id,  # whose change: one webhook URL serves every company
             "type": self.type,
             "schedule_id": self.schedule_id,
             "occurred_at": iso(self.occurred_at),
@@ -288,7 +289,7 @@ class Change:
 
     @classmethod
     def from_json(cls, company_id: str, data: dict, seq: int | None = None) -> Change:
-        known = {"id", "type", "schedule_id", "occurred_at", "fields", "event", "link", "tenant_id"}
+        known = {"id", "company_id", "type", "schedule_id", "occurred_at", "fields", "event", "link", "tenant_id"}
         return cls(
             id=data["id"],
             company_id=company_id,

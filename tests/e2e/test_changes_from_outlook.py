@@ -60,6 +60,7 @@ def test_a_room_answer_and_an_interviewer_decline_reach_the_feed(ready, ms):
     api, event, _sub = created(ready, ms)
     [room_change] = changes_of(api, "event.responses_changed")
     assert room_change["schedule_id"] == "sch-1" and room_change["fields"] == [ready[2][0].lower()]
+    assert room_change["company_id"] == api.company_id  # whose change it is
     assert room_change["event"]["rooms"][0]["response"] == "accepted"
     ms.post(f"events/{event['event_id']}/responses", {"email": GORO, "response": "declined"})
     decline = wait_for(
