@@ -229,6 +229,9 @@ class EventRecord:
     outbox_json: str | None = None
     # The room fallback's memory for the current slot: {"slot", "tried", "replaced", "pending"}.
     fallback_json: str | None = None
+    # The HERP account (`sub`) that created it: it, a recruiter or an admin may edit and cancel it.
+    # None on rows made before this was stored (their creator is the owner of their user link).
+    created_by: str | None = None
     etag: str | None = None
 
     def remember_version(self, change_key: str | None) -> None:

@@ -326,7 +326,9 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
     view = None
     if old is not None:
         when = datetime.now(UTC).replace(microsecond=0)
-        view = OutlookEvent.from_graph(event, found, iso(when)).to_json() if found is not None else None
+        view = (
+            OutlookEvent.from_graph(event, found, iso(when), record.created_by).to_json() if found is not None else None
+        )
         if event.room_fallback and found is not None:
             declined = sorted(e for e, r in new.rooms.items() if r == "declined" and old.rooms.get(e) != "declined")
         for kind, fields in differences(old, new):
