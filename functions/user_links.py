@@ -1,4 +1,5 @@
-"""User-level links (Personal settings > External service accounts > Outlook). Any member."""
+"""User-level links (Personal settings > External service accounts > Outlook). Any member; an
+admin also sees and removes every member's links (`?scope=company`, a leaver's link)."""
 
 from typing import TYPE_CHECKING
 
@@ -33,8 +34,12 @@ def authorize_user_link(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="outlook/user-links", methods=["GET"])
 @handler
 def list_user_links(req: func.HttpRequest) -> func.HttpResponse:
-    caller = auth.authenticate(req)
-    return json_response({"tenants": user_links.list_links(caller)})
+    scope = req.params.get("scope") or None
+    company_wide = scope == "company"
+    caller = auth.authenticate(req, role="admin" if company_wide else None)
+    if scope not in (None, "company"):
+        raise ValidationFailed("scope must be company, or absent.", code="invalid_scope")
+    return json_response({"tenants": user_links.list_links(caller, company_wide=company_wide)})
 
 
 @bp.route(route="outlook/user-links/{link_id}", methods=["DELETE"])

@@ -18,7 +18,9 @@ import azure.functions as func
 from shared.errors import Forbidden, Unauthenticated
 from shared.settings import get_settings
 
-ROLES = ("admin", "member")
+# `recruiter` is HERP's リクルーター and アシスタント: they manage every interview of the company;
+# a `member` (an interviewer) manages the interviews it created. Any other role is refused (401).
+ROLES = ("admin", "recruiter", "member")
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]
 CLOCK_SKEW_SECONDS = 30
 
@@ -32,6 +34,11 @@ class Caller:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def manages_every_interview(self) -> bool:
+        """Whether the caller may edit and cancel interviews others created (CONTRACT 3)."""
+        return self.role in ("admin", "recruiter")
 
 
 class _Jwks:

@@ -229,6 +229,9 @@ class EventRecord:
     outbox_json: str | None = None
     # The room fallback's memory for the current slot: {"slot", "tried", "replaced", "pending"}.
     fallback_json: str | None = None
+    # The HERP account (`sub`) that created it: it, a recruiter or an admin may edit and cancel it.
+    # None on rows made before this was stored (their creator is the owner of their user link).
+    created_by: str | None = None
     etag: str | None = None
 
     def remember_version(self, change_key: str | None) -> None:
@@ -274,6 +277,7 @@ class Change:
     def to_json(self) -> dict:
         body = {
             "id": self.id,
+            "company_id": self.company_id,  # whose change: one webhook URL serves every company
             "type": self.type,
             "schedule_id": self.schedule_id,
             "occurred_at": iso(self.occurred_at),
@@ -290,7 +294,7 @@ class Change:
 
     @classmethod
     def from_json(cls, company_id: str, data: dict, seq: int | None = None) -> Change:
-        known = {"id", "type", "schedule_id", "occurred_at", "fields", "event", "link", "tenant_id"}
+        known = {"id", "company_id", "type", "schedule_id", "occurred_at", "fields", "event", "link", "tenant_id"}
         return cls(
             id=data["id"],
             company_id=company_id,

@@ -69,9 +69,12 @@ class OutlookEvent:
     web_link: str | None
     join_url: str | None
     updated_at: str | None
+    created_by: str | None = None  # the HERP account that created it
 
     @classmethod
-    def from_graph(cls, event: EventInput, graph_event: dict, updated_at: str | None) -> OutlookEvent:
+    def from_graph(
+        cls, event: EventInput, graph_event: dict, updated_at: str | None, created_by: str | None = None
+    ) -> OutlookEvent:
         people, rooms = [], []
         for a in graph_event.get("attendees") or []:
             address = (a.get("emailAddress") or {}).get("address") or ""
@@ -94,6 +97,7 @@ class OutlookEvent:
             web_link=graph_event.get("webLink"),
             join_url=((graph_event.get("onlineMeeting") or {}).get("joinUrl")) or None,
             updated_at=updated_at,
+            created_by=created_by,
         )
 
     def to_json(self) -> dict:
@@ -112,5 +116,6 @@ class OutlookEvent:
             "event_id": self.event_id,
             "web_link": self.web_link,
             "join_url": self.join_url,
+            "created_by": self.created_by,
             "updated_at": self.updated_at,
         }

@@ -39,6 +39,7 @@ def to_entity(r: EventRecord) -> dict:
         "change_keys": json.dumps(list(r.change_keys)) if r.change_keys else None,
         **base.text_parts("outbox", r.outbox_json),
         "fallback": r.fallback_json,
+        "created_by": r.created_by,
     }
 
 
@@ -66,6 +67,7 @@ def from_entity(e) -> EventRecord:
         change_keys=tuple(json.loads(e["change_keys"])) if e.get("change_keys") else (),
         outbox_json=base.joined_text(e, "outbox"),
         fallback_json=e.get("fallback"),
+        created_by=e.get("created_by"),
         etag=base.etag_of(e),
     )
 

@@ -60,6 +60,7 @@ def test_a_room_answer_and_an_interviewer_decline_reach_the_feed(ready, ms):
     api, event, _sub = created(ready, ms)
     [room_change] = changes_of(api, "event.responses_changed")
     assert room_change["schedule_id"] == "sch-1" and room_change["fields"] == [ready[2][0].lower()]
+    assert room_change["company_id"] == api.company_id  # whose change it is
     assert room_change["event"]["rooms"][0]["response"] == "accepted"
     ms.post(f"events/{event['event_id']}/responses", {"email": GORO, "response": "declined"})
     decline = wait_for(
@@ -174,6 +175,19 @@ def test_forged_broken_and_oversized_notifications_change_nothing(ready, ms, hos
         r = notify(host, body, path="/api/outlook/notifications/lifecycle")
         assert r.status_code == 202
     assert notify(host, b"x" * (1024 * 1024 + 1)).status_code == 413
+    # A flood: 1,000 forged notifications in one POST, MAC-shaped, old-shaped and plain guesses.
+    flood = [
+        {
+            "subscriptionId": sub["id"] if i % 2 else f"{i:08d}-0000-0000-0000-000000000000",
+            "clientState": ("cs1." + "A" * 24 + "." + "B" * 43, "C" * 43, "guess")[i % 3],
+            "changeType": "updated",
+            "resourceData": {"id": event["event_id"]},
+        }
+        for i in range(1000)
+    ]
+    started = time.monotonic()
+    r = notify(host, json.dumps({"value": flood}), headers={"Content-Type": "application/json"})
+    assert r.status_code == 202 and time.monotonic() - started < 3  # Graph's limit for any answer
     time.sleep(3)
     assert [c for c in ms.calls() if c["kind"] == "graph"] == []  # no Graph call for any of them
     assert feed(api, before)["changes"] == []
@@ -239,6 +253,28 @@ def test_reauthorization_required_renews_the_subscription(ready, ms):
         lambda: [s for s in subscriptions(ms) if s["id"] == sub["id"] and s["expirationDateTime"] > later(48)],
         what="the renewal",
     )
+
+
+def test_a_lifecycle_event_graph_repeats_is_handled_once(ready, ms):
+    api, event, sub = created(ready, ms)
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    for _ in range(3):  # Graph repeats reauthorizationRequired until it is acted upon
+        ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "reauthorizationRequired"})
+    wait_for(
+        lambda: len([d for d in deliveries(ms) if d["kind"] == "lifecycle" and d["status"] == "delivered"]) == 3,
+        what="the three lifecycle notifications delivered",
+    )
+    renewals = wait_for(
+        lambda: [
+            c for c in ms.calls() if c["kind"] == "graph" and c["method"] == "PATCH" and "subscriptions" in c["path"]
+        ],
+        what="the renewal",
+    )
+    time.sleep(3)  # the queue has processed whatever was queued
+    renewals = [
+        c for c in ms.calls() if c["kind"] == "graph" and c["method"] == "PATCH" and "subscriptions" in c["path"]
+    ]
+    assert len(renewals) == 1, renewals
 
 
 def test_the_renewal_run_extends_what_expires_soon_and_recreates_what_graph_forgot(ready, ms, host, storage):

@@ -9,12 +9,14 @@ import requests
 
 from devtools.emulator import seed
 from shared.domain.event_changes import SELECT
+from shared.storage.events import Events
 from tests.conftest import new_id
 from tests.e2e.conftest import CONTOSO, Api, link_tenant, link_user, wait_for
 
 pytestmark = pytest.mark.e2e
 AIKO, EMI, GORO, FUMI = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.GORO_ID, seed.FUMI_ID))
 M1, M2 = ("m1", "member"), ("m2", "member")
+R1 = ("r1", "recruiter")  # HERP's リクルーター / アシスタント
 
 
 def event_body(link_id: str, room_list: list[str], **changes) -> dict:
@@ -219,12 +221,44 @@ def test_deleted_in_outlook_is_410(ready, ms):
     assert r.status_code == 410
 
 
-def test_another_member_edits_with_the_events_own_link(ready, ms):
+def test_only_the_creator_a_recruiter_or_an_admin_edits_and_cancels(ready, ms):
+    api, link_id, rooms = ready
+    made = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms)).json()
+    assert made["created_by"] == "m1"
+    assert api.call("GET", "/outlook/events/sch-1", as_=M2).json()["created_by"] == "m1"  # reads stay open
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    # Another member (an interviewer) may neither edit nor cancel it: nothing changes in Outlook.
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M2, json={"subject": "乗っ取り"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    r = api.call("DELETE", "/outlook/events/sch-1?notify=false", as_=M2)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert graph_calls(ms) == []
+    assert [e["subject"] for e in live(ms)] == [made["subject"]]
+    # A recruiter edits it, with the event's own link (still in Emi's calendar) ...
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=R1, json={"subject": "二次面接"})
+    assert r.status_code == 200 and r.json()["subject"] == "二次面接" and r.json()["created_by"] == "m1"
+    assert live(ms)[0]["subject"] == "二次面接"
+    # ... so does its creator; and an admin cancels it.
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"location": "本社 2F"})
+    assert r.status_code == 200 and r.json()["location"] == "本社 2F"
+    assert api.call("DELETE", "/outlook/events/sch-1?notify=false", as_=("herp-admin", "admin")).status_code == 204
+    assert live(ms) == []
+
+
+def test_an_event_stored_before_its_creator_was_is_the_link_owners(ready, ms):
     api, link_id, rooms = ready
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
-    r = api.call("PATCH", "/outlook/events/sch-1", as_=M2, json={"subject": "二次面接"})
-    assert r.status_code == 200 and r.json()["subject"] == "二次面接"
-    assert live(ms)[0]["subject"] == "二次面接"  # still in Emi's calendar
+
+    def forget_creator(row) -> bool:
+        row.created_by = None
+        return True
+
+    Events().update(api.company_id, "sch-1", forget_creator)  # as a row written before created_by was
+    assert api.call("GET", "/outlook/events/sch-1", as_=M2).json()["created_by"] == "m1"  # m1 owns its link
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M2, json={"subject": "乗っ取り"})
+    assert r.status_code == 403 and live(ms)[0]["subject"] != "乗っ取り"
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"subject": "二次面接"})
+    assert r.status_code == 200 and r.json()["created_by"] == "m1"
 
 
 def test_another_company_gets_404(ready, host, storage):

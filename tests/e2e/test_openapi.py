@@ -278,11 +278,15 @@ def test_events_conform(company, browser, ms):
     call("POST", "/outlook/events", 409, code="schedule_exists", as_=m1, json={**body, "subject": "別の面接"})
     got = call("GET", "/outlook/events/sch-1", 200, as_=m2).json()  # any member of the company
     assert (got["start"], got["end"], got["time_zone"]) == (body["start"], body["end"], "Asia/Tokyo")
+    assert got["created_by"] == "m1"
+    # Edits: the creator, a recruiter or an admin; another member is refused.
+    call("PATCH", "/outlook/events/sch-1", 403, code="forbidden", as_=m2, json={"subject": "x"})
+    call("DELETE", "/outlook/events/sch-1", 403, code="forbidden", as_=m2)
     patched = call(
         "PATCH",
         "/outlook/events/sch-1",
         200,
-        as_=m2,
+        as_=("r1", "recruiter"),
         json={
             "subject": "二次面接",
             "start": "2026-12-01T11:00",
@@ -307,7 +311,7 @@ def test_events_conform(company, browser, ms):
     # Cancel: 204, repeatable; then 410 for reads and edits, 409 for a create with the same id.
     call("DELETE", "/outlook/events/sch-1?notify=maybe", 422, code="invalid_notify", as_=m1)
     call("DELETE", "/outlook/events/nope", 404, code="not_found", as_=m1)
-    call("DELETE", "/outlook/events/sch-1?notify=true&comment=%E4%B8%AD%E6%AD%A2", 204, as_=m2)
+    call("DELETE", "/outlook/events/sch-1?notify=true&comment=%E4%B8%AD%E6%AD%A2", 204, as_=("herp-admin", "admin"))
     call("DELETE", "/outlook/events/sch-1", 204, as_=m1)
     call("GET", "/outlook/events/sch-1", 410, code="event_cancelled", as_=m1)
     call("PATCH", "/outlook/events/sch-1", 410, code="event_cancelled", as_=m1, json={"subject": "x"})

@@ -108,6 +108,40 @@ def test_member_cannot_delete_another_members_link(linked, browser):
     assert my_links(linked, "m1") == [link]
 
 
+def test_an_admin_sees_every_members_links_and_removes_a_leavers(linked, browser):
+    link_user(linked, browser, EMI, "m1")
+    link_user(linked, fresh(browser), GORO, "m2")
+    for role in (("m1", "member"), ("r1", "recruiter")):  # admin only
+        r = linked.call("GET", "/outlook/user-links", params={"scope": "company"}, as_=role)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    r = linked.call("GET", "/outlook/user-links", params={"scope": "everyone"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_scope"
+
+    def everyone() -> dict[str, dict]:
+        r = linked.call("GET", "/outlook/user-links", params={"scope": "company"})
+        assert r.status_code == 200, r.text
+        [tenant] = r.json()["tenants"]
+        assert (tenant["tenant_id"], tenant["status"]) == (CONTOSO, "active")
+        return {l["herp_account_id"]: l for l in tenant["links"]}
+
+    links = everyone()
+    assert {k: (l["account"]["id"], l["via"]) for k, l in links.items()} == {
+        "herp-admin": (seed.AIKO_ID, "tenant_admin"),
+        "m1": (seed.EMI_ID, "user"),
+        "m2": (seed.GORO_ID, "user"),
+    }
+    # m1 left the company: the admin removes its link, and its token cache goes with it.
+    assert linked.call("DELETE", f"/outlook/user-links/{links['m1']['link_id']}").status_code == 204
+    assert my_links(linked, "m1") == [] and MicrosoftAccounts().get(linked.company_id, CONTOSO, seed.EMI_ID) is None
+    # The tenant admin's own link goes like any other (the tenant's admin credential stays for the rooms).
+    assert linked.call("DELETE", f"/outlook/user-links/{links['herp-admin']['link_id']}").status_code == 204
+    assert set(everyone()) == {"m2"}
+    assert MicrosoftAccounts().get(linked.company_id, CONTOSO, seed.AIKO_ID) is not None
+    # A recruiter is no admin here: someone else's link stays 404 for it.
+    r = linked.call("DELETE", f"/outlook/user-links/{links['m2']['link_id']}", as_=("r1", "recruiter"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "link_not_found"
+
+
 def test_calendars_match_the_emulator(linked, browser, ms):
     link_user(linked, browser, EMI, "m1")
     link_user(linked, fresh(browser), FUMI, "m1")

@@ -106,7 +106,7 @@ def test_changes_are_posted_signed_and_retried_after_a_failure(webhook_stack, ms
     _t, headers, raw, status = receiver.posts[0]
     assert status == 200 and headers["Content-Type"] == "application/json" and verify(headers, raw)
     feed = api.call("GET", "/outlook/changes", as_=M1).json()["changes"]
-    assert json.loads(raw) == feed[0]
+    assert json.loads(raw) == feed[0] and feed[0]["company_id"] == api.company_id  # whose change it is
     assert not verify(headers, raw.replace(b'"type"', b' "type"'))  # a changed body fails the check
     # HERP fails once: the Change comes again, within 60 s, with the same id.
     receiver.fail = 1

@@ -26,6 +26,14 @@ def test_admin_role_is_enforced(app_env):
     with pytest.raises(Forbidden):
         authenticate(request(herp_token("co-1", "acct-1", "member")), role="admin")
     assert authenticate(request(herp_token("co-1", "acct-1", "admin")), role="admin").is_admin
+    with pytest.raises(Forbidden):  # a recruiter manages interviews, not the company's links
+        authenticate(request(herp_token("co-1", "acct-1", "recruiter")), role="admin")
+
+
+@pytest.mark.parametrize("role,manages_every_interview", [("admin", True), ("recruiter", True), ("member", False)])
+def test_recruiters_and_admins_manage_every_interview(app_env, role, manages_every_interview):
+    caller = authenticate(request(herp_token("co-1", "acct-1", role)))
+    assert (caller.role, caller.manages_every_interview) == (role, manages_every_interview)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +46,7 @@ def test_admin_role_is_enforced(app_env):
         herp_token("co", "a", iss="https://evil.test"),
         herp_token("co", "a", aud="someone-else"),
         herp_token("co", "a", role="owner"),  # unknown role
+        herp_token("co", "a", role="Recruiter"),  # roles are exact
         herp_token(None, "a"),  # missing company_id
         herp_token("co", None),  # missing sub
         herp_token("co", "a", exp=None),  # no expiry

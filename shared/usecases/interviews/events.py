@@ -11,6 +11,12 @@ a body edit of an online meeting costs one more (the GET that keeps the Teams jo
 create or time edit that Exchange refuses for its Windows zone id one more (the same instants in
 UTC, shared/time_zones.py), and a row made before ids were immutable costs one
 translateExchangeIds call, once.
+
+Reads are open to the company; edits and cancels go out from the organizer's own mailbox, so
+they need the account that created the event (`created_by`), a recruiter or an admin (403
+otherwise, checked before anything else is read or sent). A row made before `created_by` was
+stored names no creator: its creator is the owner of its user link (a create needs a link of
+the caller's own), read only when a member asks.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from shared.domain.event_to_graph import body_keeping_meeting, graph_patch, in_u
 from shared.domain.event_view import OutlookEvent
 from shared.errors import (
     Conflict,
+    Forbidden,
     Gone,
     GraphError,
     GraphTimeout,
@@ -42,7 +49,7 @@ from shared.errors import (
 from shared.mailbox import credentials
 from shared.mailbox.free_busy import require_free_slot
 from shared.mailbox.links import own_link, remember_calendars
-from shared.models import EventRecord, EventStatus, iso, utcnow
+from shared.models import EventRecord, EventStatus, UserLink, iso, utcnow
 from shared.storage import base
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.event_ids import EventIds
@@ -107,10 +114,25 @@ def _teams_available(box: credentials.Mailbox, calendar_id: str | None) -> bool:
     return available
 
 
-def _require_links(company_id: str, link_id: str, tenant_id: str) -> None:
-    """The event's own user link and its tenant link must still exist."""
-    if TenantLinks().get_linked(company_id, tenant_id) is None or UserLinks().get(company_id, link_id) is None:
+def _require_links(company_id: str, link_id: str, tenant_id: str) -> UserLink:
+    """The event's own user link, which must still exist, as must its tenant link."""
+    link = UserLinks().get(company_id, link_id) if TenantLinks().get_linked(company_id, tenant_id) else None
+    if link is None:
         raise LinkRemoved()
+    return link
+
+
+def _require_manager(caller: Caller, record: EventRecord) -> None:
+    """Edits and cancels: the event's creator, a recruiter or an admin (module docstring)."""
+    if caller.manages_every_interview or record.created_by == caller.account_id:
+        return
+    if record.created_by is None:  # an old row: its creator owns its link
+        link = UserLinks().get(record.company_id, record.link_id)
+        if link is None:
+            raise LinkRemoved()
+        if link.herp_account_id == caller.account_id:
+            return
+    raise Forbidden("Only the interview's creator, a recruiter or an admin may change it.")
 
 
 def _confirmed_record(company_id: str, schedule_id: str) -> EventRecord:
@@ -199,7 +221,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
     if record is not None:
         _check_repeat(record, event)
         if record.status == EventStatus.ACTIVE:
-            return _read(record, box), False  # own_link checked the links of this very body
+            return _read(record, box, record.created_by or caller.account_id), False  # own_link checked the links
     if event.online_meeting and not _teams_available(box, event.calendar_id):
         raise ValidationFailed("Teams meetings are not available in this calendar.", code="teams_unavailable")
     if record is None:
@@ -220,6 +242,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
             updated_at=now,
             immutable_id=True,
             room_names=room_names,
+            created_by=caller.account_id,
         )
         try:
             repo.create(record)
@@ -229,7 +252,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
                 raise
             _check_repeat(record, event)
             if record.status == EventStatus.ACTIVE:
-                return _read(record, box), False  # own_link checked the links of this very body
+                return _read(record, box, record.created_by or caller.account_id), False  # own_link checked the links
     # A retry of a create whose outcome was unknown (5xx, timeout) sends byte for byte what the
     # first attempt sent: the stored input and room names, the same transactionId (and, should
     # Exchange refuse the zone's Windows id again, the same UTC times).
@@ -270,7 +293,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
             raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
     reactions.event_created(box.account, record.calendar_id)
-    return OutlookEvent.from_graph(event, created, iso(record.updated_at)), True
+    return OutlookEvent.from_graph(event, created, iso(record.updated_at), record.created_by or caller.account_id), True
 
 
 # ---- read
@@ -278,11 +301,11 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
 
 def get(caller: Caller, schedule_id: str) -> OutlookEvent:
     record = _confirmed_record(caller.company_id, schedule_id)
-    _require_links(caller.company_id, record.link_id, record.tenant_id)
-    return _read(record, mailbox_of(record))
+    link = _require_links(caller.company_id, record.link_id, record.tenant_id)
+    return _read(record, mailbox_of(record), record.created_by or link.herp_account_id)
 
 
-def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
+def _read(record: EventRecord, box: credentials.Mailbox, created_by: str) -> OutlookEvent:
     """The event as Outlook holds it now (410 when it was deleted there)."""
     record = _with_immutable_id(record, box)
     event = EventInput.from_json_text(record.input_json)
@@ -294,7 +317,7 @@ def _read(record: EventRecord, box: credentials.Mailbox) -> OutlookEvent:
         raise
     if found.get("isCancelled"):  # cancelled by its organizer in Outlook: it waits in Deleted Items
         raise Gone("The event was cancelled in Outlook.", code="event_deleted_in_outlook")
-    shown = OutlookEvent.from_graph(event, found, iso(record.updated_at))
+    shown = OutlookEvent.from_graph(event, found, iso(record.updated_at), created_by)
     if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
         reactions.declined_room_seen(record, event, shown)  # the fallback learns it here too
     return shown
@@ -323,9 +346,10 @@ def leased(company_id: str, schedule_id: str) -> EventRecord:
 
 def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
     record = _confirmed_record(caller.company_id, schedule_id)
+    _require_manager(caller, record)
     candidate = parse_patch(body, EventInput.from_json_text(record.input_json))  # 422 before any Graph call
     room_names = known_rooms(record.tenant_id, candidate.rooms)
-    _require_links(caller.company_id, record.link_id, record.tenant_id)
+    link = _require_links(caller.company_id, record.link_id, record.tenant_id)
     box = mailbox_of(record)
     record = leased(caller.company_id, schedule_id)
     try:
@@ -358,7 +382,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
         record.remember_version(changed.get("changeKey"))
     finally:
         release(record)
-    return OutlookEvent.from_graph(new, changed, iso(record.updated_at))
+    return OutlookEvent.from_graph(new, changed, iso(record.updated_at), record.created_by or link.herp_account_id)
 
 
 def release(record: EventRecord) -> None:
@@ -377,6 +401,8 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
     """Cancel with notice (organizer's `cancel`) or delete silently; repeating is fine."""
     repo = Events()
     record = repo.get(caller.company_id, schedule_id) if schedule_id else None
+    if record is not None:
+        _require_manager(caller, record)
     if record is not None and record.status == EventStatus.CANCELLED:
         return
     record = _confirmed(record)

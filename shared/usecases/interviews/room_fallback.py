@@ -111,7 +111,7 @@ def _replace(record: EventRecord, event: EventInput, declined: str, state: dict,
         record.outlook_json = Snapshot.from_graph(changed).to_json_text()
         record.remember_version(changed.get("changeKey"))
         state["replaced"] += 1
-        view = OutlookEvent.from_graph(new, changed, iso(when)).to_json()
+        view = OutlookEvent.from_graph(new, changed, iso(when), record.created_by).to_json()
         kind = ChangeType.ROOM_REPLACED
         log.info("room fallback of schedule %s: %s declined, %s booked", record.schedule_id, declined, found.email)
     else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from shared import graph, reactions
 from shared.auth import Caller
-from shared.errors import DomainError, ReauthRequired
+from shared.errors import DomainError, LinkNotFound, ReauthRequired
 from shared.mailbox import credentials
 from shared.mailbox.links import own_link, remember_calendars
 from shared.models import Account, AccountStatus, MicrosoftAccount, UserLink, iso
@@ -40,29 +40,51 @@ def _accounts_by_key(company_id: str) -> dict[str, MicrosoftAccount]:
     return {a.key: a for a in MicrosoftAccounts().list(company_id)}
 
 
-def list_links(caller: Caller) -> list[dict]:
-    """Every linked tenant of the company, each with the caller's own links."""
+def list_links(caller: Caller, *, company_wide: bool = False) -> list[dict]:
+    """Every linked tenant of the company, each with the caller's own links; `company_wide`
+    (an admin's view, the route checks the role): every member's links, each naming its
+    `herp_account_id`."""
     tenants = TenantLinks().list_linked(caller.company_id)
-    mine = UserLinks().of_herp_account(caller.company_id, caller.account_id)
-    accounts = _accounts_by_key(caller.company_id) if mine else {}
+    if company_wide:
+        shown = UserLinks().of_company(caller.company_id)
+    else:
+        shown = UserLinks().of_herp_account(caller.company_id, caller.account_id)
+    accounts = _accounts_by_key(caller.company_id) if shown else {}
+
+    def entry(link: UserLink) -> dict:
+        body = link_json(link, accounts.get(f"{link.tenant_id}:{link.account_id}"))
+        return {**body, "herp_account_id": link.herp_account_id} if company_wide else body
+
     out = []
     for tenant in tenants:
-        links = sorted((l for l in mine if l.tenant_id == tenant.tenant_id), key=lambda l: l.linked_at)
+        links = sorted((l for l in shown if l.tenant_id == tenant.tenant_id), key=lambda l: l.linked_at)
         out.append(
             {
                 "tenant_id": tenant.tenant_id,
                 "tenant_name": tenant.tenant_name,
                 "status": tenant.status,
-                "links": [link_json(l, accounts.get(f"{l.tenant_id}:{l.account_id}")) for l in links],
+                "links": [entry(l) for l in links],
             }
         )
     return out
 
 
+def _removable_link(caller: Caller, link_id: str) -> UserLink:
+    """The caller's own link; for an admin, any link of the company (a leaver's, or the tenant
+    admin's `via: tenant_admin` one). Anything else is LinkNotFound."""
+    if not caller.is_admin:
+        return own_link(caller, link_id)
+    link = UserLinks().get(caller.company_id, link_id) if link_id else None
+    if link is None:
+        raise LinkNotFound()
+    return link
+
+
 def delete_link(caller: Caller, link_id: str) -> None:
-    """Remove the caller's link; the account's token cache goes with the last link using it,
-    unless the account is the tenant's admin credential (needed for the room cache)."""
-    link = own_link(caller, link_id)
+    """Remove the link (the caller's own; an admin's: any of the company); the account's token
+    cache goes with the last link using it, unless the account is the tenant's admin credential
+    (needed for the room cache)."""
+    link = _removable_link(caller, link_id)
     UserLinks().delete(caller.company_id, link.link_id)
     if UserLinks().of_microsoft_account(caller.company_id, link.tenant_id, link.account_id):
         return

@@ -5,6 +5,13 @@ notifications whose subscription is ours and whose `clientState` hashes to the s
 (compared in constant time), and queue them, one message per subscription. Nothing else: no
 Graph call, no event read, so the answer comes in milliseconds however many arrive (Graph wants
 a 2xx within 3 s). Anything malformed, forged or unknown is dropped without a side effect.
+Forgery stays cheap: the `clientState` carries its own MAC (shared.client_state), so a forged
+one is refused before any storage read, and a subscription is read only for a state that
+verifies, or that has the shape of a state made before the MAC (subscriptions not yet
+recreated). Reads that find nothing of ours are capped per POST (MAX_FAILED_LOOKUPS for each of
+the two kinds of state); further unknown subscription ids of that POST are ignored unread. Lifecycle events are queued once per
+subscription and event within a POST and within LIFECYCLE_REPEAT_WINDOW in this process (Graph
+repeats them until acted upon), and the queue drops one whose subscription was replaced meanwhile.
 
 Processing (`process`, the queue trigger) compares Outlook with the mapping
 (`refresh`): GET the event with only the compared fields, diff it against the stored snapshot
@@ -40,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from shared import reactions
+from shared import client_state, reactions
 from shared.domain.event_changes import SELECT, Snapshot, differences
 from shared.domain.event_input import EventInput, instant_of
 from shared.domain.event_view import OutlookEvent, local_time
@@ -65,9 +72,12 @@ CATCH_UP_LIMIT = 500
 CATCH_UP_PAST = timedelta(days=7)
 CATCH_UP_PARALLEL = credentials.MAX_CONCURRENT_PER_MAILBOX
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+MAX_FAILED_LOOKUPS = 3  # per POST: subscription reads that found nothing of ours
+LIFECYCLE_REPEAT_WINDOW = 300.0  # seconds: a repeat of a lifecycle event queued lately is dropped
 _CACHE_SECONDS = 60.0
 _known: dict[str, tuple[float, Subscription]] = {}
 _known_lock = threading.Lock()
+_lifecycle_queued: dict[tuple[str, str], float] = {}
 
 
 def _now() -> datetime:
@@ -77,12 +87,17 @@ def _now() -> datetime:
 # ---- intake
 
 
-def _subscription(subscription_id: str) -> Subscription | None:
-    """Ours, from a short in-process cache (a burst names the same few subscriptions)."""
+def _cached(subscription_id: str) -> Subscription | None:
     with _known_lock:
         hit = _known.get(subscription_id)
-    if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
-        return hit[1]
+    return hit[1] if hit and time.monotonic() - hit[0] < _CACHE_SECONDS else None
+
+
+def _subscription(subscription_id: str) -> Subscription | None:
+    """Ours, from a short in-process cache (a burst names the same few subscriptions)."""
+    hit = _cached(subscription_id)
+    if hit is not None:
+        return hit
     sub = Subscriptions().get(subscription_id)
     if sub is not None:
         with _known_lock:
@@ -95,14 +110,44 @@ def forget(subscription_id: str) -> None:
         _known.pop(subscription_id, None)
 
 
-def _ours(item: dict) -> Subscription | None:
+def _ours(item: dict, failed: dict[bool, set[str]]) -> Subscription | None:
+    """The item's subscription when it is ours and the state is its own. `failed`: the ids this
+    POST read without finding anything of ours, for states with a valid MAC (True) and states of
+    the old scheme's shape (False); past MAX_FAILED_LOOKUPS of a kind, that kind reads no more
+    (a flood of old-shaped forgeries does not shut out states that verify)."""
     sub_id, state = item.get("subscriptionId"), item.get("clientState")
     if not isinstance(sub_id, str) or not isinstance(state, str) or not 0 < len(sub_id) <= 200:
         return None
-    sub = _subscription(sub_id)
+    sub, read = _cached(sub_id), None
+    if sub is None:
+        if client_state.client_state_valid(state):
+            read = failed[True]
+        elif client_state.legacy_form(state):
+            read = failed[False]
+        else:
+            return None  # forged: refused without a read
+        if sub_id in read or len(read) >= MAX_FAILED_LOOKUPS:
+            return None
+        sub = _subscription(sub_id)
     if sub is None or not hmac.compare_digest(sub.client_state_hash, subscriptions.hash_state(state)):
+        if read is not None:
+            read.add(sub_id)
         return None
     return sub
+
+
+def _lifecycle_repeated(key: tuple[str, str], now: float) -> bool:
+    with _known_lock:
+        seen = _lifecycle_queued.get(key)
+        return seen is not None and now - seen < LIFECYCLE_REPEAT_WINDOW
+
+
+def _lifecycle_done(key: tuple[str, str], now: float) -> None:
+    with _known_lock:
+        if len(_lifecycle_queued) > 10_000:  # bounded: old entries no longer matter
+            for k in [k for k, t in _lifecycle_queued.items() if now - t >= LIFECYCLE_REPEAT_WINDOW]:
+                del _lifecycle_queued[k]
+        _lifecycle_queued[key] = now
 
 
 def _items(raw: bytes) -> list[dict]:
@@ -119,14 +164,18 @@ def accept(raw: bytes, *, lifecycle: bool) -> int:
     received = iso_precise(_now())
     by_sub: dict[str, tuple[Subscription, dict[str, str | None]]] = {}
     items, kept = _items(raw), 0
+    failed: dict[bool, set[str]] = {True: set(), False: set()}
     for item in items:
-        sub = _ours(item)
+        sub = _ours(item, failed)
         if sub is None:
             continue
         if lifecycle:
             event = item.get("lifecycleEvent")
             if event in LIFECYCLE_EVENTS:
-                queues.enqueue(queues.NOTIFICATIONS, {**_who(sub), "lifecycle": event, "received_at": received})
+                key, now = (sub.id, str(event)), time.monotonic()
+                if not _lifecycle_repeated(key, now):  # Graph's repeats: handled once
+                    queues.enqueue(queues.NOTIFICATIONS, {**_who(sub), "lifecycle": event, "received_at": received})
+                    _lifecycle_done(key, now)
                 kept += 1
             continue
         data = item.get("resourceData")
@@ -214,6 +263,11 @@ def _lifecycle(message: dict) -> None:
     log.info("lifecycle event %s for subscription %s", event, sub_id)
     try:
         box = credentials.mailbox(company_id, tenant_id, oid)
+        current = ((box.account.subscriptions or {}).get(calendar) or {}).get("id")
+        if event != "missed" and current != sub_id:
+            # A repeat after the subscription was replaced: recreating again would leave two.
+            log.info("lifecycle event %s for subscription %s dropped: no longer the account's", event, sub_id)
+            return
         if event == "reauthorizationRequired":
             subscriptions.reauthorize(box, calendar, sub_id, received_at=parse_iso(message.get("received_at")))
         elif event == "subscriptionRemoved":
@@ -330,7 +384,9 @@ def _settle(record: EventRecord, found: dict | None) -> list[Change]:
     view = None
     if old is not None:
         when = datetime.now(UTC).replace(microsecond=0)
-        view = OutlookEvent.from_graph(event, found, iso(when)).to_json() if found is not None else None
+        view = (
+            OutlookEvent.from_graph(event, found, iso(when), record.created_by).to_json() if found is not None else None
+        )
         if event.room_fallback and found is not None:
             declined = sorted(e for e, r in new.rooms.items() if r == "declined" and old.rooms.get(e) != "declined")
         for kind, fields in differences(old, new):

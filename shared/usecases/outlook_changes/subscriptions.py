@@ -4,9 +4,10 @@ from Outlook").
 One subscription per calendar that holds events made through this API: `me/events` for the
 default calendar, `me/calendars/{id}/events` for another (a `me/events` subscription covers only
 the default calendar: microsoft-graph-docs-contrib issues 6150 and 51). Each has a random
-`clientState` of its own, stored only as its SHA-256 (the notification endpoint compares hashes
-in constant time), a `lifecycleNotificationUrl` (the notification URL with `/lifecycle` appended
-to its path, its query kept), and an expiry LIFETIME ahead. `Prefer: IdType="ImmutableId"` (every
+`clientState` of its own that carries its MAC (shared.client_state: the notification endpoint
+refuses a forged one without a storage read), stored only as its SHA-256 (compared in constant
+time), a `lifecycleNotificationUrl` (the notification URL with `/lifecycle` appended to its path,
+its query kept), and an expiry LIFETIME ahead. `Prefer: IdType="ImmutableId"` (every
 Mailbox call) makes the notifications carry the immutable ids the events table stores.
 
 Graph stops delivering a delegated subscription's notifications when the access token it was
@@ -32,11 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from shared import graph, reactions
+from shared.client_state import new_client_state
 from shared.errors import GraphError, GraphTimeout, GraphUnavailable, LinkRemoved, ReauthRequired
 from shared.mailbox import credentials
 from shared.models import AccountStatus, MicrosoftAccount, Subscription, iso, parse_iso, parse_iso_required, utcnow
@@ -178,7 +179,7 @@ def ensure(company_id: str, tenant_id: str, oid: str, calendar: str) -> Subscrip
 
 def _create(box: credentials.Mailbox, calendar: str) -> Subscription:
     account = box.account
-    client_state = secrets.token_urlsafe(32)
+    client_state = new_client_state()
     url = get_settings().notifications_url()
     body = {
         "changeType": CHANGE_TYPES,
