@@ -8,6 +8,9 @@ the caller's mailbox through getSchedule, 20 rooms a call, until `limit` free ro
 the first call reads the first 20 candidates (so `checked` is 20 when they hold enough); each
 later wave runs as many calls at once as the free rate seen so far says are needed (at most 4,
 Graph's per-mailbox limit), doubling 1, 2, 4 while no room was free yet. A room whose schedule answers an error is not free.
+At most MAX_SCHEDULE_CALLS calls (200 candidates) are made per search, so its worst case is 10
+getSchedule calls in 4 waves (1, 2, 4, 3); `more` says it stopped there with fewer free rooms than
+`limit` while candidates were left unread.
 
 `find_free_rooms` takes a Mailbox the caller already holds (the room fallback reuses it);
 `find_rooms` is the HTTP use case (validation before any Graph call, the caller's link).
@@ -35,14 +38,17 @@ MAX_LIMIT = 20
 DEFAULT_LIMIT = 5
 MAX_CAPACITY = 100_000
 MAX_FILTER_TEXT = 255
+MAX_SCHEDULE_CALLS = 10  # per search: at most 200 candidates' free/busy is read
 
 
 @dataclass(frozen=True)
 class FreeRooms:
-    """The free rooms, best first, and how many candidates' free/busy was read."""
+    """The free rooms, best first, how many candidates' free/busy was read, and whether the search
+    stopped at MAX_SCHEDULE_CALLS with fewer than `limit` free rooms and candidates left."""
 
     rooms: list[Room]
     checked: int
+    more: bool = False
 
 
 def rank(rooms: list[Room]) -> list[Room]:
@@ -93,7 +99,8 @@ def _first_free(
             if (info := by_email.get(r.email.lower())) is not None and not info.get("error") and not slot.blocked(info)
         ]
 
-    chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
+    all_chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
+    chunks = all_chunks[:MAX_SCHEDULE_CALLS]
     free: list[Room] = []
     checked = taken = width = 0
     with ThreadPoolExecutor(max_workers=PER_MAILBOX_PARALLEL, thread_name_prefix="room-finder") as pool:
@@ -104,7 +111,7 @@ def _first_free(
                 free += free_here
                 checked += len(chunk)
             taken += len(wave)
-    return FreeRooms(free[:limit], checked)
+    return FreeRooms(free[:limit], checked, more=len(free) < limit and taken < len(all_chunks))
 
 
 def _wave_width(needed: int, free_so_far: int, checked: int, last: int) -> int:
@@ -140,11 +147,13 @@ class FoundRooms:
     checked: int
     synced_at: datetime | None
     stale: bool
+    more: bool = False
 
     def to_json(self) -> dict:
         return {
             "rooms": [r.to_json() for r in self.rooms],
             "checked": self.checked,
+            "more": self.more,
             "synced_at": iso(self.synced_at),
             "stale": self.stale,
         }
@@ -206,4 +215,4 @@ def find_rooms(caller: Caller, tenant_id: str, body: dict) -> FoundRooms:
         raise ValidationFailed("The link belongs to another Microsoft 365 tenant.", code="link_not_in_tenant")
     box = credentials.mailbox(link.company_id, link.tenant_id, link.account_id)
     found = find_free_rooms(box, tenant.tenant_id, search.start, search.end, limit=search.limit, **search.filters)
-    return FoundRooms(found.rooms, found.checked, tenant.rooms_synced_at, is_stale(tenant))
+    return FoundRooms(found.rooms, found.checked, tenant.rooms_synced_at, is_stale(tenant), found.more)
