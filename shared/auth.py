@@ -118,7 +118,8 @@ class _Jwks:
         keys = {}
         for k in keyset.keys:
             algorithm = _ALGORITHM_OF_KTY.get(k.key_type or "")
-            if k.key_id and algorithm:
+            # algorithm_name comes from the JWK's `alg`, else its curve: a P-384 key is ES384.
+            if k.key_id and algorithm and k.algorithm_name == algorithm:
                 keys[k.key_id] = (k.key, algorithm)
         return keys
 
