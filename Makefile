@@ -51,8 +51,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The sample with a random HERP_JWT_SECRET: the app refuses the sample's public one.
 local.settings.json:
-	cp local.settings.sample.json $@
+	$(PYTHON) -m devtools.local_settings
 
 # Azurite + Microsoft emulator + function host on 127.0.0.1:7071; Ctrl-C stops all.
 run: setup local.settings.json

@@ -30,6 +30,9 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
+@description('Dev environments only: give principalId standing data roles (storage tables, queues and blobs; Key Vault Secrets Officer). Off by default: in production nobody but the app\'s identity holds a data role.')
+param grantDeveloperDataAccess bool = false
+
 // Optional name overrides; empty: derived from the environment.
 param resourceGroupName string = ''
 param functionAppName string = ''
@@ -155,6 +158,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     tableNames: tableNames
     queueNames: queueNames
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -165,6 +169,7 @@ module keyVault 'modules/keyvault.bicep' = {
     name: empty(keyVaultName) ? 'kv-${resourceToken}' : keyVaultName
     location: location
     tags: tags
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -176,7 +181,7 @@ module rbac 'modules/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appPrincipalId: identity.outputs.principalId
-    developerPrincipalId: principalId
+    developerPrincipalId: grantDeveloperDataAccess ? principalId : ''
     developerPrincipalType: principalType
   }
 }

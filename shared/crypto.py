@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 
+from shared.errors import ConfigurationError
 from shared.settings import get_settings
 
 _VERSION = b"v1"
@@ -20,7 +21,10 @@ _NONCE_LEN = 12
 
 
 class DecryptionFailed(Exception):
-    """The blob is damaged, was moved to another row, or its key is no longer configured."""
+    """The blob is damaged or was moved to another row: this blob is lost, nothing else is wrong.
+    A blob whose key id is not among TOKEN_ENCRYPTION_KEYS is not that: an operator dropped a key
+    still in use (a rotation mistake), so every such blob fails alike. That is ConfigurationError
+    (503, fail closed), never a reason to mark credentials dead; putting the key back heals it."""
 
 
 def _key_id(key: bytes) -> bytes:
@@ -57,4 +61,7 @@ def open_sealed(blob: str, *, table: str, partition_key: str, row_key: str) -> b
                 return AESGCM(key).decrypt(nonce, sealed, _aad(table, partition_key, row_key))
             except InvalidTag:
                 raise DecryptionFailed("blob does not authenticate for this row") from None
-    raise DecryptionFailed("blob was sealed with a key that is not configured")
+    raise ConfigurationError(
+        "a sealed blob names a key that TOKEN_ENCRYPTION_KEYS no longer holds: an old key was dropped "
+        "while data sealed with it is still stored; add it back (after the new one) and restart"
+    )

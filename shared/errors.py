@@ -96,14 +96,20 @@ class ValidationFailed(DomainError):
 
 # 5xx
 class ConfigurationError(DomainError):
-    code, message = "configuration_error", "The service is not configured."
+    """A missing or unsafe setting. `detail` (what is wrong, naming the setting) goes to the log
+    only: the response says nothing about the configuration (CONTRACT 2)."""
+
+    code, message = "configuration_error", "The service is not configured correctly; an operator has been alerted."
+
+    def __init__(self, detail: str | None = None):
+        super().__init__()
+        self.detail = detail or self.message
+        self.args = (self.detail,)
 
 
 class ClientCredentialRejected(ConfigurationError):
     """Microsoft refused our client secret (wrong or expired): an operator must rotate it. 503,
     because nothing the caller did is wrong and a retry works once the secret is fixed."""
-
-    message = "The service's Microsoft credential is not accepted; an operator has been alerted."
 
 
 class StorageUnavailable(DomainError):
@@ -138,8 +144,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (Gone, 410),
     (ValidationFailed, 422),
-    (ClientCredentialRejected, 503),
-    (ConfigurationError, 500),
+    (ConfigurationError, 503),
     (StorageUnavailable, 503),
     (GraphTimeout, 504),
     (GraphUnavailable, 503),

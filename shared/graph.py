@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.errors import GraphError, GraphTimeout, GraphUnavailable
 from shared.outbound import session
@@ -32,9 +33,27 @@ _sleep = time.sleep  # tests replace it
 
 
 def _url(path_or_url: str) -> str:
-    if path_or_url.startswith("https://") or path_or_url.startswith("http://"):
-        return path_or_url
-    return get_settings().graph_endpoint + "/" + path_or_url.lstrip("/")
+    """A path under the Graph endpoint, or a full URL Graph gave (`@odata.nextLink`), which is
+    followed only to the endpoint's own scheme, host and port: the bearer token goes nowhere else."""
+    endpoint = get_settings().graph_endpoint
+    if "://" not in path_or_url:
+        return endpoint + "/" + path_or_url.lstrip("/")
+    if _origin(path_or_url) != _origin(endpoint):
+        log.warning("graph: a link to another origin than the Graph endpoint was not followed")
+        raise GraphError("Microsoft Graph linked to another host; the link was not followed.")
+    return path_or_url
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is no number
+        return "", "", None
 
 
 def _retry_after(response, attempt: int) -> float:

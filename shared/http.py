@@ -12,7 +12,14 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, StorageUnavailable, status_of
+from shared.errors import (
+    ConfigurationError,
+    DomainError,
+    InvalidRequest,
+    PayloadTooLarge,
+    StorageUnavailable,
+    status_of,
+)
 
 log = logging.getLogger("outlook")
 
@@ -89,18 +96,29 @@ def _is_storage_failure(exc: BaseException) -> bool:
     return type(exc).__module__.startswith(("azure.core", "azure.data.tables", "azure.storage"))
 
 
+def _too_large(req: func.HttpRequest) -> bool:
+    """Over 1 MiB: told by `Content-Length` before any of the body is read (the host passes it
+    unread), else (chunked) by the body itself."""
+    declared = (req.headers.get("Content-Length") or "").strip()
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return True
+    return len(req.get_body() or b"") > MAX_BODY_BYTES
+
+
 def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
     """Wrap an HTTP trigger: domain errors -> their status; anything else -> a logged 5xx, no trace."""
 
     @functools.wraps(fn)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
-            if len(req.get_body() or b"") > MAX_BODY_BYTES:
+            if _too_large(req):
                 raise PayloadTooLarge()
             return fn(req)
         except DomainError as exc:
             status = status_of(exc)
-            if status >= 500:
+            if isinstance(exc, ConfigurationError):  # the detail names the setting: log only
+                log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.detail)
+            elif status >= 500:
                 log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
             return error_response(exc.code, exc.message, status, exc.details)
         except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller

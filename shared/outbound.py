@@ -6,6 +6,7 @@ gets a timeout, even when a library (MSAL) does not pass one.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 CONNECT_TIMEOUT = 5
@@ -35,5 +36,9 @@ def session():
                 s.mount("https://", adapter)
                 s.mount("http://", adapter)
                 s.headers["User-Agent"] = "herp-outlook-integration/1.0"
+                # urllib3 logs each request line with its query at DEBUG (a webhook URL or a
+                # notification URL may carry a key there): URLs are never logged with queries,
+                # whatever level an operator turns the app's logging to.
+                logging.getLogger("urllib3").setLevel(logging.WARNING)
                 _session = s
     return _session

@@ -1,7 +1,8 @@
 """Settings: one frozen object, read from the environment on first use (never at import).
 
-A missing required setting never breaks function indexing; it fails the first request that
-needs it with `ConfigurationError` (500 `configuration_error`, the setting named in the log).
+A missing or unsafe required setting never breaks function indexing; it fails the first request
+that needs it with `ConfigurationError` (503 `configuration_error`, the setting named in the log
+only, never in the response).
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from shared.errors import ConfigurationError
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
 DEFAULT_ROOM_REFRESH_SCHEDULE = "0 0 */6 * * *"
+# HS256 (HERP_JWT_SECRET) is the sandbox's: honoured only in this Functions environment (Core
+# Tools and devtools.host set it), never in Azure, where the variable is unset or another value.
+DEVELOPMENT = "Development"
+MIN_JWT_SECRET_BYTES = 32
+# local.settings.sample.json's HERP_JWT_SECRET: public, so never accepted (make run writes a
+# random one into local.settings.json; tests/unit/test_settings.py keeps the two in step).
+SAMPLE_JWT_SECRET = "sandbox-herp-jwt-secret-change-me-0123456789"
 
 # Read through `Settings.require` so that a missing one names itself.
 _ENV_NAMES = {
@@ -57,6 +65,7 @@ class Settings:
     notification_url: str | None = None  # MS_NOTIFICATION_URL; see `notifications_url()`
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    functions_environment: str | None = None  # AZURE_FUNCTIONS_ENVIRONMENT
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -64,6 +73,24 @@ class Settings:
         if not value:
             raise ConfigurationError(f"setting {_ENV_NAMES.get(name, name)} is not set")
         return value
+
+    def hs256_secret(self) -> str:
+        """HERP_JWT_SECRET, when HS256 may be used at all: only in Development (and the caller
+        asks only without a JWKS URL), at least 32 bytes, never the sample's public value."""
+        if self.functions_environment != DEVELOPMENT:
+            raise ConfigurationError(
+                "setting HERP_JWT_JWKS_URL is not set: outside AZURE_FUNCTIONS_ENVIRONMENT=Development "
+                "HS256 (HERP_JWT_SECRET) is never accepted, so no caller can be authenticated"
+            )
+        secret = self.require("jwt_secret")
+        if len(secret.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+            raise ConfigurationError(f"setting HERP_JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+        if secret == SAMPLE_JWT_SECRET:
+            raise ConfigurationError(
+                "setting HERP_JWT_SECRET is local.settings.sample.json's public value: set a random one "
+                "(make run writes one into a new local.settings.json)"
+            )
+        return secret
 
     def encryption_keys(self) -> tuple[bytes, ...]:
         """TOKEN_ENCRYPTION_KEYS: comma-separated base64url 32-byte keys; the first encrypts."""
@@ -140,4 +167,5 @@ def get_settings() -> Settings:
         notification_url=_env("MS_NOTIFICATION_URL"),
         webhook_url=_env("HERP_WEBHOOK_URL"),
         webhook_secret=_env("HERP_WEBHOOK_SECRET"),
+        functions_environment=_env("AZURE_FUNCTIONS_ENVIRONMENT"),
     )

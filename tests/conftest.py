@@ -35,6 +35,8 @@ BASE_ENV = {
     "HERP_JWT_SECRET": JWT_SECRET,
     "TOKEN_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+    # HS256 (HERP_JWT_SECRET) is honoured only here, as under Core Tools / devtools.host.
+    "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
 }
 
 

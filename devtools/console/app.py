@@ -79,6 +79,19 @@ def safe_next(value: str | None) -> str:
     return value
 
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+
+
+def local_host(host: str) -> bool:
+    """Host header `localhost` or `127.0.0.1` (or `[::1]`), with or without a port."""
+    name = host.strip().lower()
+    if not name.startswith("["):
+        name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    elif "]:" in name:
+        name = name.rsplit(":", 1)[0]
+    return name in LOCAL_HOSTS
+
+
 class ConsoleApp:
     def __init__(self, config: ConsoleConfig, emulator: EmulatorNote | None = None):
         self.config = config
@@ -106,6 +119,11 @@ class ConsoleApp:
     # --- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
+        if not local_host(request.host):
+            # DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 would reach
+            # this console (and its token minting) as same-origin; its requests carry its Host.
+            response = error_response(421, "misdirected_request", "The sandbox console answers only to localhost.")
+            return response(environ, start_response)
         try:
             endpoint, args = self.url_map.bind_to_environ(environ).match()
             response = getattr(self, f"on_{endpoint}")(request, **args)

@@ -56,6 +56,9 @@ def main(argv=None) -> int:
         return fail(f"no function_app.py in {app_dir}")
     try:
         load_local_settings(app_dir)
+        # Core Tools runs the app as Development unless the environment (or local.settings.json)
+        # says otherwise; Azure leaves it unset (the app refuses its sandbox-only HS256 there).
+        os.environ.setdefault("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
         config = load_host_config(app_dir)
     except SettingError as exc:
         return fail(str(exc))

@@ -14,13 +14,44 @@ from werkzeug.wrappers import Request, Response
 from .routes import Router, split_path
 
 log = logging.getLogger("devtools.host")
+# The Functions host refuses a request body over 100 MB with 413 (Azure Functions HTTP trigger
+# docs, "Limits": "The HTTP request length is limited to 100 MB (104,857,600 bytes)").
+MAX_REQUEST_BYTES = 104_857_600
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """werkzeug would log the request line with its query string; we log our own line."""
+    """werkzeug would log the request line with its query string; we log our own line. Its
+    error lines (a malformed request line, a bad version) quote the request line too: they are
+    logged with every query cut off, since a query may hold an OAuth `code` or `state`."""
 
     def log_request(self, *args, **kwargs):
         pass
+
+    def log_error(self, format: str, *args) -> None:
+        message = format % args if args else format
+        if "?" in message:  # everything after it may be query, however the line is quoted
+            message = message.split("?", 1)[0] + "?... (query not logged)"
+        super().log_error("%s", message)
+
+
+class LazyBodyRequest(func.HttpRequest):
+    """An HttpRequest whose body is read from the connection when the function first asks for
+    it: an app that refuses a body by its Content-Length (shared.http: 413 over 1 MiB) never
+    makes the host read megabytes first. werkzeug's stream stops at Content-Length, and the
+    server closes every connection after its response, so an unread body does no harm."""
+
+    def __init__(self, *, read_body, **kwargs):
+        super().__init__(body=b"", **kwargs)
+        self._read_body = read_body
+        self._body: bytes | None = None
+
+    def get_body(self) -> bytes:
+        if self._body is None:
+            self._body = self._read_body()
+        return self._body
+
+    def get_json(self):
+        return json.loads(self.get_body().decode("utf-8"))
 
 
 def empty(status: int) -> Response:
@@ -116,13 +147,15 @@ class HostApp:
         headers = {}
         for k, v in request.headers.items():
             headers[k] = f"{headers[k]}, {v}" if k in headers else v
-        req = func.HttpRequest(
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            return empty(413)  # like the Functions host, before reading any of it
+        req = LazyBodyRequest(
             method=request.method,
             url=request.url,
             headers=headers,
             params={k: request.args.get(k) for k in request.args.keys()},
             route_params=route_params,
-            body=request.get_data(cache=False),
+            read_body=lambda: request.get_data(cache=False),
         )
         try:
             result = self.invoker(function, req)

@@ -5,6 +5,9 @@ param name string
 param location string
 param tags object = {}
 
+@description('Log Analytics workspace that receives the vault\'s audit log (who read or wrote which secret).')
+param logAnalyticsWorkspaceId string
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // Key Vault references are resolved by the App Service platform over the public endpoint
   // unless the app is VNet-integrated (infra/README.md "Network"); access is RBAC only.
@@ -28,6 +31,23 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
     }
+  }
+}
+
+// Every data-plane access to the secrets (AuditEvent, category group `audit`) goes to Log
+// Analytics: Microsoft Learn, "Azure Key Vault logging" and "Supported categories for Azure
+// Monitor resource logs" (Microsoft.KeyVault/vaults).
+resource vaultAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -1,7 +1,8 @@
 // Role assignments (names are guid(scope, principal, role), so re-provisioning is idempotent).
-// The app's identity gets exactly the data roles it uses; the deploying developer (optional,
-// azd passes AZURE_PRINCIPAL_ID) gets the same data roles for local runs against Azure, plus
-// Key Vault Secrets Officer so that infra/app-registration.sh can write the two secrets.
+// The app's identity gets exactly the data roles it uses. The deploying developer gets data
+// roles only in a dev environment (main.bicep grantDeveloperDataAccess, off by default: then
+// developerPrincipalId is empty): the app's data roles for local runs against Azure, plus Key
+// Vault Secrets Officer so that infra/app-registration.sh can write the two secrets.
 param storageAccountName string
 param keyVaultName string
 param applicationInsightsName string

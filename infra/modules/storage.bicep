@@ -23,6 +23,9 @@ param tableNames array
 @description('Queues the app uses, with their poison queues.')
 param queueNames array
 
+@description('Log Analytics workspace that receives the table and queue audit logs.')
+param logAnalyticsWorkspaceId string
+
 @description('Days that deleted blobs and containers are kept.')
 param deleteRetentionDays int = 7
 
@@ -116,6 +119,38 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-
   parent: queueService
   name: queueName
 }]
+
+// Audit logs of the tables (the sealed Microsoft credentials live there) and the queues go to
+// Log Analytics (category group `audit`: writes and deletes, with the caller's identity):
+// Microsoft Learn, "Monitor Azure Table Storage" / "Monitor Azure Queue Storage" and
+// "Supported categories for Azure Monitor resource logs" (storageAccounts/tableServices, queueServices).
+resource tableAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource queueAudit 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: queueService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+  }
+}
 
 output name string = account.name
 output id string = account.id

@@ -10,7 +10,9 @@ is then read with the caller's mailbox through getSchedule, 20 rooms a call, unt
 rooms are found: the first call reads the first 20 candidates (so `checked` is 20 when they hold
 enough); each later wave runs as many calls at once as the free rate seen so far says are needed
 (at most 4, Graph's per-mailbox limit), doubling 1, 2, 4 while no room was free yet. A room whose
-schedule answers an error is not free.
+schedule answers an error is not free. At most MAX_SCHEDULE_CALLS calls (200 candidates) are made
+per search, so its worst case is 10 getSchedule calls in 4 waves (1, 2, 4, 3); `more` says it
+stopped there with fewer free rooms than `limit` while candidates were left unread.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ PER_MAILBOX_PARALLEL = 4  # Graph: at most 4 concurrent requests per mailbox
 NOT_BLOCKING = {"free", "workingelsewhere"}  # blocks_slot
 T = TypeVar("T")
 DEFAULT_LIMIT = 5  # free rooms found when no limit is asked
+MAX_SCHEDULE_CALLS = 10  # per search: at most 200 candidates' free/busy is read
 
 
 def get_schedule(box: credentials.Mailbox, emails: list[str], start: str, end: str, graph_tz: str, interval: int):
@@ -139,10 +142,12 @@ def require_free_slot(box: credentials.Mailbox, event: EventInput) -> None:
 
 @dataclass(frozen=True)
 class FreeRooms:
-    """The free rooms, best first, and how many candidates' free/busy was read."""
+    """The free rooms, best first, how many candidates' free/busy was read, and whether the search
+    stopped at MAX_SCHEDULE_CALLS with fewer than `limit` free rooms and candidates left."""
 
     rooms: list[Room]
     checked: int
+    more: bool = False
 
 
 def rank(rooms: list[Room]) -> list[Room]:
@@ -193,7 +198,8 @@ def _first_free(
             if (info := by_email.get(r.email.lower())) is not None and not info.get("error") and not slot.blocked(info)
         ]
 
-    chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
+    all_chunks = [candidates[i : i + MAX_PER_CALL] for i in range(0, len(candidates), MAX_PER_CALL)]
+    chunks = all_chunks[:MAX_SCHEDULE_CALLS]
     free: list[Room] = []
     checked = taken = width = 0
     with ThreadPoolExecutor(max_workers=PER_MAILBOX_PARALLEL, thread_name_prefix="room-finder") as pool:
@@ -204,7 +210,7 @@ def _first_free(
                 free += free_here
                 checked += len(chunk)
             taken += len(wave)
-    return FreeRooms(free[:limit], checked)
+    return FreeRooms(free[:limit], checked, more=len(free) < limit and taken < len(all_chunks))
 
 
 def _wave_width(needed: int, free_so_far: int, checked: int, last: int) -> int:

@@ -574,3 +574,18 @@ def test_browser_offers_a_relink_for_reauth_required_and_shows_api_errors_with_c
         page.wait_for_selector("#feed-state >> text=live, every 2 s")
     feeds = [r for r in api.requests if r["path"] == "/api/outlook/changes"]
     assert feeds and feeds[0]["query"] == ""
+
+
+# --- Host header (DNS rebinding) ---------------------------------------------------------------
+@pytest.mark.parametrize("host", ["localhost", "localhost:7072", "127.0.0.1:7072", "LOCALHOST", "[::1]:7072"])
+def test_local_host_headers_are_served(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:7072", "localhost.evil.example", "127.0.0.1.nip.io:7072", "", "[::2]:7072"]
+)
+def test_other_host_headers_are_refused_before_anything_runs(client, api, host):
+    for path in ("/", "/api/outlook/tenant-links"):
+        response = client.get(path, headers={"Host": host})
+        assert response.status_code == 421 and response.json["error"]["code"] == "misdirected_request"

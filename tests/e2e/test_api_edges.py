@@ -37,3 +37,30 @@ def test_no_token_or_secret_in_logs_or_responses(company, browser, ms, host):
     # No JWT (access, id or HERP token) and no refresh token anywhere in the host log.
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", log)
     assert "refresh_token" not in log.lower()
+
+
+def test_oauth_code_and_state_never_reach_the_host_log(company, browser, ms, host):
+    """The whole link flow, a callback Microsoft sends with an error, one with a made-up state,
+    and a client whose request line is malformed: no `code` or `state` value in the log."""
+    import socket
+    from urllib.parse import urlsplit
+
+    final = link_tenant(company, browser, seed.UPN[seed.AIKO_ID])
+    values = [v for url in browser.history for _, v in re.findall(r"[?&](code|state)=([^&#]+)", url)]
+    assert any(url for url in browser.history if "code=" in url) and len(values) >= 3
+    forged = ["FORGEDSTATE" + "9" * 20, "FORGEDCODE" + "7" * 20]
+    r = company.session.get(
+        f"{company.base}/outlook/callback",
+        params={"state": forged[0], "code": forged[1], "error": "access_denied"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 302 and "reason=state_invalid" in r.headers["Location"]
+    parts = urlsplit(company.base)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"GET /api/outlook/callback?code={forged[1]} x&state={forged[0]} HTTP/1.1\r\n\r\n".encode())
+        while sock.recv(65536):
+            pass
+    log = host.log_text()
+    assert "GET /api/outlook/callback 302" in log and "Bad request" in log
+    for value in values + forged + [final.completion]:
+        assert value not in log

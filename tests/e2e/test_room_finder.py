@@ -121,6 +121,7 @@ def test_limit_and_checked(ready, ms):
     assert find(api, link_id, building="Nowhere").json() | {"synced_at": None} == {
         "rooms": [],
         "checked": 0,
+        "more": False,
         "synced_at": None,
         "stale": False,
     }

@@ -53,7 +53,15 @@ APP = textwrap.dedent("""
 
     @app.route(route="settings")
     async def settings(req):
-        return func.HttpResponse(json.dumps({k: os.environ.get(k) for k in ("FROM_FILE", "BOTH")}))
+        names = ("FROM_FILE", "BOTH", "AZURE_FUNCTIONS_ENVIRONMENT")
+        return func.HttpResponse(json.dumps({k: os.environ.get(k) for k in names}))
+
+    @app.route(route="length", methods=["POST"])
+    def length(req):
+        declared = int(req.headers.get("content-length") or 0)
+        if declared > 1024 * 1024:  # what shared.http does: refused before the body is read
+            return func.HttpResponse("too large", status_code=413)
+        return func.HttpResponse(str(len(req.get_body())))
 
     @app.route(route="outlook/callback")
     def callback(req):
@@ -127,11 +135,9 @@ def app_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def host(app_dir, host_azurite, tmp_path_factory):
-    h = HostProcess(
-        app_dir,
-        host_env(MARKERS=str(app_dir / "markers"), BOTH="env", AZURITE_QUEUE_ENDPOINT=host_azurite.queue_endpoint),
-        tmp_path_factory.mktemp("log") / "host.err",
-    )
+    env = host_env(MARKERS=str(app_dir / "markers"), BOTH="env", AZURITE_QUEUE_ENDPOINT=host_azurite.queue_endpoint)
+    env.pop("AZURE_FUNCTIONS_ENVIRONMENT", None)  # the host sets Development, as Core Tools does
+    h = HostProcess(app_dir, env, tmp_path_factory.mktemp("log") / "host.err")
     try:
         h.wait_ready()
         yield h
@@ -225,7 +231,53 @@ def test_exception_is_500_with_empty_body_and_logged(host):
 
 
 def test_environment_wins_over_local_settings(host):
-    assert requests.get(f"{host.base}/api/settings", timeout=10).json() == {"FROM_FILE": "file", "BOTH": "env"}
+    assert requests.get(f"{host.base}/api/settings", timeout=10).json() == {
+        "FROM_FILE": "file",
+        "BOTH": "env",
+        "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
+    }
+
+
+def test_environment_decides_the_functions_environment(start_host, app_dir, tmp_path, host_azurite):
+    other = start_host(
+        app_dir,
+        AZURE_FUNCTIONS_ENVIRONMENT="Production",
+        MARKERS=str(tmp_path),
+        AZURITE_QUEUE_ENDPOINT=host_azurite.queue_endpoint,
+    )
+    got = requests.get(f"{other.base}/api/settings", timeout=10).json()
+    assert got["AZURE_FUNCTIONS_ENVIRONMENT"] == "Production"
+
+
+def raw_exchange(host, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send raw bytes, read the whole answer (the host closes every connection)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", host.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_body_the_app_refuses_by_its_length_is_never_waited_for(host):
+    # Content-Length says 5 MiB and nothing follows: the old host blocked reading it.
+    head = b"POST /api/length HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n\r\n"
+    assert raw_exchange(host, head).startswith(b"HTTP/1.1 413")
+    assert requests.post(f"{host.base}/api/length", data=b"abc", timeout=10).text == "3"
+
+
+def test_a_body_over_the_functions_limit_is_413_from_the_host(host):
+    head = b"POST /api/greet/x HTTP/1.1\r\nHost: x\r\nContent-Length: 104857601\r\n\r\n"
+    assert raw_exchange(host, head).startswith(b"HTTP/1.1 413")
+
+
+def test_a_malformed_request_line_is_logged_without_its_query(host):
+    line = b"GET /api/outlook/callback?code=RAWCODE77 x&state=RAWSTATE88 HTTP/1.1\r\n\r\n"
+    raw_exchange(host, line)  # http.server answers a bare 400 (no status line for HTTP/0.9)
+    assert eventually(lambda: "Bad request" in host.stderr(), 5)
+    assert "RAWCODE77" not in host.stderr() and "RAWSTATE88" not in host.stderr()
 
 
 def test_request_log_has_path_but_no_query_or_header_values(host):

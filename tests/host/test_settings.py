@@ -110,3 +110,17 @@ def test_development_storage():
     assert storage_connection_string("Other", {"AzureWebJobsOther": real}) == real
     with pytest.raises(SettingError):
         storage_connection_string("Nope", env)
+
+
+def test_make_writes_local_settings_with_a_random_secret_never_the_samples(tmp_path):
+    from devtools.local_settings import ROOT, write_local_settings
+
+    (tmp_path / "local.settings.sample.json").write_text((ROOT / "local.settings.sample.json").read_text())
+    sample = json.loads((tmp_path / "local.settings.sample.json").read_text())["Values"]
+    written = json.loads(write_local_settings(tmp_path).read_text())["Values"]
+    assert written["HERP_JWT_SECRET"] != sample["HERP_JWT_SECRET"] and len(written["HERP_JWT_SECRET"]) >= 32
+    assert {k: v for k, v in written.items() if k != "HERP_JWT_SECRET"} == {
+        k: v for k, v in sample.items() if k != "HERP_JWT_SECRET"
+    }
+    (tmp_path / "local.settings.json").write_text('{"Values": {"HERP_JWT_SECRET": "mine"}}')
+    assert json.loads(write_local_settings(tmp_path).read_text())["Values"] == {"HERP_JWT_SECRET": "mine"}

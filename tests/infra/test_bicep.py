@@ -254,7 +254,60 @@ def test_role_assignments(parsed):
     assert granted["appPrincipalId"] == app_roles
     assert granted["developerPrincipalId"] >= storage_roles
     main = tree(parsed, "infra/main.bicep")
-    assert main["modules"]["rbac"]["config"]["params"]["developerPrincipalId"] == "principalId"
+    # Least privilege: the developer's standing data roles are opt-in (dev environments only).
+    assert main["modules"]["rbac"]["config"]["params"]["developerPrincipalId"] == {
+        "operator": {
+            "type": "conditional",
+            "operands": {"condition": "grantDeveloperDataAccess", "true_value": "principalId", "false_value": ""},
+        }
+    }
+    assert main["parameters"]["grantDeveloperDataAccess"]["type"] == "bool"
+    assert main["parameters"]["grantDeveloperDataAccess"]["default"] is False
+
+
+def test_no_developer_data_roles_unless_opted_in(parsed):
+    """By default (production) only the app's identity holds data-plane roles on storage and
+    Key Vault: azd's AZURE_PRINCIPAL_ID alone grants nothing."""
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["grantDeveloperDataAccess"]["value"] == "${GRANT_DEVELOPER_DATA_ACCESS=false}"
+    main = tree(parsed, "infra/main.bicep")
+    rbac = main["modules"]["rbac"]["config"]["params"]
+    assert rbac["developerPrincipalId"]["operator"]["operands"]["false_value"] == ""
+    assert main["parameters"]["grantDeveloperDataAccess"]["default"] is False
+
+
+def diagnostic_settings(module: dict) -> dict:
+    return {
+        r["config"]["scope"]: r["config"]
+        for r in module["resources"].values()
+        if r["type"] == "Microsoft.Insights/diagnosticSettings"
+    }
+
+
+def test_key_vault_and_storage_audit_logs_go_to_log_analytics(parsed):
+    main = tree(parsed, "infra/main.bicep")
+    workspace = {
+        "operator": {
+            "type": "property_accessor",
+            "operands": {
+                "operand_1": "monitoring",
+                "operand_2": {
+                    "operator": {
+                        "type": "property_accessor",
+                        "operands": {"operand_1": "outputs", "operand_2": "workspaceId"},
+                    }
+                },
+            },
+        }
+    }
+    for module, scopes in (("keyVault", {"vault"}), ("storage", {"tableService", "queueService"})):
+        assert main["modules"][module]["config"]["params"]["logAnalyticsWorkspaceId"] == workspace, module
+        settings = diagnostic_settings(tree(parsed, f"infra/modules/{module.lower()}.bicep"))
+        assert set(settings) == scopes, module
+        for scope, setting in settings.items():
+            assert setting["properties"]["workspaceId"] == "logAnalyticsWorkspaceId", scope
+            groups = {log.get("categoryGroup") for log in setting["properties"]["logs"] if log["enabled"] is True}
+            assert "audit" in groups or "allLogs" in groups, scope
 
 
 def test_key_vault_and_monitoring(parsed):

@@ -4,6 +4,7 @@ expiry, the confirm race, a failed confirm that can be repeated, the purge."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from datetime import timedelta
 
@@ -70,15 +71,22 @@ def test_the_row_holds_only_the_hash_and_a_sealed_result(company):
     assert timedelta(minutes=9) < lifetime <= timedelta(minutes=10)
 
 
-def test_a_tenant_link_is_committed_once_by_its_starter(company):
+def test_a_tenant_link_is_committed_once_by_its_starter(company, caplog):
     code = link_completions.create(Flow.TENANT_LINK, company, "herp-admin", result())
-    for caller in (
+    others = (
         admin(new_id("co")),
         admin(company, "herp-admin-2"),
         Caller(account_id="herp-admin", company_id=company, role="member"),
-    ):
-        with pytest.raises(CompletionNotFound):
-            link_completions.confirm(caller, code)
+    )
+    for caller in others:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="outlook"):
+            with pytest.raises(CompletionNotFound):
+                link_completions.confirm(caller, code)
+        # A wrong-session attempt is logged as a warning naming both sessions, never the code.
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and caller.account_id in warnings[0].getMessage()
+        assert caller.company_id in warnings[0].getMessage() and code not in caplog.text
     assert TenantLinks().get(company, TENANT) is None and row(code).claimed_until is None
 
     answer = link_completions.confirm(admin(company), code).to_json()

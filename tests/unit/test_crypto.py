@@ -3,6 +3,7 @@ import base64
 import pytest
 
 from shared import crypto
+from shared.errors import ConfigurationError
 
 ROW = dict(table="MicrosoftAccounts", partition_key="company-1", row_key="tenant:oid")
 
@@ -41,7 +42,8 @@ def test_key_rotation(app_env):
     resealed = crypto.seal(b"secret", **ROW)
     app_env(TOKEN_ENCRYPTION_KEYS=new)
     assert crypto.open_sealed(resealed, **ROW) == b"secret"
-    with pytest.raises(crypto.DecryptionFailed, match="not configured"):
+    # The old key dropped while a blob still needs it: our configuration, not the blob (fail closed).
+    with pytest.raises(ConfigurationError, match="TOKEN_ENCRYPTION_KEYS"):
         crypto.open_sealed(sealed_with_old, **ROW)
 
 

@@ -162,3 +162,35 @@ def test_patch_delete_and_reads_sent_as_post_are_still_retried_on_503(sleeps):
     responses.post(f"{BASE}/me/calendar/getSchedule", json={"value": []})
     assert graph.request("POST", "/me/calendar/getSchedule", "tok", json={}, idempotent=True) == {"value": []}
     assert sleeps == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "next_link",
+    [
+        "https://evil.example.test/v1.0/me/events?$skiptoken=x",
+        "http://graph.example.test/v1.0/me/events?$skiptoken=x",  # another scheme
+        "https://graph.example.test:8443/v1.0/me/events?$skiptoken=x",  # another port
+        "https://graph.example.test.evil.test/v1.0/me/events",
+        "https://graph.example.test@evil.example.test/v1.0/me/events",  # userinfo trick
+    ],
+)
+@responses.activate
+def test_next_links_to_another_origin_are_not_followed_with_the_token(app_env, next_link):
+    responses.get(f"{BASE}/me/events", json={"value": [{"id": "1"}], "@odata.nextLink": next_link})
+    responses.get(next_link.split("?")[0], json={"value": [{"id": "stolen"}]})
+    with pytest.raises(GraphError):
+        list(graph.items(graph.pages(lambda path, **kw: graph.get(path, "tok", **kw), "/me/events")))
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{BASE}/me/events"]
+
+
+@responses.activate
+def test_next_links_of_the_endpoints_own_origin_are_followed(app_env):
+    assert graph._url("https://GRAPH.example.test:443/v1.0/x") == "https://GRAPH.example.test:443/v1.0/x"
+    with pytest.raises(GraphError):
+        graph._url("https://graph.example.test:notaport/v1.0/x")
+    second = f"{BASE}/me/events?$skiptoken=2"
+    responses.get(f"{BASE}/me/events", json={"value": [{"id": "1"}], "@odata.nextLink": second})
+    responses.get(f"{BASE}/me/events", json={"value": [{"id": "2"}]})
+    got = list(graph.items(graph.pages(lambda path, **kw: graph.get(path, "tok", **kw), "/me/events")))
+    assert [e["id"] for e in got] == ["1", "2"]
+    assert responses.calls[1].request.headers["Authorization"] == "Bearer tok"

@@ -22,7 +22,7 @@ def payload(resp):
         (LinkNotFound(), 404, "link_not_found"),
         (ValidationFailed("bad time", code="invalid_time_range"), 422, "invalid_time_range"),
         (GraphUnavailable(), 503, "graph_unavailable"),
-        (ConfigurationError("setting X is not set"), 500, "configuration_error"),
+        (ConfigurationError("setting X is not set"), 503, "configuration_error"),
         (ClientCredentialRejected(), 503, "configuration_error"),  # our secret refused: retry once it is fixed
     ],
 )
@@ -104,3 +104,28 @@ def test_astral_characters_and_big_finite_numbers_are_fine():
     raw = json.dumps({"subject": "面接 😀", "n": 1e308, "i": 10**100}).encode()
     status, body = payload(call(lambda req: json_response(json_body(req)), raw))
     assert status == 200 and body["subject"] == "面接 😀"
+
+
+def test_configuration_errors_tell_the_caller_nothing_and_the_log_everything(caplog):
+    def fn(req):
+        raise ConfigurationError("setting HERP_JWT_SECRET is shorter than 32 bytes")
+
+    with caplog.at_level(logging.ERROR):
+        status, body = payload(call(fn))
+    assert (status, body["error"]["code"]) == (503, "configuration_error")
+    assert "HERP_JWT_SECRET" not in body["error"]["message"] and "32" not in body["error"]["message"]
+    assert "HERP_JWT_SECRET is shorter than 32 bytes" in caplog.text
+
+
+class UnreadableBody(func.HttpRequest):
+    """A request whose body must not be read (the host passes it unread)."""
+
+    def get_body(self) -> bytes:
+        raise AssertionError("the body was read")
+
+
+def test_a_body_declared_over_1_mib_is_refused_before_it_is_read():
+    called = []
+    req = UnreadableBody("POST", "http://x/api/y", body=b"", headers={"Content-Length": str(MAX_BODY_BYTES + 1)})
+    status, body = payload(handler(lambda r: called.append(r))(req))
+    assert (status, body["error"]["code"]) == (413, "payload_too_large") and not called

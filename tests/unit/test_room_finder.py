@@ -273,3 +273,29 @@ def test_unknown_tenant_then_foreign_link(monkeypatch):
 
 class _Caller:
     company_id, account_id = "co", "m1"
+
+
+@responses.activate
+def test_a_search_reads_at_most_200_candidates_in_10_calls_and_says_more(box, cache):
+    rooms, _ = cache
+    rooms += [room(n) for n in range(1, 1001)]
+    emails = [r.email for r in free_busy.rank(rooms)]
+    responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules(set(emails[:990])))
+    found = free_busy.find_free_rooms(box, "tid", START, END, limit=5)
+    assert found == free_busy.FreeRooms([], 200, more=True)
+    assert len(responses.calls) == 10  # waves of 1, 2, 4, 3: the finder's worst case
+    assert sorted(sum(asked_schedules(), [])) == sorted(emails[:200])  # the 200 best ranked
+
+
+@responses.activate
+def test_more_is_false_when_enough_were_found_or_nothing_was_left(box, cache):
+    rooms, _ = cache
+    rooms += [room(n) for n in range(1, 241)]
+    emails = [r.email for r in free_busy.rank(rooms)]
+    responses.add_callback(responses.POST, SCHEDULE, callback=answer_schedules(set(emails[:199])))
+    found = free_busy.find_free_rooms(box, "tid", START, END, limit=1)
+    assert (len(found.rooms), found.checked, found.more) == (1, 200, False)  # the 200th was free
+    del rooms[200:]
+    responses.calls.reset()
+    found = free_busy.find_free_rooms(box, "tid", START, END, limit=5)
+    assert (len(found.rooms), found.checked, found.more) == (1, 200, False)  # none left unread

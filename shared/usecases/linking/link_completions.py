@@ -135,7 +135,20 @@ def confirm(caller: Caller, code: str) -> LinkConfirmed:
     """
     repo = LinkCompletions()
     completion = repo.get(_hash(code)) if _CODE.fullmatch(code) else None
-    if completion is None or not _is_starter(completion, caller):
+    if completion is None:
+        raise CompletionNotFound()
+    if not _is_starter(completion, caller):
+        # A live code in another session: a leaked or forwarded link. Logged (never the code).
+        log.warning(
+            "link completion of a %s flow started by HERP account %s of company %s was tried by HERP "
+            "account %s (%s) of company %s; refused",
+            completion.flow,
+            completion.herp_account_id,
+            completion.company_id,
+            caller.account_id,
+            caller.role,
+            caller.company_id,
+        )
         raise CompletionNotFound()
     now = utcnow()
     if completion.expires_at <= now:

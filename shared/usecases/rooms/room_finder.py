@@ -45,11 +45,13 @@ class FoundRooms:
     checked: int
     synced_at: datetime | None
     stale: bool
+    more: bool = False
 
     def to_json(self) -> dict:
         return {
             "rooms": [r.to_json() for r in self.rooms],
             "checked": self.checked,
+            "more": self.more,
             "synced_at": iso(self.synced_at),
             "stale": self.stale,
         }
@@ -111,4 +113,4 @@ def find_rooms(caller: Caller, tenant_id: str, body: dict) -> FoundRooms:
         raise ValidationFailed("The link belongs to another Microsoft 365 tenant.", code="link_not_in_tenant")
     box = credentials.mailbox(link.company_id, link.tenant_id, link.account_id)
     found = find_free_rooms(box, tenant.tenant_id, search.start, search.end, limit=search.limit, **search.filters)
-    return FoundRooms(found.rooms, found.checked, tenant.rooms_synced_at, is_stale(tenant))
+    return FoundRooms(found.rooms, found.checked, tenant.rooms_synced_at, is_stale(tenant), found.more)
