@@ -74,10 +74,11 @@ _OPENING_TAG = re.compile(r"<([a-z][a-z0-9]*)(?:\s[^<>]*)?>\s*\Z", re.I)
 _NOT_OPENERS = frozenset({"html", "head", "body", "br", "hr", "img", "meta", "link", "input", "wbr"})
 
 
-def _last(pattern: re.Pattern[str], text: str, end: int | None = None) -> re.Match[str] | None:
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The last match of `pattern` (one forward scan)."""
     found = None
-    for found in pattern.finditer(text, 0, len(text) if end is None else end):  # noqa: B007
-        pass
+    for match in pattern.finditer(text):
+        found = match
     return found
 
 
