@@ -74,6 +74,15 @@ class LinkRemoved(Conflict):
     code, message = "outlook_link_removed", "The Outlook link used by this item has been removed."
 
 
+class TeamsBlockNotFound(Conflict):
+    """Outlook says the meeting is online, but its body holds no Teams join block to keep."""
+
+    code, message = (
+        "teams_block_not_found",
+        "The Teams meeting's join information was not found in the Outlook body; the body was not changed.",
+    )
+
+
 class SlotConflict(Conflict):
     """`check_conflicts`: attendees or rooms are busy then; `details["busy"]` names them."""
 

@@ -41,6 +41,7 @@ def _user_view(u: User) -> dict:
         "roles": list(u.roles),
         "has_mailbox": u.has_mailbox,
         "has_teams": u.has_teams,
+        "teams_meetings": u.teams_meetings,
         "deleted": u.deleted,
         "disabled": u.disabled,
     }
@@ -101,6 +102,14 @@ def user_action(state, request, oid, action):
             u.interrupt = Interrupt(reason, error, time.time())
         elif action == "revoke-consent":
             u.grants.clear()  # the user's own consent is withdrawn (tenant-wide grants stay)
+        elif action == "teams-meetings":
+            # {"allowed": false}: Teams makes no meeting for the user (no licence or policy) although
+            # the calendar lists teamsForBusiness; a create asking for Teams answers isOnlineMeeting
+            # false (microsoft-graph-docs#9741).
+            allowed = body.get("allowed")
+            if not isinstance(allowed, bool):
+                raise BadRequest("allowed must be a boolean")
+            u.teams_meetings = allowed
         elif action == "set-roles":
             roles = body.get("role_ids")
             if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):

@@ -54,7 +54,7 @@ def view(state, rec: Event) -> dict:
             "cancellation": rec.cancellation and dataclasses.asdict(rec.cancellation),
             "organizerEventId": org.id if org else None,
             "organizerImmutableId": rec.organizer_key,
-            "onlineMeetingBlobInBody": bool(meeting) and has_blob(rec.body, meeting.join_url),
+            "onlineMeetingBlobInBody": bool(meeting) and has_blob(rec.body, meeting),
             "history": list(rec.history),
         },
     }

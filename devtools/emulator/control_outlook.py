@@ -58,8 +58,15 @@ def outlook_edit(state, request, event_id):
         if not isinstance(body["location"], str):
             raise BadRequest("location must be a string (its display name)")
         raw["location"] = {"displayName": body["location"]}
+    if "body" in body:
+        # The organizer rewrites the body in Outlook (HTML). An Outlook client keeps the meeting
+        # online whatever the body now says (its Teams toggle, not the body, holds the meeting):
+        # only a Graph PATCH of the body turns it off (event-update.md).
+        if not isinstance(body["body"], str):
+            raise BadRequest("body must be a string (the new HTML)")
+        raw["body"] = {"contentType": "html", "content": body["body"]}
     if not raw:
-        raise BadRequest("give at least one of start, end, subject, location")
+        raise BadRequest("give at least one of start, end, subject, location, body")
     with state.lock:
         rec = _organizer_item(state, event_id)
         if rec is None:

@@ -286,8 +286,11 @@ def to_html(body: dict) -> str:
 # The Teams join block ("meeting blob") Outlook writes into the body of an online meeting, in
 # the shape of real ones (a Graph event body captured from a tenant: a grey rule of 80
 # underscores, a <div class="me-email-text"> with "Microsoft Teams meeting", the join link
-# <a class="me-email-headline" href="{joinUrl}">, <span data-tid="meeting-code">Meeting ID,
-# and a closing rule).
+# <a class="me-email-headline">, <span data-tid="meeting-code">Meeting ID, the passcode, and a
+# closing rule). The link is the SHORT form `https://teams.microsoft.com/meet/<id>?p=<passcode>`
+# that Teams now writes into invitations (Microsoft 365 message center MC772556, roadmap 381953;
+# microsoftgraph/microsoft-graph-comms-samples#847), while `onlineMeeting.joinUrl` keeps the
+# long `meetup-join` form: the body does not contain the joinUrl.
 _RULE = (
     '<div style="width:100%"><span style="white-space:nowrap; color:#5F5F5F; opacity:.36">'
     + "_" * 80
@@ -298,6 +301,7 @@ _BLOB_MARK = 'class="me-email-text"'
 
 def with_blob(html_content: str, meeting: OnlineMeeting) -> str:
     """The body with the meeting blob appended inside <body>."""
+    code = " ".join(meeting.meeting_id[i : i + 3] for i in range(0, len(meeting.meeting_id), 3))
     blob = (
         f'{_RULE}<div {_BLOB_MARK} lang="en-US" style="color:#252424; font-family:\'Segoe UI\','
         "'Helvetica Neue',Helvetica,Arial,sans-serif\">\r\n"
@@ -306,11 +310,13 @@ def with_blob(html_content: str, meeting: OnlineMeeting) -> str:
         '<div style="margin-bottom:20px">\r\n<div style="margin-top:0px; margin-bottom:0px; '
         'font-weight:bold"><span style="font-size:14px; color:#252424">Join on your computer, '
         "mobile app or room device</span>\r\n</div>\r\n"
-        f'<a href="{html.escape(meeting.join_url)}" class="me-email-headline" '
+        f'<a href="{html.escape(meeting.short_url)}" class="me-email-headline" '
         'style="font-size:14px; text-decoration:underline; color:#6264a7">Click here to join '
         'the meeting</a> </div>\r\n<div style="margin-bottom:20px; margin-top:20px">\r\n'
         '<span data-tid="meeting-code" style="font-size:14px; color:#252424">Meeting ID: '
-        f'<span style="font-size:16px; color:#252424">{meeting.conference_id}</span></span>'
+        f'<span style="font-size:16px; color:#252424">{code}</span></span><br>\r\n'
+        '<span style="font-size:14px; color:#252424">Passcode: </span>'
+        f'<span style="font-size:16px; color:#252424">{meeting.passcode}</span>'
         f"\r\n</div>\r\n</div>\r\n{_RULE}"
     )
     low = html_content.lower()
@@ -318,11 +324,12 @@ def with_blob(html_content: str, meeting: OnlineMeeting) -> str:
     return html_content[:at] + blob + html_content[at:] if at >= 0 else html_content + blob
 
 
-def has_blob(html_content: str, join_url: str) -> bool:
+def has_blob(html_content: str, meeting: OnlineMeeting) -> bool:
     """Whether a body still carries the meeting's join block: the `me-email-text` container and
-    a link to this meeting's joinUrl (raw or HTML-escaped). A client that GETs the body and
-    changes only its own part keeps it; a fresh body (text or HTML) does not."""
-    return _BLOB_MARK in html_content and (join_url in html_content or html.escape(join_url) in html_content)
+    a link to this meeting, short or long form (raw or HTML-escaped). A client that GETs the
+    body and changes only its own part keeps it; a fresh body (text or HTML) does not."""
+    links = (meeting.short_url, meeting.join_url)
+    return _BLOB_MARK in html_content and any(u in html_content or html.escape(u) in html_content for u in links)
 
 
 def to_text(html_content: str) -> str:

@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+import string
 
 from . import booking
 from .graph import calendar_id
@@ -144,13 +145,17 @@ def copies(state, org: Event) -> list[Event]:
 
 def teams_meeting(tid: str, owner_id: str) -> OnlineMeeting:
     """A Teams meeting (resources/onlinemeetinginfo.md; joinUrl shape as in the
-    user-post-events.md example 4)."""
+    user-post-events.md example 4), with the meeting ID and passcode of its short join link
+    (`OnlineMeeting.short_url`)."""
     thread = base64.b64encode(secrets.token_bytes(36)).decode().rstrip("=")
     join = (
         "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + thread + "%40thread.v2/0"
         f"?context=%7b%22Tid%22%3a%22{tid}%22%2c%22Oid%22%3a%22{owner_id}%22%7d"
     )
-    return OnlineMeeting(join, str(int(hashlib.sha256(thread.encode()).hexdigest(), 16))[:9])
+    digits = str(int(hashlib.sha256(thread.encode()).hexdigest(), 16))
+    alphabet = string.ascii_letters + string.digits
+    passcode = "".join(secrets.choice(alphabet) for _ in range(12))
+    return OnlineMeeting(join, digits[:9], meeting_id=digits[9:22], passcode=passcode)
 
 
 # --- rooms --------------------------------------------------------------------------------------

@@ -235,7 +235,10 @@ def _apply(state, rec: Event, norm: dict, owner: User) -> None:
         rec.start, rec.original_start_time_zone = norm["start"]["instant"], norm["start"]["timeZone"]
     if "end" in norm:
         rec.end, rec.original_end_time_zone = norm["end"]["instant"], norm["end"]["timeZone"]
-    # event.md: location and locations always correspond; a new location replaces locations.
+    # event-update.md / event.md (`locations`): "The location and locations properties always
+    # correspond with each other. If you update the location property, any prior locations in the
+    # locations collection are removed and replaced by the new location value." A `location` sent
+    # wins over `locations` sent with it: the rooms in `locations` are lost.
     if "locations" in norm:
         rec.locations = norm["locations"]
         if "location" not in norm:
@@ -247,12 +250,11 @@ def _apply(state, rec: Event, norm: dict, owner: User) -> None:
             )
     if "location" in norm:
         rec.location = norm["location"]
-        if "locations" not in norm:
-            rec.locations = (
-                [{k: v for k, v in norm["location"].items() if k != "uniqueId"} | {"uniqueIdType": "unknown"}]
-                if norm["location"]["displayName"]
-                else []
-            )
+        rec.locations = (
+            [{k: v for k, v in norm["location"].items() if k != "uniqueId"} | {"uniqueIdType": "unknown"}]
+            if norm["location"]["displayName"]
+            else []
+        )
     if "attendees" in norm:
         before = {a.address.lower(): a for a in rec.attendees}
         fresh = []
@@ -274,13 +276,15 @@ def _online(state, rec: Event, norm: dict, owner: User) -> None:
     the calendar's provider; once set, Outlook ignores further changes to isOnlineMeeting
     (`false` answers 200 and the meeting stays online, same joinUrl). calendar.md: only providers
     in the calendar's allowedOnlineMeetingProviders can be used; otherwise the event stays a
-    plain event."""
+    plain event. microsoft-graph-docs#9741: a user Teams makes no meeting for (no licence, or a
+    meeting policy) gets a 201 with isOnlineMeeting false, provider unknown, onlineMeeting null,
+    although the calendar lists teamsForBusiness."""
     if rec.online_meeting is not None:
         return
     asked = norm.get("isOnlineMeeting") is True or norm.get("onlineMeetingProvider") not in (None, "unknown")
     cal = next(c for c in calendars_of(state, owner) if c.id == rec.calendar_id)
     provider = norm.get("onlineMeetingProvider") or ("teamsForBusiness" if cal.teams else "unknown")
-    if asked and provider == "teamsForBusiness" and cal.teams:
+    if asked and provider == "teamsForBusiness" and cal.teams and owner.teams_meetings:
         rec.is_online_meeting, rec.online_meeting_provider = True, provider
         rec.online_meeting = ev.teams_meeting(rec.tenant_id, owner.id)
         rec.body = with_blob(rec.body, rec.online_meeting)
@@ -290,7 +294,7 @@ def _online(state, rec: Event, norm: dict, owner: User) -> None:
 
 def _drop_meeting_without_blob(rec: Event, norm: dict) -> None:
     """event-update.md: a new body without the meeting blob disables the meeting online."""
-    if "body" in norm and rec.online_meeting and not has_blob(rec.body, rec.online_meeting.join_url):
+    if "body" in norm and rec.online_meeting and not has_blob(rec.body, rec.online_meeting):
         rec.is_online_meeting, rec.online_meeting_provider, rec.online_meeting = False, "unknown", None
 
 

@@ -80,6 +80,10 @@ class User:
     revoked_before: float = 0.0  # revokeSignInSessions: refresh tokens issued before are refused
     interrupt: Interrupt | None = None
     grants: set[str] = field(default_factory=set)  # what the user consented to for themselves
+    # False: the calendar still lists teamsForBusiness, but Teams makes no meeting for this user (no
+    # Teams licence or a meeting policy that forbids it): a create asking for Teams answers 201 with
+    # isOnlineMeeting false, provider unknown, onlineMeeting null (microsoft-graph-docs#9741).
+    teams_meetings: bool = True
 
     @classmethod
     def from_seed(cls, u: dict) -> User:
@@ -238,8 +242,16 @@ class Attendee:
 
 @dataclass
 class OnlineMeeting:
-    join_url: str
+    join_url: str  # onlineMeeting.joinUrl: the long `meetup-join` form
     conference_id: str
+    meeting_id: str = ""  # the 13-digit meeting ID invitations show
+    passcode: str = ""
+
+    @property
+    def short_url(self) -> str:
+        """The short join link Teams writes into invitations (message center MC772556, roadmap
+        381953; microsoftgraph/microsoft-graph-comms-samples#847) while `joinUrl` keeps the long form."""
+        return f"https://teams.microsoft.com/meet/{self.meeting_id}?p={self.passcode}"
 
 
 @dataclass

@@ -22,6 +22,11 @@ def create(api, link_id, rooms, **changes) -> dict:
 def test_editing_the_body_keeps_the_teams_meeting(ready, ms):
     api, link_id, rooms = ready
     join_url = create(api, link_id, rooms)["join_url"]
+    [before] = live(ms)
+    # Teams writes the short link into the invitation; joinUrl keeps the long form (MC772556).
+    assert (
+        "https://teams.microsoft.com/meet/" in before["body"]["content"] and join_url not in before["body"]["content"]
+    )
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
     r = api.call(
         "PATCH",
@@ -37,6 +42,43 @@ def test_editing_the_body_keeps_the_teams_meeting(ready, ms):
     assert "日程を更新しました。" in stored["body"]["content"]
     assert [c["method"] for c in graph_calls(ms)] == ["GET", "PATCH"]  # one read more, to keep the blob
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).json()["join_url"] == join_url
+
+
+def test_a_body_edit_without_a_findable_teams_block_is_409_and_changes_nothing(ready, ms):
+    api, link_id, rooms = ready
+    event = create(api, link_id, rooms)
+    ms.post(f"events/{event['event_id']}/outlook-edit", {"body": "<p>Rewritten in Outlook</p>", "silent": True})
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"body": {"content_type": "text", "content": "v2"}})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "teams_block_not_found"
+    assert [c["method"] for c in graph_calls(ms)] == ["GET"]  # read, found no block, sent nothing
+    [stored] = live(ms)
+    assert stored["isOnlineMeeting"] is True and stored["onlineMeeting"]["joinUrl"] == event["join_url"]
+    assert "Rewritten in Outlook" in stored["body"]["content"] and "v2" not in stored["body"]["content"]
+    again = api.call("GET", "/outlook/events/sch-1", as_=M1).json()
+    assert (again["online_meeting"], again["join_url"], again["body"]["content"]) == (
+        True,
+        event["join_url"],
+        "HERP Hire から登録された面接です。",
+    )
+
+
+def test_a_user_teams_makes_no_meeting_for_gets_an_event_without_it(ready, ms):
+    """The calendar lists Teams, yet Outlook answers the create with isOnlineMeeting false (no
+    licence or policy): the Event says so, and nothing is locked."""
+    api, link_id, rooms = ready
+    ms.post(f"users/{seed.EMI_ID}/teams-meetings", {"allowed": False})
+    event = create(api, link_id, rooms)
+    assert (event["online_meeting"], event["join_url"]) == (False, None)
+    [stored] = live(ms)
+    assert stored["isOnlineMeeting"] is False and stored["onlineMeeting"] is None
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"online_meeting": False, "subject": "二次面接"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["online_meeting"], r.json()["join_url"], r.json()["subject"]) == (False, None, "二次面接")
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"body": {"content_type": "text", "content": "v2"}})
+    assert r.status_code == 200 and [c["method"] for c in graph_calls(ms)] == ["PATCH"]  # no block to keep
+    assert api.call("GET", "/outlook/events/sch-1", as_=M1).json()["online_meeting"] is False
 
 
 def test_online_meeting_cannot_be_switched_off(ready, ms):

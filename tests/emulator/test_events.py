@@ -64,7 +64,7 @@ def test_create_with_a_room_and_teams(emu, emi):
     assert e["isOnlineMeeting"] is True and e["onlineMeetingProvider"] == "teamsForBusiness"
     join = e["onlineMeeting"]["joinUrl"]
     assert join.startswith("https://teams.microsoft.com/l/meetup-join/19%3ameeting_") and CONTOSO in join
-    assert e["body"]["contentType"] == "html" and join in e["body"]["content"]
+    assert e["body"]["contentType"] == "html" and "https://teams.microsoft.com/meet/" in e["body"]["content"]
     assert e["bodyPreview"].startswith("Agenda")
     assert e["responseStatus"]["response"] == "organizer"
     assert e["organizer"]["emailAddress"] == {"name": "Emi Suzuki", "address": EMI}
@@ -463,3 +463,19 @@ def test_a_calendar_shared_by_another_mailbox(emu, emi):
         wide.call("POST", f"/me/calendars/{shared['id']}/events", json=event_body()), 400, "ErrorInvalidRequest"
     )  # allowed in Outlook; not emulated
     assert all(c["owner"]["address"] == BEN for c in Client(emu, BEN).call("GET", "/me/calendars").json()["value"])
+
+
+def test_location_replaces_locations(emu, emi):
+    """event-update.md: location and locations always correspond; setting location replaces
+    locations, also when both come in one body (the rooms in locations are lost)."""
+    room = {"displayName": "Room 1", "locationEmailAddress": "room1@contoso.test", "locationType": "conferenceRoom"}
+    only = emi.call("POST", "/me/events", json=event_body(locations=[room])).json()
+    assert [l.get("locationEmailAddress") for l in only["locations"]] == ["room1@contoso.test"]
+    assert only["location"]["displayName"] == "Room 1"
+    both = emi.call(
+        "POST", "/me/events", json=event_body(locations=[room], location={"displayName": "Room 1; Lobby"})
+    ).json()
+    assert both["location"]["displayName"] == "Room 1; Lobby"
+    assert [(l["displayName"], l.get("locationEmailAddress")) for l in both["locations"]] == [("Room 1; Lobby", None)]
+    p = emi.call("PATCH", f"/me/events/{only['id']}", json={"location": {"displayName": "Lobby"}}).json()
+    assert [l["displayName"] for l in p["locations"]] == ["Lobby"]

@@ -274,11 +274,47 @@ def test_a_body_edit_of_an_online_meeting_reads_the_body_first_and_keeps_the_blo
 
     responses.add_callback(responses.PATCH, f"{GRAPH}/me/events/evt-1", callback=patch)
     out = events.update(world, "sch-1", {"body": {"content_type": "text", "content": "new"}})
-    assert read.call_count == 1 and read.calls[0].request.params == {"$select": "body,onlineMeeting"}
+    assert read.call_count == 1 and read.calls[0].request.params == {"$select": "body,onlineMeeting,isOnlineMeeting"}
     assert sent[0]["body"] == {"contentType": "html", "content": f"<html><body>new{blob}</body></html>"}
     assert out.join_url == "https://teams.test/join"
     events.update(world, "sch-1", {"subject": "Only the subject"})  # not the body: no extra read
     assert read.call_count == 1
+
+
+def test_a_meeting_outlook_did_not_make_is_shown_and_locks_nothing(world):
+    """microsoft-graph-docs#9741: a 201 with isOnlineMeeting false although Teams was asked."""
+    created = {"id": "evt-1", "isOnlineMeeting": False, "onlineMeetingProvider": "unknown", "onlineMeeting": None}
+    responses.post(f"{GRAPH}/me/events", json={**created, "attendees": []}, status=201)
+    status, event = create(world, body())
+    assert (status, event["online_meeting"], event["join_url"]) == (201, False, None)
+    assert '"online_meeting":false' in Events().get(world.company_id, "sch-1").input_json
+    patch = responses.patch(f"{GRAPH}/me/events/evt-1", json={**created, "subject": "x", "attendees": []})
+    out = events.update(world, "sch-1", {"online_meeting": False, "subject": "x"})  # not 422 online_meeting_locked
+    assert out.online_meeting is False and json.loads(patch.calls[0].request.body) == {"subject": "x"}
+    events.update(world, "sch-1", {"body": {"content_type": "text", "content": "new"}})  # no block to keep: no GET
+    assert patch.call_count == 2 and len(responses.calls) == 3
+
+
+def test_a_body_edit_finding_no_block_changes_nothing(world):
+    outlook = FakeOutlook()
+    responses.add_callback(responses.POST, f"{GRAPH}/me/events", callback=outlook.post)
+    events.create(world, body())
+    before = Events().get(world.company_id, "sch-1").input_json
+    responses.get(
+        f"{GRAPH}/me/events/evt-1",
+        json={
+            "id": "evt-1",
+            "body": {"contentType": "html", "content": "<html><body>rewritten in Outlook</body></html>"},
+            "isOnlineMeeting": True,
+            "onlineMeeting": {"joinUrl": "https://teams.test/join"},
+        },
+    )
+    with pytest.raises(Conflict) as info:
+        events.update(world, "sch-1", {"body": {"content_type": "text", "content": "new"}})
+    assert info.value.code == "teams_block_not_found"
+    assert [c.request.method for c in responses.calls] == ["POST", "GET"]  # no PATCH
+    row = Events().get(world.company_id, "sch-1")
+    assert row.input_json == before and row.locked_until is None
 
 
 def test_a_cancel_that_cannot_mark_its_row_is_a_409_not_a_204(world, monkeypatch):

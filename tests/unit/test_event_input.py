@@ -77,8 +77,11 @@ def test_to_graph_books_rooms_and_teams():
     assert {"emailAddress": {"address": "room1@contoso.test", "name": "Tokyo 1F Room 001"}, "type": "resource"} in g[
         "attendees"
     ]
-    assert g["locations"][0]["locationEmailAddress"] == "room1@contoso.test"
-    assert g["location"]["displayName"] == "Tokyo 1F Room 001; 本社"
+    assert [(l["displayName"], l.get("locationEmailAddress")) for l in g["locations"]] == [
+        ("Tokyo 1F Room 001", "room1@contoso.test"),
+        ("本社", None),
+    ]
+    assert "location" not in g  # event-update.md: a location would replace the locations (the rooms)
     assert g["body"] == {"contentType": "text", "content": "面接です"}
 
 
@@ -95,7 +98,7 @@ def test_patch_of_rooms_keeps_people_and_updates_locations():
     old = parse_create(BASE)
     new = parse_patch({"rooms": ["room2@contoso.test"]}, old)
     patch = graph_patch(old, new, ROOMS)
-    assert set(patch) == {"attendees", "location", "locations"}
+    assert set(patch) == {"attendees", "locations"}
     addresses = [a["emailAddress"]["address"] for a in patch["attendees"]]
     assert addresses == ["iv@contoso.test", "opt@contoso.test", "room2@contoso.test"]
 

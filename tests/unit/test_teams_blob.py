@@ -1,17 +1,22 @@
 """Editing the body of an online meeting keeps Outlook's Teams join block (event-update.md)."""
 
+import time
+
 import pytest
 
 from shared.domain.event_input import parse_create, parse_patch
-from shared.domain.event_to_graph import body_keeping_meeting
+from shared.domain.event_to_graph import body_keeping_meeting, teams_block
 from shared.domain.event_view import OutlookEvent
-from shared.errors import ValidationFailed
+from shared.errors import TeamsBlockNotFound, ValidationFailed
 from tests.unit.test_event_input import BASE
 
 JOIN = (
     "https://teams.microsoft.com/l/meetup-join/19%3ameeting_YmE2OTE3%40thread.v2/0?context=%7b%22Tid%22%3a%22"
     "d8aac164%22%7d"
 )
+# The short link Teams writes into invitations now (MC772556), joinUrl keeping the long form.
+SHORT = "https://teams.microsoft.com/meet/2345678901234?p=AbCdEfGhIjKl"
+MIB = 1024 * 1024
 # The shape Outlook writes today (field report: OfficeDev/microsoft-teams-library-js issue 2844).
 BLOB = (
     '<div class="me-email-text" aria-label="Meeting join link" style="max-width:600px">\r\n'
@@ -60,9 +65,70 @@ def test_the_older_span_blob_is_kept_too():
     assert out["content"].startswith("<html><body>v2<span") and "Click here to join" in out["content"]
 
 
-def test_no_blob_left_sends_the_content_alone():
-    out = body_keeping_meeting(current(wrap("<div>no meeting here</div>")), None)
-    assert out == {"contentType": "html", "content": ""}
+def test_the_short_link_teams_writes_now_is_found_too():
+    short = BLOB.replace(JOIN, SHORT)
+    out = body_keeping_meeting(current(wrap("<div>old</div>\r\n" + short)), {"content_type": "text", "content": "v2"})
+    assert out["content"] == f"<html><body>v2{short}</body></html>"
+
+
+def test_the_emulators_shape_with_the_short_link_is_kept_whole():
+    rule = '<div style="width:100%"><span style="opacity:.36">' + "_" * 80 + "</span>\r\n</div>\r\n"
+    block = (
+        f'{rule}<div class="me-email-text" lang="en-US">\r\n<span>Microsoft Teams meeting</span>\r\n'
+        f'<a href="{SHORT.replace("&", "&amp;")}" class="me-email-headline">Click here to join</a>\r\n</div>\r\n{rule}'
+    )
+    assert teams_block(wrap("<p>Agenda</p>\r\n" + block), JOIN) == block
+    assert teams_block(wrap(block), JOIN) == block  # nothing before it: <body> is not taken along
+
+
+@pytest.mark.parametrize(
+    "body_html",
+    [
+        wrap("<div>no meeting here</div>"),
+        wrap(f"<div>{'_' * 80}</div><div>join on the phone instead</div>"),  # a rule, no Teams link
+        wrap(f'<a href="{SHORT}">join</a><div>{"_" * 80}</div>'),  # a link, no rule before it
+        "",
+    ],
+)
+def test_an_online_meeting_without_a_findable_block_is_409(body_html):
+    assert teams_block(body_html, JOIN) is None
+    with pytest.raises(TeamsBlockNotFound) as info:
+        body_keeping_meeting(current(body_html), {"content_type": "text", "content": "v2"})
+    assert info.value.code == "teams_block_not_found"
+    with pytest.raises(TeamsBlockNotFound):  # Outlook's word is enough, the joinUrl aside
+        body_keeping_meeting({"body": {"content": body_html}, "isOnlineMeeting": True, "onlineMeeting": None}, None)
+
+
+def test_a_meeting_outlook_no_longer_holds_online_takes_the_content_alone():
+    offline = {"body": {"content": wrap("<div>no meeting here</div>")}, "isOnlineMeeting": False, "onlineMeeting": None}
+    assert body_keeping_meeting(offline, None) == {"contentType": "html", "content": ""}
+
+
+@pytest.mark.parametrize(
+    "adversarial",
+    [
+        '<div class="' * (MIB // 12),
+        "<div class=" * (MIB // 11) + "me-email-text",
+        "_" * MIB,
+        ("_" * 29 + "<") * (MIB // 30),
+        "_" * (MIB // 2) + "https://teams.microsoft.com/meet/" + "<span " * (MIB // 12),
+        "https://teams.microsoft.com/meet/" * (MIB // 33),
+        ("<b>" + "_" * 30) * (MIB // 33) + SHORT,
+        JOIN[:-1] * (MIB // len(JOIN)),
+        '<div class="' * (MIB // 12) + "_" * 30 + JOIN,  # the old wrapper regex: 7 s on 64 KB of this
+        '<div class="me-email-text' * (MIB // 25) + "_" * 30 + SHORT,
+        "<span>" * (MIB // 6) + "_" * 30 + SHORT,
+    ],
+)
+def test_the_search_is_linear_on_adversarial_html(adversarial):
+    """A security review found a regex here that took 7 s on 64 KB of crafted HTML."""
+    began = time.perf_counter()
+    for _ in range(2):
+        try:
+            body_keeping_meeting(current(adversarial), {"content_type": "text", "content": "v2"})
+        except TeamsBlockNotFound:
+            pass
+    assert time.perf_counter() - began < 1.0  # two passes over 1 MiB each (the old code: 20 s on 64 KB)
 
 
 def test_online_meeting_cannot_be_switched_off():

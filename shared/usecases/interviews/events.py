@@ -21,6 +21,7 @@ the caller's own), read only when a member asks.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -186,6 +187,15 @@ def _with_immutable_id(record: EventRecord, box: credentials.Mailbox) -> EventRe
     return record
 
 
+def _as_outlook_holds_it(event: EventInput, answer: dict) -> EventInput:
+    """The input to store after a write: a Teams meeting Outlook did not make (201/200 with
+    `isOnlineMeeting: false` although it was asked: no Teams licence or policy,
+    microsoft-graph-docs#9741) is stored as not asked, so that nothing is locked."""
+    if event.online_meeting and answer.get("isOnlineMeeting") is False:
+        return dataclasses.replace(event, online_meeting=False)
+    return event
+
+
 # ---- create
 
 
@@ -279,6 +289,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
             ) from None
         raise
     record.graph_event_id = created["id"]
+    record.input_json = _as_outlook_holds_it(stored, created).to_json_text()
     record.status, record.updated_at, record.immutable_id = EventStatus.ACTIVE, utcnow(), True
     record.outlook_json = Snapshot.from_graph(created).to_json_text()  # what later notifications compare with
     record.remember_version(created.get("changeKey"))
@@ -366,7 +377,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
                 current = box.get(
                     event_path(record),
                     prefer='outlook.body-content-type="html"',
-                    params={"$select": "body,onlineMeeting"},
+                    params={"$select": "body,onlineMeeting,isOnlineMeeting"},
                 )
                 patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
@@ -377,6 +388,7 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
             if _deleted_in_outlook(exc):
                 raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
             raise
+        new = _as_outlook_holds_it(new, changed)
         record.input_json, record.updated_at = new.to_json_text(), utcnow()
         record.outlook_json = Snapshot.from_graph(changed).to_json_text()  # our own edit is no change from Outlook
         record.remember_version(changed.get("changeKey"))
