@@ -94,6 +94,8 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (GRAPH, "/v1.0/me/events", post, graph_events.events_create),
         (GRAPH, "/v1.0/me/calendars/<cal_id>/events", post, graph_events.events_create),
         (GRAPH, "/v1.0/me/events/<event_id>", ["GET", "PATCH", "DELETE"], graph_events.event),
+        (GRAPH, "/v1.0/me/calendar/events/<event_id>", get, graph_events.calendar_event),
+        (GRAPH, "/v1.0/me/calendars/<cal_id>/events/<event_id>", get, graph_events.calendar_event),
         (GRAPH, "/v1.0/me/events/<event_id>/cancel", post, graph_events.event_cancel),
         (GRAPH, "/v1.0/me/calendar/getschedule", post, graph_schedule.get_schedule),
         (GRAPH, "/v1.0/me/translateexchangeids", post, graph_ids.translate_exchange_ids),

@@ -210,6 +210,12 @@ def calendar_id(u: User, key: str) -> str:
     return "AAMkAG" + digest[:52] + "AAA="
 
 
+def deleted_items_id(u: User) -> str:
+    """The id of the mailbox's Deleted Items folder, in the same shape as a calendar id (both are
+    folder ids: an event's parentFolderId is its calendar's id while it is in one)."""
+    return calendar_id(u, "|deleteditems")
+
+
 def calendars_of(state, u: User) -> list[Calendar]:
     """The user's own calendars (the first is the default), then the calendars shared with them."""
     out = [Calendar(calendar_id(u, name), name, u, u, name, True, i == 0) for i, name in enumerate(u.calendars)]

@@ -245,7 +245,10 @@ class OnlineMeeting:
 @dataclass
 class Deleted:
     time: str
-    how: str  # delete, cancel, outlook-delete
+    how: str  # delete, cancel, outlook-cancel, outlook-delete
+
+
+IN_DELETED_ITEMS = ("cancel", "outlook-cancel", "outlook-delete")
 
 
 @dataclass
@@ -307,6 +310,13 @@ class Event:
     @property
     def live(self) -> bool:
         return self.deleted is None
+
+    @property
+    def in_deleted_items(self) -> bool:
+        """Moved to the mailbox's Deleted Items folder, where its immutable id still finds it
+        (concepts/outlook-immutable-id.md; msgraph-sdk-dotnet #3047): an organizer's cancel
+        (event-cancel.md) and any delete in Outlook. A DELETE through Graph is emulated as gone."""
+        return self.deleted is not None and self.deleted.how in IN_DELETED_ITEMS
 
     def attendee(self, address: str) -> Attendee | None:
         low = address.lower()
