@@ -164,8 +164,14 @@ ROOM_PROPS = (
     "audio_device_name",
     "video_device_name",
     "display_device_name",
-)  # resources/room.md
+    "place_id",
+    "parent_id",
+)  # resources/room.md (placeId, parentId: the 2026-09 page)
 ROOM_LIST_PROPS = ("id", "display_name", "address", "geo_coordinates", "phone", "email_address")  # roomlist.md
+# resources/building.md, floor.md, section.md: the Places hierarchy above rooms (parentId links
+# room -> floor or section -> building).
+HIERARCHY_PROPS = ("id", "place_id", "display_name", "parent_id")
+HIERARCHY_KINDS = ("building", "floor", "section")
 
 
 @dataclass
@@ -192,6 +198,19 @@ class Room:
     # Exchange's Set-CalendarProcessing -MaximumDurationInMinutes (not a Graph property; None =
     # Exchange's default 1440, 0 = no limit): booking.py.
     maximum_duration_in_minutes: int | None = None
+    place_id: str | None = None
+    parent_id: str | None = None  # the floor or section above it in the Places hierarchy
+
+
+@dataclass
+class Place:
+    """A building, floor or section of the Places hierarchy (`kind`)."""
+
+    id: str
+    place_id: str | None
+    display_name: str | None
+    parent_id: str | None
+    kind: str
 
 
 @dataclass
