@@ -75,6 +75,7 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (CONTROL, "/_emulator/tenants/<tid>/consent", ["GET", "POST", "DELETE"], control.tenant_consent),
         (CONTROL, "/_emulator/tenants/<tid>/user-consent", any_, control.tenant_user_consent),
         (CONTROL, "/_emulator/tenants/<tid>/remove-app", post, control.tenant_remove_app),
+        (CONTROL, "/_emulator/tenants/<tid>/app-enabled", any_, control.tenant_app_enabled),
         (CONTROL, "/_emulator/app/manifest", post, control.app_manifest),
         (CONTROL, "/_emulator/app/secret", post, control.app_secret),
         # Microsoft identity platform v2.0

@@ -286,6 +286,19 @@ def tenant_remove_app(state, request, tid):
     return reply({"tenant_id": tid, "app_installed": False})
 
 
+def tenant_app_enabled(state, request, tid):
+    """GET, POST {"enabled": bool}: the customer disables (or enables again) our enterprise app in
+    their tenant; while disabled, codes and refresh tokens of the tenant answer AADSTS7000112."""
+    _known_tenant(state, tid)
+    with state.lock:
+        if request.method == "POST":
+            enabled = read_body(request).get("enabled")
+            if not isinstance(enabled, bool):
+                raise BadRequest("enabled must be a boolean")
+            state.tenants[tid].app_disabled = not enabled
+        return reply({"tenant_id": tid, "enabled": not state.tenants[tid].app_disabled})
+
+
 def app_manifest(state, request):
     """POST {"groupMembershipClaims": "None" | "SecurityGroup" | ... }."""
     value = read_body(request).get("groupMembershipClaims")

@@ -47,6 +47,9 @@ class Tenant:
     # Our service principal (enterprise app) exists in the tenant. The first consent creates it;
     # the customer deleting it removes every grant with it.
     app_installed: bool = False
+    # The customer disabled our enterprise app ("Enabled for users to sign in": No, i.e. the
+    # service principal's accountEnabled false): tokens are refused with AADSTS7000112.
+    app_disabled: bool = False
     grants: set[str] = field(default_factory=set)  # tenant-wide (admin) consent
 
 
