@@ -30,6 +30,7 @@ CONSENT_ADMIN_ROLES = frozenset(
         "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
         "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
         "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+        "d2562ede-74db-457e-a7b6-544e236ebb61",  # AI Administrator (Entra "Grant tenant-wide admin consent")
     }
 )
 

@@ -58,6 +58,9 @@ ROLE_GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 ROLE_PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 ROLE_CLOUD_APP_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
 ROLE_APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+# AI Administrator can grant tenant-wide admin consent too (Entra "Grant tenant-wide admin
+# consent to an application": the roles that may; Entra built-in roles reference).
+ROLE_AI_ADMIN = "d2562ede-74db-457e-a7b6-544e236ebb61"
 ROLE_USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
 # Every member user carries the "User" role template in `wids`, as Entra does.
 ROLE_USER = "b79fbf4d-3ef9-4689-8143-76b194e85509"
@@ -68,6 +71,7 @@ CONSENT_GRANTING_ROLES = frozenset(
         ROLE_PRIVILEGED_ROLE_ADMIN,
         ROLE_CLOUD_APP_ADMIN,
         ROLE_APP_ADMIN,
+        ROLE_AI_ADMIN,
     }
 )
 
