@@ -30,6 +30,7 @@ CONSENT_ADMIN_ROLES = frozenset(
         "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
         "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
         "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+        "d2562ede-74db-457e-a7b6-544e236ebb61",  # AI Administrator (Entra "Grant tenant-wide admin consent")
     }
 )
 
@@ -75,10 +76,12 @@ class ClientRejected(Exception):
 # A refused refresh that only a new sign-in (tenant: renewal) heals. `invalid_grant` covers
 # AADSTS50173 (revoked), 700082 (unused 90 days), 50076/50079 (MFA), 53003 (Conditional Access),
 # 65001 (consent withdrawn); `unauthorized_client` with AADSTS700016 is our enterprise app removed
-# from the tenant. Microsoft warns that AADSTS numbers change: the `error` value decides, the
-# number only refines `unauthorized_client` (docs/architecture.md "Microsoft as it really behaves").
+# from the tenant, with AADSTS7000112 ("Application ... is disabled") our enterprise app disabled
+# there (Worklytics/psoxy PR 74). Microsoft warns that AADSTS numbers change: the `error` value
+# decides, the number only refines `unauthorized_client` (docs/architecture.md "Microsoft as it
+# really behaves").
 DEAD_CREDENTIAL_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
-APP_REMOVED_CODES = frozenset({700016, 65001})
+APP_REMOVED_CODES = frozenset({700016, 7000112, 65001})
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 CACHE_SECONDS = 10.0
 TIMEOUT = (1.0, 2.0)
 # Entra role templates that may grant tenant-wide admin consent (Global, Privileged Role,
-# Cloud Application, Application Administrator): "admin" for this integration.
+# Cloud Application, Application, AI Administrator): "admin" for this integration.
 ADMIN_ROLES = {
     "62e90394-69f5-4237-9190-012177145e10",
     "e8611ab8-c189-46e8-94e1-60213ab1f814",
     "158c047a-c907-4556-b7ef-446551a6b5f7",
     "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+    "d2562ede-74db-457e-a7b6-544e236ebb61",
 }
 
 

@@ -11,7 +11,20 @@ import uuid
 from werkzeug.wrappers import Response
 
 from . import seed, timezones, tokens
-from .records import ROOM_LIST_PROPS, ROOM_PROPS, FaultRule, Interrupt, Room, RoomList, User, from_graph, graph_fields
+from .records import (
+    HIERARCHY_KINDS,
+    HIERARCHY_PROPS,
+    ROOM_LIST_PROPS,
+    ROOM_PROPS,
+    FaultRule,
+    Interrupt,
+    Place,
+    Room,
+    RoomList,
+    User,
+    from_graph,
+    graph_fields,
+)
 
 
 class BadRequest(Exception):
@@ -226,10 +239,20 @@ def tenant_rooms(state, request, tid):
             isinstance(lists, list) and all(isinstance(rl, dict) and rl.get("emailAddress") for rl in lists)
         ):
             raise BadRequest("roomLists must be a list of room list objects with emailAddress")
+        above = body.get("hierarchy")
+        if above is not None and not (
+            isinstance(above, list)
+            and all(
+                isinstance(p, dict) and isinstance(p.get("id"), str) and p.get("kind") in HIERARCHY_KINDS for p in above
+            )
+        ):
+            raise BadRequest(f"hierarchy must be a list of places with id and kind (one of {list(HIERARCHY_KINDS)})")
         with state.lock:
             state.rooms[tid] = [from_graph(Room, r, id=_place_id(r)) for r in rooms]
             if lists is not None:
                 state.room_lists[tid] = [from_graph(RoomList, rl, id=_place_id(rl)) for rl in lists]
+            if above is not None:
+                state.hierarchy[tid] = [from_graph(Place, p) for p in above]
     with state.lock:
         return reply(
             {
@@ -238,8 +261,23 @@ def tenant_rooms(state, request, tid):
                     for r in state.rooms[tid]
                 ],
                 "roomLists": [graph_fields(rl, ROOM_LIST_PROPS) for rl in state.room_lists[tid]],
+                "hierarchy": [graph_fields(p, (*HIERARCHY_PROPS, "kind")) for p in state.hierarchy.get(tid, [])],
             }
         )
+
+
+def tenant_places(state, request, tid):
+    """GET, POST {"enabled": bool}: whether the tenant's Places list APIs answer anything. Off, they
+    answer 200 with no places, as before Places settings are configured in a tenant
+    (resources/places-api-overview.md; microsoft-graph-docs issue 7475)."""
+    _known_tenant(state, tid)
+    with state.lock:
+        if request.method == "POST":
+            enabled = read_body(request).get("enabled")
+            if not isinstance(enabled, bool):
+                raise BadRequest("enabled must be a boolean")
+            (state.places_off.discard if enabled else state.places_off.add)(tid)
+        return reply({"enabled": tid not in state.places_off})
 
 
 def tenant_consent(state, request, tid):
@@ -278,6 +316,19 @@ def tenant_remove_app(state, request, tid):
     _known_tenant(state, tid)
     state.remove_app(tid)
     return reply({"tenant_id": tid, "app_installed": False})
+
+
+def tenant_app_enabled(state, request, tid):
+    """GET, POST {"enabled": bool}: the customer disables (or enables again) our enterprise app in
+    their tenant; while disabled, codes and refresh tokens of the tenant answer AADSTS7000112."""
+    _known_tenant(state, tid)
+    with state.lock:
+        if request.method == "POST":
+            enabled = read_body(request).get("enabled")
+            if not isinstance(enabled, bool):
+                raise BadRequest("enabled must be a boolean")
+            state.tenants[tid].app_disabled = not enabled
+        return reply({"tenant_id": tid, "enabled": not state.tenants[tid].app_disabled})
 
 
 def app_manifest(state, request):

@@ -282,7 +282,9 @@ def cancel_meeting(state, org: Event, comment, when, how) -> None:
     id still finds it, cancelled (outlook-immutable-id.md: it stays while the item stays in the
     mailbox). Every attendee copy is marked cancelled; room bookings are released with it."""
     delete(org, when, how)
-    org.is_cancelled = how != "delete"  # a DELETE of the meeting removes it (event-delete.md)
+    # Only a cancel marks the organizer's own item cancelled; a delete (Graph's or Outlook's)
+    # sends the attendees a cancellation and removes the item from the calendar (event-delete.md).
+    org.is_cancelled = how in ("cancel", "outlook-cancel")
     org.cancellation = Cancellation(comment, when.isoformat())
     for copy_ in copies(state, org):
         if copy_.live:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 from . import seed
 from .graph_http import Caller, GraphError, GraphResult, require
-from .records import ROOM_LIST_PROPS, ROOM_PROPS, Calendar, User, camel, graph_fields
+from .records import HIERARCHY_PROPS, ROOM_LIST_PROPS, ROOM_PROPS, Calendar, User, camel, graph_fields
 
 DIRECTORY_DENIED = ("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 EXCHANGE_DENIED = ("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
@@ -210,6 +210,12 @@ def calendar_id(u: User, key: str) -> str:
     return "AAMkAG" + digest[:52] + "AAA="
 
 
+def deleted_items_id(u: User) -> str:
+    """The id of the mailbox's Deleted Items folder, in the same shape as a calendar id (both are
+    folder ids: an event's parentFolderId is its calendar's id while it is in one)."""
+    return calendar_id(u, "|deleteditems")
+
+
 def calendars_of(state, u: User) -> list[Calendar]:
     """The user's own calendars (the first is the default), then the calendars shared with them."""
     out = [Calendar(calendar_id(u, name), name, u, u, name, True, i == 0) for i, name in enumerate(u.calendars)]
@@ -311,15 +317,45 @@ def _places(state, request, caller: Caller, items, props, type_name, context):
     )
 
 
+def _listed(state, tid: str, items) -> list:
+    """resources/places-api-overview.md: until Places is set up in the tenant, the list APIs "do
+    not return any places" (200, an empty list), and the places cache is built per tenant
+    (microsoft-graph-docs issue 7475): the control API's `tenants/{tid}/places` plays that."""
+    return [] if tid in state.places_off else list(items)
+
+
 def rooms(state, request, caller: Caller):
     with state.lock:
-        items = list(state.rooms.get(caller.user.tenant_id, []))
+        items = _listed(state, caller.user.tenant_id, state.rooms.get(caller.user.tenant_id, []))
     return _places(state, request, caller, items, ROOM_PROPS, "microsoft.graph.room", "places/microsoft.graph.room")
+
+
+def hierarchy_places(state, request, caller: Caller, kind: str):
+    """GET /places/microsoft.graph.building, .floor, .section: the Places hierarchy above rooms
+    (place-list.md; resources/building.md, floor.md, section.md), paged like rooms."""
+    tid = caller.user.tenant_id
+    with state.lock:
+        items = _listed(state, tid, [p for p in state.hierarchy.get(tid, []) if p.kind == kind])
+    return _places(
+        state, request, caller, items, HIERARCHY_PROPS, f"microsoft.graph.{kind}", f"places/microsoft.graph.{kind}"
+    )
+
+
+def buildings(state, request, caller: Caller):
+    return hierarchy_places(state, request, caller, "building")
+
+
+def floors(state, request, caller: Caller):
+    return hierarchy_places(state, request, caller, "floor")
+
+
+def sections(state, request, caller: Caller):
+    return hierarchy_places(state, request, caller, "section")
 
 
 def room_lists(state, request, caller: Caller):
     with state.lock:
-        items = list(state.room_lists.get(caller.user.tenant_id, []))
+        items = _listed(state, caller.user.tenant_id, state.room_lists.get(caller.user.tenant_id, []))
     return _places(
         state, request, caller, items, ROOM_LIST_PROPS, "microsoft.graph.roomList", "places/microsoft.graph.roomList"
     )
@@ -330,7 +366,9 @@ def rooms_in_list(state, request, caller: Caller, list_email):
     tid, low = caller.user.tenant_id, list_email.lower()
     with state.lock:
         known = any(rl.email_address.lower() == low for rl in state.room_lists.get(tid, []))
-        items = [r for r in state.rooms.get(tid, []) if (r.room_list_email_address or "").lower() == low]
+        items = _listed(
+            state, tid, [r for r in state.rooms.get(tid, []) if (r.room_list_email_address or "").lower() == low]
+        )
     if not known:
         raise GraphError(404, *NOT_FOUND)
     return _places(

@@ -46,7 +46,15 @@ from urllib.parse import quote
 
 from . import events as ev
 from .event_input import empty_location, end_before_start, has_blob, normalize, preview, to_html, to_text, with_blob
-from .graph import EXCHANGE_DENIED, NOT_FOUND, calendars_of, find_calendar, mailbox_owner, select_option
+from .graph import (
+    EXCHANGE_DENIED,
+    NOT_FOUND,
+    calendars_of,
+    deleted_items_id,
+    find_calendar,
+    mailbox_owner,
+    select_option,
+)
 from .graph_http import Caller, GraphError, GraphResult, immutable_ids, read_json, require
 from .records import Event, User, graph_fields, snake
 from .timezones import iso_z, prefer, preference_applied, require_known_to_exchange
@@ -94,6 +102,7 @@ EVENT_PROPS = (
     "attendees",
     "organizer",
     "onlineMeeting",
+    "parentFolderId",
 )
 # Properties a body sets as given (Graph names; the Event field is their snake_case).
 SIMPLE = (
@@ -177,6 +186,9 @@ def render(state, rec: Event, tz=None, body_type=None, selected=None, context=Tr
             for a in attendees
         ],
         "organizer": {"emailAddress": {"name": rec.organizer_name, "address": rec.organizer_address}},
+        # The folder that holds the item: its calendar, or Deleted Items once deleted in Outlook
+        # or cancelled (outlook-immutable-id.md: the item moved; its immutable id still finds it).
+        "parentFolderId": deleted_items_id(state.users[rec.owner]) if rec.in_deleted_items else rec.calendar_id,
         "onlineMeeting": meeting
         and {
             "joinUrl": meeting.join_url,
@@ -208,14 +220,18 @@ def _owner(caller: Caller, write: bool) -> User:
     return owner
 
 
-def _find(state, owner: User, event_id: str, *, read: bool = False) -> Event:
-    """The caller's live item `event_id`. A read by immutable id also finds a cancelled meeting in
-    Deleted Items (cancel_meeting): its default id changed with the move, its immutable id did not."""
+def _find(state, owner: User, event_id: str, *, read: bool = False, calendar: str | None = None) -> Event:
+    """The caller's live item `event_id`. A read by immutable id also finds an item in Deleted
+    Items (a cancelled meeting, anything deleted in Outlook): its default id changed with the
+    move, its immutable id did not (concepts/outlook-immutable-id.md; msgraph-sdk-dotnet #3047).
+    `calendar`: a calendar-scoped path (/me/calendars/{id}/events/{id}) finds only the items in
+    that calendar folder, so never one in Deleted Items."""
     rec = state.find_item(event_id)
     if rec is None or rec.owner != owner.id:
         raise GraphError(404, *NOT_FOUND)
-    in_deleted_items = rec.is_organizer and rec.deleted is not None and rec.deleted.how in ("cancel", "outlook-cancel")
-    if not rec.live and not (read and in_deleted_items and event_id == rec.key):
+    if not rec.live and not (read and calendar is None and rec.in_deleted_items and event_id == rec.key):
+        raise GraphError(404, *NOT_FOUND)
+    if calendar is not None and rec.calendar_id != calendar:
         raise GraphError(404, *NOT_FOUND)
     return rec
 
@@ -348,11 +364,21 @@ def event(state, request, caller: Caller, event_id):
     return handler(state, request, caller, event_id)
 
 
-def _get(state, request, caller: Caller, event_id):
+def calendar_event(state, request, caller: Caller, event_id, cal_id=None):
+    """GET /me/calendar/events/{id}, /me/calendars/{cid}/events/{id}: the item only while it is
+    in that calendar (an item in Deleted Items or in another calendar: 404)."""
+    return _get(state, request, caller, event_id, cal_id or "")
+
+
+def _get(state, request, caller: Caller, event_id, cal_id=None):
     tz, body_type = prefer(request, state.accept_2026_ids)
     selected = select_option(request, EVENT_PROPS, "microsoft.graph.event")
     with state.lock:
-        rec = _find(state, _owner(caller, write=False), event_id, read=True)
+        owner = _owner(caller, write=False)
+        calendar = None
+        if cal_id is not None:
+            calendar = (find_calendar(state, owner, cal_id) if cal_id else calendars_of(state, owner)[0]).id
+        rec = _find(state, owner, event_id, read=True, calendar=calendar)
         return GraphResult(
             render(state, rec, tz, body_type, selected, immutable=immutable_ids(request)),
             200,

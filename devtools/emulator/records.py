@@ -47,6 +47,9 @@ class Tenant:
     # Our service principal (enterprise app) exists in the tenant. The first consent creates it;
     # the customer deleting it removes every grant with it.
     app_installed: bool = False
+    # The customer disabled our enterprise app ("Enabled for users to sign in": No, i.e. the
+    # service principal's accountEnabled false): tokens are refused with AADSTS7000112.
+    app_disabled: bool = False
     grants: set[str] = field(default_factory=set)  # tenant-wide (admin) consent
 
 
@@ -168,8 +171,14 @@ ROOM_PROPS = (
     "audio_device_name",
     "video_device_name",
     "display_device_name",
-)  # resources/room.md
+    "place_id",
+    "parent_id",
+)  # resources/room.md (placeId, parentId: the 2026-09 page)
 ROOM_LIST_PROPS = ("id", "display_name", "address", "geo_coordinates", "phone", "email_address")  # roomlist.md
+# resources/building.md, floor.md, section.md: the Places hierarchy above rooms (parentId links
+# room -> floor or section -> building).
+HIERARCHY_PROPS = ("id", "place_id", "display_name", "parent_id")
+HIERARCHY_KINDS = ("building", "floor", "section")
 
 
 @dataclass
@@ -196,6 +205,19 @@ class Room:
     # Exchange's Set-CalendarProcessing -MaximumDurationInMinutes (not a Graph property; None =
     # Exchange's default 1440, 0 = no limit): booking.py.
     maximum_duration_in_minutes: int | None = None
+    place_id: str | None = None
+    parent_id: str | None = None  # the floor or section above it in the Places hierarchy
+
+
+@dataclass
+class Place:
+    """A building, floor or section of the Places hierarchy (`kind`)."""
+
+    id: str
+    place_id: str | None
+    display_name: str | None
+    parent_id: str | None
+    kind: str
 
 
 @dataclass
@@ -257,7 +279,10 @@ class OnlineMeeting:
 @dataclass
 class Deleted:
     time: str
-    how: str  # delete, cancel, outlook-delete
+    how: str  # delete, cancel, outlook-cancel, outlook-delete
+
+
+IN_DELETED_ITEMS = ("cancel", "outlook-cancel", "outlook-delete")
 
 
 @dataclass
@@ -319,6 +344,13 @@ class Event:
     @property
     def live(self) -> bool:
         return self.deleted is None
+
+    @property
+    def in_deleted_items(self) -> bool:
+        """Moved to the mailbox's Deleted Items folder, where its immutable id still finds it
+        (concepts/outlook-immutable-id.md; msgraph-sdk-dotnet #3047): an organizer's cancel
+        (event-cancel.md) and any delete in Outlook. A DELETE through Graph is emulated as gone."""
+        return self.deleted is not None and self.deleted.how in IN_DELETED_ITEMS
 
     def attendee(self, address: str) -> Attendee | None:
         low = address.lower()

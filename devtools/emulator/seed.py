@@ -58,6 +58,9 @@ ROLE_GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 ROLE_PRIVILEGED_ROLE_ADMIN = "e8611ab8-c189-46e8-94e1-60213ab1f814"
 ROLE_CLOUD_APP_ADMIN = "158c047a-c907-4556-b7ef-446551a6b5f7"
 ROLE_APP_ADMIN = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+# AI Administrator can grant tenant-wide admin consent too (Entra "Grant tenant-wide admin
+# consent to an application": the roles that may; Entra built-in roles reference).
+ROLE_AI_ADMIN = "d2562ede-74db-457e-a7b6-544e236ebb61"
 ROLE_USER_ADMIN = "fe930be7-5e62-47db-91af-98c3a49a38b1"
 # Every member user carries the "User" role template in `wids`, as Entra does.
 ROLE_USER = "b79fbf4d-3ef9-4689-8143-76b194e85509"
@@ -68,6 +71,7 @@ CONSENT_GRANTING_ROLES = frozenset(
         ROLE_PRIVILEGED_ROLE_ADMIN,
         ROLE_CLOUD_APP_ADMIN,
         ROLE_APP_ADMIN,
+        ROLE_AI_ADMIN,
     }
 )
 
@@ -180,16 +184,29 @@ NULL_CAPACITY_ROOMS = {("tokyo-hq", 7), ("osaka", 13)}
 # reserved): tokyo-hq 040/080/120, osaka 040/080, fukuoka 040. tokyo-hq-room120 lies past the
 # first 100 rooms of the tenant and of its list.
 RESERVED_EVERY = 40
+# Buildings whose rooms carry no `building` of their own: the building is only in the Places
+# hierarchy (resources/room.md 2026-09: parentId). Their rooms on odd floors hang under the
+# floor, on even floors under a section of the floor ("{n}F North").
+HIERARCHY_ONLY = {"fukuoka"}
 _ROOM_NS = uuid.UUID("6f1b2c3d-0000-4000-8000-00000000e001")
 
 
-def build_places(domain: str, lists_spec) -> tuple[list, list]:
-    """Deterministic rooms and room lists of one tenant, in Graph's place shapes.
+def _place(key: str, name: str, parent: str | None, kind: str) -> dict:
+    pid = str(uuid.uuid5(_ROOM_NS, key)).upper()
+    return {"id": pid, "placeId": pid, "displayName": name, "parentId": parent, "kind": kind}
+
+
+def build_places(domain: str, lists_spec) -> tuple[list, list, list]:
+    """Deterministic rooms, room lists and the buildings/floors/sections above the rooms of one
+    tenant, in Graph's place shapes.
 
     Each room carries one non-Graph key, `roomListEmailAddress`, saying which room list
-    holds it; Graph responses strip it."""
-    rooms, room_lists = [], []
+    holds it; Graph responses strip it. Hierarchy places carry `kind` (building, floor, section)."""
+    rooms, room_lists, hierarchy = [], [], []
     for slug, name, count, city, street in lists_spec:
+        building = _place(f"building|{slug}@{domain}", name, None, "building")
+        hierarchy.append(building)
+        floors: dict[int, str] = {}
         address = {"street": street, "city": city, "state": None, "postalCode": None, "countryOrRegion": "JP"}
         list_email = f"{slug}@{domain}"
         room_lists.append(
@@ -205,9 +222,21 @@ def build_places(domain: str, lists_spec) -> tuple[list, list]:
         for n in range(1, count + 1):
             floor = 1 + (n - 1) // 10
             email = f"{slug}-room{n:03d}@{domain}"
+            if floor not in floors:
+                f = _place(f"floor|{slug}@{domain}|{floor}", f"{name} {floor}F", building["id"], "floor")
+                hierarchy.append(f)
+                floors[floor] = f["id"]
+                if floor % 2 == 0:
+                    sec = _place(f"section|{slug}@{domain}|{floor}", f"{floor}F North", f["id"], "section")
+                    hierarchy.append(sec)
+                    floors[-floor] = sec["id"]
+            parent = floors.get(-floor, floors[floor])
+            room_id = str(uuid.uuid5(_ROOM_NS, email)).upper()
             rooms.append(
                 {
-                    "id": str(uuid.uuid5(_ROOM_NS, email)).upper(),
+                    "id": room_id,
+                    "placeId": room_id,
+                    "parentId": parent,
                     "emailAddress": email,
                     "displayName": f"{name} {floor}F Room {n:03d}",
                     "address": dict(address),
@@ -216,7 +245,7 @@ def build_places(domain: str, lists_spec) -> tuple[list, list]:
                     "nickname": f"{name} {n:03d}",
                     "label": f"{n:03d}",
                     "capacity": None if (slug, n) in NULL_CAPACITY_ROOMS else (4, 6, 8, 10, 12, 20)[n % 6],
-                    "building": name,
+                    "building": None if slug in HIERARCHY_ONLY else name,
                     "floorNumber": floor,
                     "floorLabel": f"{floor}F",
                     "isWheelChairAccessible": n % 3 == 0,
@@ -228,11 +257,11 @@ def build_places(domain: str, lists_spec) -> tuple[list, list]:
                     "roomListEmailAddress": list_email,
                 }
             )
-    return rooms, room_lists
+    return rooms, room_lists, hierarchy
 
 
 def seed_places() -> dict:
-    """{tenant_id: (rooms, room_lists)} for every tenant."""
+    """{tenant_id: (rooms, room_lists, hierarchy)} for every tenant."""
     return {
         CONTOSO_TENANT_ID: build_places(CONTOSO_DOMAIN, CONTOSO_ROOM_LISTS),
         FABRIKAM_TENANT_ID: build_places(FABRIKAM_DOMAIN, FABRIKAM_ROOM_LISTS),

@@ -20,6 +20,7 @@ from .records import (
     Event,
     FaultRule,
     NotifyConfig,
+    Place,
     RefreshToken,
     Room,
     RoomList,
@@ -61,9 +62,12 @@ class State:
             self.users: dict[str, User] = {u["id"]: User.from_seed(u) for u in seed.USERS}
             self.rooms: dict[str, list[Room]] = {}
             self.room_lists: dict[str, list[RoomList]] = {}
-            for tid, (rooms, lists) in seed.seed_places().items():
+            self.hierarchy: dict[str, list[Place]] = {}  # buildings, floors, sections
+            self.places_off: set[str] = set()  # tenants whose Places answer empty (control API)
+            for tid, (rooms, lists, hierarchy) in seed.seed_places().items():
                 self.rooms[tid] = [from_graph(Room, r) for r in rooms]
                 self.room_lists[tid] = [from_graph(RoomList, rl) for rl in lists]
+                self.hierarchy[tid] = [from_graph(Place, p) for p in hierarchy]
             self.codes: dict[str, AuthCode] = {}  # single use
             self.refresh_tokens: dict[str, RefreshToken] = {}  # opaque token -> grant
             self.access_tokens: set[str] = set()  # uti of every access token issued

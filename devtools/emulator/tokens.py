@@ -125,6 +125,13 @@ def _check_app_installed(state, tid):
         raise OAuthError(
             "unauthorized_client", 700016, oauth.app_not_found_message(seed.CLIENT_ID, tenant.display_name)
         )
+    if tenant.app_disabled:
+        # The service principal disabled in the tenant: 400 unauthorized_client, "AADSTS7000112:
+        # Application '{appId}'({name}) is disabled." (Worklytics/psoxy PR 74, with the cure
+        # `az ad sp update --set accountEnabled=true`; MicrosoftDocs/azure-docs issue 28469).
+        raise OAuthError(
+            "unauthorized_client", 7000112, f"Application '{seed.CLIENT_ID}'({seed.APP_DISPLAY_NAME}) is disabled."
+        )
 
 
 def token(state, request, tenant, info):

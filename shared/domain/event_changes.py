@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 from shared.domain.event_view import RESPONSES, answer_zone
 from shared.models import ChangeType
 
-SELECT = "start,end,subject,location,attendees,isCancelled,isOnlineMeeting,onlineMeeting,webLink,changeKey"
+SELECT = (
+    "start,end,subject,location,attendees,isCancelled,isOnlineMeeting,onlineMeeting,webLink,changeKey,parentFolderId"
+)
+# What a GET through the API shows (event_view.OutlookEvent), and the folder that says whether the
+# event is still in a calendar (not in Deleted Items).
+READ_SELECT = "id,subject,start,end,attendees,isCancelled,isOnlineMeeting,onlineMeeting,webLink,parentFolderId"
 
 
 def _utc(when: dict | None) -> str | None:

@@ -12,6 +12,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from shared import crypto, graph, identity, reactions
 from shared.errors import ClientCredentialRejected, GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
@@ -161,6 +162,51 @@ class Mailbox:
 
     def delete(self, path: str, **kwargs) -> Any:
         return self.request("DELETE", path, **kwargs)
+
+    # ---- which folders are calendars (an event's parentFolderId)
+
+    def in_a_calendar(self, event: dict) -> bool:
+        """Whether a Graph event is still in one of the mailbox's calendars. Deleting in Outlook
+        moves an event to Deleted Items, where its immutable id still reads it
+        (concepts/outlook-immutable-id.md; msgraph-sdk-dotnet #3047); a move to another calendar
+        keeps it an event of the mailbox. An answer without `parentFolderId` counts as in place."""
+        folder = event.get("parentFolderId")
+        return not isinstance(folder, str) or not folder or self.holds_calendar(folder)
+
+    def holds_calendar(self, folder_id: str) -> bool:
+        """From the account row's memory; else one GET /me/calendars/{id} (a folder that is no
+        calendar answers 404), remembered on the row so it is asked once per folder."""
+        known = self.account.calendars or {}
+        if folder_id == known.get("default") or folder_id in (known.get("teams") or {}):
+            return True
+        folders = known.get("folders") or {}
+        if folder_id in folders:
+            return bool(folders[folder_id])
+        try:
+            self.get(f"/me/calendars/{quote(folder_id, safe='')}", params={"$select": "id"})
+            is_calendar = True
+        except GraphError as exc:
+            if type(exc) is not GraphError or exc.status not in (400, 404):
+                raise
+            is_calendar = False
+        self.remember_folder(folder_id, is_calendar)
+        return is_calendar
+
+    def remember_folder(self, folder_id: str | None, is_calendar: bool = True) -> None:
+        """Keep on the account row whether a folder is a calendar (written only when new)."""
+        known = dict(self.account.calendars or {"teams": {}})
+        folders = dict(known.get("folders") or {})
+        if not folder_id or folders.get(folder_id) == is_calendar:
+            return
+        if is_calendar and (folder_id == known.get("default") or folder_id in (known.get("teams") or {})):
+            return
+        folders[folder_id] = is_calendar
+        known["folders"] = folders
+        self.account.calendars = known
+        try:
+            self.account = MicrosoftAccounts().save(self.account)
+        except ConcurrentUpdate:
+            pass  # a token refresh won the row; the folder is looked up again another time
 
 
 def mailbox(company_id: str, tenant_id: str, oid: str) -> Mailbox:

@@ -99,6 +99,20 @@ def test_a_delete_in_outlook_is_reported_once(ready, ms):
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 410
 
 
+def test_a_move_to_another_calendar_is_no_deletion(ready, ms):
+    """Graph tells the left calendar's subscription `deleted`; the event is still in a calendar of
+    the mailbox (its parentFolderId), so nothing is reported and GET still answers 200."""
+    api, event, sub = created(ready, ms)
+    ms.post(f"events/{event['event_id']}/move", {"calendar_name": "Interviews"})
+    wait_for(
+        lambda: [d for d in deliveries(ms) if d["change"] == "deleted" and d["status"] == "delivered"],
+        what="Graph's deleted notification for the calendar it left",
+    )
+    time.sleep(3)  # the queue has processed it
+    assert changes_of(api, "event.deleted_in_outlook") == []
+    assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
+
+
 def test_a_cancel_by_the_organizer_in_outlook_is_reported(ready, ms):
     api, event, _sub = created(ready, ms)
     ms.post(f"events/{event['event_id']}/outlook-cancel", {"comment": "中止"})

@@ -47,6 +47,13 @@ def test_enterprise_app_removed_by_the_customer_asks_for_a_relink_not_a_retry(bo
     assert booked.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
 
 
+def test_enterprise_app_disabled_by_the_customer_asks_for_a_relink(booked, ms):
+    ms.post(f"tenants/{CONTOSO}/app-enabled", {"enabled": False})  # AADSTS7000112 (unauthorized_client)
+    r = booked.call("GET", "/outlook/events/sch-1", as_=M1)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "reauth_required"
+    assert my_link_status(booked)[seed.EMI_ID] == "reauth_required"
+
+
 @pytest.mark.parametrize(
     "reason,error", [("mfa", "interaction_required"), ("mfa", "invalid_grant"), ("conditional-access", "invalid_grant")]
 )

@@ -245,6 +245,23 @@ def test_only_the_creator_a_recruiter_or_an_admin_edits_and_cancels(ready, ms):
     assert live(ms) == []
 
 
+def test_an_event_in_deleted_items_is_deleted_and_costs_one_lookup_once(ready, ms):
+    """Outlook's delete moves the event to Deleted Items, where Graph still reads it by its
+    immutable id: the API answers 410 all the same. The folder is looked up once (is it a
+    calendar?) and remembered on the account row."""
+    api, link_id, rooms = ready
+    event = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms)).json()
+    # Silent: no notification, so no comparison in the background looks the folder up first.
+    ms.post(f"users/{seed.EMI_ID}/events/{event['event_id']}/delete", {"silent": True})
+    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    for extra in (1, 0):
+        r = api.call("GET", "/outlook/events/sch-1", as_=M1)
+        assert r.status_code == 410 and r.json()["error"]["code"] == "event_deleted_in_outlook"
+        calls = graph_calls(ms)
+        assert len(calls) == 1 + extra and calls[0]["status"] == 200  # Graph still reads it
+        ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+
+
 def test_an_event_stored_before_its_creator_was_is_the_link_owners(ready, ms):
     api, link_id, rooms = ready
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))

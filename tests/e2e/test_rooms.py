@@ -33,14 +33,24 @@ def synced_after(api: Api, since: str | None, tenant: str = CONTOSO) -> dict:
     )
 
 
+def building_above(places: dict[str, dict], parent: str | None) -> str | None:
+    """The building's name up the Places hierarchy (room -> floor or section -> building)."""
+    while parent in places:
+        if places[parent]["kind"] == "building":
+            return places[parent]["displayName"]
+        parent = places[parent]["parentId"]
+    return None
+
+
 def expected_rooms(ms, tenant: str) -> dict:
     data = ms.session.get(f"{ms.url}/_emulator/tenants/{tenant}/rooms", timeout=10).json()
+    places = {p["id"]: p for p in data["hierarchy"]}
     return {
         r["emailAddress"]: {
             "email": r["emailAddress"],
             "display_name": r["displayName"],
             "capacity": r["capacity"],
-            "building": r["building"],
+            "building": r["building"] or building_above(places, r["parentId"]),
             "floor": r["floorLabel"],
             "room_list": r["roomListEmailAddress"],
             "wheelchair_accessible": r["isWheelChairAccessible"],
@@ -63,6 +73,33 @@ def test_linking_fills_the_room_cache(company, browser, ms):
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
     rooms_of(company)
     assert [c for c in ms.calls() if c["kind"] == "graph"] == []
+
+
+def test_rooms_under_floors_and_sections_get_the_building_above_them(company, browser, ms):
+    link_tenant(company, browser, AIKO)
+    synced_after(company, None)
+    fukuoka = [r for r in rooms_of(company)["rooms"] if r["email"].startswith("fukuoka-")]
+    assert len(fukuoka) == 50 and {r["building"] for r in fukuoka} == {"Fukuoka Office"}
+    hierarchy_calls = [c for c in ms.calls() if c["kind"] == "graph" and "/places/microsoft.graph." in c["path"]]
+    kinds = sorted(c["path"].rsplit(".", 1)[-1] for c in hierarchy_calls)
+    assert kinds == ["building", "floor", "room", "roomlist", "section"]  # each list read once
+
+
+def test_places_answering_empty_keep_the_cache(company, browser, ms):
+    """Places answers nothing until it is set up in a tenant (places-api-overview.md): a sync then
+    fails with places_empty and keeps the rooms; the next run, with places back, succeeds."""
+    link_tenant(company, browser, AIKO)
+    before = synced_after(company, None)["rooms"]["synced_at"]
+    ms.post(f"tenants/{CONTOSO}/places", {"enabled": False})
+    assert company.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync").status_code == 202
+    failed = wait_for(
+        lambda: (l := link_of(company))["rooms"]["last_error"] == "places_empty" and l, what="the failed sync"
+    )
+    assert failed["rooms"]["count"] == 250 and failed["rooms"]["synced_at"] == before
+    assert len(rooms_of(company)["rooms"]) == 250
+    ms.post(f"tenants/{CONTOSO}/places", {"enabled": True})
+    company.call("POST", f"/outlook/tenant-links/{CONTOSO}/rooms/sync")
+    assert synced_after(company, before)["rooms"]["last_error"] is None
 
 
 def test_sync_reads_every_page(company, browser, ms):

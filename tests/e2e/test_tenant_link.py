@@ -67,6 +67,13 @@ def test_non_admin_is_refused(company, browser, ms):
     assert company.call("GET", "/outlook/tenant-links").json() == {"tenant_links": []}
 
 
+def test_an_ai_administrator_links_the_tenant(company, browser, ms):
+    """AI Administrator can grant tenant-wide consent (Entra "Grant tenant-wide admin consent")."""
+    ms.post(f"users/{seed.EMI_ID}/set-roles", {"role_ids": [seed.ROLE_AI_ADMIN]})
+    landing = link_tenant(company, browser, EMI)
+    assert landing.answer["result"] == "linked" and landing.answer["tenant_link"]["admin_account"]["id"] == seed.EMI_ID
+
+
 def test_admin_without_mailbox_is_refused(company, browser, ms):
     final = link_tenant(company, browser, CARL)
     assert query(final.url) == {"result": "error", "reason": "mailbox_unavailable"}

@@ -91,3 +91,19 @@ def test_id_token_wids_follow_the_manifest(emu):
     assert result["id_token_claims"]["wids"] == [seed.ROLE_GLOBAL_ADMIN, seed.ROLE_USER]
     r = emu.http.post(f"{emu.base}/_emulator/app/manifest", json={"groupMembershipClaims": "Roles"})
     assert r.status_code == 400
+
+
+def test_a_disabled_enterprise_app_refuses_tokens_with_7000112(emu):
+    """The customer disables our service principal (accountEnabled false): unauthorized_client,
+    AADSTS7000112 "Application '{appId}'({name}) is disabled." (Worklytics/psoxy PR 74)."""
+    app, _ = emu.sign_in(EMI)
+    assert emu.control("POST", f"tenants/{CONTOSO}/app-enabled", json={"enabled": False})["enabled"] is False
+    result = refresh(app)
+    assert result["error"] == "unauthorized_client" and result["error_codes"] == [7000112], result
+    assert (
+        f"Application '{seed.CLIENT_ID}'" in result["error_description"]
+        and "is disabled" in result["error_description"]
+    )
+    emu.control("POST", f"tenants/{CONTOSO}/app-enabled", json={"enabled": True})
+    again, _ = emu.sign_in(EMI)  # a fresh app: MSAL replays a failed token POST for 60 s
+    assert "access_token" in refresh(again)

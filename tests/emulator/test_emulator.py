@@ -591,6 +591,13 @@ def test_control_state_set_roles_and_reset(emu):
     assert r.status_code == 400
 
 
+def test_an_ai_administrator_may_grant_tenant_wide_consent(emu):
+    """Entra "Grant tenant-wide admin consent": AI Administrator is one of the roles that may."""
+    assert emu.admin_consent(EMI).status_code != 302  # a member may not
+    emu.control("POST", f"users/{seed.EMI_ID}/set-roles", json={"role_ids": [seed.ROLE_AI_ADMIN]})
+    assert emu.admin_consent(EMI).status_code == 302
+
+
 def test_concurrent_graph_calls(emu):
     _app, result = emu.sign_in(EMI)
     statuses = []

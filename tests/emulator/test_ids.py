@@ -109,3 +109,34 @@ def test_translate_exchange_ids_refusals(emu, emi):
         json={"inputIds": ["x"], "sourceIdType": "restId", "targetIdType": "restImmutableEntryId"},
     )
     assert r.status_code == 200
+
+
+def test_a_delete_in_outlook_moves_the_item_to_deleted_items(emu, emi):
+    """Deleting in Outlook moves the item to Deleted Items: its immutable id still reads it at
+    /me/events/{id} (outlook-immutable-id.md; msgraph-sdk-dotnet #3047), with a parentFolderId that
+    is no calendar of the mailbox; calendar-scoped paths no longer find it."""
+    cals = {c["name"]: c["id"] for c in emi.call("GET", "/me/calendars").json()["value"]}
+    e = emi.call("POST", "/me/events", json=event_body(attendees=[(BEN, "required")]), headers=IMMUTABLE).json()
+    immutable = e["id"]
+    assert e["parentFolderId"] == cals["Calendar"]
+    for path in (f"/me/calendar/events/{immutable}", f"/me/calendars/{cals['Calendar']}/events/{immutable}"):
+        assert emi.call("GET", path).status_code == 200
+    assert_graph_error(
+        emi.call("GET", f"/me/calendars/{cals['Interviews']}/events/{immutable}"), 404, "ErrorItemNotFound"
+    )
+    default = emi.call("GET", f"/me/events/{immutable}").json()["id"]
+    emu.control("POST", f"users/{seed.EMI_ID}/events/{immutable}/delete", json={})
+    got = emi.call("GET", f"/me/events/{immutable}", params={"$select": "isCancelled,parentFolderId"})
+    assert got.status_code == 200
+    assert got.json()["isCancelled"] is False and got.json()["parentFolderId"] not in cals.values()
+    assert_graph_error(emi.call("GET", f"/me/events/{default}"), 404, "ErrorItemNotFound")
+    for path in (f"/me/calendar/events/{immutable}", f"/me/calendars/{cals['Calendar']}/events/{immutable}"):
+        assert_graph_error(emi.call("GET", path), 404, "ErrorItemNotFound")
+    assert_graph_error(emi.call("PATCH", f"/me/events/{immutable}", json={"subject": "x"}), 404, "ErrorItemNotFound")
+    assert_graph_error(emi.call("GET", f"/me/calendars/{got.json()['parentFolderId']}"), 404, "ErrorItemNotFound")
+    assert mailbox(emu, seed.BEN_ID)[0]["isCancelled"] is True  # the attendees got the cancellation
+    # A move to another calendar is no deletion: the item is there, in that calendar.
+    m = emi.call("POST", "/me/events", json=event_body(), headers=IMMUTABLE).json()
+    emu.control("POST", f"events/{m['id']}/move", json={"calendar_name": "Interviews"})
+    assert emi.call("GET", f"/me/events/{m['id']}").json()["parentFolderId"] == cals["Interviews"]
+    assert emi.call("GET", f"/me/calendars/{cals['Interviews']}/events/{m['id']}").status_code == 200

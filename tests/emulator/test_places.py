@@ -98,3 +98,35 @@ def test_room_properties(emu, admin):
     sel = admin.call("GET", "/places/microsoft.graph.room", params={"$select": "emailAddress,bookingType"}).json()
     assert set(sel["value"][0]) == {"id", "emailAddress", "bookingType"}
     assert_graph_error(admin.call("GET", LIST.format("nowhere")), 404, "ErrorItemNotFound")
+
+
+def test_the_hierarchy_holds_the_building_of_rooms_that_name_none(emu, admin):
+    """resources/room.md (2026-09): parentId links a room to its floor or section; floors and
+    sections lead up to the building (GET /places/microsoft.graph.building, .floor, .section)."""
+    rooms = admin.call("GET", "/places/microsoft.graph.room", params={"$top": "999"}).json()["value"]
+    places = {
+        kind: {p["id"]: p for p in admin.call("GET", f"/places/microsoft.graph.{kind}").json()["value"]}
+        for kind in ("building", "floor", "section")
+    }
+    assert {b["displayName"] for b in places["building"].values()} == {"Tokyo HQ", "Osaka Office", "Fukuoka Office"}
+    room = next(r for r in rooms if r["emailAddress"].startswith("fukuoka-room015@"))  # 2F: under a section
+    assert room["building"] is None and room["parentId"] in places["section"]
+    floor = places["floor"][places["section"][room["parentId"]]["parentId"]]
+    assert places["building"][floor["parentId"]]["displayName"] == "Fukuoka Office"
+    first_floor = next(r for r in rooms if r["emailAddress"].startswith("fukuoka-room001@"))
+    assert places["floor"][first_floor["parentId"]]["displayName"] == "Fukuoka Office 1F"
+    one = admin.call("GET", "/places/microsoft.graph.floor", params={"$top": "1", "$count": "true"}).json()
+    assert len(one["value"]) == 1 and one["@odata.count"] == 25 and "@odata.nextLink" not in one
+
+
+def test_places_not_set_up_answer_empty(emu, admin):
+    """places-api-overview.md: the list APIs "do not return any places" until Places is set up
+    (microsoft-graph-docs issue 7475: the cache is built per tenant): 200 and an empty list."""
+    assert emu.control("POST", f"tenants/{seed.CONTOSO_TENANT_ID}/places", json={"enabled": False}) == {
+        "enabled": False
+    }
+    for path in ("/places/microsoft.graph.room", "/places/microsoft.graph.roomList", LIST.format("tokyo-hq")):
+        r = admin.call("GET", path)
+        assert r.status_code == 200 and r.json()["value"] == []
+    emu.control("POST", f"tenants/{seed.CONTOSO_TENANT_ID}/places", json={"enabled": True})
+    assert len(admin.call("GET", "/places/microsoft.graph.room").json()["value"]) == 100

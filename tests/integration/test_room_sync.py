@@ -192,3 +192,56 @@ def test_graph_outage_is_recorded_and_raised_for_a_queue_retry(tenant, monkeypat
         rooms.sync_tenant(company, tenant_id)
     link = TenantLinks().get(company, tenant_id)
     assert link.status == TenantStatus.ACTIVE and "unavailable" in link.rooms_last_error
+
+
+@responses.activate
+def test_an_empty_or_thin_places_answer_keeps_the_cache(tenant):
+    """places-api-overview.md: Places answers no places until it is set up in the tenant (and its
+    cache is built per tenant, docs issue 7475): not evidence that the rooms were removed."""
+    company, tenant_id = tenant
+    places = [place(i) for i in range(10)]
+    serve(places, {})
+    rooms.sync_tenant(company, tenant_id)
+    synced = TenantLinks().get(company, tenant_id).rooms_synced_at
+    for answer in ([], places[:4]):  # nothing, then fewer than half of the cached rooms
+        serve(answer, {})
+        assert rooms.sync_tenant(company, tenant_id) is None
+        link = TenantLinks().get(company, tenant_id)
+        assert link.rooms_last_error == "places_empty" and link.rooms_count == 10 and link.rooms_synced_at == synced
+        assert len(Rooms().list(tenant_id)) == 10
+    serve(places[:5], {})  # half of them is an answer to believe
+    assert rooms.sync_tenant(company, tenant_id).rooms == 5
+    link = TenantLinks().get(company, tenant_id)
+    assert link.rooms_last_error is None and len(Rooms().list(tenant_id)) == 5
+
+
+@responses.activate
+def test_the_building_comes_from_the_places_hierarchy_when_the_room_names_none(tenant):
+    """resources/room.md (2026-09): parentId links room -> floor or section -> building."""
+    company, tenant_id = tenant
+    places = [
+        place(0, building=None, parentId="floor-1"),
+        place(1, building=None, parentId="section-2n"),
+        place(2, building="Annex", parentId="floor-1"),  # its own building wins
+        place(3, building=None, parentId="nowhere"),
+    ]
+    serve(places, {})
+    hierarchy = {
+        "building": [{"id": "b-1", "placeId": "b-1", "displayName": "Main Tower", "parentId": None}],
+        "floor": [
+            {"id": "floor-1", "displayName": "1F", "parentId": "b-1"},
+            {"id": "floor-2", "displayName": "2F", "parentId": "b-1"},
+        ],
+        "section": [{"id": "section-2n", "displayName": "2F North", "parentId": "floor-2"}],
+    }
+    for kind, items in hierarchy.items():
+        responses.add_callback("GET", f"{GRAPH}/places/microsoft.graph.{kind}", callback=_places_answer(items, 999))
+    rooms.sync_tenant(company, tenant_id)
+    assert graph_calls() == 2 + 3  # rooms, lists, then sections, floors and buildings once each
+    cached = {r.email: r.building for r in Rooms().list(tenant_id)}
+    assert cached == {
+        "room000@t.test": "Main Tower",
+        "room001@t.test": "Main Tower",
+        "room002@t.test": "Annex",
+        "room003@t.test": None,
+    }

@@ -119,6 +119,13 @@ def test_wids_without_a_consent_role_stays_admin_required(last_leg, caplog, wids
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR] and made == []
 
 
+def test_an_ai_administrator_can_link_the_tenant(last_leg):
+    """AI Administrator may grant tenant-wide admin consent (Entra "Grant tenant-wide admin consent")."""
+    run, made = last_leg
+    url = run(Flow.TENANT_LINK, {"wids": [ROLE_USER, "d2562ede-74db-457e-a7b6-544e236ebb61"]})
+    assert _query(url)["result"] == "confirm" and [m["flow"] for m in made] == [Flow.TENANT_LINK]
+
+
 def test_a_user_link_needs_no_wids(last_leg):
     run, made = last_leg
     url = run(Flow.USER_LINK, {})

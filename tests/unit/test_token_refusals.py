@@ -29,6 +29,7 @@ def entra(error: str, code: int) -> dict:
         ("invalid_grant", 50034),  # the user is gone
         ("interaction_required", 50076),
         ("unauthorized_client", 700016),  # our enterprise app removed from the tenant
+        ("unauthorized_client", 7000112),  # our enterprise app disabled in the tenant
     ],
 )
 def test_dead_credentials_need_a_relink(error, code):

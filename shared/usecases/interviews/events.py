@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from shared import reactions
 from shared.auth import Caller
-from shared.domain.event_changes import Snapshot
+from shared.domain.event_changes import READ_SELECT, Snapshot
 from shared.domain.event_input import EventInput, check_conflicts_asked, parse_create, parse_patch
 from shared.domain.event_to_graph import body_keeping_meeting, graph_patch, in_utc, to_graph
 from shared.domain.event_view import OutlookEvent
@@ -303,6 +303,7 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         if record is None or record.graph_event_id != created["id"]:
             raise
     log.info("event of schedule %s created in Outlook", event.schedule_id)
+    box.remember_folder(created.get("parentFolderId"))  # the calendar it went into: no lookup on a later GET
     reactions.event_created(box.account, record.calendar_id)
     return OutlookEvent.from_graph(event, created, iso(record.updated_at), record.created_by or caller.account_id), True
 
@@ -321,13 +322,17 @@ def _read(record: EventRecord, box: credentials.Mailbox, created_by: str) -> Out
     record = _with_immutable_id(record, box)
     event = EventInput.from_json_text(record.input_json)
     try:
-        found = box.get(event_path(record))
+        found = box.get(event_path(record), params={"$select": READ_SELECT})
     except GraphError as exc:
         if _deleted_in_outlook(exc):
             raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook") from None
         raise
     if found.get("isCancelled"):  # cancelled by its organizer in Outlook: it waits in Deleted Items
         raise Gone("The event was cancelled in Outlook.", code="event_deleted_in_outlook")
+    # Deleted in Outlook: in Deleted Items, where the immutable id still reads it (no Graph call
+    # while it is in a calendar the account row knows; a move to another calendar is no deletion).
+    if not box.in_a_calendar(found):
+        raise Gone("The event was deleted in Outlook.", code="event_deleted_in_outlook")
     shown = OutlookEvent.from_graph(event, found, iso(record.updated_at), created_by)
     if event.room_fallback and any(r.response == "declined" for r in shown.rooms):
         reactions.declined_room_seen(record, event, shown)  # the fallback learns it here too
@@ -410,7 +415,9 @@ def release(record: EventRecord) -> None:
 
 
 def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None = None) -> None:
-    """Cancel with notice (organizer's `cancel`) or delete silently; repeating is fine."""
+    """Cancel with notice (organizer's `cancel`, with our comment) or delete (`notify=False`: no
+    comment of ours, though Outlook still sends attendees a cancellation, event-delete.md);
+    repeating is fine."""
     repo = Events()
     record = repo.get(caller.company_id, schedule_id) if schedule_id else None
     if record is not None:

@@ -358,6 +358,8 @@ def refresh(
     try:
         box = box or credentials.mailbox(company_id, record.tenant_id, record.account_id)
         found = box.get(f"/me/events/{quote(record.graph_event_id or '', safe='')}", params={"$select": SELECT})
+        if not found.get("isCancelled") and not box.in_a_calendar(found):
+            found = None  # deleted in Outlook: in Deleted Items, read by its immutable id (a cancel says so itself)
     except (ReauthRequired, LinkRemoved):
         return []  # nothing false is reported: the link's own Change says what happened
     except GraphError as exc:

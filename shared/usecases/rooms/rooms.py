@@ -41,6 +41,7 @@ SYNC_BUDGET_SECONDS = 60.0  # Graph retries inside one queue invocation
 # Places page by $top/$skip only; 999 a page is what field reports show Graph serving
 # (msgraph-sdk-powershell issue 2260), so 1,200 rooms are 2 calls. A lower server cap still works.
 PLACES_PAGE = 999
+PLACES_EMPTY = "places_empty"  # rooms.last_error of a sync whose answer had too few rooms (CONTRACT 4)
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ def _places(box: credentials.Mailbox, path: str) -> list[dict]:
 
 
 def _fetch_rooms(box: credentials.Mailbox) -> list[Room]:
-    """Every room of the tenant, each with the room list it belongs to."""
-    places = _places(box, "/places/microsoft.graph.room")
+    """Every room of the tenant, each with the room list it belongs to and its building."""
+    places = [p for p in _places(box, "/places/microsoft.graph.room") if p.get("emailAddress")]
     list_of: dict[str, str] = {}
     for room_list in _places(box, "/places/microsoft.graph.roomlist"):
         list_email = room_list.get("emailAddress")
@@ -66,10 +67,43 @@ def _fetch_rooms(box: credentials.Mailbox) -> list[Room]:
         for member in _places(box, f"/places/{quote(list_email, safe='@')}/microsoft.graph.roomlist/rooms"):
             if member.get("emailAddress"):
                 list_of.setdefault(member["emailAddress"].lower(), list_email)
-    return [_room(p, list_of) for p in places if p.get("emailAddress")]
+    building_of = _buildings_above(box, places)
+    return [_room(p, list_of, building_of) for p in places]
 
 
-def _room(place: dict, list_of: dict[str, str]) -> Room:
+HIERARCHY = ("section", "floor", "building")
+MAX_DEPTH = 4  # room -> section -> floor -> building, and a spare step
+
+
+def _buildings_above(box: credentials.Mailbox, rooms: list[dict]) -> dict[str, str]:
+    """Room parentId -> the name of the building above it, for rooms that name no building of
+    their own (resources/room.md 2026-09: parentId links room -> floor or section -> building).
+    The hierarchy is read only when such a room exists: sections, floors and buildings, one
+    paged list each (3 calls for most tenants), never per room."""
+    wanted = {p["parentId"] for p in rooms if not p.get("building") and isinstance(p.get("parentId"), str)}
+    if not wanted:
+        return {}
+    nodes: dict[str, tuple[str, dict]] = {}
+    for kind in HIERARCHY:
+        for place in _places(box, f"/places/microsoft.graph.{kind}"):
+            for ident in {place.get("id"), place.get("placeId")} - {None}:
+                nodes[str(ident)] = (kind, place)
+    found: dict[str, str] = {}
+    for start in wanted:
+        key: str | None = start
+        for _ in range(MAX_DEPTH):
+            kind, place = nodes.get(key or "", ("", {}))
+            if not place:
+                break
+            if kind == "building":
+                if place.get("displayName"):
+                    found[start] = place["displayName"]
+                break
+            key = place.get("parentId")
+    return found
+
+
+def _room(place: dict, list_of: dict[str, str], building_of: dict[str, str] | None = None) -> Room:
     floor = place.get("floorLabel")
     if not floor and place.get("floorNumber") is not None:
         floor = str(place["floorNumber"])
@@ -80,7 +114,7 @@ def _room(place: dict, list_of: dict[str, str]) -> Room:
         email=place["emailAddress"],
         display_name=place.get("displayName") or place["emailAddress"],
         capacity=capacity if isinstance(capacity, int) else None,
-        building=place.get("building") or None,
+        building=place.get("building") or (building_of or {}).get(place.get("parentId") or "") or None,
         floor=floor or None,
         room_list=list_of.get(place["emailAddress"].lower()),
         wheelchair_accessible=accessible if isinstance(accessible, bool) else None,
@@ -149,6 +183,18 @@ def sync_tenant(company_id: str, tenant_id: str) -> SyncResult | None:
         return None
     fresh = {r.email.lower(): r for r in rooms}
     cached = {r.email.lower(): r for r in Rooms().list(tenant_id)}
+    if cached and len(fresh) * 2 < len(cached):
+        # Places answers no (or few) rooms until its settings are set up in the tenant, and its
+        # cache is built per tenant (places-api-overview.md; microsoft-graph-docs issue 7475):
+        # that is no evidence the rooms were removed. Keep the cache; the next run tries again.
+        _record_sync_status(company_id, tenant_id, rooms_last_error=PLACES_EMPTY)
+        log.warning(
+            "room sync of tenant %s: places answered %d rooms while %d are cached; cache kept",
+            tenant_id,
+            len(fresh),
+            len(cached),
+        )
+        return None
     upserts = [room for key, room in fresh.items() if cached.get(key) != room]
     deletes = [cached[key].email for key in cached.keys() - fresh.keys()]
     written = Rooms().apply(tenant_id, upserts, deletes)
