@@ -7,7 +7,7 @@ import pytest
 
 from devtools.emulator import seed
 from devtools.openapi_check import validate_response
-from tests.e2e.conftest import CONTOSO, link_user
+from tests.e2e.conftest import CONTOSO, link_tenant, link_user, wait_for
 from tests.e2e.test_events import event_body
 
 pytestmark = pytest.mark.e2e
@@ -308,3 +308,18 @@ def test_another_members_link_is_not_found(ready, ms):
     api, link_id, _ = ready
     r = find(api, link_id, as_=M2, interviewers=[{"email": GORO}], duration_minutes=60)
     assert r.status_code == 404 and r.json()["error"]["code"] == "link_not_found"
+
+
+def test_a_link_of_another_tenant_is_refused_before_any_graph_call(ready, ms, browser):
+    api, _, _ = ready
+    link_tenant(api, browser.__class__(browser.session.verify, browser.stop_at), seed.UPN[seed.HANA_ID])
+    tenants = api.call("GET", "/outlook/user-links").json()["tenants"]
+    fabrikam_link = next(t for t in tenants if t["tenant_id"] == seed.FABRIKAM_TENANT_ID)["links"][0]["link_id"]
+    wait_for(
+        lambda: api.call("GET", f"/outlook/tenant-links/{seed.FABRIKAM_TENANT_ID}").json()["rooms"]["synced_at"],
+        what="the room sync linking queued",
+    )
+    clear_calls(ms)
+    r = find(api, fabrikam_link, as_=("herp-admin", "admin"), interviewers=[{"email": GORO}], duration_minutes=60)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "link_not_in_tenant"
+    assert graph_calls(ms) == []
