@@ -12,6 +12,11 @@ Event ids in paths may be either id kind (default or immutable).
   send_response is false, Outlook's default "send the response" tells the organizer "declined").
 - GET users/{oid}/events: the mailbox's items, deleted and cancelled ones included, each with
   `_emulator` {deleted, cancellation, calendarId, organizerEventId, history, ...}.
+- POST users/{oid}/events {"subject", "start", "end" (ISO with Z or offset), "show_as"?,
+  "is_cancelled"?, "response"?, "organizer_email"?}: an item the user has in the default calendar
+  without this app: their own appointment (`response` "organizer", the default) or their copy of
+  someone else's meeting (`response` accepted/declined/tentativelyAccepted/notResponded), made
+  silently (no notification). 200 with the item as GET users/{oid}/events shows it.
 - GET/POST schedules/{email}/busy {"start", "end", "status", "subject"?}: busy blocks of
   a user or room outside Graph (other calendars, manual room bookings).
 """
@@ -24,7 +29,7 @@ import datetime as dt
 from . import events as ev
 from . import notifications
 from .control import BadRequest, read_body, reply
-from .event_input import has_blob
+from .event_input import empty_location, has_blob
 from .graph import calendars_of
 from .graph_events import render
 from .records import BusyBlock, Event
@@ -152,10 +157,47 @@ def room_answer_delay(state, request):
         return reply({"seconds": state.room_answer_delay})
 
 
+SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
+OWN_RESPONSES = ("organizer", "accepted", "declined", "tentativelyAccepted", "notResponded", "none")
+
+
+def _outlook_item(state, owner, body: dict) -> Event:
+    start, end = _instant(body.get("start"), "start"), _instant(body.get("end"), "end")
+    if end <= start:
+        raise BadRequest("end must be after start")
+    subject, show_as = body.get("subject", ""), body.get("show_as", "busy")
+    response, cancelled = body.get("response", "organizer"), body.get("is_cancelled", False)
+    if not isinstance(subject, str):
+        raise BadRequest("subject must be a string")
+    if show_as not in SHOW_AS:
+        raise BadRequest(f"show_as must be one of {list(SHOW_AS)}")
+    if response not in OWN_RESPONSES:
+        raise BadRequest(f"response must be one of {list(OWN_RESPONSES)}")
+    if not isinstance(cancelled, bool):
+        raise BadRequest("is_cancelled must be a boolean")
+    when = ev.now()
+    foreign = response != "organizer"
+    rec = ev.new_event(
+        owner, calendars_of(state, owner)[0].id, when, organizer_key=ev.new_immutable_id() if foreign else None
+    )
+    if foreign:
+        address = body.get("organizer_email") or f"organizer@{owner.address.split('@')[-1]}"
+        rec.organizer_name, rec.organizer_address = str(address).split("@")[0], str(address)
+        rec.response_time = when
+    rec.subject, rec.start, rec.end, rec.show_as = subject, start, end, show_as
+    rec.response, rec.is_cancelled = response, cancelled
+    rec.location = empty_location()
+    ev.log(rec, source="control", action="outlook-item")
+    state.events[rec.key] = rec
+    return rec
+
+
 def user_events(state, request, oid):
     with state.lock:
         if oid not in state.users:
             return reply({"error": f"unknown user {oid}"}, 404)
+        if request.method == "POST":
+            return reply(view(state, _outlook_item(state, state.users[oid], read_body(request))))
         recs = sorted((r for r in state.events.values() if r.owner == oid), key=lambda r: r.created)
         return reply({"events": [view(state, r) for r in recs]})
 

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from shared.domain.event_input import EventInput, utc_slot
@@ -224,3 +224,36 @@ def _wave_width(needed: int, free_so_far: int, checked: int, last: int) -> int:
         return min(PER_MAILBOX_PARALLEL, 2 * last)
     per_chunk = free_so_far / checked * MAX_PER_CALL
     return max(1, min(PER_MAILBOX_PARALLEL, math.ceil(needed / per_chunk)))
+
+
+def schedules_over(box: credentials.Mailbox, emails: list[str], start: datetime, end: datetime) -> dict[str, dict]:
+    """The scheduleInformation of each address over [start, end) (aware; any length): one
+    getSchedule call per MAX_PER_CALL addresses and MAX_DAYS period, the calls concurrently within
+    the per-mailbox limit; by lower-cased address, the items of every period together (an error
+    in any period is the address's error). Times in UTC."""
+    periods, at = [], start
+    while at < end:
+        periods.append((at, min(end, at + timedelta(days=MAX_DAYS - 1))))
+        at = periods[-1][1]
+    chunks = [emails[i : i + MAX_PER_CALL] for i in range(0, len(emails), MAX_PER_CALL)]
+    calls = [(chunk, s, e) for chunk in chunks for s, e in periods]
+    text = lambda moment: moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")  # noqa: E731
+
+    def fetch(call: tuple[list[str], datetime, datetime]) -> list[dict]:
+        chunk, s, e = call
+        return get_schedule(box, chunk, text(s), text(e), "UTC", 30)
+
+    if len(calls) == 1:
+        answers = [fetch(calls[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(PER_MAILBOX_PARALLEL, len(calls))) as pool:
+            answers = list(pool.map(fetch, calls))
+    merged: dict[str, dict] = {}
+    for answer in answers:
+        for info in answer:
+            key = str(info.get("scheduleId") or "").lower()
+            known = merged.setdefault(key, {"scheduleId": info.get("scheduleId"), "scheduleItems": []})
+            if info.get("error"):
+                known["error"] = info["error"]
+            known["scheduleItems"] += info.get("scheduleItems") or []
+    return merged

@@ -105,3 +105,11 @@ class Events:
             active=str(EventStatus.ACTIVE),
         )
         return [from_entity(e) for e in rows]
+
+    def active_of_tenant(self, company_id: str, tenant_id: str) -> list[EventRecord]:
+        """The active (made, not cancelled) events of one tenant in the company, in one partition
+        query: the slot search's `max_per_day` counts interviews among them."""
+        rows = base.query(
+            TABLE, company_id, "tenant_id eq @tid and status eq @active", tid=tenant_id, active=str(EventStatus.ACTIVE)
+        )
+        return [from_entity(e) for e in rows]

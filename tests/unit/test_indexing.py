@@ -11,7 +11,7 @@ PROBE = """
 import json, sys
 import function_app
 names = sorted(f.get_function_name() for f in function_app.app.get_functions())
-heavy = [m for m in ("msal", "azure.identity", "cryptography", "jwt", "requests", "azure.data.tables") if m in sys.modules]
+heavy = [m for m in ("msal", "azure.identity", "cryptography", "jwt", "requests", "azure.data.tables", "holidays") if m in sys.modules]
 print(json.dumps({"names": names, "heavy": heavy}))
 """
 
