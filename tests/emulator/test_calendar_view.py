@@ -7,7 +7,7 @@ import pytest
 
 from devtools.emulator import seed
 
-from .calendar_helpers import BEN, EMI, TOKYO, assert_graph_error, event_body, schedule_body
+from .calendar_helpers import BEN, EMI, assert_graph_error, event_body, schedule_body
 
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode=.form_post. is recommended")
 SELECT = "subject,showAs,isCancelled,responseStatus,start,end"

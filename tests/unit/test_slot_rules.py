@@ -68,7 +68,12 @@ def test_items_block_unless_free_declined_cancelled_or_interview_ok():
     ):
         ok = [item(jst(day, 9), jst(day, 10), **kind)]
         assert "09:00" in [s[0] for s in starts(day, [([person(ok)], 60)])], kind
-    for kind in ({"show_as": "tentative"}, {"show_as": "oof"}, {"show_as": "workingElsewhere"}, {"subject": "【面接可】"}):
+    for kind in (
+        {"show_as": "tentative"},
+        {"show_as": "oof"},
+        {"show_as": "workingElsewhere"},
+        {"subject": "【面接可】"},
+    ):
         busy = [item(jst(day, 9), jst(day, 10), **kind)]
         assert "09:00" not in [s[0] for s in starts(day, [([person(busy)], 60)])], kind
 
@@ -83,7 +88,11 @@ def test_an_interview_ok_item_over_another_busy_item_still_blocks():
 def test_schedule_statuses_of_others():
     info = {
         "scheduleItems": [
-            {"status": s, "start": {"dateTime": f"2027-01-18T0{i}:00:00.0000000"}, "end": {"dateTime": f"2027-01-18T0{i}:30:00.0000000"}}
+            {
+                "status": s,
+                "start": {"dateTime": f"2027-01-18T0{i}:00:00.0000000"},
+                "end": {"dateTime": f"2027-01-18T0{i}:30:00.0000000"},
+            }
             for i, s in enumerate(["busy", "tentative", "oof", "workingElsewhere", "free"])
         ]
     }

@@ -388,10 +388,17 @@ class Itinerary:
 class RoomReader:
     """Rooms of the cache per filter, ranked, whose free/busy is read in waves over a range."""
 
-    def __init__(self, box: credentials.Mailbox, tenant_id: str, start: datetime, end: datetime):
+    def __init__(
+        self,
+        box: credentials.Mailbox,
+        tenant_id: str,
+        start: datetime,
+        end: datetime,
+        candidates: dict[RoomNeeds, list[Room]],
+    ):
         self.box, self.tenant_id, self.start, self.end = box, tenant_id, start, end
-        self.candidates: dict[RoomNeeds, list[Room]] = {}
-        self.read: dict[RoomNeeds, int] = {}  # candidates read, per filter
+        self.candidates = candidates  # ranked, per filter (read from the cache while people are read)
+        self.read: dict[RoomNeeds, int] = {n: 0 for n in candidates}  # candidates read, per filter
         self.busy: dict[str, list[rules.Interval] | None] = {}
         self.waves: dict[RoomNeeds, int] = {}
 
@@ -400,8 +407,7 @@ class RoomReader:
 
     def ranked(self, needs: RoomNeeds) -> list[Room]:
         if needs not in self.candidates:
-            found = Rooms().find(self.tenant_id, **needs.__dict__)
-            self.candidates[needs] = rank(found)
+            self.candidates.update(_candidates(self.tenant_id, [needs]))
             self.read[needs] = 0
         return self.candidates[needs]
 
@@ -434,6 +440,11 @@ class RoomReader:
     def free(self, room: Room, start: datetime, end: datetime) -> bool:
         busy = self.busy.get(room.email.lower())
         return busy is not None and not any(b.overlaps(start, end) for b in busy)
+
+
+def _candidates(tenant_id: str, needs: list[RoomNeeds | None]) -> dict[RoomNeeds, list[Room]]:
+    """The cache's bookable rooms matching each filter, ranked (the finder's order)."""
+    return {n: rank(Rooms().find(tenant_id, **n.__dict__)) for n in dict.fromkeys(needs) if n is not None}
 
 
 def _assign(it: Itinerary, needs: list[RoomNeeds | None], reader: RoomReader) -> bool | None:
@@ -573,17 +584,19 @@ def find_slots(caller: Caller, body: dict) -> Found:
     if search.days < MAX_DAYS:
         parts.append((search.first + timedelta(days=search.days), MAX_DAYS - search.days))
     last = search.first
-    for n, (first, count) in enumerate(parts):
-        if n > 0 and len(found) >= min(search.min_slots, search.limit):
-            break  # HERP's rule: the window grows only when it holds fewer than min_slots
-        start, end = _midnight(first, tz), _midnight(first + timedelta(days=count), tz)
-        _read(readers, box, start, end)
-        last = first + timedelta(days=count - 1)
-        itineraries = _itineraries(search, readers, counts, first, count)
-        room_reader = RoomReader(box, tenant.tenant_id, start, end)
-        found += _with_rooms(itineraries, needs, room_reader, search.limit - len(found))
-        checked_rooms += room_reader.checked()
-        for reader in readers:
-            reader.busy = []  # the next part reads its own days
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slots-rooms") as pool:
+        rooms_ahead = pool.submit(_candidates, tenant.tenant_id, needs)  # the cache query beside the reads
+        for n, (first, count) in enumerate(parts):
+            if n > 0 and len(found) >= min(search.min_slots, search.limit):
+                break  # HERP's rule: the window grows only when it holds fewer than min_slots
+            start, end = _midnight(first, tz), _midnight(first + timedelta(days=count), tz)
+            _read(readers, box, start, end)
+            last = first + timedelta(days=count - 1)
+            itineraries = _itineraries(search, readers, counts, first, count)
+            room_reader = RoomReader(box, tenant.tenant_id, start, end, dict(rooms_ahead.result()))
+            found += _with_rooms(itineraries, needs, room_reader, search.limit - len(found))
+            checked_rooms += room_reader.checked()
+            for reader in readers:
+                reader.busy = []  # the next part reads its own days
     slots = [_render(it, search, tz) for it in found[: search.limit]]
     return Found(slots, search.time_zone, search.first, last, len(readers), checked_rooms)
