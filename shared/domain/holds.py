@@ -40,6 +40,7 @@ class HoldSlot:
     end: str
     start_utc: str
     end_utc: str
+    room: str | None = None  # the search's room of the slot: only for its slot_id (a room is not held)
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,17 @@ def _slot(value, time_zone: str, now: datetime) -> HoldSlot:
         _fail("invalid_slots", "A slot that has already ended cannot be held.")
     if last - first > timedelta(hours=24):
         _fail("invalid_slots", "A slot lasts at most 24 hours.")
+    room = value.get("room")
+    if room is not None:
+        room = email_address(room, "A slot's room").lower()
     local = zone(time_zone)
     return HoldSlot(
-        slot_id=slot_id([(first, last, None)]),
+        slot_id=slot_id([(first, last, room)]),  # the slot search's id of the same slot
         start=first.astimezone(local).replace(tzinfo=None).isoformat(timespec="seconds"),
         end=last.astimezone(local).replace(tzinfo=None).isoformat(timespec="seconds"),
         start_utc=iso_z(first),
         end_utc=iso_z(last),
+        room=room,
     )
 
 

@@ -70,6 +70,15 @@ def test_refusals(changes, code):
     assert code_of(body(**changes)) == code
 
 
+def test_a_slot_with_the_search_room_keeps_the_search_slot_id():
+    room = "Tokyo-HQ-Room001@contoso.example"
+    hold = parse_hold(body(slots=[{**body()["slots"][0], "room": room}]), NOW)
+    start, end = datetime(2026, 12, 15, 1, tzinfo=UTC), datetime(2026, 12, 15, 2, tzinfo=UTC)
+    assert hold.slots[0].slot_id == slots.slot_id([(start, end, room)])
+    assert hold.slots[0].slot_id != parse_hold(body(), NOW).slots[0].slot_id
+    assert code_of(body(slots=[{**body()["slots"][0], "room": "nope"}])) == "invalid_email"
+
+
 def test_thirty_days_is_the_longest_expiry():
     at = NOW + timedelta(days=30)
     hold = parse_hold(body(expires_at=at.isoformat().replace("+00:00", "Z")), NOW)

@@ -584,7 +584,7 @@
       if (!chosen.length) throw new ApiError(0, "no_slot_picked", "仮押さえする枠を選んでください (pick slots first)");
       const c = calendar();
       const body = { hold_id: newId("hold"), link_id: c.link_id, subject: f.subject.value, time_zone: f.time_zone.value,
-        interviewers: interviewers(), slots: chosen.map((s) => ({ start: s.start, end: s.end })) };
+        interviewers: interviewers(), slots: chosen.map((s) => ({ start: s.start, end: s.end, ...(s.room ? { room: s.room.email } : {}) })) };
       await api("POST", "/outlook/holds", body);
       rememberHold({ hold_id: body.hold_id, link_id: c.link_id, calendar_id: c.calendar_id, subject: body.subject,
         organizer: c.account && c.account.email, others: emails(f.others.value), online: !!c.teams_available,
