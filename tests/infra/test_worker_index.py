@@ -39,6 +39,7 @@ HTTP_FUNCTIONS = {
     "list_changes",
     "outlook_notifications",
     "outlook_lifecycle_notifications",
+    "find_slots",
     "create_hold",
     "get_hold",
     "confirm_hold",
