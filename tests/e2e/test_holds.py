@@ -303,3 +303,23 @@ def test_a_hold_makes_its_slots_busy_for_other_searches(team, ms):
     starts = [s["start"] for s in found.json()["slots"]]
     assert f"{DAY}T09:00:00" in starts and f"{DAY}T11:00:00" in starts
     assert not any(f"{DAY}T09:30:00" <= s <= f"{DAY}T10:30:00" for s in starts)
+
+
+def test_a_refused_confirm_leaves_the_hold_as_it_was(team, ms):
+    """A schedule_id already used by another interview: 409 schedule_exists, and the hold is not
+    taken for confirmed by that interview afterwards (its release ends `released`)."""
+    api, link_id, rooms = team
+    taken = event_body(link_id, [], schedule_id="sch-taken", online_meeting=False, attendees=[])
+    taken |= {"start": f"{DAY}T16:00:00", "end": f"{DAY}T17:00:00"}
+    assert call(api, "POST", "/outlook/events", json=taken).status_code == 201
+    hold = call(api, "POST", "/outlook/holds", json=hold_body(link_id)).json()
+    body = {"slot_id": hold["slots"][0]["slot_id"], "event": event_body(link_id, rooms, schedule_id="sch-taken")}
+    r = call(api, "POST", "/outlook/holds/hold-1/confirm", json=body)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "schedule_exists"
+    bad = {"slot_id": "slot_nope", "event": event_body(link_id, rooms, schedule_id="sch-new")}
+    r = call(api, "POST", "/outlook/holds/hold-1/confirm", json=bad)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_slot"
+    assert len(holds_of(ms, seed.EMI_ID)) == 2  # nothing removed
+    assert call(api, "DELETE", "/outlook/holds/hold-1").status_code == 204
+    after = call(api, "GET", "/outlook/holds/hold-1").json()
+    assert after["status"] == "released" and after["schedule_id"] is None

@@ -137,11 +137,13 @@ def _check_repeat(record: HoldRecord, hold: HoldInput) -> None:
 
 
 def create(caller: Caller, body: dict) -> tuple[Hold, bool]:
-    """The hold, and whether this call made it (False: a repeat of the same body)."""
+    """The hold, and whether this call made it (False: a repeat of the same body, which also
+    makes what a crash left unmade)."""
     hold = parse_hold(body)
     link = own_link(caller, hold.link_id)
     repo = Holds()
     record = repo.get(caller.company_id, hold.hold_id)
+    fresh = record is None
     if record is not None:
         _check_repeat(record, hold)
         if record.placed or record.status != HoldStatus.HELD:
@@ -175,7 +177,8 @@ def create(caller: Caller, body: dict) -> tuple[Hold, bool]:
             _check_repeat(record, hold)
             if record.placed or record.status != HoldStatus.HELD:
                 return _view(record), False
-    return _view(_place(record, HoldInput.from_json_text(record.input_json))), True
+            fresh = False
+    return _view(_place(record, HoldInput.from_json_text(record.input_json))), fresh
 
 
 def _place(record: HoldRecord, hold: HoldInput) -> HoldRecord:
@@ -332,14 +335,18 @@ def confirm(caller: Caller, hold_id: str, body: dict) -> OutlookEvent:
     schedule_id = parse_create(event_body).schedule_id  # every 422 of the event before anything changes
     if record.schedule_id and record.schedule_id != schedule_id and Events().get(caller.company_id, record.schedule_id):
         raise Conflict("The hold is being confirmed with another schedule_id; repeat that confirm.", code="hold_busy")
-    if (record.schedule_id, record.confirm_slot_id) != (schedule_id, slot_id):
+    fresh = (record.schedule_id, record.confirm_slot_id) != (schedule_id, slot_id)
+    if fresh:
         record.schedule_id, record.confirm_slot_id, record.updated_at = schedule_id, slot_id, utcnow()
         Holds().save(record)  # the intent first: a crash after the create is finished from it
     try:
         shown, _ = reactions.interview_for_hold(caller, event_body)
     except DomainError as exc:
-        if _final(exc) and Events().get(caller.company_id, schedule_id) is None:
-            _forget_intent(record)  # refused before anything was made: the hold is as it was
+        # Refused (4xx): this confirm made nothing, so its intent goes (a schedule_id taken by
+        # another event must never make the hold look confirmed). An intent of an earlier attempt
+        # stays: that attempt may have made the interview.
+        if fresh and _final(exc):
+            _forget_intent(record)
         raise
     try:
         _finish(record, HoldStatus.CONFIRMED)
