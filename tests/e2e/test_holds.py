@@ -323,3 +323,18 @@ def test_a_refused_confirm_leaves_the_hold_as_it_was(team, ms):
     assert call(api, "DELETE", "/outlook/holds/hold-1").status_code == 204
     after = call(api, "GET", "/outlook/holds/hold-1").json()
     assert after["status"] == "released" and after["schedule_id"] is None
+
+
+def test_a_hold_cut_off_while_placing_is_finished_by_its_repeat_without_duplicates(team, ms):
+    api, link_id, _ = team
+    # 13 failures over 4 POSTs of 4 attempts each: at least one POST fails, at least one is made.
+    ms.post("throttle", {"count": 13, "status": 503, "retry_after": 0, "method": "POST", "path_contains": "/events"})
+    first = call(api, "POST", "/outlook/holds", json=hold_body(link_id))
+    assert first.status_code == 503, first.text
+    partial = call(api, "GET", "/outlook/holds/hold-1").json()
+    made = sum(len(s["held_on"]) for s in partial["slots"])
+    assert partial["status"] == "held" and 1 <= made < 4
+    again = call(api, "POST", "/outlook/holds", json=hold_body(link_id))
+    assert again.status_code == 200, again.text
+    assert all(sorted(s["held_on"]) == sorted([EMI, FUMI]) for s in again.json()["slots"])
+    assert len(holds_of(ms, seed.EMI_ID)) == 2 and len(holds_of(ms, seed.FUMI_ID)) == 2  # no second event
