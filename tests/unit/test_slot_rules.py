@@ -146,6 +146,8 @@ BASE = {"tenant_id": "t", "link_id": "l", "interviewers": [{"email": "a@x.exampl
         ({"days": 31}, "invalid_window"),
         ({"days": 0}, "invalid_window"),
         ({"from": "2027-01-01"}, "invalid_window"),
+        ({"from": "9999-12-31"}, "invalid_window"),
+        ({"from": "2027-02-30"}, "invalid_window"),
         ({"interviewers": [{"email": f"p{i}@x.example"} for i in range(21)]}, "too_many_interviewers"),
         ({"hours": {"start": "22:00", "end": "08:00"}}, "invalid_hours"),
         ({"hours": {"start": "8:00", "end": "22:00"}}, "invalid_hours"),

@@ -38,6 +38,7 @@ from shared.storage.user_links import UserLinks
 DURATIONS = (30, 45, 60, 90, 120)
 MAX_INTERVIEWERS = 20
 MAX_DAYS = 30  # HERP's window grows to 30 days at most
+MAX_AHEAD = 366  # how far ahead `from` may be (Exchange's booking windows are shorter still)
 DEFAULT_DAYS, DEFAULT_MIN_SLOTS, DEFAULT_LIMIT, MAX_LIMIT = 7, 10, 20, 100
 SESSIONS = range(2, 7)
 MAX_GAP, MAX_PER_DAY, MAX_CAPACITY, MAX_TEXT = 240, 50, 100_000, 255
@@ -240,6 +241,8 @@ def parse(body: dict, today: date | None = None) -> SlotSearch:
     first = _date(body["from"], "invalid_window", "from") if body.get("from") is not None else today + timedelta(1)
     if first < today:
         _fail("invalid_window", "from must not be in the past.")
+    if first > today + timedelta(days=MAX_AHEAD):
+        _fail("invalid_window", f"from must be within {MAX_AHEAD} days from today.")
     days = _int(body, "days", 1, MAX_DAYS, DEFAULT_DAYS, "invalid_window")
     raw_off = body.get("days_off") or []
     if not isinstance(raw_off, list) or len(raw_off) > 366:
