@@ -6,6 +6,7 @@ from functions.availability import bp as availability_bp
 from functions.calendars import bp as calendars_bp
 from functions.changes import bp as changes_bp
 from functions.events import bp as events_bp
+from functions.holds import bp as holds_bp
 from functions.link_completions import bp as link_completions_bp
 from functions.notifications import bp as notifications_bp
 from functions.oauth_callback import bp as oauth_callback_bp
@@ -26,6 +27,7 @@ for blueprint in (
     link_completions_bp,
     notifications_bp,
     changes_bp,
+    holds_bp,
     slots_bp,
 ):
     app.register_functions(blueprint)

@@ -103,6 +103,7 @@ var tableNames = [
   'Subscriptions'
   'EventIds'
   'Changes'
+  'Holds'
 ]
 // shared/storage/queues.py, each with the poison queue the host moves failed messages to, and
 // the dead letters of the webhook (no trigger).

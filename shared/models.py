@@ -323,3 +323,35 @@ class LinkCompletion:
     sealed_result: str = ""  # shared.crypto blob, bound to (table, code_hash, row key)
     claimed_until: datetime | None = None  # a confirm is committing it until then
     etag: str | None = None
+
+
+class HoldStatus(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+@dataclass
+class HoldRecord:
+    """A hold (仮押さえ): its normalised input and the Outlook events that hold its slots."""
+
+    company_id: str
+    hold_id: str
+    link_id: str  # the organizer's link
+    tenant_id: str
+    account_id: str  # the organizer's Entra object id
+    created_by: str  # the HERP account that made the hold
+    input_hash: str
+    input_json: str
+    expires_at: datetime
+    status: str = HoldStatus.HELD
+    # {slot_id: [{"email", "oid", "event_id" (immutable id, None until made)}]}, JSON
+    events_json: str = "{}"
+    placed: bool = False  # every hold event was made (a repeat of the POST finishes it otherwise)
+    # A confirm under way or done: the interview's schedule_id and the chosen slot.
+    schedule_id: str | None = None
+    confirm_slot_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    etag: str | None = None

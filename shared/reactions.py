@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
+    from shared.auth import Caller
     from shared.domain.event_input import EventInput
     from shared.domain.event_view import OutlookEvent
     from shared.mailbox.credentials import Mailbox
@@ -101,6 +102,16 @@ def event_created(account: MicrosoftAccount, calendar_id: str | None) -> None:
 def declined_room_seen(record: EventRecord, event: EventInput, shown: OutlookEvent) -> None:
     """A read of the event showed a booked room declining: the room fallback has the event
     compared with Outlook soon when that room is one it has not tried yet."""
+
+
+# ---- scheduling
+
+
+@reaction
+def interview_for_hold(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
+    """A hold is confirmed (scheduling/holds): interviews creates the interview at the chosen slot
+    exactly as `POST /events` does, idempotent by `schedule_id` (the event, and whether this call
+    made it)."""
 
 
 # ---- changes from Outlook

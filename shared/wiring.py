@@ -5,7 +5,7 @@ every handler against its reaction's signature."""
 from __future__ import annotations
 
 from shared import reactions
-from shared.usecases.interviews import room_fallback
+from shared.usecases.interviews import events, room_fallback
 from shared.usecases.linking import link_health
 from shared.usecases.outlook_changes import notifications, subscriptions
 from shared.usecases.rooms import rooms
@@ -17,6 +17,7 @@ reactions.tenant_unlinked.handle(rooms.drop_cache_if_unused)
 reactions.account_unlinking.handle(subscriptions.drop_all)
 reactions.event_created.handle(subscriptions.request_for_event)
 reactions.declined_room_seen.handle(room_fallback.declined_room_seen)
+reactions.interview_for_hold.handle(events.create)
 reactions.compare_soon.handle(notifications.compare_soon)
 reactions.room_declined.handle(room_fallback.replace_declined)
 reactions.subscribed.handle(notifications.catch_up)

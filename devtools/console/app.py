@@ -16,7 +16,7 @@ from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from . import templates
-from .config import IDENTITIES_BY_ID, ConsoleConfig, Identity
+from .config import IDENTITIES, IDENTITIES_BY_ID, ConsoleConfig, Identity
 from .emulator_note import EmulatorNote
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -107,6 +107,7 @@ class ConsoleApp:
                 Rule("/settings/accounts/outlook", endpoint="user_links", methods=["GET"]),
                 Rule("/events", endpoint="events", methods=["GET"]),
                 Rule("/changes", endpoint="changes", methods=["GET"]),
+                Rule("/scheduling", endpoint="scheduling", methods=["GET"]),
                 Rule("/calendars", endpoint="calendars", methods=["GET"]),
                 Rule("/static/<name>", endpoint="static", methods=["GET"]),
                 Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
@@ -205,6 +206,13 @@ class ConsoleApp:
 
     def on_events(self, request):
         return self.app_page(request, "選考予定 (Interviews)", templates.EVENTS, "events")
+
+    def on_scheduling(self, request):
+        """日程調整: the company's HERP accounts are offered by name (their HERP ids go to the API)."""
+        me = self.identity(request)
+        members = [{"id": i.account_id, "name": i.name} for i in IDENTITIES if me and i.company_id == me.company_id]
+        data = {"members": json.dumps(members, ensure_ascii=False)}
+        return self.app_page(request, "日程調整 (Scheduling)", templates.SCHEDULING, "scheduling", data)
 
     def on_changes(self, request):
         return self.app_page(request, "変更履歴 (Changes from Outlook)", templates.CHANGES, "changes")

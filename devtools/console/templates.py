@@ -13,6 +13,7 @@ NAV = (
     ("/settings/integrations/outlook", "全体設定 > 外部サービス連携", "Integrations"),
     ("/settings/accounts/outlook", "個人設定 > 外部サービスアカウント", "My Outlook accounts"),
     ("/events", "選考予定", "Interviews"),
+    ("/scheduling", "日程調整", "Scheduling"),
     ("/changes", "変更履歴", "Changes from Outlook"),
 )
 ROLE_LABEL = {"admin": "管理者", "member": "メンバー"}
@@ -195,3 +196,37 @@ CHANGES = """<p>Outlook で行われた変更 (辞退・会議室の回答・時
 (<code>GET /api/outlook/changes?after=</code>, polled every 2 s, following <code>next</code>).</p>
 <p class="muted" id="feed-state">読み込み中… (loading)</p>
 <div id="content" class="content"></div>"""
+
+SCHEDULING = """<p>面接官の空き枠を探し (HERP の日程調整のルール)、候補を Outlook に仮押さえし、1 つを確定します
+(free slots by HERP's rules, held in Outlook as tentative events, then one confirmed as the interview).</p>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>
+<section class="card" id="search"><h2>空き枠を探す <span class="muted">(find free slots)</span></h2>
+<form id="slot-form" class="event-form" hidden>
+  <label>主催カレンダー (organizer: your calendar) <select name="calendar" required></select></label>
+  <label>件名 (subject) <input name="subject" required value="一次面接: 山田 太郎 様"></label>
+  <fieldset class="finder"><legend>面接官 (interviewers)</legend>
+    <div id="members" class="members"></div>
+    <label>その他の面接官 (others: one email per line) <textarea name="others" rows="2"></textarea></label>
+  </fieldset>
+  <div class="row">
+    <label>所要時間 (duration) <select name="duration">
+      <option value="30">30分</option><option value="45">45分</option><option value="60" selected>60分</option>
+      <option value="90">90分</option><option value="120">120分</option></select></label>
+    <label>開始日 (from) <input name="from" type="date" required></label>
+    <label>日数 (days) <input name="days" type="number" min="1" max="30" value="7"></label>
+    <label>タイムゾーン (time zone) <input name="time_zone" value="Asia/Tokyo" required></label>
+  </div>
+  <fieldset class="finder"><legend><label class="inline"><input type="checkbox" name="need_room"> 会議室も確保する (a room too)</label></legend>
+    <div class="row">
+      <label>定員 (min capacity) <input name="min_capacity" type="number" min="1" value="4"></label>
+      <label>建物 (building) <select name="building"><option value="">指定なし (any)</option></select></label>
+    </div>
+  </fieldset>
+  <div class="actions"><button type="button" id="find-slots" class="primary">空き枠を探す <span class="muted">(find slots)</span></button></div>
+</form>
+<div id="slot-grid" class="slot-grid"></div>
+<div class="actions"><button type="button" id="hold-slots" hidden>選んだ枠を仮押さえ <span class="muted">(hold the picked slots)</span></button>
+<span id="picked-count" class="muted"></span></div>
+</section>
+<h2>仮押さえ一覧 <span class="muted">(holds made here)</span></h2>
+<div id="holds" class="content"><p class="muted">まだありません (none yet)</p></div>"""

@@ -173,6 +173,10 @@ def _event(state, rec: Event, owner: User, zone: ZoneInfo) -> str:
         flags.append('<span class="badge gone">キャンセル (cancelled)</span>')
     if rec.deleted:
         flags.append(f'<span class="badge gone">削除済み (deleted: {escape(rec.deleted.how)})</span>')
+    if rec.show_as != "busy":  # how the item blocks the owner's time (resources/event.md `showAs`)
+        flags.append(f'<span class="badge showas {escape(rec.show_as)}">表示: {escape(rec.show_as)}</span>')
+    if not rec.is_reminder_on:
+        flags.append('<span class="badge noreminder">通知なし (no reminder)</span>')
     join = (
         f'<a class="join" href="{escape(meeting.join_url)}">{escape(meeting.join_url)}</a>'
         if meeting and rec.is_online_meeting
@@ -181,7 +185,8 @@ def _event(state, rec: Event, owner: User, zone: ZoneInfo) -> str:
     where = (rec.location or {}).get("displayName") or ""
     return (
         f'<article class="event{"" if rec.live else " gone"}" data-event-id="{escape(rec.key)}" '
-        f'data-owner="{escape(owner.id)}" data-subject="{escape(rec.subject or "")}">'
+        f'data-owner="{escape(owner.id)}" data-subject="{escape(rec.subject or "")}" '
+        f'data-show-as="{escape(rec.show_as)}">'
         f"<h3>{escape(rec.subject or '(no subject)')}</h3>"
         f'<p><span class="when">{_local(rec.start, zone)} – {_local(rec.end, zone, "%H:%M")}</span>'
         f' <span class="muted">({escape(str(zone))})</span> {" ".join(flags)}</p>'

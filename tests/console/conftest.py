@@ -27,6 +27,7 @@ PAGES = {
     "/settings/accounts/outlook": "Outlookユーザー一覧",
     "/events": "選考予定",
     "/changes": "変更履歴",
+    "/scheduling": "日程調整",
 }
 
 

@@ -6,6 +6,7 @@ and, once, as `python -m devtools.console`."""
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
 import re
@@ -191,6 +192,16 @@ def test_tenant_detail_page_carries_the_tenant_id_escaped(client):
     assert response.status_code == 200
     assert "<img src=x" not in response.text
     assert 'data-tenant-id="&lt;img src=x onerror=alert(1)&gt;&quot;"' in response.text
+
+
+def test_scheduling_page_offers_the_company_members_by_name(client):
+    sign_in(client, "u-member-1")
+    response = client.get("/scheduling")
+    assert response.status_code == 200
+    members = re.search(r'data-members="([^"]*)"', response.text).group(1)
+    listed = json.loads(html.unescape(members))
+    assert [m["id"] for m in listed] == ["u-admin-1", "u-member-1", "u-member-2"]  # not herp-demo-2's admin
+    assert {m["name"] for m in listed} == {"管理者 山田", "メンバー 佐藤", "メンバー 鈴木"}
 
 
 def test_identity_page_escapes_the_next_parameter(client):

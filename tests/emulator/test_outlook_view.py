@@ -9,7 +9,7 @@ from html import unescape
 
 from devtools.emulator import seed
 
-from .calendar_helpers import FUMI, ROOM, event_body
+from .calendar_helpers import FUMI, ROOM, event_body, schedule_body
 
 
 def page(emu, query: str = "") -> str:
@@ -61,3 +61,33 @@ def test_the_view_shows_a_meeting_with_its_answers_join_link_and_body(emu, emi):
 
 def test_an_unknown_zone_falls_back_to_utc(emu):
     assert 'data-tz="UTC"' in page(emu, "?tz=Mars/Olympus")
+
+
+def test_a_hold_is_an_ordinary_event_shown_tentative_without_reminder_and_its_delete_tells_nobody(emu, emi):
+    """What the service's holds (仮押さえ) rely on: Graph takes an event with no attendees, `showAs:
+    tentative` and `isReminderOn: false` (resources/event.md), getSchedule shows it tentative
+    (api/calendar-getschedule.md), the Outlook view shows it so, and a DELETE of it sends nothing
+    to anyone (api/event-delete.md: only a meeting's attendees get a cancellation)."""
+    emu.control("POST", "reset")
+    body = event_body(subject="[仮押さえ] 一次面接", showAs="tentative", isReminderOn=False)
+    r = emi.call("POST", "/me/events", json=body)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["showAs"] == "tentative" and made["isReminderOn"] is False and made["attendees"] == []
+    schedule = emi.call(
+        "POST", "/me/calendar/getSchedule", json=schedule_body([seed.UPN[seed.EMI_ID]], interval=60)
+    ).json()["value"][0]
+    assert [i["status"] for i in schedule["scheduleItems"]] == ["tentative"]
+    assert schedule["availabilityView"] == "01000"
+    mailbox = page(emu).split(f'data-upn="{seed.UPN[seed.EMI_ID]}"', 1)[1].split('<section class="mailbox"', 1)[0]
+    assert 'data-show-as="tentative"' in mailbox and "通知なし (no reminder)" in mailbox
+    assert "参加者なし (no attendees)" in mailbox
+    before = {e["id"] for oid in seed.USERS_BY_ID for e in _items(emu, oid)}
+    assert emi.call("DELETE", f"/me/events/{made['id']}").status_code == 204
+    after = {e["id"] for oid in seed.USERS_BY_ID for e in _items(emu, oid)}
+    assert after == before  # no cancellation landed in any mailbox
+
+
+def _items(emu, oid: str) -> list[dict]:
+    r = emu.http.get(f"{emu.base}/_emulator/users/{oid}/events", timeout=10)
+    return r.json()["events"] if r.status_code == 200 else []

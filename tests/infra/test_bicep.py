@@ -15,6 +15,7 @@ from shared.storage import (
     changes,
     event_ids,
     events,
+    holds,
     link_completions,
     microsoft_accounts,
     oauth_states,
@@ -109,6 +110,7 @@ def test_tables_and_queues_are_the_ones_the_code_uses(parsed):
             subscriptions,
             event_ids,
             changes,
+            holds,
         )
     ]
     assert main["variables"]["tableNames"]["value"] == code_tables

@@ -39,6 +39,11 @@ HTTP_FUNCTIONS = {
     "list_changes",
     "outlook_notifications",
     "outlook_lifecycle_notifications",
+    "find_slots",
+    "create_hold",
+    "get_hold",
+    "confirm_hold",
+    "release_hold",
 }
 EXPECTED_TRIGGERS = {
     **{name: "httpTrigger" for name in HTTP_FUNCTIONS},
@@ -51,6 +56,7 @@ EXPECTED_TRIGGERS = {
     "deliver_herp_webhook": "queueTrigger",
     "refresh_outlook_credentials": "timerTrigger",
     "refresh_outlook_credential": "queueTrigger",
+    "release_expired_outlook_holds": "timerTrigger",
 }
 
 # Settings of README.md "Settings" (and the host's storage setting): none may be needed to index.

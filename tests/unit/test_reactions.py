@@ -13,7 +13,7 @@ def test_every_reaction_is_wired_to_a_use_case():
     import shared.wiring  # noqa: F401 - what the first reaction called imports
 
     declared = [r for r in vars(reactions).values() if isinstance(r, reactions.Reaction)]
-    assert len(declared) == 10
+    assert len(declared) == 11
     for r in declared:
         assert r._handler is not None, r.name
         assert r._handler.__module__.startswith("shared.usecases."), r.name

@@ -488,6 +488,159 @@
     return form;
   }
 
+  // --- 日程調整 (scheduling): free slots on a week grid, holds (仮押さえ) in Outlook, confirm one --------
+  // Holds made here are kept in this browser's localStorage per company (the API has no list route),
+  // with what the confirm needs: the organizer's link, the other interviewers, the rooms of the slots.
+  const holdKey = () => "herp-console-holds:" + ds.company;
+  const storedHolds = () => { try { return JSON.parse(localStorage.getItem(holdKey()) || "[]"); } catch (e) { return []; } };
+  const rememberHold = (meta) => localStorage.setItem(holdKey(), JSON.stringify([meta, ...storedHolds().filter((h) => h.hold_id !== meta.hold_id)]));
+  const HOLD_STATUS = { held: ["仮押さえ中 (held)", "warn"], confirmed: ["確定 (confirmed)", ""], released: ["解除 (released)", "err"],
+    expired: ["期限切れ (expired)", "err"] };
+  const WEEKDAY = ["日", "月", "火", "水", "木", "金", "土"];
+  const newId = (prefix) => prefix + "-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 6);
+
+  async function schedulingPage() {
+    const form = $("slot-form");
+    const f = form.elements;
+    const members = JSON.parse(ds.members || "[]");
+    const tenantOf = {};
+    let list = [], found = [];
+    const picked = new Set();
+    f.from.value = localDate(new Date(Date.now() + 86400000)); // tomorrow
+    try {
+      const [cals, links] = await Promise.all([api("GET", "/outlook/calendars"), api("GET", "/outlook/user-links")]);
+      list = cals.calendars.filter((c) => c.can_edit);
+      for (const t of links.tenants) for (const l of t.links || []) tenantOf[l.link_id] = t.tenant_id;
+      if (!list.length) show(el("p", { class: "muted" }, "利用できるカレンダーがありません。「個人設定 > 外部サービスアカウント」でアカウントを連携してください。(no calendar: link an account first)"));
+      else show();
+    } catch (err) { show(errorBox(err)); }
+    form.hidden = !list.length;
+    list.forEach((c, i) => f.calendar.append(el("option", { value: String(i) }, `${dash(c.account && c.account.email)} / ${dash(c.name)}${c.is_default ? " (既定)" : ""}`)));
+    $("members").replaceChildren(...members.map((m) => el("label", { class: "inline member" },
+      el("input", { type: "checkbox", name: "member", value: m.id }), " ", m.name, " ", el("span", { class: "muted" }, m.id))));
+    const calendar = () => list[Number(f.calendar.value)];
+    const tenant = () => calendar() && tenantOf[calendar().link_id];
+    const interviewers = () => [
+      ...[...form.querySelectorAll("input[name=member]:checked")].map((i) => ({ herp_account_id: i.value })),
+      ...emails(f.others.value).map((email) => ({ email })),
+    ];
+    async function onCalendar() {
+      if (!tenant()) return;
+      try {
+        const { rooms } = await api("GET", "/outlook/tenants/" + encodeURIComponent(tenant()) + "/rooms");
+        const buildings = [...new Set(rooms.map((r) => r.building).filter(Boolean))].sort();
+        f.building.replaceChildren(el("option", { value: "" }, "指定なし (any)"), ...buildings.map((b) => el("option", { value: b }, b)));
+      } catch (err) { toast(errorText(err), true); }
+    }
+    f.calendar.addEventListener("change", onCalendar);
+    if (list.length) onCalendar();
+
+    function renderPicked() {
+      for (const b of document.querySelectorAll("#slot-grid button.slot")) b.classList.toggle("picked", picked.has(b.dataset.slotId));
+      $("hold-slots").hidden = !found.length;
+      $("picked-count").textContent = `${picked.size} 枠を選択中 (picked)`;
+    }
+    // One column per day of the window, a week to a row; each free slot a button that picks it.
+    function renderGrid(answer) {
+      const byDay = {};
+      for (const s of answer.slots) (byDay[s.start.slice(0, 10)] = byDay[s.start.slice(0, 10)] || []).push(s);
+      const days = [];
+      for (let d = new Date(answer.window.from + "T00:00:00Z"); d <= new Date(answer.window.to + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + 1)) days.push(new Date(d));
+      const column = (d) => {
+        const key = d.toISOString().slice(0, 10);
+        const slots = byDay[key] || [];
+        return el("div", { class: "day" + (slots.length ? "" : " empty"), "data-date": key },
+          el("div", { class: "date" }, `${key.slice(5).replace("-", "/")} (${WEEKDAY[d.getUTCDay()]})`),
+          slots.length ? slots.map((s) => {
+            const b = el("button", { type: "button", class: "slot", "data-slot-id": s.slot_id, "data-start": s.start },
+              `${s.start.slice(11, 16)}–${s.end.slice(11, 16)}`, s.room ? el("span", { class: "muted room" }, s.room.display_name || s.room.email) : null);
+            b.addEventListener("click", () => { picked.has(s.slot_id) ? picked.delete(s.slot_id) : picked.add(s.slot_id); renderPicked(); });
+            return b;
+          }) : el("div", { class: "muted" }, "—"));
+      };
+      const weeks = [];
+      for (let i = 0; i < days.length; i += 7) weeks.push(el("div", { class: "week" }, days.slice(i, i + 7).map(column)));
+      $("slot-grid").replaceChildren(
+        el("p", { class: "muted" }, `${answer.slots.length} 枠 / ${answer.window.from} – ${answer.window.to} (${answer.time_zone}) / 確認した面接官 ${answer.checked.interviewers}・会議室 ${answer.checked.rooms}`),
+        ...weeks);
+      renderPicked();
+    }
+    action($("find-slots"), async () => {
+      const c = calendar();
+      const body = { tenant_id: tenant(), link_id: c.link_id, interviewers: interviewers(), duration_minutes: Number(f.duration.value),
+        time_zone: f.time_zone.value, from: f.from.value, days: Number(f.days.value), limit: 100 };
+      if (f.need_room.checked) {
+        body.room = {};
+        if (f.min_capacity.value) body.room.min_capacity = Number(f.min_capacity.value);
+        if (f.building.value) body.room.building = f.building.value;
+      }
+      const answer = await api("POST", "/outlook/slots/find", body);
+      found = answer.slots;
+      picked.clear();
+      renderGrid(answer);
+    });
+    action($("hold-slots"), async () => {
+      const chosen = found.filter((s) => picked.has(s.slot_id));
+      if (!chosen.length) throw new ApiError(0, "no_slot_picked", "仮押さえする枠を選んでください (pick slots first)");
+      const c = calendar();
+      const body = { hold_id: newId("hold"), link_id: c.link_id, subject: f.subject.value, time_zone: f.time_zone.value,
+        interviewers: interviewers(), slots: chosen.map((s) => ({ start: s.start, end: s.end, ...(s.room ? { room: s.room.email } : {}) })) };
+      await api("POST", "/outlook/holds", body);
+      rememberHold({ hold_id: body.hold_id, link_id: c.link_id, calendar_id: c.calendar_id, subject: body.subject,
+        organizer: c.account && c.account.email, others: emails(f.others.value), online: !!c.teams_available,
+        rooms: Object.fromEntries(chosen.filter((s) => s.room).map((s) => [s.start + "/" + s.end, s.room.email])) });
+      toast("Outlook に仮押さえしました。(slots held)");
+      picked.clear(); renderPicked();
+      await renderHolds();
+    });
+    await renderHolds();
+  }
+
+  async function renderHolds() {
+    const metas = storedHolds();
+    const box = $("holds");
+    if (!metas.length) return box.replaceChildren(el("p", { class: "muted" }, "まだありません (none yet)"));
+    const cards = await Promise.all(metas.map(async (meta) => {
+      try { return holdCard(meta, await api("GET", "/outlook/holds/" + encodeURIComponent(meta.hold_id))); }
+      catch (err) { return el("section", { class: "card hold", "data-hold-id": meta.hold_id }, el("h3", {}, meta.hold_id), errorBox(err)); }
+    }));
+    box.replaceChildren(...cards);
+  }
+  function holdCard(meta, hold) {
+    const [label, cls] = HOLD_STATUS[hold.status] || [hold.status, "warn"];
+    const held = hold.status === "held";
+    const release = el("button", { type: "button", class: "danger release" }, "仮押さえを解除 (release)");
+    action(release, async () => {
+      await api("DELETE", "/outlook/holds/" + encodeURIComponent(hold.hold_id));
+      toast("仮押さえを解除しました。(hold released)");
+      await renderHolds();
+    });
+    const rows = hold.slots.map((s) => {
+      const confirmButton = el("button", { type: "button", class: "primary confirm" }, "この枠で確定 (confirm)");
+      action(confirmButton, async () => {
+        const people = new Set([...s.held_on, ...meta.others].filter((e) => e && e !== meta.organizer));
+        const room = meta.rooms[s.start + "/" + s.end];
+        const event = { schedule_id: newId("sch"), link_id: meta.link_id, calendar_id: meta.calendar_id, subject: meta.subject,
+          body: { content_type: "text", content: "HERP Hire の日程調整で確定した面接です。" },
+          attendees: [...people].map((email) => ({ email, type: "required" })), rooms: room ? [room] : [], online_meeting: meta.online };
+        const made = await api("POST", "/outlook/holds/" + encodeURIComponent(hold.hold_id) + "/confirm", { slot_id: s.slot_id, event });
+        remember(made.schedule_id); // listed on 選考予定 too
+        toast("面接を確定し、仮押さえを外しました。(interview confirmed, holds removed)");
+        await renderHolds();
+      });
+      return el("tr", { "data-slot-id": s.slot_id },
+        el("td", { class: "when" }, `${s.start.slice(0, 16).replace("T", " ")} – ${s.end.slice(11, 16)}`),
+        el("td", { class: "held-on" }, s.held_on.join(", ") || "—"),
+        el("td", {}, held ? confirmButton : null));
+    });
+    return el("section", { class: "card hold", "data-hold-id": hold.hold_id, "data-status": hold.status },
+      el("h3", {}, dash(meta.subject), " ", el("span", { class: "badge state " + cls }, label), " ", el("span", { class: "muted" }, hold.hold_id)),
+      el("p", { class: "muted" }, "期限 (expires) ", time(hold.expires_at),
+        hold.schedule_id ? [" / 選考予定 (schedule) ", el("a", { href: "/events" }, hold.schedule_id)] : null),
+      el("table", { class: "hold-slots" }, el("thead", {}, el("tr", {}, ["日時 (slot)", "仮押さえ先 (held on)", ""].map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+      held ? el("div", { class: "actions" }, release) : null);
+  }
+
   // --- 変更履歴 (changes from Outlook) ---------------------------------------------------------------
   const CHANGE = {
     "event.updated": "Outlookで変更 (updated)", "event.responses_changed": "回答の変更 (responses changed)",
@@ -513,6 +666,7 @@
     });
   }
 
-  const PAGES = { "tenant-list": tenantList, "tenant-detail": tenantDetail, "user-links": userLinks, events: eventsPage, changes: changesPage };
+  const PAGES = { "tenant-list": tenantList, "tenant-detail": tenantDetail, "user-links": userLinks, events: eventsPage, changes: changesPage,
+    scheduling: schedulingPage };
   finishFlow().then(() => { if (PAGES[ds.page]) PAGES[ds.page](); });
 })();
