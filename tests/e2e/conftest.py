@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -184,6 +186,16 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def logged_after(host, line: str, timeout: float = 30.0) -> Iterator[None]:
+    """Waits, after the block, until the host's log holds one more `line` than before it: for
+    background work the block queued (e.g. "caught up": an account's first event subscribes it,
+    then re-reads its events), so that it cannot land between a test's own steps."""
+    before = host.log_text().count(line)
+    yield
+    wait_for(lambda: host.log_text().count(line) > before, timeout, what=f"{line!r} in the host's log")
 
 
 def link_user(
