@@ -17,6 +17,8 @@ from devtools.emulator import seed
 from devtools.openapi_check import validate_response
 from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
 
+TEST_MAX_POLLING_INTERVAL = "00:00:00.5"
+
 
 @pytest.fixture(scope="session")
 def emulator(stack_dir):
@@ -41,6 +43,9 @@ def host_settings(azurite, emulator, port: int, herp_app_url: str) -> dict:
         HERP_JWT_JWKS_URL="",
         TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS,
     )
+    # host.json's maxPollingInterval (2 s) stays the app's; a test host polls an idle queue at
+    # least every 0.5 s, so that queued work does not wait up to 2 s per hop (tests only wait less).
+    env["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = TEST_MAX_POLLING_INTERVAL
     return env
 
 
