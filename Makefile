@@ -69,14 +69,14 @@ lint: setup
 # The set-up and the lint run first, as parallel make jobs (the three venvs install side by side).
 TEST_JOBS ?= 4
 test: test-deps
-	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup --no-loadscopereorder $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-deps:
 	$(MAKE) --no-print-directory -j 6 --output-sync=target lint test-tools
 
 # The edit loop: unit + Azurite integration tests (no emulator, host, browser or infra tools).
 test-fast: setup
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscopereorder tests/unit tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/unit tests/integration $(PYTEST_ARGS)
 
 # The README's "Try it" screenshots: the browser journey test (tests/e2e/test_journey.py) saves one
 # per step into docs/images/.
