@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 VENV_WORKER := .venv-worker
 VENV_TOOLS  := .venv-tools
 
-.PHONY: setup test-tools chromium fonts run lint test screenshots clean
+.PHONY: setup test-tools chromium fonts run lint test test-fast test-deps screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed fonts
 
@@ -33,8 +33,8 @@ $(VENV_TOOLS)/.installed: infra/requirements-tools.txt
 	touch $@
 
 # Browser tests drive Debian's Chromium with Playwright (never `playwright install`). Where it
-# cannot be installed (not root, no apt), those tests say so and skip.
-chromium:
+# cannot be installed (not root, no apt), those tests say so and skip. After `fonts`: one apt at a time.
+chromium: | fonts
 	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } ; } || \
 	  echo "chromium could not be installed: the browser tests will be skipped"
@@ -67,9 +67,19 @@ lint: setup
 	$(VENV)/bin/mypy
 	$(PY) -m devtools.import_check
 
-# Lint, then unit + Azurite integration + end-to-end (each session starts its own Azurite/emulator/host on free ports).
-test: lint test-tools
-	$(PY) -m pytest $(PYTEST_ARGS)
+# Lint, then every test in TEST_JOBS pytest-xdist workers. Each worker is its own pytest session
+# and starts its own Azurite/emulator/host on free ports: tests of different workers share nothing.
+# The set-up and the lint run first, as parallel make jobs (the three venvs install side by side).
+TEST_JOBS ?= 4
+test: test-deps
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+
+test-deps:
+	$(MAKE) --no-print-directory -j 6 --output-sync=target lint test-tools
+
+# The edit loop: unit + Azurite integration tests (no emulator, host, browser or infra tools).
+test-fast: setup
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests/unit tests/integration $(PYTEST_ARGS)
 
 # The README's "Try it" screenshots: the browser journey test (tests/e2e/test_journey.py) saves one
 # per step into docs/images/.

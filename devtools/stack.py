@@ -47,6 +47,9 @@ class Child:
     log_path: Path
     url: str = ""
     extra: dict = field(default_factory=dict)
+    # SIGTERM lets a child save its data; a child with nothing to save may be killed outright
+    # (Azurite waits on SIGTERM until every keep-alive connection of its clients is closed).
+    stop_signal: int = signal.SIGTERM
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -64,7 +67,7 @@ class Child:
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                os.killpg(self.proc.pid, self.stop_signal)
                 self.proc.wait(timeout)
             except (subprocess.TimeoutExpired, ProcessLookupError):
                 try:
@@ -129,6 +132,8 @@ def start_azurite(log_dir: Path, *, ports: tuple[int, int, int] | None = None, l
         location.mkdir(parents=True, exist_ok=True)
         args += ["--location", str(location)]
     child = _spawn("azurite", args, log_dir)
+    if location is None:
+        child.stop_signal = signal.SIGKILL  # in memory: nothing to save, no 10 s wait for idle connections
     for port in (blob, queue, table):
         wait_for_port(port, proc=child.proc)
     child.url = f"http://127.0.0.1:{table}"

@@ -40,6 +40,40 @@ BASE_ENV = {
 }
 
 
+# `make test` runs the suite in pytest-xdist workers (`-n 4 --dist loadgroup`), each its own session
+# with its own stack. Two things keep that fast:
+# - files whose module (or session) fixtures start something costly run whole on one worker
+#   (xdist_group), so that no worker starts it again;
+# - the longest tests are handed out first, so that none of them starts last while the
+#   other workers are idle (the rest keeps the order of collection).
+ONE_WORKER_FILES = (
+    "tests/e2e/test_webhook.py",  # its own Azurite + host with a webhook receiver
+    "tests/e2e/test_journey.py",  # its own Azurite + host + console, and Chromium
+    "tests/host/test_integration.py",  # hosts shared by the module
+    "tests/infra/test_bicep.py",  # pycep parses every template in .venv-tools
+    "tests/infra/test_checkov.py",  # one checkov run
+    "tests/infra/test_worker_index.py",  # the Functions worker indexes the app in .venv-worker
+)
+LONGEST_FIRST = (
+    "tests/e2e/test_openapi.py::test_schemathesis",
+    "tests/e2e/test_journey.py",
+    "tests/e2e/test_webhook.py",
+    "tests/infra/test_checkov.py",
+    "tests/infra/test_worker_index.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the order of collection otherwise
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path in ONE_WORKER_FILES:
+            item.add_marker(pytest.mark.xdist_group(path))
+
+
 def reset_settings() -> None:
     settings_module.get_settings.cache_clear()
     connection.reset_clients()

@@ -72,14 +72,37 @@ class HostConfig:
     queues: QueueOptions = QueueOptions()
 
 
-def load_host_config(app_dir: Path) -> HostConfig:
+OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+
+
+def _override(data: dict, environ) -> dict:
+    """host.json values overridden by app settings, as the Functions host does: the setting
+    ``AzureFunctionsJobHost__extensions__queues__maxPollingInterval`` sets
+    ``extensions.queues.maxPollingInterval`` (names case-insensitive). Source: Microsoft Learn,
+    "host.json reference for Azure Functions 2.x and later", "Override host.json values"."""
+    for name, value in environ.items():
+        if not name.startswith(OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name[len(OVERRIDE_PREFIX) :].split("__")
+        node = data
+        for part in parents:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[next((k for k in node if k.lower() == leaf.lower()), leaf)] = value
+    return data
+
+
+def load_host_config(app_dir: Path, environ=os.environ) -> HostConfig:
     path = Path(app_dir) / "host.json"
-    if not path.is_file():
-        return HostConfig()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except ValueError as exc:
-        raise SettingError(f"{path} is not valid JSON: {exc}") from None
+    data: dict = {}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except ValueError as exc:
+            raise SettingError(f"{path} is not valid JSON: {exc}") from None
+    data = _override(data, environ)
     ext = data.get("extensions") or {}
     http = ext.get("http") or {}
     q = ext.get("queues") or {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -14,6 +16,8 @@ from devtools.browser import Browser, completion_of, query
 from devtools.emulator import seed
 from devtools.openapi_check import validate_response
 from tests.conftest import ENCRYPTION_KEYS, HERP_APP_URL, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, herp_token, new_id
+
+TEST_MAX_POLLING_INTERVAL = "00:00:00.5"
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +43,9 @@ def host_settings(azurite, emulator, port: int, herp_app_url: str) -> dict:
         HERP_JWT_JWKS_URL="",
         TOKEN_ENCRYPTION_KEYS=ENCRYPTION_KEYS,
     )
+    # host.json's maxPollingInterval (2 s) stays the app's; a test host polls an idle queue at
+    # least every 0.5 s, so that queued work does not wait up to 2 s per hop (tests only wait less).
+    env["AzureFunctionsJobHost__extensions__queues__maxPollingInterval"] = TEST_MAX_POLLING_INTERVAL
     return env
 
 
@@ -184,6 +191,16 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def logged_after(host, line: str, timeout: float = 30.0) -> Iterator[None]:
+    """Waits, after the block, until the host's log holds one more `line` than before it: for
+    background work the block queued (e.g. "caught up": an account's first event subscribes it,
+    then re-reads its events), so that it cannot land between a test's own steps."""
+    before = host.log_text().count(line)
+    yield
+    wait_for(lambda: host.log_text().count(line) > before, timeout, what=f"{line!r} in the host's log")
 
 
 def link_user(

@@ -8,6 +8,7 @@ import pytest
 
 from devtools.emulator import seed
 from shared.storage.events import Events
+from tests.e2e.conftest import logged_after
 from tests.e2e.test_events import EMI, M1, event_body, graph_calls, live
 
 pytestmark = pytest.mark.e2e
@@ -136,9 +137,11 @@ def test_times_across_a_dst_change_round_trip(ready, ms):
     assert (busy["start"], busy["end"]) == ("2027-03-28T00:30:00", "2027-03-28T03:30:00")
 
 
-def test_a_moved_event_is_still_found_edited_and_cancelled(ready, ms):
+def test_a_moved_event_is_still_found_edited_and_cancelled(ready, ms, host):
     api, link_id, rooms = ready
-    event = create(api, link_id, rooms)
+    ms.post("room-answer-delay", {"seconds": 600})  # the rooms' answers (notified, compared) come later
+    with logged_after(host, "caught up"):  # the subscription's re-read writes the row: not under the edits
+        event = create(api, link_id, rooms)
     moved = ms.post(f"events/{event['event_id']}/move", {"calendar_name": "Interviews"})
     assert moved["previousId"] != moved["id"]  # the default id changed; ours did not
     got = api.call("GET", "/outlook/events/sch-1", as_=M1)
@@ -149,9 +152,11 @@ def test_a_moved_event_is_still_found_edited_and_cancelled(ready, ms):
     assert live(ms) == []
 
 
-def test_a_default_id_stored_before_is_migrated_on_first_use(ready, ms, storage):
+def test_a_default_id_stored_before_is_migrated_on_first_use(ready, ms, storage, host):
     api, link_id, rooms = ready
-    create(api, link_id, rooms)
+    ms.post("room-answer-delay", {"seconds": 600})  # the rooms' answers (notified, compared) come later
+    with logged_after(host, "caught up"):  # the subscription's re-read also writes the row: not mid-test
+        create(api, link_id, rooms)
     [stored] = live(ms)
     record = Events().get(api.company_id, "sch-1")
     record.graph_event_id, record.immutable_id = stored["id"], False  # a row written before this step

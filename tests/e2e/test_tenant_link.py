@@ -14,7 +14,7 @@ from shared.storage.oauth_states import OAuthStates
 from shared.storage.tenant_links import TenantLinks
 from shared.storage.user_links import UserLinks
 from tests.conftest import HERP_APP_URL, new_id, user_links_of_tenant
-from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, renew_tenant
+from tests.e2e.conftest import CONTOSO, FABRIKAM, link_tenant, renew_tenant, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -173,7 +173,11 @@ def test_renew_with_another_admin_keeps_user_links(company, browser, ms):
 
 def test_renew_from_a_wrong_tenant_changes_nothing(company, browser, ms):
     link_tenant(company, browser, AIKO)
-    before = company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()
+    # The link queues the first room sync: the snapshot is taken once it has landed.
+    before = wait_for(
+        lambda: (link := company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json())["rooms"]["synced_at"] and link,
+        what="room sync",
+    )
     r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew")
     browser.open(r.json()["authorize_url"])
     final = browser.type_account(HANA)
@@ -184,7 +188,11 @@ def test_renew_from_a_wrong_tenant_changes_nothing(company, browser, ms):
 
 def test_renew_by_a_non_admin_microsoft_account_is_refused(company, browser, ms):
     link_tenant(company, browser, AIKO)
-    before = company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json()
+    # The link queues the first room sync: the snapshot is taken once it has landed.
+    before = wait_for(
+        lambda: (link := company.call("GET", f"/outlook/tenant-links/{CONTOSO}").json())["rooms"]["synced_at"] and link,
+        what="room sync",
+    )
     r = company.call("POST", f"/outlook/tenant-links/{CONTOSO}/renew")
     final = browser.sign_in(r.json()["authorize_url"], EMI)
     assert query(final) == {"result": "error", "reason": "admin_required"}

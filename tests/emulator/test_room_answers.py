@@ -72,10 +72,12 @@ def test_reserved_and_booked_rooms_decline(emu, emi):
 
 
 def test_a_meeting_cancelled_before_the_answer_books_nothing(emu, emi):
-    emu.control("POST", "room-answer-delay", json={"seconds": 0.3})
+    # The answer falls due 1.5 s after the create: the cancel must come before it, also on a busy
+    # machine (0.3 s was once too short between two requests).
+    emu.control("POST", "room-answer-delay", json={"seconds": 1.5})
     e = emi.call("POST", "/me/events", json=event_body(attendees=[(ROOM2, "resource")])).json()
     assert emi.call("POST", f"/me/events/{e['id']}/cancel", json={}).status_code == 202
-    time.sleep(0.4)
+    time.sleep(1.6)
     assert _room_view(emi, ROOM2) == "00000"
     history = next(r for r in emu.control("GET", f"users/{seed.EMI_ID}/events")["events"])["_emulator"]["history"]
     assert not any(h["source"] == "room" for h in history)

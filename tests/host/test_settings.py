@@ -124,3 +124,18 @@ def test_make_writes_local_settings_with_a_random_secret_never_the_samples(tmp_p
     }
     (tmp_path / "local.settings.json").write_text('{"Values": {"HERP_JWT_SECRET": "mine"}}')
     assert json.loads(write_local_settings(tmp_path).read_text())["Values"] == {"HERP_JWT_SECRET": "mine"}
+
+
+def test_app_settings_override_host_json(tmp_path):
+    (tmp_path / "host.json").write_text(
+        '{"version": "2.0", "extensions": {"queues": {"maxPollingInterval": "00:00:02"}}}'
+    )
+    environ = {
+        "AzureFunctionsJobHost__extensions__queues__maxPollingInterval": "00:00:00.5",
+        "AzureFunctionsJobHost__Extensions__Queues__maxDequeueCount": "3",
+        "AzureFunctionsJobHost__extensions__http__routePrefix": "v2",
+    }
+    cfg = load_host_config(tmp_path, environ)
+    assert (cfg.queues.max_polling_interval, cfg.queues.max_dequeue_count, cfg.route_prefix) == (0.5, 3, "v2")
+    assert load_host_config(tmp_path, {}).queues.max_polling_interval == 2.0  # host.json's own value
+    assert load_host_config(tmp_path / "none", environ).queues.max_polling_interval == 0.5  # no host.json
