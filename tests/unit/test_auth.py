@@ -108,6 +108,8 @@ def test_hs256_outside_development_is_a_configuration_error_never_an_open_door(a
     "secret,why",
     [("x" * 31, "shorter than 32 bytes"), (SAMPLE_JWT_SECRET, "sample"), ("ü" * 15, "shorter than 32 bytes")],
 )
+# The token is signed with the short secret on purpose.
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_unsafe_hs256_secrets_are_refused(app_env, secret, why):
     app_env(HERP_JWT_SECRET=secret)
     with pytest.raises(ConfigurationError, match=why):
