@@ -25,6 +25,10 @@ _ENV_NAMES = {
     "storage_account_name": "STORAGE_ACCOUNT_NAME",
     "client_id": "MS_CLIENT_ID",
     "client_secret": "MS_CLIENT_SECRET",
+    "client_credential": "MS_CLIENT_CREDENTIAL",
+    "client_certificate": "MS_CLIENT_CERTIFICATE",
+    "client_secret_expires_at": "MS_CLIENT_SECRET_EXPIRES_AT",
+    "federated_identity_client_id": "MS_FEDERATED_IDENTITY_CLIENT_ID",
     "redirect_uri": "MS_REDIRECT_URI",
     "herp_app_url": "HERP_APP_URL",
     "jwt_issuer": "HERP_JWT_ISSUER",
@@ -57,6 +61,11 @@ class Settings:
     notification_url: str | None = None  # MS_NOTIFICATION_URL; see `notifications_url()`
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    # MS_CLIENT_CREDENTIAL: how the app proves itself to Entra (shared/identity.py `client_credential`)
+    client_credential: str = "secret"
+    client_certificate: str | None = field(default=None, repr=False)  # PEM: private key + certificate
+    client_secret_expires_at: str | None = None
+    federated_identity_client_id: str | None = None
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -140,4 +149,8 @@ def get_settings() -> Settings:
         notification_url=_env("MS_NOTIFICATION_URL"),
         webhook_url=_env("HERP_WEBHOOK_URL"),
         webhook_secret=_env("HERP_WEBHOOK_SECRET"),
+        client_credential=(_env("MS_CLIENT_CREDENTIAL") or "secret").lower(),
+        client_certificate=_env("MS_CLIENT_CERTIFICATE"),
+        client_secret_expires_at=_env("MS_CLIENT_SECRET_EXPIRES_AT"),
+        federated_identity_client_id=_env("MS_FEDERATED_IDENTITY_CLIENT_ID"),
     )

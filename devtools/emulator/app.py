@@ -78,6 +78,7 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (CONTROL, "/_emulator/tenants/<tid>/remove-app", post, control.tenant_remove_app),
         (CONTROL, "/_emulator/app/manifest", post, control.app_manifest),
         (CONTROL, "/_emulator/app/secret", post, control.app_secret),
+        (CONTROL, "/_emulator/app/certificates", post, control.app_certificates),
         # Microsoft identity platform v2.0
         (IDENTITY, "/<tenant>/oauth2/v2.0/authorize", any_, identity.authorize),
         (IDENTITY, "/<tenant>/oauth2/v2.0/token", any_, tokens.token),

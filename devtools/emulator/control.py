@@ -10,7 +10,7 @@ import uuid
 
 from werkzeug.wrappers import Response
 
-from . import seed, timezones, tokens
+from . import client_assertions, seed, timezones, tokens
 from .records import ROOM_LIST_PROPS, ROOM_PROPS, FaultRule, Interrupt, Room, RoomList, User, from_graph, graph_fields
 
 
@@ -47,7 +47,11 @@ def _user_view(u: User) -> dict:
 
 
 def _app_view(state) -> dict:
-    return {"groupMembershipClaims": state.app.group_membership_claims, "secret_expired": state.app.secret_expired}
+    return {
+        "groupMembershipClaims": state.app.group_membership_claims,
+        "secret_expired": state.app.secret_expired,
+        "keyCredentials": [c.view() for c in state.app.certificates],
+    }
 
 
 def health(state, request):
@@ -295,4 +299,26 @@ def app_secret(state, request):
             state.app.secret_expired = expired
         if value is not None:
             state.app.secret = value
+        return reply(_app_view(state))
+
+
+def app_certificates(state, request):
+    """POST {"certificate": PEM} uploads a certificate to the app registration (its public part,
+    as the portal's "Certificates & secrets" does); {"certificates": []} replaces them all."""
+    body = read_body(request)
+    if "certificates" in body:
+        pems = body["certificates"]
+        if not (isinstance(pems, list) and all(isinstance(p, str) for p in pems)):
+            raise BadRequest("certificates must be a list of PEM strings")
+        replace = True
+    else:
+        pems, replace = [body.get("certificate")], False
+        if not isinstance(pems[0], str):
+            raise BadRequest("certificate must be a PEM string")
+    try:
+        certs = [client_assertions.Certificate(p) for p in pems]
+    except ValueError:
+        raise BadRequest("not a PEM certificate") from None
+    with state.lock:
+        state.app.certificates = certs if replace else [*state.app.certificates, *certs]
         return reply(_app_view(state))

@@ -112,6 +112,8 @@ class AppRegistration:
     group_membership_claims: str
     secret: str
     secret_expired: bool = False
+    # keyCredentials: certificates uploaded to the app (client_assertions.Certificate)
+    certificates: list = field(default_factory=list)
 
 
 # --- identity platform -------------------------------------------------------------------------
