@@ -163,19 +163,21 @@ def _certificate(raw: str) -> tuple[str, str, dt.datetime]:
     certificate of content type application/x-pkcs12 resolves to. The value is never logged."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    bad = ConfigurationError("setting MS_CLIENT_CERTIFICATE does not hold a private key and its certificate")
+    bad = ConfigurationError("setting MS_CLIENT_CERTIFICATE does not hold an RSA private key and its certificate")
     try:
         if "-----BEGIN" in raw:
             text = raw.replace("\\n", "\n").encode("ascii")
-            key = serialization.load_pem_private_key(_pem_block(text, b"PRIVATE KEY"), password=None)
-            cert = x509.load_pem_x509_certificate(_pem_block(text, b"CERTIFICATE"))
+            key: object = serialization.load_pem_private_key(_pem_block(text, b"PRIVATE KEY"), password=None)
+            cert: x509.Certificate | None = x509.load_pem_x509_certificate(_pem_block(text, b"CERTIFICATE"))
         else:
             key, cert, _extra = pkcs12.load_key_and_certificates(base64.b64decode(raw, validate=True), None)
     except (ValueError, TypeError, UnicodeError, binascii.Error):
         raise bad from None
-    if key is None or cert is None:
+    # Entra takes RS256/PS256 assertions only (certificate-credentials): an RSA key.
+    if not isinstance(key, rsa.RSAPrivateKey) or cert is None:
         raise bad
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(serialization.Encoding.PEM, pub) != cert.public_key().public_bytes(
@@ -255,7 +257,7 @@ def start_sign_in(tenant: str, state: str) -> dict:
 
 def finish_sign_in(tenant: str, flow: dict, callback_params: dict) -> SignIn:
     """Redeem the code. MSAL checks `state` and `nonce`; the id token comes straight from the
-    token endpoint over TLS with our client secret, so its claims are trusted."""
+    token endpoint over TLS with our client credential, so its claims are trusted."""
     import msal
 
     cache = msal.SerializableTokenCache()

@@ -99,7 +99,9 @@ def verify(assertion: str, certificates: list[Certificate], token_endpoints: set
             options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
         )
     except jwt.PyJWTError:
-        raise _signature_error("The provided signature value did not match the expected signature value.", used)
+        raise _signature_error(
+            "The provided signature value did not match the expected signature value.", used
+        ) from None
     for name in ("aud", "iss", "sub", "exp", "jti"):
         if not claims.get(name):
             raise malformed

@@ -107,7 +107,8 @@ def test_hand_made_assertions(emu, cert):
     forged = redeem(emu, assertion(other_key, cert[1], aud=aud))  # the registered thumbprint, another key
     assert forged["error_codes"] == [700027] and "did not match" in forged["error_description"]
     assert redeem(emu, assertion(*cert, aud=aud, iss="someone-else"))["error_codes"] == [700021]
-    assert redeem(emu, assertion(*cert, aud="https://login.microsoftonline.com/x/oauth2/v2.0/token"))[
-        "error"
-    ] == "invalid_client"
+    assert (
+        redeem(emu, assertion(*cert, aud="https://login.microsoftonline.com/x/oauth2/v2.0/token"))["error"]
+        == "invalid_client"
+    )
     assert redeem(emu, "not.a.jwt")["error"] == "invalid_client"
