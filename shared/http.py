@@ -13,6 +13,7 @@ from typing import Any
 import azure.functions as func
 
 from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, StorageUnavailable, status_of
+from shared.triggers import traced_http
 
 log = logging.getLogger("outlook")
 
@@ -117,4 +118,4 @@ def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[fu
             )
             return error_response("internal_error", "An unexpected error occurred; retry later.", 500)
 
-    return wrapper
+    return traced_http(wrapper)

@@ -66,6 +66,7 @@ class Settings:
     client_certificate: str | None = field(default=None, repr=False)  # PEM: private key + certificate
     client_secret_expires_at: str | None = None
     federated_identity_client_id: str | None = None
+    appinsights_connection_string: str | None = field(default=None, repr=False)
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -153,4 +154,5 @@ def get_settings() -> Settings:
         client_certificate=_env("MS_CLIENT_CERTIFICATE"),
         client_secret_expires_at=_env("MS_CLIENT_SECRET_EXPIRES_AT"),
         federated_identity_client_id=_env("MS_FEDERATED_IDENTITY_CLIENT_ID"),
+        appinsights_connection_string=_env("APPLICATIONINSIGHTS_CONNECTION_STRING"),
     )
