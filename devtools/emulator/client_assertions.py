@@ -123,3 +123,45 @@ def verify(assertion: str, certificates: list[Certificate], token_endpoints: set
             f"valid from {iso(nbf)}, expiry time of assertion {iso(exp)}. Review the documentation at "
             "https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .",
         )
+
+
+# --- federated identity credentials (workload identity federation) -----------------------------
+# learn.microsoft.com "Workload identity federation" / "Configure an application to trust a managed
+# identity": the app registration lists federatedIdentityCredentials {issuer, subject, audiences};
+# a client assertion whose `iss` is one of them is checked against it: signature by the issuer's
+# keys, `sub` and `aud` must match the credential (AADSTS700211 issuer, 700213 subject, 700212
+# audience: "No matching federated identity record found for presented assertion ...").
+
+
+def federated_issuer(assertion: str, credentials: list[dict]) -> bool:
+    """Whether the assertion claims an issuer the app trusts (then `verify_federated` decides)."""
+    try:
+        iss = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return False
+    return any(c["issuer"] == iss for c in credentials)
+
+
+def verify_federated(assertion: str, credentials: list[dict], issuer_keys: dict) -> None:
+    """`issuer_keys`: issuer -> public key of the tokens it signs (the emulator's own tenants)."""
+    claims = jwt.decode(assertion, options={"verify_signature": False})
+    iss, sub, aud = claims.get("iss"), claims.get("sub"), claims.get("aud")
+    by_issuer = [c for c in credentials if c["issuer"] == iss]
+    if not by_issuer:
+        raise _invalid(700211, f"No matching federated identity record found for presented assertion issuer '{iss}'.")
+    key = issuer_keys.get(iss)
+    try:
+        if key is None:
+            raise jwt.InvalidSignatureError("no key")
+        jwt.decode(assertion, key, algorithms=["RS256"], options={"verify_aud": False, "verify_exp": False})
+    except jwt.PyJWTError:
+        raise _invalid(700027, "Client assertion failed signature validation.") from None
+    by_subject = [c for c in by_issuer if c["subject"] == sub]
+    if not by_subject:
+        raise _invalid(700213, f"No matching federated identity record found for presented assertion subject '{sub}'.")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if not any(a in c["audiences"] for c in by_subject for a in audiences):
+        raise _invalid(700212, f"No matching federated identity record found for presented assertion audience '{aud}'.")
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or time.time() > exp + CLOCK_SKEW:
+        raise _invalid(700024, "Client assertion is not within its valid time range.")

@@ -51,6 +51,7 @@ def _app_view(state) -> dict:
         "groupMembershipClaims": state.app.group_membership_claims,
         "secret_expired": state.app.secret_expired,
         "keyCredentials": [c.view() for c in state.app.certificates],
+        "federatedIdentityCredentials": list(state.app.federated_credentials),
     }
 
 
@@ -321,4 +322,26 @@ def app_certificates(state, request):
         raise BadRequest("not a PEM certificate") from None
     with state.lock:
         state.app.certificates = certs if replace else [*state.app.certificates, *certs]
+        return reply(_app_view(state))
+
+
+def app_federated_credentials(state, request):
+    """POST {"issuer", "subject", "audiences"} adds a federated identity credential to the app
+    registration (az ad app federated-credential create); {"credentials": []} replaces them all."""
+    body = read_body(request)
+    items = body["credentials"] if "credentials" in body else [body]
+    if not isinstance(items, list):
+        raise BadRequest("credentials must be a list")
+    creds = []
+    for item in items:
+        if not (
+            isinstance(item, dict)
+            and all(isinstance(item.get(k), str) and item[k] for k in ("issuer", "subject"))
+            and isinstance(item.get("audiences"), list)
+            and all(isinstance(a, str) for a in item["audiences"])
+        ):
+            raise BadRequest("a credential is {issuer, subject, audiences: [...]}")
+        creds.append({"issuer": item["issuer"], "subject": item["subject"], "audiences": list(item["audiences"])})
+    with state.lock:
+        state.app.federated_credentials = creds if "credentials" in body else [*state.app.federated_credentials, *creds]
         return reply(_app_view(state))

@@ -82,6 +82,12 @@ def _authenticate_client(state, request, form, tenant):
             )
         with state.lock:
             certificates = list(state.app.certificates)
+            federated = list(state.app.federated_credentials)
+        if client_assertions.federated_issuer(form["client_assertion"], federated):
+            # Tokens of our own tenants (a managed identity's) are signed with the emulator's key.
+            keys = {f"{state.base_url}/{tid}/v2.0": state.key.public_key for tid in state.tenants}
+            client_assertions.verify_federated(form["client_assertion"], federated, keys)
+            return seed.CLIENT_ID
         endpoints = {f"{state.base_url}/{t}/oauth2/v2.0/token" for t in (tenant, tenant.lower())}
         client_assertions.verify(form["client_assertion"], certificates, endpoints)
         return seed.CLIENT_ID

@@ -112,3 +112,40 @@ def test_hand_made_assertions(emu, cert):
         == "invalid_client"
     )
     assert redeem(emu, "not.a.jwt")["error"] == "invalid_client"
+
+
+def managed_identity_token(emu, resource="api://AzureADTokenExchange") -> str:
+    r = emu.http.get(
+        f"{emu.base}/_emulator/managed-identity/token",
+        params={"api-version": "2019-08-01", "resource": resource, "client_id": seed.MANAGED_IDENTITY_CLIENT_ID},
+        headers={"X-IDENTITY-HEADER": seed.MANAGED_IDENTITY_HEADER},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def test_managed_identity_endpoint_needs_its_header(emu):
+    r = emu.http.get(
+        f"{emu.base}/_emulator/managed-identity/token",
+        params={"api-version": "2019-08-01", "resource": "api://AzureADTokenExchange"},
+        timeout=10,
+    )
+    assert r.status_code == 401
+
+
+def test_federated_credential_takes_the_managed_identity_token(emu):
+    trust = {
+        "issuer": f"{emu.base}/{CONTOSO}/v2.0",
+        "subject": seed.MANAGED_IDENTITY_OBJECT_ID,
+        "audiences": ["api://AzureADTokenExchange"],
+    }
+    emu.control("POST", "app/federated-credentials", json={"credentials": [trust]})
+    assert redeem(emu, managed_identity_token(emu))["error"] == "invalid_grant"  # the client got through
+    wrong_audience = redeem(emu, managed_identity_token(emu, "https://management.azure.com"))
+    assert (wrong_audience["status"], wrong_audience["error_codes"]) == (401, [700212])
+    emu.control("POST", "app/federated-credentials", json={"credentials": [{**trust, "subject": "other"}]})
+    assert redeem(emu, managed_identity_token(emu))["error_codes"] == [700213]
+    emu.control("POST", "app/federated-credentials", json={"credentials": []})
+    # No trust at all: the token is no certificate assertion either.
+    assert redeem(emu, managed_identity_token(emu))["error"] == "invalid_client"

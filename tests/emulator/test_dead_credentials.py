@@ -76,6 +76,7 @@ def test_expired_or_replaced_client_secret_is_invalid_client(emu):
         "groupMembershipClaims": "DirectoryRole",
         "secret_expired": False,
         "keyCredentials": [],
+        "federatedIdentityCredentials": [],
     }
 
 
