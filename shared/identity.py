@@ -118,6 +118,15 @@ class CredentialStatus:
     kind: str
     expires_at: dt.datetime | None
 
+    def expiring(self, now: dt.datetime | None = None) -> bool:
+        """True from EXPIRY_WARNING before the end date on (and after it)."""
+        now = now or dt.datetime.now(dt.UTC)
+        return self.expires_at is not None and self.expires_at - now <= EXPIRY_WARNING
+
+
+EXPIRY_WARNING = dt.timedelta(days=30)
+_warned: set[tuple[str, dt.datetime]] = set()
+
 
 def client_credential_status() -> CredentialStatus:
     """The kind of MS_CLIENT_CREDENTIAL and its expiry: MS_CLIENT_SECRET_EXPIRES_AT for a secret,
@@ -148,12 +157,29 @@ def client_credential() -> str | dict:
     {client_assertion: callable} returning the managed identity's token (federated)."""
     settings = get_settings()
     kind = _credential_kind()
+    _warn_if_expiring()
     if kind == "certificate":
         key_pem, cert_pem, _expires = _certificate(settings.require("client_certificate"))
         return {"private_key": key_pem, "public_certificate": cert_pem}
     if kind == "federated":
         return {"client_assertion": managed_identity_assertion(settings.require("federated_identity_client_id"))}
     return settings.require("client_secret")
+
+
+def _warn_if_expiring() -> None:
+    """One warning per process and end date, 30 days ahead: rotate (README "Client credential")."""
+    try:
+        status = client_credential_status()
+    except ConfigurationError:
+        return  # the credential itself names the bad setting
+    expires = status.expires_at
+    if expires is not None and status.expiring() and (status.kind, expires) not in _warned:
+        _warned.add((status.kind, expires))
+        log.warning(
+            "client credential (%s) expires at %s: rotate it",
+            status.kind,
+            expires.isoformat(),
+        )
 
 
 @functools.lru_cache(maxsize=2)

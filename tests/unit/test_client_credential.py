@@ -141,3 +141,18 @@ def test_managed_identity_assertion_asks_for_the_token_exchange_audience(monkeyp
     finally:
         identity.managed_identity_assertion.cache_clear()
     assert calls == [("init", "uami-id"), ("get_token", "api://AzureADTokenExchange/.default")]
+
+
+def test_expiry_is_warned_30_days_ahead_once(app_env, caplog):
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(days=20)).replace(microsecond=0)
+    app_env(MS_CLIENT_SECRET_EXPIRES_AT=soon.isoformat())
+    with caplog.at_level("WARNING", logger="outlook"):
+        identity.client_credential()
+        identity.client_credential()
+    warnings = [r.getMessage() for r in caplog.records if "expires at" in r.getMessage()]
+    assert warnings == [f"client credential (secret) expires at {soon.isoformat()}: rotate it"]
+    assert "unit-test-client-secret" not in caplog.text
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=45)
+    assert identity.CredentialStatus("secret", soon).expiring() is True
+    assert identity.CredentialStatus("secret", later).expiring() is False
+    assert identity.CredentialStatus("federated", None).expiring() is False
