@@ -20,7 +20,8 @@ t = time.perf_counter()
 import function_app
 n = len(function_app.app.get_functions())
 indexed = time.perf_counter() - t
-heavy = [m for m in ("msal", "azure.identity", "cryptography", "jwt", "requests", "azure.data.tables",
+heavy = [m for m in ("msal", "azure.identity", "cryptography", "jwt", "requests", "azure.data.tables", "opentelemetry",
+                     "azure.monitor.opentelemetry",
                      "azure.storage.queue") if m in sys.modules]
 t = time.perf_counter()
 import jwt, msal, requests, azure.data.tables, azure.storage.queue, cryptography.hazmat.primitives.ciphers.aead

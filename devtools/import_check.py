@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "shared.crypto",
             "shared.time_zones",
             "shared.client_state",
+            "shared.telemetry",
         ),
     ),
     ("domain", ("shared.domain",)),
@@ -43,7 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("mailbox and feed", ("shared.mailbox", "shared.feed", "shared.reactions")),
     ("use cases", ("shared.usecases",)),
     ("wiring", ("shared.wiring",)),
-    ("triggers", ("shared.http", "functions", "function_app")),
+    ("triggers", ("shared.triggers", "shared.http", "functions", "function_app")),
 ]
 # Top packages whose own __init__ is of the base layer (shared/__init__ selects the zone rules);
 # their modules still need a layer of their own.

@@ -9,6 +9,7 @@ import azure.functions as func
 from shared.http import handler, json_response
 from shared.lazy import lazy
 from shared.storage import queues
+from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def list_changes(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.WEBHOOKS, connection="AzureWebJobsStorage")
+@background()
 def deliver_herp_webhook(msg: func.QueueMessage) -> None:
     body = queues.payload_of(msg, "deliver_herp_webhook", "company_id", "seq")
     if body is None:
@@ -41,12 +43,14 @@ def deliver_herp_webhook(msg: func.QueueMessage) -> None:
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 30 3 * * *", run_on_startup=False)
+@background()
 def refresh_outlook_credentials(timer: func.TimerRequest) -> None:
     log.info("refresh_outlook_credentials queued %d accounts", link_health.fan_out())
     log.info("change feed purge removed %d rows older than 30 days", changes.purge())
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.CREDENTIALS, connection="AzureWebJobsStorage")
+@background()
 def refresh_outlook_credential(msg: func.QueueMessage) -> None:
     body = queues.payload_of(msg, "refresh_outlook_credential", "company_id", "tenant_id", "oid")
     if body is None:

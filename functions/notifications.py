@@ -9,6 +9,7 @@ import azure.functions as func
 from shared.http import handler
 from shared.lazy import lazy
 from shared.storage import queues
+from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def outlook_lifecycle_notifications(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.NOTIFICATIONS, connection="AzureWebJobsStorage")
+@background(feed_lag=True)
 def process_outlook_notifications(msg: func.QueueMessage) -> None:
     body = queues.payload_of(msg, "process_outlook_notifications", "company_id")
     if body is None:
@@ -55,11 +57,13 @@ def process_outlook_notifications(msg: func.QueueMessage) -> None:
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 0 * * * *", run_on_startup=False)
+@background()
 def renew_outlook_subscriptions(timer: func.TimerRequest) -> None:
     log.info("renew_outlook_subscriptions queued %d accounts", subscriptions.fan_out())
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.SUBSCRIPTIONS, connection="AzureWebJobsStorage")
+@background()
 def maintain_outlook_subscriptions(msg: func.QueueMessage) -> None:
     body = queues.payload_of(msg, "maintain_outlook_subscriptions", "company_id", "tenant_id", "oid")
     if body is None:

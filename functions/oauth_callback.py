@@ -8,6 +8,7 @@ import azure.functions as func
 
 from shared.http import handler, redirect
 from shared.lazy import lazy
+from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def oauth_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 30 3 * * *", run_on_startup=False)
+@background()
 def purge_expired_oauth_states(timer: func.TimerRequest) -> None:
     """Daily: states of flows never finished and link completions never confirmed (used ones
     are deleted at once)."""

@@ -9,6 +9,7 @@ import azure.functions as func
 from shared.http import accepted, handler, json_body, json_response
 from shared.lazy import lazy
 from shared.storage import queues
+from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ log = logging.getLogger("outlook.rooms")
 
 
 @bp.timer_trigger(arg_name="timer", schedule="%ROOM_REFRESH_SCHEDULE%", run_on_startup=False)
+@background()
 def refresh_room_caches(timer: func.TimerRequest) -> None:
     if timer.past_due:
         log.info("refresh_room_caches is running late (past_due)")
@@ -33,6 +35,7 @@ def refresh_room_caches(timer: func.TimerRequest) -> None:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.ROOM_SYNC, connection="AzureWebJobsStorage")
+@background()
 def sync_tenant_rooms(msg: func.QueueMessage) -> None:
     body = queues.payload_of(msg, "sync_tenant_rooms", "company_id", "tenant_id")
     if body is None:

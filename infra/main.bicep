@@ -11,13 +11,13 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region of every resource; it must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
+@description('Region of every resource (default Japan East); another: `azd env set AZURE_LOCATION <region>` before `azd up`. It must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
 @metadata({
   azd: {
     type: 'location'
   }
 })
-param location string
+param location string = 'japaneast'
 
 @description('Object id of the deploying developer (azd passes AZURE_PRINCIPAL_ID); empty: no developer roles.')
 param principalId string = ''
@@ -80,6 +80,18 @@ param herpJwtJwksUrl string = ''
 param roomRefreshSchedule string = '0 0 */6 * * *'
 @description('MS_NOTIFICATION_URL: public URL of POST /api/outlook/notifications given to Graph; empty: https://<function app>.azurewebsites.net/api/outlook/notifications.')
 param msNotificationUrl string = ''
+@description('MS_CLIENT_CREDENTIAL: federated (default: the Function App\'s managed identity, no secret), certificate (Key Vault certificate ms-client-certificate) or secret (Key Vault secret ms-client-secret).')
+@allowed([
+  ''
+  'federated'
+  'certificate'
+  'secret'
+])
+param msClientCredential string = 'federated'
+@description('MS_CLIENT_SECRET_EXPIRES_AT: end date of the client secret (app-registration.sh sets it); shown in health, warned 30 days ahead.')
+param msClientSecretExpiresAt string = ''
+@description('Mailed when an alert fires (infra/modules/alerts.bicep); empty: alerts show in the portal only.')
+param alertEmail string = ''
 @description('HERP_WEBHOOK_URL: where changes from Outlook are POSTed to HERP (its secret: Key Vault secret herp-webhook-secret); empty: the feed only.')
 param herpWebhookUrl string = ''
 
@@ -221,6 +233,19 @@ module functionApp 'modules/functionapp.bicep' = {
     roomRefreshSchedule: empty(roomRefreshSchedule) ? '0 0 */6 * * *' : roomRefreshSchedule
     msNotificationUrl: msNotificationUrl
     herpWebhookUrl: herpWebhookUrl
+    msClientCredential: empty(msClientCredential) ? 'federated' : msClientCredential
+    msClientSecretExpiresAt: msClientSecretExpiresAt
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
   }
 }
 
@@ -239,5 +264,8 @@ output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_FUNCTION_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+// app-registration.sh makes this identity a federated credential of the app registration.
+output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output MS_CLIENT_CREDENTIAL string = empty(msClientCredential) ? 'federated' : msClientCredential
 output MS_REDIRECT_URI string = functionApp.outputs.redirectUri
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

@@ -20,6 +20,7 @@ from shared.errors import (
     StorageUnavailable,
     status_of,
 )
+from shared.triggers import traced_http
 
 log = logging.getLogger("outlook")
 
@@ -135,4 +136,4 @@ def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[fu
             )
             return error_response("internal_error", "An unexpected error occurred; retry later.", 500)
 
-    return wrapper
+    return traced_http(wrapper)

@@ -8,11 +8,20 @@ is shared. msal is imported on first use, never at indexing.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from shared.errors import ConfigurationError
 from shared.outbound import session
 from shared.settings import get_settings
+
+log = logging.getLogger("outlook")
 
 # Delegated Microsoft Graph permissions, each for the calls that need it (README "What an admin
 # grants"): User.Read for /me and /organization, Calendars.ReadWrite for calendars, events and
@@ -97,6 +106,143 @@ def authority(tenant: str) -> str:
     return f"{get_settings().authority_host}/{tenant}"
 
 
+# --- the app's own credential (MS_CLIENT_CREDENTIAL) --------------------------------------------
+CREDENTIAL_KINDS = ("secret", "certificate", "federated")
+# The audience of a managed identity token that Entra accepts as a federated client assertion
+# (learn.microsoft.com: workload-identity-federation-config-app-trust-managed-identity).
+TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default"
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """What the health route shows of the app's credential: its kind and, for a secret or a
+    certificate, when it expires (None: unknown, or a federated credential that never does)."""
+
+    kind: str
+    expires_at: dt.datetime | None
+
+    def expiring(self, now: dt.datetime | None = None) -> bool:
+        """True from EXPIRY_WARNING before the end date on (and after it)."""
+        now = now or dt.datetime.now(dt.UTC)
+        return self.expires_at is not None and self.expires_at - now <= EXPIRY_WARNING
+
+
+EXPIRY_WARNING = dt.timedelta(days=30)
+_warned: set[tuple[str, dt.datetime]] = set()
+
+
+def client_credential_status() -> CredentialStatus:
+    """The kind of MS_CLIENT_CREDENTIAL and its expiry: MS_CLIENT_SECRET_EXPIRES_AT for a secret,
+    the certificate's notAfter for a certificate. Raises ConfigurationError as `_app` would."""
+    settings = get_settings()
+    kind = _credential_kind()
+    if kind == "certificate":
+        return CredentialStatus(kind, _certificate(settings.require("client_certificate"))[2])
+    if kind == "secret" and settings.client_secret_expires_at:
+        try:
+            expires = dt.datetime.fromisoformat(settings.client_secret_expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigurationError("setting MS_CLIENT_SECRET_EXPIRES_AT is not an ISO 8601 date") from None
+        return CredentialStatus(kind, expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC))
+    return CredentialStatus(kind, None)
+
+
+def _credential_kind() -> str:
+    kind = get_settings().client_credential
+    if kind not in CREDENTIAL_KINDS:
+        raise ConfigurationError(f"setting MS_CLIENT_CREDENTIAL is not one of {', '.join(CREDENTIAL_KINDS)}")
+    return kind
+
+
+def client_credential() -> str | dict:
+    """MSAL's `client_credential` for MS_CLIENT_CREDENTIAL: the secret; {private_key,
+    public_certificate} (MSAL 1.35+ then signs PS256 with the `x5t#S256` thumbprint); or
+    {client_assertion: callable} returning the managed identity's token (federated)."""
+    settings = get_settings()
+    kind = _credential_kind()
+    _warn_if_expiring()
+    if kind == "certificate":
+        key_pem, cert_pem, _expires = _certificate(settings.require("client_certificate"))
+        return {"private_key": key_pem, "public_certificate": cert_pem}
+    if kind == "federated":
+        return {"client_assertion": managed_identity_assertion(settings.require("federated_identity_client_id"))}
+    return settings.require("client_secret")
+
+
+def _warn_if_expiring() -> None:
+    """One warning per process and end date, 30 days ahead: rotate (README "Client credential")."""
+    try:
+        status = client_credential_status()
+    except ConfigurationError:
+        return  # the credential itself names the bad setting
+    expires = status.expires_at
+    if expires is not None and status.expiring() and (status.kind, expires) not in _warned:
+        _warned.add((status.kind, expires))
+        log.warning(
+            "client credential (%s) expires at %s: rotate it",
+            status.kind,
+            expires.isoformat(),
+        )
+
+
+@functools.lru_cache(maxsize=2)
+def _certificate(raw: str) -> tuple[str, str, dt.datetime]:
+    """(private key PEM, certificate PEM, notAfter) of MS_CLIENT_CERTIFICATE: PEM text holding an
+    unencrypted private key and its certificate, or the base64 PKCS#12 a Key Vault reference to a
+    certificate of content type application/x-pkcs12 resolves to. The value is never logged."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    bad = ConfigurationError("setting MS_CLIENT_CERTIFICATE does not hold an RSA private key and its certificate")
+    try:
+        if "-----BEGIN" in raw:
+            text = raw.replace("\\n", "\n").encode("ascii")
+            key: object = serialization.load_pem_private_key(_pem_block(text, b"PRIVATE KEY"), password=None)
+            cert: x509.Certificate | None = x509.load_pem_x509_certificate(_pem_block(text, b"CERTIFICATE"))
+        else:
+            key, cert, _extra = pkcs12.load_key_and_certificates(base64.b64decode(raw, validate=True), None)
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise bad from None
+    # Entra takes RS256/PS256 assertions only (certificate-credentials): an RSA key.
+    if not isinstance(key, rsa.RSAPrivateKey) or cert is None:
+        raise bad
+    pub = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.PEM, pub) != cert.public_key().public_bytes(
+        serialization.Encoding.PEM, pub
+    ):
+        raise ConfigurationError("setting MS_CLIENT_CERTIFICATE holds a private key that is not its certificate's")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), cert.not_valid_after_utc
+
+
+def _pem_block(text: bytes, label: bytes) -> bytes:
+    """The first PEM block whose label ends with `label` (PRIVATE KEY: PKCS#8, RSA or EC)."""
+    for block in text.split(b"-----BEGIN ")[1:]:
+        head = block.split(b"-----", 1)[0]
+        if head.endswith(label):
+            return b"-----BEGIN " + block.split(b"-----END", 1)[0] + b"-----END " + head + b"-----\n"
+    raise ValueError(label.decode())
+
+
+@functools.lru_cache(maxsize=2)
+def managed_identity_assertion(identity_client_id: str) -> Callable[[], str]:
+    """A callable returning the user-assigned managed identity's token for
+    api://AzureADTokenExchange: the client assertion of a federated identity credential.
+    azure-identity caches the token and renews it before it expires; it is imported on first use."""
+    from azure.identity import ManagedIdentityCredential
+
+    credential = ManagedIdentityCredential(client_id=identity_client_id)
+
+    def assertion() -> str:
+        return credential.get_token(TOKEN_EXCHANGE_SCOPE).token
+
+    return assertion
+
+
 def _app(tenant: str, cache=None):
     import msal
 
@@ -104,7 +250,7 @@ def _app(tenant: str, cache=None):
     host = settings.authority_host.split("://", 1)[-1].split("/", 1)[0].lower()
     return msal.ConfidentialClientApplication(
         settings.require("client_id"),
-        client_credential=settings.require("client_secret"),
+        client_credential=client_credential(),
         authority=authority(tenant),
         token_cache=cache,
         http_client=session(),
@@ -140,7 +286,7 @@ def start_sign_in(tenant: str, state: str) -> dict:
 
 def finish_sign_in(tenant: str, flow: dict, callback_params: dict) -> SignIn:
     """Redeem the code. MSAL checks `state` and `nonce`; the id token comes straight from the
-    token endpoint over TLS with our client secret, so its claims are trusted."""
+    token endpoint over TLS with our client credential, so its claims are trusted."""
     import msal
 
     cache = msal.SerializableTokenCache()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from shared import telemetry
+
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
 
@@ -29,7 +31,11 @@ def session():
                         kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
                         if kwargs["timeout"] is None:
                             kwargs["timeout"] = (CONNECT_TIMEOUT, READ_TIMEOUT)
-                        return super().request(method, url, **kwargs)
+                        # A dependency in telemetry (a no-op when telemetry is off).
+                        with telemetry.dependency(method, url) as record:
+                            response = super().request(method, url, **kwargs)
+                            record(_dependency_attributes(kwargs.get("headers"), response))
+                            return response
 
                 s = TimeoutSession()
                 adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32)
@@ -42,3 +48,12 @@ def session():
                 logging.getLogger("urllib3").setLevel(logging.WARNING)
                 _session = s
     return _session
+
+
+def _dependency_attributes(headers, response) -> dict:
+    """Status and Graph's correlation ids (client-request-id sent, request-id answered)."""
+    return {
+        "http.response.status_code": response.status_code,
+        "graph.client_request_id": (headers or {}).get("client-request-id"),
+        "graph.request_id": response.headers.get("request-id"),
+    }

@@ -33,6 +33,10 @@ _ENV_NAMES = {
     "storage_account_name": "STORAGE_ACCOUNT_NAME",
     "client_id": "MS_CLIENT_ID",
     "client_secret": "MS_CLIENT_SECRET",
+    "client_credential": "MS_CLIENT_CREDENTIAL",
+    "client_certificate": "MS_CLIENT_CERTIFICATE",
+    "client_secret_expires_at": "MS_CLIENT_SECRET_EXPIRES_AT",
+    "federated_identity_client_id": "MS_FEDERATED_IDENTITY_CLIENT_ID",
     "redirect_uri": "MS_REDIRECT_URI",
     "herp_app_url": "HERP_APP_URL",
     "jwt_issuer": "HERP_JWT_ISSUER",
@@ -66,6 +70,12 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     functions_environment: str | None = None  # AZURE_FUNCTIONS_ENVIRONMENT
+    # MS_CLIENT_CREDENTIAL: how the app proves itself to Entra (shared/identity.py `client_credential`)
+    client_credential: str = "secret"
+    client_certificate: str | None = field(default=None, repr=False)  # PEM: private key + certificate
+    client_secret_expires_at: str | None = None
+    federated_identity_client_id: str | None = None
+    appinsights_connection_string: str | None = field(default=None, repr=False)
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -168,4 +178,9 @@ def get_settings() -> Settings:
         webhook_url=_env("HERP_WEBHOOK_URL"),
         webhook_secret=_env("HERP_WEBHOOK_SECRET"),
         functions_environment=_env("AZURE_FUNCTIONS_ENVIRONMENT"),
+        client_credential=(_env("MS_CLIENT_CREDENTIAL") or "secret").lower(),
+        client_certificate=_env("MS_CLIENT_CERTIFICATE"),
+        client_secret_expires_at=_env("MS_CLIENT_SECRET_EXPIRES_AT"),
+        federated_identity_client_id=_env("MS_FEDERATED_IDENTITY_CLIENT_ID"),
+        appinsights_connection_string=_env("APPLICATIONINSIGHTS_CONNECTION_STRING"),
     )

@@ -26,6 +26,7 @@ from . import (
     graph_schedule,
     graph_subscriptions,
     identity,
+    managed_identity,
     oauth,
     outlook_view,
     tokens,
@@ -81,6 +82,10 @@ def build_routes() -> tuple[Map, dict[str, tuple[str, Callable]], frozenset[str]
         (CONTROL, "/_emulator/tenants/<tid>/app-enabled", any_, control.tenant_app_enabled),
         (CONTROL, "/_emulator/app/manifest", post, control.app_manifest),
         (CONTROL, "/_emulator/app/secret", post, control.app_secret),
+        (CONTROL, "/_emulator/app/certificates", post, control.app_certificates),
+        (CONTROL, "/_emulator/app/federated-credentials", post, control.app_federated_credentials),
+        # Azure App Service / Functions managed identity endpoint (IDENTITY_ENDPOINT)
+        (CONTROL, "/_emulator/managed-identity/token", get, managed_identity.token),
         # Microsoft identity platform v2.0
         (IDENTITY, "/<tenant>/oauth2/v2.0/authorize", any_, identity.authorize),
         (IDENTITY, "/<tenant>/oauth2/v2.0/token", any_, tokens.token),

@@ -10,7 +10,7 @@ import uuid
 
 from werkzeug.wrappers import Response
 
-from . import seed, timezones, tokens
+from . import client_assertions, seed, timezones, tokens
 from .records import (
     HIERARCHY_KINDS,
     HIERARCHY_PROPS,
@@ -61,7 +61,12 @@ def _user_view(u: User) -> dict:
 
 
 def _app_view(state) -> dict:
-    return {"groupMembershipClaims": state.app.group_membership_claims, "secret_expired": state.app.secret_expired}
+    return {
+        "groupMembershipClaims": state.app.group_membership_claims,
+        "secret_expired": state.app.secret_expired,
+        "keyCredentials": [c.view() for c in state.app.certificates],
+        "federatedIdentityCredentials": list(state.app.federated_credentials),
+    }
 
 
 def health(state, request):
@@ -355,4 +360,48 @@ def app_secret(state, request):
             state.app.secret_expired = expired
         if value is not None:
             state.app.secret = value
+        return reply(_app_view(state))
+
+
+def app_certificates(state, request):
+    """POST {"certificate": PEM} uploads a certificate to the app registration (its public part,
+    as the portal's "Certificates & secrets" does); {"certificates": []} replaces them all."""
+    body = read_body(request)
+    if "certificates" in body:
+        pems = body["certificates"]
+        if not (isinstance(pems, list) and all(isinstance(p, str) for p in pems)):
+            raise BadRequest("certificates must be a list of PEM strings")
+        replace = True
+    else:
+        pems, replace = [body.get("certificate")], False
+        if not isinstance(pems[0], str):
+            raise BadRequest("certificate must be a PEM string")
+    try:
+        certs = [client_assertions.Certificate(p) for p in pems]
+    except ValueError:
+        raise BadRequest("not a PEM certificate") from None
+    with state.lock:
+        state.app.certificates = certs if replace else [*state.app.certificates, *certs]
+        return reply(_app_view(state))
+
+
+def app_federated_credentials(state, request):
+    """POST {"issuer", "subject", "audiences"} adds a federated identity credential to the app
+    registration (az ad app federated-credential create); {"credentials": []} replaces them all."""
+    body = read_body(request)
+    items = body["credentials"] if "credentials" in body else [body]
+    if not isinstance(items, list):
+        raise BadRequest("credentials must be a list")
+    creds = []
+    for item in items:
+        if not (
+            isinstance(item, dict)
+            and all(isinstance(item.get(k), str) and item[k] for k in ("issuer", "subject"))
+            and isinstance(item.get("audiences"), list)
+            and all(isinstance(a, str) for a in item["audiences"])
+        ):
+            raise BadRequest("a credential is {issuer, subject, audiences: [...]}")
+        creds.append({"issuer": item["issuer"], "subject": item["subject"], "audiences": list(item["audiences"])})
+    with state.lock:
+        state.app.federated_credentials = creds if "credentials" in body else [*state.app.federated_credentials, *creds]
         return reply(_app_view(state))

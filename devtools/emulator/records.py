@@ -119,6 +119,10 @@ class AppRegistration:
     group_membership_claims: str
     secret: str
     secret_expired: bool = False
+    # keyCredentials: certificates uploaded to the app (client_assertions.Certificate)
+    certificates: list = field(default_factory=list)
+    # federatedIdentityCredentials: [{"issuer", "subject", "audiences"}]
+    federated_credentials: list = field(default_factory=list)
 
 
 # --- identity platform -------------------------------------------------------------------------

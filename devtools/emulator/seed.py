@@ -266,3 +266,11 @@ def seed_places() -> dict:
         CONTOSO_TENANT_ID: build_places(CONTOSO_DOMAIN, CONTOSO_ROOM_LISTS),
         FABRIKAM_TENANT_ID: build_places(FABRIKAM_DOMAIN, FABRIKAM_ROOM_LISTS),
     }
+
+
+# The Function App's user-assigned managed identity (Azure's App Service managed identity endpoint,
+# emulated at /_emulator/managed-identity/token: IDENTITY_ENDPOINT + IDENTITY_HEADER). Its tokens
+# are issued by the home tenant of the app registration (Contoso here).
+MANAGED_IDENTITY_CLIENT_ID = "5d1c7e2a-8f3b-4a6e-9c0d-1b2e3f4a5b6c"
+MANAGED_IDENTITY_OBJECT_ID = "7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9"
+MANAGED_IDENTITY_HEADER = "emulator-identity-header"

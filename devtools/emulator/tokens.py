@@ -15,7 +15,7 @@ import secrets
 import time
 from urllib.parse import unquote_plus
 
-from . import identity, oauth, scopes, seed
+from . import client_assertions, identity, oauth, scopes, seed
 from .jwt_keys import b64url
 from .oauth import OAuthError
 from .records import RefreshToken
@@ -60,7 +60,8 @@ def _missing(name):
 
 def _authenticate_client(state, request, form, tenant):
     """client_secret in the body (client_secret_post) or HTTP Basic (client_secret_basic; both
-    parts form-urlencoded first, RFC 6749 2.3.1)."""
+    parts form-urlencoded first, RFC 6749 2.3.1), or a certificate's signed JWT in
+    client_assertion (client_assertions.py)."""
     basic_id = basic_secret = None
     auth = request.authorization
     if auth is not None and auth.type == "basic":
@@ -72,6 +73,24 @@ def _authenticate_client(state, request, form, tenant):
     if client_id.lower() != seed.CLIENT_ID:
         raise OAuthError("unauthorized_client", 700016, oauth.app_not_found_message(client_id, tenant))
     secrets_given = [s for s in (form.get("client_secret"), basic_secret) if s]
+    if form.get("client_assertion") and not secrets_given:
+        if form.get("client_assertion_type") != client_assertions.JWT_BEARER:
+            raise OAuthError(
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_assertion_type'.",
+            )
+        with state.lock:
+            certificates = list(state.app.certificates)
+            federated = list(state.app.federated_credentials)
+        if client_assertions.federated_issuer(form["client_assertion"], federated):
+            # Tokens of our own tenants (a managed identity's) are signed with the emulator's key.
+            keys = {f"{state.base_url}/{tid}/v2.0": state.key.public_key for tid in state.tenants}
+            client_assertions.verify_federated(form["client_assertion"], federated, keys)
+            return seed.CLIENT_ID
+        endpoints = {f"{state.base_url}/{t}/oauth2/v2.0/token" for t in (tenant, tenant.lower())}
+        client_assertions.verify(form["client_assertion"], certificates, endpoints)
+        return seed.CLIENT_ID
     if not secrets_given:
         raise OAuthError(
             "invalid_client",

@@ -45,6 +45,16 @@ param herpJwtJwksUrl string
 param roomRefreshSchedule string
 param msNotificationUrl string = ''
 param herpWebhookUrl string = ''
+@description('MS_CLIENT_CREDENTIAL: federated (the identity below is a federated credential of the app registration), certificate or secret.')
+@allowed([
+  'federated'
+  'certificate'
+  'secret'
+])
+param msClientCredential string = 'federated'
+param msClientSecretExpiresAt string = ''
+@description('Key Vault certificate (its secret: PEM key + certificate) behind MS_CLIENT_CERTIFICATE.')
+param clientCertificateName string = 'ms-client-certificate'
 
 @description('Key Vault secret names behind MS_CLIENT_SECRET and TOKEN_ENCRYPTION_KEYS.')
 param clientSecretName string = 'ms-client-secret'
@@ -72,6 +82,11 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   MS_CLIENT_ID: msClientId
   MS_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientSecretName}/)'
+  // How the app proves itself to Entra (README "Credentials"): only the kind chosen is read.
+  MS_CLIENT_CREDENTIAL: msClientCredential
+  MS_FEDERATED_IDENTITY_CLIENT_ID: identityClientId
+  MS_CLIENT_CERTIFICATE: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientCertificateName}/)'
+  MS_CLIENT_SECRET_EXPIRES_AT: msClientSecretExpiresAt
   MS_AUTHORITY_HOST: msAuthorityHost
   MS_GRAPH_ENDPOINT: msGraphEndpoint
   MS_REDIRECT_URI: redirectUri
@@ -108,7 +123,6 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   //checkov:skip=CKV_AZURE_222:Public API by design: browsers of HERP Hire users call it, and the OAuth callback is a browser redirect from Microsoft.
   //checkov:skip=CKV_AZURE_17:Browsers cannot present client certificates; callers authenticate with a HERP-issued JWT checked on every request.
   //checkov:skip=CKV_AZURE_212:Flex Consumption scales instances itself (scale to zero, per-function scaling); there is no fixed instance count to raise.
-  //checkov:skip=CKV_AZURE_213:App Service health check evicts instances of a fixed-size plan; Flex Consumption manages its instances, and the contract defines no health route.
   name: name
   location: location
   tags: union(tags, {
@@ -132,6 +146,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
+      // The platform pings GET /api/health (CONTRACT 8: 200 while storage answers) and replaces
+      // an instance that keeps failing it.
+      healthCheckPath: '/api/health'
       cors: {
         allowedOrigins: empty(herpOrigin) ? [] : [
           herpOrigin

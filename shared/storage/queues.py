@@ -52,3 +52,16 @@ def payload_of(msg, trigger: str, *required: str) -> dict | None:
         logging.getLogger("outlook").error("%s dropped a malformed message %s", trigger, msg.id)
         return None
     return payload
+
+
+# Every queue an operator watches: the triggers' queues, the poison queues the Functions host
+# moves a message to after its last retry (`<queue>-poison`), and the webhook dead letters.
+TRIGGER_QUEUES = (ROOM_SYNC, NOTIFICATIONS, SUBSCRIPTIONS, CREDENTIALS, WEBHOOKS)
+WATCHED_QUEUES = (*TRIGGER_QUEUES, *(f"{q}-poison" for q in TRIGGER_QUEUES), WEBHOOKS_DEAD)
+
+
+def depths() -> dict[str, int]:
+    """Approximate message count of each watched queue (the telemetry gauge `outlook.queue.depth`)."""
+    from shared.storage import connection
+
+    return {name: connection.queue(name).get_queue_properties().approximate_message_count for name in WATCHED_QUEUES}

@@ -72,7 +72,12 @@ def test_expired_or_replaced_client_secret_is_invalid_client(emu):
     result = refresh(app)  # the app still holds the old value
     assert result["error"] == "invalid_client" and result["error_codes"] == [7000215], result
     emu.control("POST", "reset")
-    assert emu.control("GET", "state")["app"] == {"groupMembershipClaims": "DirectoryRole", "secret_expired": False}
+    assert emu.control("GET", "state")["app"] == {
+        "groupMembershipClaims": "DirectoryRole",
+        "secret_expired": False,
+        "keyCredentials": [],
+        "federatedIdentityCredentials": [],
+    }
 
 
 def test_id_token_wids_follow_the_manifest(emu):

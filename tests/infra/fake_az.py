@@ -3,7 +3,9 @@
 Logs every call (argv, and the content of every file passed as `@path` or `--file path`) as JSON
 lines to $FAKE_AZ_LOG and answers like az would for the calls infra/app-registration.sh makes.
 State comes from the environment: FAKE_AZ_SECRETS (comma-separated secret names in the vault),
-FAKE_AZ_APPS (app ids `az ad app list` finds), FAKE_AZ_REDIRECTS (redirect URIs of that app).
+FAKE_AZ_APPS (app ids `az ad app list` finds), FAKE_AZ_REDIRECTS (redirect URIs of that app),
+FAKE_AZ_FEDERATED (federated credential names of the app), FAKE_AZ_CERTIFICATES (certificate names
+in the vault).
 """
 
 import json
@@ -12,6 +14,7 @@ import sys
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "s3cr3t~fake-client-secret-value"
+SECRET_END = "2027-12-06T10:00:00+00:00"
 GRAPH_SCOPES = {  # value -> id, as the Graph service principal lists them (plus one we do not ask for)
     "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
     "Calendars.ReadWrite": "1ec239c2-d7c9-4623-a91a-a9775856bb36",
@@ -68,7 +71,19 @@ def main(argv):
     if command[:3] == ("ad", "app", "update"):
         return 0
     if command[:4] == ("ad", "app", "credential", "reset"):
-        print(CLIENT_SECRET)
+        if "--create-cert" not in argv:
+            print(CLIENT_SECRET)
+        return 0
+    if command[:4] == ("ad", "app", "credential", "list"):
+        print(SECRET_END)
+        return 0
+    if command[:4] == ("ad", "app", "federated-credential", "list"):
+        print("\n".join(_lines("FAKE_AZ_FEDERATED")))
+        return 0
+    if command[:3] == ("ad", "app", "federated-credential") and command[3:4] in (("create",), ("update",)):
+        return 0
+    if command[:3] == ("keyvault", "certificate", "list"):
+        print("\n".join(_lines("FAKE_AZ_CERTIFICATES")))
         return 0
     if command[:4] == ("functionapp", "config", "appsettings", "set"):
         return 0

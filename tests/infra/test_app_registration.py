@@ -13,7 +13,7 @@ import pytest
 
 from shared import identity
 from tests.infra.conftest import HERE, INFRA
-from tests.infra.fake_az import APP_ID, CLIENT_SECRET, GRAPH_SCOPES
+from tests.infra.fake_az import APP_ID, CLIENT_SECRET, GRAPH_SCOPES, SECRET_END
 
 SCRIPT = INFRA / "app-registration.sh"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -21,6 +21,8 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 REQUESTED_SCOPES = identity.SCOPES + identity.OIDC_SCOPES
 REDIRECT_URI = "https://func-api-abc.azurewebsites.net/api/outlook/callback"
 LOCAL_REDIRECT_URI = "http://localhost:7071/api/outlook/callback"
+TENANT_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+IDENTITY_OBJECT_ID = "99999999-8888-7777-6666-555555555555"
 
 
 @pytest.fixture
@@ -43,6 +45,8 @@ def run(tmp_path):
             "AZURE_FUNCTION_APP_NAME": "func-api-abc",
             "AZURE_RESOURCE_GROUP": "rg-dev",
             "AZURE_ENV_NAME": "dev",
+            "AZURE_TENANT_ID": TENANT_ID,
+            "AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID": IDENTITY_OBJECT_ID,
         }
         env.update({k: v for k, v in env_values.items() if v is not None})
         for name in [k for k, v in env_values.items() if v is None]:
@@ -81,7 +85,7 @@ def test_script_is_strict_bash():
 
 
 def test_first_run_registers_the_app_and_fills_key_vault(run):
-    out, calls = run()
+    out, calls = run(MS_CLIENT_CREDENTIAL="secret")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == APP_ID
     assert f"azd env set MS_CLIENT_ID {APP_ID}" in out.stderr
@@ -112,7 +116,12 @@ def test_first_run_registers_the_app_and_fills_key_vault(run):
     assert CLIENT_SECRET not in out.stdout + out.stderr
 
     (settings,) = find(calls, "functionapp", "config", "appsettings", "set")
-    assert option(settings, "--settings") == f"MS_CLIENT_ID={APP_ID}"
+    values = settings["argv"][settings["argv"].index("--settings") + 1 : settings["argv"].index("--output")]
+    assert values == [
+        f"MS_CLIENT_ID={APP_ID}",
+        "MS_CLIENT_CREDENTIAL=secret",
+        f"MS_CLIENT_SECRET_EXPIRES_AT={SECRET_END}",
+    ]
     assert option(settings, "--name") == "func-api-abc" and option(settings, "--resource-group") == "rg-dev"
     # Key Vault is checked before any credential is created (a secret that cannot be stored is never made).
     assert calls.index(find(calls, "keyvault", "secret", "list")[0]) < calls.index(reset)
@@ -121,6 +130,7 @@ def test_first_run_registers_the_app_and_fills_key_vault(run):
 def test_second_run_changes_no_secret_and_keeps_redirect_uris(run):
     out, calls = run(
         MS_CLIENT_ID=APP_ID,
+        MS_CLIENT_CREDENTIAL="secret",
         FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys",
         FAKE_AZ_REDIRECTS=LOCAL_REDIRECT_URI,
     )
@@ -135,7 +145,12 @@ def test_second_run_changes_no_secret_and_keeps_redirect_uris(run):
 
 
 def test_rotate_secret_replaces_only_the_client_secret(run):
-    out, calls = run("--rotate-secret", MS_CLIENT_ID=APP_ID, FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys")
+    out, calls = run(
+        "--rotate-secret",
+        MS_CLIENT_ID=APP_ID,
+        MS_CLIENT_CREDENTIAL="secret",
+        FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys",
+    )
     assert out.returncode == 0, out.stderr
     assert len(find(calls, "ad", "app", "credential", "reset")) == 1
     assert stored_secrets(calls) == {"ms-client-secret": CLIENT_SECRET}
@@ -144,7 +159,7 @@ def test_rotate_secret_replaces_only_the_client_secret(run):
 def test_existing_app_found_by_display_name(run):
     out, calls = run(FAKE_AZ_APPS=APP_ID, FAKE_AZ_SECRETS="ms-client-secret,token-encryption-keys")
     assert out.returncode == 0, out.stderr
-    assert not find(calls, "ad", "app", "create")
+    assert not [c for c in calls if c["argv"][:3] == ["ad", "app", "create"]]
     assert find(calls, "ad", "app", "update", "--id", APP_ID)
 
 
@@ -161,3 +176,59 @@ def test_missing_provision_outputs_stop_before_any_change(run, missing):
     assert out.returncode != 0
     assert missing in out.stderr
     assert not [c for c in calls if c["argv"][:2] == ["ad", "app"] or c["argv"][:3] == ["keyvault", "secret", "set"]]
+
+
+def test_default_credential_is_the_function_apps_managed_identity(run):
+    out, calls = run(MS_CLIENT_ID=APP_ID, FAKE_AZ_SECRETS="token-encryption-keys")
+    assert out.returncode == 0, out.stderr
+    (create,) = find(calls, "ad", "app", "federated-credential", "create")
+    assert option(create, "--id") == APP_ID
+    body = json.loads(create["files"][option(create, "--parameters")[1:]])
+    assert body["issuer"] == f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"
+    assert body["subject"] == IDENTITY_OBJECT_ID
+    assert body["audiences"] == ["api://AzureADTokenExchange"]
+    # No secret is made, nothing but the encryption keys goes to Key Vault.
+    assert not find(calls, "ad", "app", "credential", "reset")
+    assert stored_secrets(calls) == {}
+    (settings,) = find(calls, "functionapp", "config", "appsettings", "set")
+    assert "MS_CLIENT_CREDENTIAL=federated" in settings["argv"]
+
+
+def test_federated_credential_run_again_updates_it(run):
+    out, calls = run(MS_CLIENT_ID=APP_ID, FAKE_AZ_FEDERATED="function-app-identity")
+    assert out.returncode == 0, out.stderr
+    assert not find(calls, "federated-credential", "create")
+    (update,) = find(calls, "federated-credential", "update")
+    assert option(update, "--federated-credential-id") == "function-app-identity"
+
+
+def test_federated_needs_the_identity(run):
+    out, calls = run(AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID=None)
+    assert out.returncode != 0 and "AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID" in out.stderr
+    assert not find(calls, "ad", "app", "create")
+
+
+def test_certificate_is_created_in_key_vault_once(run):
+    out, calls = run(MS_CLIENT_ID=APP_ID, MS_CLIENT_CREDENTIAL="certificate")
+    assert out.returncode == 0, out.stderr
+    (reset,) = find(calls, "ad", "app", "credential", "reset")
+    assert "--create-cert" in reset["argv"] and "--append" in reset["argv"]
+    assert option(reset, "--keyvault") == "kv-abc" and option(reset, "--cert") == "ms-client-certificate"
+    assert "ms-client-secret" not in stored_secrets(calls)
+    out, calls = run(
+        MS_CLIENT_ID=APP_ID, MS_CLIENT_CREDENTIAL="certificate", FAKE_AZ_CERTIFICATES="ms-client-certificate"
+    )
+    assert out.returncode == 0 and not find(calls, "ad", "app", "credential", "reset")
+    out, calls = run(
+        "--rotate-certificate",
+        MS_CLIENT_ID=APP_ID,
+        MS_CLIENT_CREDENTIAL="certificate",
+        FAKE_AZ_CERTIFICATES="ms-client-certificate",
+    )
+    assert out.returncode == 0 and len(find(calls, "ad", "app", "credential", "reset")) == 1
+
+
+def test_unknown_credential_kind_stops_the_script(run):
+    out, calls = run(MS_CLIENT_CREDENTIAL="password")
+    assert out.returncode != 0 and "MS_CLIENT_CREDENTIAL" in out.stderr
+    assert not find(calls, "ad", "app")

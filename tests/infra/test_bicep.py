@@ -27,7 +27,7 @@ from shared.storage import (
 )
 from tests.infra.conftest import INFRA, ROOT, tree
 
-MODULES = ["functionapp", "identity", "keyvault", "monitoring", "rbac", "storage"]
+MODULES = ["alerts", "functionapp", "identity", "keyvault", "monitoring", "rbac", "storage"]
 
 ROLE_IDS = {
     "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
@@ -344,7 +344,7 @@ def test_parameters_file_maps_azd_environment(parsed):
     assert set(parameters) <= set(main["parameters"])
     values = {name: p["value"] for name, p in parameters.items()}
     assert values["environmentName"] == "${AZURE_ENV_NAME}"
-    assert values["location"] == "${AZURE_LOCATION}"
+    assert values["location"] == "${AZURE_LOCATION=japaneast}"  # Japan East unless AZURE_LOCATION says otherwise
     assert values["principalId"] == "${AZURE_PRINCIPAL_ID}"
     # Every setting parameter can be set with `azd env set`.
     setting_params = {
@@ -367,3 +367,50 @@ def test_azure_yaml(parsed):
     assert azure_yaml, "azure.yaml is missing"
     assert azure_yaml["services"]["api"] == {"project": ".", "language": "python", "host": "function"}
     assert azure_yaml.get("infra", {}).get("path", "infra") == "infra"
+
+
+def test_region_defaults_to_japan_east(parsed):
+    main = tree(parsed, "infra/main.bicep")
+    assert main["parameters"]["location"]["default"] == "japaneast"
+
+
+def test_credential_is_federated_by_default_and_each_kind_is_wired(parsed):
+    main = tree(parsed, "infra/main.bicep")
+    credential = main["parameters"]["msClientCredential"]
+    assert credential["default"] == "federated"
+    app = tree(parsed, "infra/modules/functionapp.bicep")
+    settings = app["variables"]["appSettings"]["value"]
+    assert settings["MS_CLIENT_CREDENTIAL"] == "msClientCredential"
+    # Federated: the app's own user-assigned identity signs the client assertion.
+    assert settings["MS_FEDERATED_IDENTITY_CLIENT_ID"] == "identityClientId"
+    assert (
+        settings["MS_CLIENT_CERTIFICATE"]
+        == "@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${clientCertificateName}/)"
+    )
+    assert app["parameters"]["clientCertificateName"]["default"] == "ms-client-certificate"
+    outputs = main["outputs"]
+    assert {"AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID", "AZURE_TENANT_ID", "MS_CLIENT_CREDENTIAL"} <= set(outputs)
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["msClientCredential"]["value"] == "${MS_CLIENT_CREDENTIAL}"
+
+
+def test_platform_health_check_is_the_health_route(parsed):
+    site = properties(tree(parsed, "infra/modules/functionapp.bicep"), "site")
+    assert site["siteConfig"]["healthCheckPath"] == "/api/health"
+
+
+def test_alerts(parsed):
+    alerts = tree(parsed, "infra/modules/alerts.bicep")
+    rules = {r["name"]: r for r in alerts["variables"]["rules"]["value"]}
+    assert set(rules) == {"poison-queue-not-empty", "webhook-dead-letters", "server-errors", "change-feed-lag"}
+    text = json.dumps(rules) + json.dumps(alerts["variables"]["queueDepth"])
+    # The metric names the code emits (shared/telemetry.py) and the queues it watches.
+    from shared import telemetry
+
+    assert telemetry.QUEUE_DEPTH in text and telemetry.FEED_LAG in text
+    assert queues.WEBHOOKS_DEAD in text and all(f"{q}-poison" in queues.WATCHED_QUEUES for q in queues.TRIGGER_QUEUES)
+    assert alerts["parameters"]["feedLagSeconds"]["default"] == 60
+    rule = alerts["resources"]["alerts"]
+    assert rule["type"] == "Microsoft.Insights/scheduledQueryRules"
+    main = tree(parsed, "infra/main.bicep")
+    assert main["modules"]["alerts"]["config"]["params"]["applicationInsightsName"]
