@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "shared.outbound",
             "shared.crypto",
             "shared.time_zones",
+            "shared.correlation",
         ),
     ),
     ("domain", ("shared.domain",)),

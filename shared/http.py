@@ -6,12 +6,15 @@ import functools
 import json
 import logging
 import math
+import sys
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
+from shared import correlation
 from shared.errors import DomainError, InvalidRequest, PayloadTooLarge, StorageUnavailable, status_of
 
 log = logging.getLogger("outlook")
@@ -43,7 +46,12 @@ def redirect(location: str) -> func.HttpResponse:
 
 
 def error_response(code: str, message: str, status: int, details: dict | None = None) -> func.HttpResponse:
-    return json_response({"error": {"code": code, "message": message, **(details or {})}}, status=status)
+    """CONTRACT 3's error body; `request_id` names the request in every log line it wrote (CONTRACT 8)."""
+    error = {"code": code, "message": message, **(details or {})}
+    rid = correlation.request_id()
+    if rid:
+        error["request_id"] = rid
+    return json_response({"error": error}, status=status)
 
 
 def json_body(req: func.HttpRequest, *, required: bool = True) -> dict:
@@ -89,32 +97,51 @@ def _is_storage_failure(exc: BaseException) -> bool:
     return type(exc).__module__.startswith(("azure.core", "azure.data.tables", "azure.storage"))
 
 
+def _invocation_id() -> str:
+    """The Functions invocation id when the Python worker exposes it (its dispatcher keeps the
+    running invocation's id per thread), else a fresh one: the request id of CONTRACT 8."""
+    dispatcher = sys.modules.get("azure_functions_worker.dispatcher")
+    current = getattr(dispatcher, "get_current_invocation_id", None)
+    try:
+        found = current() if callable(current) else None
+    except Exception:  # noqa: BLE001 - a worker internal; a fresh id does as well
+        found = None
+    return str(found) if found else str(uuid.uuid4())
+
+
 def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
-    """Wrap an HTTP trigger: domain errors -> their status; anything else -> a logged 5xx, no trace."""
+    """Wrap an HTTP trigger: domain errors -> their status; anything else -> a logged 5xx, no trace.
+    The invocation runs under its request id and the actor `system` until `auth` names the caller."""
 
     @functools.wraps(fn)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            if len(req.get_body() or b"") > MAX_BODY_BYTES:
-                raise PayloadTooLarge()
-            return fn(req)
-        except DomainError as exc:
-            status = status_of(exc)
-            if status >= 500:
-                log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
-            return error_response(exc.code, exc.message, status, exc.details)
-        except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller
-            if _is_storage_failure(exc):
-                log.error("%s failed: storage error %s", fn.__name__, type(exc).__name__)
-                err = StorageUnavailable()
-                return error_response(err.code, err.message, 503)
-            # Frames only: an exception's message may quote a URL or body that holds a secret.
-            log.error(
-                "%s failed unexpectedly (%s)\n%s",
-                fn.__name__,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
-            )
-            return error_response("internal_error", "An unexpected error occurred; retry later.", 500)
+        with correlation.invocation(_invocation_id()):
+            return _answer(fn, req)
 
     return wrapper
+
+
+def _answer(fn: Callable[[func.HttpRequest], func.HttpResponse], req: func.HttpRequest) -> func.HttpResponse:
+    """The trigger's answer, or the error body its failure maps to."""
+    try:
+        if len(req.get_body() or b"") > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        return fn(req)
+    except DomainError as exc:
+        status = status_of(exc)
+        if status >= 500:
+            log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
+        return error_response(exc.code, exc.message, status, exc.details)
+    except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller
+        if _is_storage_failure(exc):
+            log.error("%s failed: storage error %s", fn.__name__, type(exc).__name__)
+            err = StorageUnavailable()
+            return error_response(err.code, err.message, 503)
+        # Frames only: an exception's message may quote a URL or body that holds a secret.
+        log.error(
+            "%s failed unexpectedly (%s)\n%s",
+            fn.__name__,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
+        return error_response("internal_error", "An unexpected error occurred; retry later.", 500)

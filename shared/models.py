@@ -130,6 +130,7 @@ class MicrosoftAccount:
     subscriptions: dict | None = None
     reauth_since: datetime | None = None  # when the credential was found dead
     reauth_reported: bool = False  # its `link.reauth_required` Changes are in the feed
+    credential_checked_at: datetime | None = None  # the last token redemption that succeeded (health)
     etag: str | None = None
 
     @property
