@@ -9,6 +9,7 @@ from functions.events import bp as events_bp
 from functions.link_completions import bp as link_completions_bp
 from functions.notifications import bp as notifications_bp
 from functions.oauth_callback import bp as oauth_callback_bp
+from functions.operations import bp as operations_bp
 from functions.rooms import bp as rooms_bp
 from functions.tenant_links import bp as tenant_links_bp
 from functions.user_links import bp as user_links_bp
@@ -25,5 +26,6 @@ for blueprint in (
     link_completions_bp,
     notifications_bp,
     changes_bp,
+    operations_bp,
 ):
     app.register_functions(blueprint)

@@ -43,6 +43,16 @@ def invocation(request_id: str) -> Iterator[None]:
         _request_id.reset(rid)
 
 
+@contextmanager
+def acting_as(herp_account_id: str) -> Iterator[None]:
+    """Queue work done for a caller (e.g. a company's data deletion): its writes name that caller."""
+    who = _actor.set(herp_account_id or SYSTEM)
+    try:
+        yield
+    finally:
+        _actor.reset(who)
+
+
 _installed = False
 _install_lock = threading.Lock()
 

@@ -254,6 +254,7 @@ class Subscription:
     etag: str | None = None
     reauthorized_at: datetime | None = None  # the last create, renew or reauthorization
     authorized_until: datetime | None = None  # expiry of the token it was last authorized with
+    last_notification_at: datetime | None = None  # stamped at most once a minute (health)
 
 
 @dataclass

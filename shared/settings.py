@@ -18,6 +18,9 @@ from shared.errors import ConfigurationError
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
 DEFAULT_ROOM_REFRESH_SCHEDULE = "0 0 */6 * * *"
+DEFAULT_AUDIT_RETENTION_DAYS = 400
+DEFAULT_EVENT_RETENTION_DAYS = 180
+CLIENT_CREDENTIAL_KINDS = ("secret", "certificate", "federated")
 
 # Read through `Settings.require` so that a missing one names itself.
 _ENV_NAMES = {
@@ -57,6 +60,10 @@ class Settings:
     notification_url: str | None = None  # MS_NOTIFICATION_URL; see `notifications_url()`
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    audit_retention_days: str | None = None  # AUDIT_RETENTION_DAYS; see `retention_days()`
+    event_retention_days: str | None = None  # EVENT_RETENTION_DAYS
+    client_credential: str = "secret"  # MS_CLIENT_CREDENTIAL
+    client_secret_expires_at: str | None = None  # MS_CLIENT_SECRET_EXPIRES_AT (ISO 8601), for health
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -99,6 +106,17 @@ class Settings:
             return None
         return self.webhook_url, self.require("webhook_secret")
 
+    def retention_days(self, kind: str) -> int:
+        """AUDIT_RETENTION_DAYS (`kind` "audit", default 400) or EVENT_RETENTION_DAYS ("event",
+        default 180): a whole number of days, at least 1."""
+        raw = getattr(self, f"{kind}_retention_days")
+        default = DEFAULT_AUDIT_RETENTION_DAYS if kind == "audit" else DEFAULT_EVENT_RETENTION_DAYS
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigurationError(f"setting {kind.upper()}_RETENTION_DAYS is not a whole number of days")
+        return int(raw)
+
     def room_refresh_interval_seconds(self) -> float:
         """Seconds between two runs of the room refresh timer (the cache is stale after two)."""
         return _interval_seconds(self.room_refresh_schedule)
@@ -140,4 +158,8 @@ def get_settings() -> Settings:
         notification_url=_env("MS_NOTIFICATION_URL"),
         webhook_url=_env("HERP_WEBHOOK_URL"),
         webhook_secret=_env("HERP_WEBHOOK_SECRET"),
+        audit_retention_days=_env("AUDIT_RETENTION_DAYS"),
+        event_retention_days=_env("EVENT_RETENTION_DAYS"),
+        client_credential=(_env("MS_CLIENT_CREDENTIAL") or "secret").lower(),
+        client_secret_expires_at=_env("MS_CLIENT_SECRET_EXPIRES_AT"),
     )

@@ -29,7 +29,7 @@ class AuditEntry:
     at: datetime
     actor: str
     operation: str
-    mailbox: str
+    mailbox: str | None
     outcome: str
     graph_request_id: str | None = None
     schedule_id: str | None = None

@@ -39,6 +39,9 @@ class UserLinks:
         e = base.read(TABLE, company_id, link_id)
         return from_entity(e) if e else None
 
+    def of_company(self, company_id: str) -> list[UserLink]:
+        return [from_entity(e) for e in base.query(TABLE, company_id)]
+
     def of_herp_account(self, company_id: str, herp_account_id: str) -> list[UserLink]:
         rows = base.query(TABLE, company_id, "herp_account_id eq @acct", acct=herp_account_id)
         return [from_entity(e) for e in rows]
