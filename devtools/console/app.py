@@ -94,6 +94,7 @@ class ConsoleApp:
                 Rule("/settings/accounts/outlook", endpoint="user_links", methods=["GET"]),
                 Rule("/events", endpoint="events", methods=["GET"]),
                 Rule("/changes", endpoint="changes", methods=["GET"]),
+                Rule("/health", endpoint="health", methods=["GET"]),
                 Rule("/calendars", endpoint="calendars", methods=["GET"]),
                 Rule("/static/<name>", endpoint="static", methods=["GET"]),
                 Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
@@ -190,6 +191,9 @@ class ConsoleApp:
 
     def on_changes(self, request):
         return self.app_page(request, "変更履歴 (Changes from Outlook)", templates.CHANGES, "changes")
+
+    def on_health(self, request):
+        return self.app_page(request, "運用状況 (Health)", templates.HEALTH, "health")
 
     def on_calendars(self, request):  # the old address of the event form
         return redirect("/events", code=301)

@@ -14,6 +14,7 @@ NAV = (
     ("/settings/accounts/outlook", "個人設定 > 外部サービスアカウント", "My Outlook accounts"),
     ("/events", "選考予定", "Interviews"),
     ("/changes", "変更履歴", "Changes from Outlook"),
+    ("/health", "運用状況", "Health (admin)"),
 )
 ROLE_LABEL = {"admin": "管理者", "member": "メンバー"}
 ADMIN_BADGE = ' <span class="badge">admin</span>'
@@ -195,3 +196,7 @@ CHANGES = """<p>Outlook で行われた変更 (辞退・会議室の回答・時
 (<code>GET /api/outlook/changes?after=</code>, polled every 2 s, following <code>next</code>).</p>
 <p class="muted" id="feed-state">読み込み中… (loading)</p>
 <div id="content" class="content"></div>"""
+
+HEALTH = """<p>連携の状態 (管理者のみ): テナント、アカウントの資格情報と変更通知の購読、HERP への Webhook
+(<code>GET /api/outlook/health</code>).</p>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>"""
