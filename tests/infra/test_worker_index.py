@@ -39,6 +39,10 @@ HTTP_FUNCTIONS = {
     "list_changes",
     "outlook_notifications",
     "outlook_lifecycle_notifications",
+    "service_health",
+    "outlook_health",
+    "list_audit",
+    "delete_company_data_request",
 }
 EXPECTED_TRIGGERS = {
     **{name: "httpTrigger" for name in HTTP_FUNCTIONS},
@@ -51,6 +55,8 @@ EXPECTED_TRIGGERS = {
     "deliver_herp_webhook": "queueTrigger",
     "refresh_outlook_credentials": "timerTrigger",
     "refresh_outlook_credential": "queueTrigger",
+    "delete_company_data": "queueTrigger",
+    "purge_expired_records": "timerTrigger",
 }
 
 # Settings of README.md "Settings" (and the host's storage setting): none may be needed to index.
@@ -61,6 +67,8 @@ SETTING_PREFIXES = (
     "AzureWebJobs",
     "STORAGE_",
     "ROOM_",
+    "AUDIT_",
+    "EVENT_",
     "REQUESTS_CA",
     "AZURE_",
     "APPLICATIONINSIGHTS_",
@@ -98,7 +106,8 @@ def test_bindings_are_what_the_host_needs(indexed):
     for name in HTTP_FUNCTIONS:
         trigger, output = indexed[name]["bindings"]
         assert trigger["type"] == "httpTrigger" and trigger["direction"] == "IN", name
-        assert trigger["route"].startswith("outlook/") and trigger["methods"], name
+        assert trigger["route"].startswith("outlook/") or trigger["route"] == "health", name  # CONTRACT 8
+        assert trigger["methods"], name
         assert trigger["authLevel"] == "ANONYMOUS", name  # callers authenticate with the HERP JWT
         assert output == {"direction": "OUT", "type": "http", "name": "$return"}, name
     routes = {
