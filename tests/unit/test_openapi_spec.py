@@ -142,7 +142,7 @@ def test_errors_are_the_shared_closed_shape(spec):
     error = spec["components"]["schemas"]["Error"]
     assert error["additionalProperties"] is False and error["required"] == ["error"]
     inner = error["properties"]["error"]
-    assert inner["additionalProperties"] is False and inner["required"] == ["code", "message"]
+    assert inner["additionalProperties"] is False and inner["required"] == ["code", "message", "request_id"]
     for (method, path), op in _operations(spec).items():
         for status, response in op["responses"].items():
             if int(status) >= 400:
