@@ -8,7 +8,6 @@ import logging
 import math
 import sys
 import traceback
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -106,7 +105,11 @@ def _invocation_id() -> str:
         found = current() if callable(current) else None
     except Exception:  # noqa: BLE001 - a worker internal; a fresh id does as well
         found = None
-    return str(found) if found else str(uuid.uuid4())
+    if found:
+        return str(found)
+    import uuid  # on the first request, not at indexing (cold start: uuid loads platform)
+
+    return str(uuid.uuid4())
 
 
 def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
