@@ -27,8 +27,10 @@ def actor() -> str:
 
 
 def set_actor(herp_account_id: str) -> None:
-    """The caller of this request (reset with the request by `invocation`)."""
-    _actor.set(herp_account_id or SYSTEM)
+    """The caller of this request (reset with the request by `invocation`); outside an
+    invocation nothing is set, so that nothing can outlive its request."""
+    if _request_id.get() is not None:
+        _actor.set(herp_account_id or SYSTEM)
 
 
 @contextmanager
