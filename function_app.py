@@ -10,6 +10,7 @@ from functions.holds import bp as holds_bp
 from functions.link_completions import bp as link_completions_bp
 from functions.notifications import bp as notifications_bp
 from functions.oauth_callback import bp as oauth_callback_bp
+from functions.operations import bp as operations_bp
 from functions.rooms import bp as rooms_bp
 from functions.slots import bp as slots_bp
 from functions.tenant_links import bp as tenant_links_bp
@@ -29,5 +30,6 @@ for blueprint in (
     changes_bp,
     holds_bp,
     slots_bp,
+    operations_bp,
 ):
     app.register_functions(blueprint)

@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "shared.time_zones",
             "shared.client_state",
             "shared.telemetry",
+            "shared.correlation",
         ),
     ),
     ("domain", ("shared.domain",)),

@@ -18,6 +18,7 @@ from typing import Any
 
 import azure.functions as func
 
+from shared import correlation
 from shared.errors import Forbidden, Unauthenticated
 from shared.settings import get_settings
 
@@ -204,6 +205,7 @@ def authenticate(req: func.HttpRequest, role: str | None = None) -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
     caller = verify_token(token.strip())
+    correlation.set_actor(caller.account_id)  # the actor of this request's writes in Outlook (audit)
     if role == "admin" and not caller.is_admin:
         raise Forbidden("Only a HERP admin may do this.")
     return caller

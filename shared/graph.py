@@ -7,13 +7,20 @@ subscription create meets 409, a repeated cancel an error for an event it cancel
 decides, or says `idempotent=True` when repeating is harmless (reads sent as POST). A timeout is `GraphTimeout`. Any other
 error is `GraphError` carrying the status and Graph's error `code` (the body itself is never
 echoed: it can quote request data). See Graph docs concepts/throttling.md and errors.md.
+
+Correlation (CONTRACT 8): every call sends a fresh `client-request-id` (a GUID; Graph echoes it
+and answers its own `request-id`: concepts/errors.md "innerError", best-practices.md "Reliability
+and support"), and logs Graph's `request-id` with it; a caller that keeps them (the audit log)
+passes an `Exchange`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -71,6 +78,15 @@ def _error_code(response) -> str:
         return ""
 
 
+@dataclass
+class Exchange:
+    """What one call left behind: the ids that name it at both ends, and its last status."""
+
+    client_request_id: str = ""
+    request_id: str = ""
+    status: int = 0
+
+
 def request(
     method: str,
     path: str,
@@ -81,15 +97,24 @@ def request(
     headers: dict | None = None,
     budget: float = DEFAULT_BUDGET_SECONDS,
     idempotent: bool | None = None,
+    exchange: Exchange | None = None,
 ) -> Any:
     """One Graph call; returns the JSON body (None for 204/empty). Raises GraphError subclasses.
-    `idempotent` (default: every method but POST) allows retrying a 503/504 (module docstring)."""
+    `idempotent` (default: every method but POST) allows retrying a 503/504 (module docstring);
+    `exchange` receives the call's ids and status."""
     import requests
 
     url = _url(path)
+    exchange = exchange if exchange is not None else Exchange()
+    exchange.client_request_id = str(uuid.uuid4())
     retry_statuses = RETRY_STATUSES if (method != "POST" if idempotent is None else idempotent) else NOT_CARRIED_OUT
     deadline = time.monotonic() + budget
-    all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **(headers or {})}
+    all_headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        **(headers or {}),
+        "client-request-id": exchange.client_request_id,
+    }
     for attempt in range(MAX_RETRIES + 1):
         try:
             response = session().request(method, url, params=params, json=json, headers=all_headers)
@@ -98,6 +123,15 @@ def request(
         except requests.RequestException as exc:
             log.warning("graph %s %s: connection failed (%s)", method, _safe_path(url), type(exc).__name__)
             raise GraphUnavailable() from None
+        exchange.status, exchange.request_id = response.status_code, response.headers.get("request-id", "")
+        log.info(
+            "graph %s %s: %s request-id=%s client-request-id=%s",
+            method,
+            _safe_path(url),
+            response.status_code,
+            exchange.request_id or "-",
+            exchange.client_request_id,
+        )
         if response.status_code in RETRY_STATUSES:
             wait = _retry_after(response, attempt)
             if (

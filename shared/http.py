@@ -6,12 +6,14 @@ import functools
 import json
 import logging
 import math
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
+from shared import correlation
 from shared.errors import (
     ConfigurationError,
     DomainError,
@@ -51,7 +53,12 @@ def redirect(location: str) -> func.HttpResponse:
 
 
 def error_response(code: str, message: str, status: int, details: dict | None = None) -> func.HttpResponse:
-    return json_response({"error": {"code": code, "message": message, **(details or {})}}, status=status)
+    """CONTRACT 3's error body; `request_id` names the request in every log line it wrote (CONTRACT 8)."""
+    error = {"code": code, "message": message, **(details or {})}
+    rid = correlation.request_id()
+    if rid:
+        error["request_id"] = rid
+    return json_response({"error": error}, status=status)
 
 
 def json_body(req: func.HttpRequest, *, required: bool = True) -> dict:
@@ -106,34 +113,57 @@ def _too_large(req: func.HttpRequest) -> bool:
     return len(req.get_body() or b"") > MAX_BODY_BYTES
 
 
+def _invocation_id() -> str:
+    """The Functions invocation id when the Python worker exposes it (its dispatcher keeps the
+    running invocation's id per thread), else a fresh one: the request id of CONTRACT 8."""
+    dispatcher = sys.modules.get("azure_functions_worker.dispatcher")
+    current = getattr(dispatcher, "get_current_invocation_id", None)
+    try:
+        found = current() if callable(current) else None
+    except Exception:  # noqa: BLE001 - a worker internal; a fresh id does as well
+        found = None
+    if found:
+        return str(found)
+    import uuid  # on the first request, not at indexing (cold start: uuid loads platform)
+
+    return str(uuid.uuid4())
+
+
 def handler(fn: Callable[[func.HttpRequest], func.HttpResponse]) -> Callable[[func.HttpRequest], func.HttpResponse]:
-    """Wrap an HTTP trigger: domain errors -> their status; anything else -> a logged 5xx, no trace."""
+    """Wrap an HTTP trigger: domain errors -> their status; anything else -> a logged 5xx, no trace.
+    The invocation runs under its request id and the actor `system` until `auth` names the caller."""
 
     @functools.wraps(fn)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            if _too_large(req):
-                raise PayloadTooLarge()
-            return fn(req)
-        except DomainError as exc:
-            status = status_of(exc)
-            if isinstance(exc, ConfigurationError):  # the detail names the setting: log only
-                log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.detail)
-            elif status >= 500:
-                log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
-            return error_response(exc.code, exc.message, status, exc.details)
-        except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller
-            if _is_storage_failure(exc):
-                log.error("%s failed: storage error %s", fn.__name__, type(exc).__name__)
-                err = StorageUnavailable()
-                return error_response(err.code, err.message, 503)
-            # Frames only: an exception's message may quote a URL or body that holds a secret.
-            log.error(
-                "%s failed unexpectedly (%s)\n%s",
-                fn.__name__,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
-            )
-            return error_response("internal_error", "An unexpected error occurred; retry later.", 500)
+        with correlation.invocation(_invocation_id()):
+            return _answer(fn, req)
 
     return traced_http(wrapper)
+
+
+def _answer(fn: Callable[[func.HttpRequest], func.HttpResponse], req: func.HttpRequest) -> func.HttpResponse:
+    """The trigger's answer, or the error body its failure maps to."""
+    try:
+        if _too_large(req):
+            raise PayloadTooLarge()
+        return fn(req)
+    except DomainError as exc:
+        status = status_of(exc)
+        if isinstance(exc, ConfigurationError):  # the detail names the setting: log only
+            log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.detail)
+        elif status >= 500:
+            log.error("%s failed: %s: %s", fn.__name__, exc.code, exc.message)
+        return error_response(exc.code, exc.message, status, exc.details)
+    except Exception as exc:  # noqa: BLE001 - the edge: never a stack trace to the caller
+        if _is_storage_failure(exc):
+            log.error("%s failed: storage error %s", fn.__name__, type(exc).__name__)
+            err = StorageUnavailable()
+            return error_response(err.code, err.message, 503)
+        # Frames only: an exception's message may quote a URL or body that holds a secret.
+        log.error(
+            "%s failed unexpectedly (%s)\n%s",
+            fn.__name__,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
+        return error_response("internal_error", "An unexpected error occurred; retry later.", 500)

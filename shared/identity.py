@@ -160,7 +160,7 @@ def client_credential() -> str | dict:
     {client_assertion: callable} returning the managed identity's token (federated)."""
     settings = get_settings()
     kind = _credential_kind()
-    _warn_if_expiring()
+    warn_if_expiring()
     if kind == "certificate":
         key_pem, cert_pem, _expires = _certificate(settings.require("client_certificate"))
         return {"private_key": key_pem, "public_certificate": cert_pem}
@@ -169,7 +169,7 @@ def client_credential() -> str | dict:
     return settings.require("client_secret")
 
 
-def _warn_if_expiring() -> None:
+def warn_if_expiring() -> None:
     """One warning per process and end date, 30 days ahead: rotate (README "Client credential")."""
     try:
         status = client_credential_status()
@@ -181,7 +181,7 @@ def _warn_if_expiring() -> None:
         log.warning(
             "client credential (%s) expires at %s: rotate it",
             status.kind,
-            expires.isoformat(),
+            expires.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
 
 

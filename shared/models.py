@@ -130,6 +130,7 @@ class MicrosoftAccount:
     subscriptions: dict | None = None
     reauth_since: datetime | None = None  # when the credential was found dead
     reauth_reported: bool = False  # its `link.reauth_required` Changes are in the feed
+    credential_checked_at: datetime | None = None  # the last token redemption that succeeded (health)
     etag: str | None = None
 
     @property
@@ -256,6 +257,7 @@ class Subscription:
     etag: str | None = None
     reauthorized_at: datetime | None = None  # the last create, renew or reauthorization
     authorized_until: datetime | None = None  # expiry of the token it was last authorized with
+    last_notification_at: datetime | None = None  # stamped at most once a minute (health)
 
 
 @dataclass

@@ -26,6 +26,8 @@ MIN_JWT_SECRET_BYTES = 32
 # local.settings.sample.json's HERP_JWT_SECRET: public, so never accepted (make run writes a
 # random one into local.settings.json; tests/unit/test_settings.py keeps the two in step).
 SAMPLE_JWT_SECRET = "sandbox-herp-jwt-secret-change-me-0123456789"
+DEFAULT_AUDIT_RETENTION_DAYS = 400
+DEFAULT_EVENT_RETENTION_DAYS = 180
 
 # Read through `Settings.require` so that a missing one names itself.
 _ENV_NAMES = {
@@ -76,6 +78,8 @@ class Settings:
     client_secret_expires_at: str | None = None
     federated_identity_client_id: str | None = None
     appinsights_connection_string: str | None = field(default=None, repr=False)
+    audit_retention_days: str | None = None  # AUDIT_RETENTION_DAYS; see `retention_days()`
+    event_retention_days: str | None = None  # EVENT_RETENTION_DAYS
 
     def require(self, name: str) -> str:
         """The value of a required setting, or ConfigurationError naming it."""
@@ -136,6 +140,17 @@ class Settings:
             return None
         return self.webhook_url, self.require("webhook_secret")
 
+    def retention_days(self, kind: str) -> int:
+        """AUDIT_RETENTION_DAYS (`kind` "audit", default 400) or EVENT_RETENTION_DAYS ("event",
+        default 180): a whole number of days, at least 1."""
+        raw = getattr(self, f"{kind}_retention_days")
+        default = DEFAULT_AUDIT_RETENTION_DAYS if kind == "audit" else DEFAULT_EVENT_RETENTION_DAYS
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigurationError(f"setting {kind.upper()}_RETENTION_DAYS is not a whole number of days")
+        return int(raw)
+
     def room_refresh_interval_seconds(self) -> float:
         """Seconds between two runs of the room refresh timer (the cache is stale after two)."""
         return _interval_seconds(self.room_refresh_schedule)
@@ -183,4 +198,6 @@ def get_settings() -> Settings:
         client_secret_expires_at=_env("MS_CLIENT_SECRET_EXPIRES_AT"),
         federated_identity_client_id=_env("MS_FEDERATED_IDENTITY_CLIENT_ID"),
         appinsights_connection_string=_env("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        audit_retention_days=_env("AUDIT_RETENTION_DAYS"),
+        event_retention_days=_env("EVENT_RETENTION_DAYS"),
     )

@@ -108,6 +108,7 @@ class ConsoleApp:
                 Rule("/events", endpoint="events", methods=["GET"]),
                 Rule("/changes", endpoint="changes", methods=["GET"]),
                 Rule("/scheduling", endpoint="scheduling", methods=["GET"]),
+                Rule("/health", endpoint="health", methods=["GET"]),
                 Rule("/calendars", endpoint="calendars", methods=["GET"]),
                 Rule("/static/<name>", endpoint="static", methods=["GET"]),
                 Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
@@ -216,6 +217,9 @@ class ConsoleApp:
 
     def on_changes(self, request):
         return self.app_page(request, "変更履歴 (Changes from Outlook)", templates.CHANGES, "changes")
+
+    def on_health(self, request):
+        return self.app_page(request, "運用状況 (Health)", templates.HEALTH, "health")
 
     def on_calendars(self, request):  # the old address of the event form
         return redirect("/events", code=301)

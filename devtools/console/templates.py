@@ -15,6 +15,7 @@ NAV = (
     ("/events", "選考予定", "Interviews"),
     ("/scheduling", "日程調整", "Scheduling"),
     ("/changes", "変更履歴", "Changes from Outlook"),
+    ("/health", "運用状況", "Health (admin)"),
 )
 ROLE_LABEL = {"admin": "管理者", "member": "メンバー"}
 ADMIN_BADGE = ' <span class="badge">admin</span>'
@@ -230,3 +231,7 @@ SCHEDULING = """<p>面接官の空き枠を探し (HERP の日程調整のルー
 </section>
 <h2>仮押さえ一覧 <span class="muted">(holds made here)</span></h2>
 <div id="holds" class="content"><p class="muted">まだありません (none yet)</p></div>"""
+
+HEALTH = """<p>連携の状態 (管理者のみ): テナント、アカウントの資格情報と変更通知の購読、HERP への Webhook
+(<code>GET /api/outlook/health</code>).</p>
+<div id="content" class="content"><p class="muted">読み込み中… (loading)</p></div>"""

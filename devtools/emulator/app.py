@@ -161,6 +161,8 @@ class EmulatorApp:
                 info.tenant_id,
                 info.user_id,
                 request.args.get("$select") if info.kind == GRAPH else None,
+                response.headers.get("request-id"),
+                response.headers.get("client-request-id"),
             )
         print(f"{request.method} {request.path} -> {response.status_code}", file=self.log, flush=True)
         return response(environ, start_response)

@@ -391,6 +391,8 @@ class Call:
     user_id: str | None
     time: str
     select: str | None = None  # a Graph call's $select (tests tell the app's kinds of reads apart by it)
+    request_id: str | None = None  # the `request-id` header of the answer (what the app's audit log keeps)
+    client_request_id: str | None = None  # the app's `client-request-id`, echoed by Graph
 
 
 @dataclass

@@ -167,7 +167,20 @@ class State:
                 return rule
         return None
 
-    def log_call(self, kind, method, path, status, tenant_id=None, user_id=None, select=None) -> None:
+    def log_call(
+        self,
+        kind,
+        method,
+        path,
+        status,
+        tenant_id=None,
+        user_id=None,
+        select=None,
+        request_id=None,
+        client_request_id=None,
+    ) -> None:
         when = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self.lock:
-            self.calls.append(Call(kind, method, path, status, tenant_id, user_id, when, select))
+            self.calls.append(
+                Call(kind, method, path, status, tenant_id, user_id, when, select, request_id, client_request_id)
+            )

@@ -23,6 +23,7 @@ from shared.models import iso, parse_iso_required, utcnow
 from shared.settings import get_settings
 from shared.storage import queues
 from shared.storage.changes import Changes
+from shared.storage.deliveries import Deliveries
 
 log = logging.getLogger("outlook.webhook")
 
@@ -70,6 +71,10 @@ def deliver(message: dict) -> None:
     problem = _post(url, secret, raw)
     if problem is None:
         log.info("webhook delivered change %s (attempt %d)", change.id, attempt)
+        try:
+            Deliveries().delivered(company_id, utcnow())
+        except Exception as exc:  # noqa: BLE001 - a health detail: the delivery itself succeeded
+            log.warning("last_delivered_at not stored (%s)", type(exc).__name__)
         return
     wait = backoff_seconds(attempt)
     payload = {"company_id": company_id, "seq": seq, "attempt": attempt + 1, "first_at": iso(first)}

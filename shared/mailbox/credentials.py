@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from shared import crypto, graph, identity, reactions
-from shared.errors import ClientCredentialRejected, GraphError, GraphUnavailable, LinkRemoved, ReauthRequired
+from shared import correlation, crypto, graph, identity, reactions
+from shared.errors import (
+    ClientCredentialRejected,
+    DomainError,
+    GraphError,
+    GraphUnavailable,
+    LinkRemoved,
+    ReauthRequired,
+)
 from shared.models import AccountStatus, MicrosoftAccount, utcnow
 from shared.storage import microsoft_accounts
+from shared.storage.audit import AuditEntry, AuditLog
 from shared.storage.base import ConcurrentUpdate
 from shared.storage.microsoft_accounts import MicrosoftAccounts
 
@@ -47,6 +56,7 @@ def store_sign_in(company_id: str, tenant_id: str, profile, token_cache: str) ->
         account=profile,
         status=AccountStatus.ACTIVE,
         updated_at=utcnow(),
+        credential_checked_at=utcnow(),
         calendars=known.calendars if known else None,
         subscriptions=known.subscriptions if known else None,
     )
@@ -82,7 +92,7 @@ def _refreshed_token(account: MicrosoftAccount, *, force_refresh: bool) -> str:
         raise GraphUnavailable("The Microsoft identity platform is unavailable; retry later.") from None
     if new_cache is not None:
         account.token_cache = seal_cache(account, new_cache)
-        account.updated_at = utcnow()
+        account.updated_at = account.credential_checked_at = utcnow()  # health: the credential works
         try:
             MicrosoftAccounts().save(account)
         except ConcurrentUpdate:
@@ -121,11 +131,44 @@ def _mailbox_slot(tenant_id: str, oid: str) -> threading.BoundedSemaphore:
 PREFER = 'outlook.timezone="UTC", IdType="ImmutableId"'
 
 
+@dataclass(frozen=True)
+class Audit:
+    """What a write in Outlook is, for the audit log (CONTRACT 8 `AuditEntry`): its operation
+    (`event.create`, `hold.create`, ...) and the schedule or hold it is for. The actor comes
+    from the invocation (`shared.correlation`: the HERP caller, else `system`)."""
+
+    operation: str
+    schedule_id: str | None = None
+    hold_id: str | None = None
+
+
+def _operation(method: str, path: str) -> str:
+    """The operation of a write whose caller named none (so that no write goes unaudited)."""
+    kind = "subscription" if "/subscriptions" in path else "event"
+    if method == "DELETE":
+        return f"{kind}.delete"
+    if kind == "event" and path.rstrip("/").endswith("/cancel"):
+        return "event.cancel"
+    return f"{kind}.update" if method == "PATCH" else f"{kind}.create"
+
+
+def _outcome(exc: BaseException) -> str:
+    """`ok`'s opposite: the service's error code, or Graph's when the service has none but `graph_error`."""
+    if type(exc) is GraphError and exc.graph_code:
+        return exc.graph_code
+    return exc.code if isinstance(exc, DomainError) else "internal_error"
+
+
 class Mailbox:
     """One Microsoft account's mailbox, as one operation talks to Graph: the account row (read
     once, when the handle is made), its delegated token with one refresh when Graph answers 401
     (revoked or expired early), at most 4 concurrent calls per mailbox in this instance, and the
-    Prefer headers every call carries. Use cases take a Mailbox, never ids and tokens."""
+    Prefer headers every call carries. Use cases take a Mailbox, never ids and tokens.
+
+    Every write (POST, PATCH, DELETE) leaves one audit log entry, failed ones too, naming the
+    caller's `audit` (else an operation read off the method and path). Not audited: reads sent
+    as POST (`idempotent=True`: getSchedule, translateExchangeIds) and subscription renewals
+    (PATCH of a subscription: nothing in Outlook changes)."""
 
     def __init__(self, account: MicrosoftAccount):
         self.account = account
@@ -140,28 +183,74 @@ class Mailbox:
         with it keeps delivering (change-notifications-delivery-webhooks.md "Authentication")."""
         return token_expiry(self.token(force_refresh=True))
 
-    def request(self, method: str, path: str, *, prefer: str = "", **kwargs) -> Any:
-        """One Graph call (shared.graph.request: retries, timeouts); `prefer` adds preferences."""
+    def request(self, method: str, path: str, *, prefer: str = "", audit: Audit | None = None, **kwargs) -> Any:
+        """One Graph call (shared.graph.request: retries, timeouts); `prefer` adds preferences;
+        a write is audited (class docstring)."""
+        if not self._audited(method, path, kwargs):
+            return self._call(method, path, prefer, kwargs, graph.Exchange())
+        exchange = graph.Exchange()
+        try:
+            answer = self._call(method, path, prefer, kwargs, exchange)
+        except Exception as exc:
+            self._audit(method, path, audit, exchange, _outcome(exc))
+            raise
+        self._audit(method, path, audit, exchange, "ok")
+        return answer
+
+    def _call(self, method: str, path: str, prefer: str, kwargs: dict, exchange: graph.Exchange) -> Any:
         headers = {"Prefer": PREFER + (f", {prefer}" if prefer else "")}
         with self._slot:
             try:
-                return graph.request(method, path, self.token(), headers=headers, **kwargs)
+                return graph.request(method, path, self.token(), headers=headers, exchange=exchange, **kwargs)
             except GraphError as exc:
                 if exc.status != 401:
                     raise
-            return graph.request(method, path, self.token(force_refresh=True), headers=headers, **kwargs)
+            return graph.request(
+                method, path, self.token(force_refresh=True), headers=headers, exchange=exchange, **kwargs
+            )
+
+    @staticmethod
+    def _audited(method: str, path: str, kwargs: dict) -> bool:
+        if method == "GET" or (method == "POST" and kwargs.get("idempotent")):
+            return False
+        return not (method == "PATCH" and "/subscriptions/" in path)
+
+    def _audit(self, method: str, path: str, audit: Audit | None, exchange: graph.Exchange, outcome: str) -> None:
+        """The entry of one write. A storage failure here is logged, not raised: the write in
+        Outlook happened (or failed) already, and the caller must learn its own outcome."""
+        entry = AuditEntry(
+            company_id=self.account.company_id,
+            at=datetime.now(UTC),
+            actor=correlation.actor(),
+            operation=audit.operation if audit else _operation(method, path),
+            schedule_id=audit.schedule_id if audit else None,
+            hold_id=audit.hold_id if audit else None,
+            mailbox=self.account.account.email,
+            graph_request_id=exchange.request_id or None,
+            outcome=outcome,
+        )
+        try:
+            AuditLog().add(entry)
+        except Exception as exc:  # noqa: BLE001 - see docstring
+            log.error(
+                "audit entry %s %s (%s) not stored: %s",
+                entry.operation,
+                outcome,
+                exchange.request_id,
+                type(exc).__name__,
+            )
 
     def get(self, path: str, **kwargs) -> Any:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, json: Any = None, **kwargs) -> Any:
-        return self.request("POST", path, json=json, **kwargs)
+    def post(self, path: str, json: Any = None, *, audit: Audit | None = None, **kwargs) -> Any:
+        return self.request("POST", path, json=json, audit=audit, **kwargs)
 
-    def patch(self, path: str, json: Any, **kwargs) -> Any:
-        return self.request("PATCH", path, json=json, **kwargs)
+    def patch(self, path: str, json: Any, *, audit: Audit | None = None, **kwargs) -> Any:
+        return self.request("PATCH", path, json=json, audit=audit, **kwargs)
 
-    def delete(self, path: str, **kwargs) -> Any:
-        return self.request("DELETE", path, **kwargs)
+    def delete(self, path: str, *, audit: Audit | None = None, **kwargs) -> Any:
+        return self.request("DELETE", path, audit=audit, **kwargs)
 
     # ---- which folders are calendars (an event's parentFolderId)
 

@@ -194,6 +194,22 @@ def delete_many(table_name: str, entities: Iterable) -> int:
     return submit_batches(table_name, (("delete", entity) for entity in entities))
 
 
+def delete_partition(table_name: str, partition_key: str) -> int:
+    """Delete every row of one partition (a company's data); repeatable. Returns how many."""
+    return delete_many(table_name, query(table_name, partition_key, select=["PartitionKey", "RowKey"]))
+
+
+def delete_where(table_name: str, flt: str, **params) -> int:
+    """Delete the rows of any partition that `flt` (OData over `@params`) selects; repeatable."""
+    client = table(table_name)
+    rows = client.query_entities(flt, parameters=params, select=["PartitionKey", "RowKey"])
+    count = 0
+    for e in rows:
+        client.delete_entity(e["PartitionKey"], e["RowKey"])
+        count += 1
+    return count
+
+
 def delete_expired(table_name: str, before: datetime) -> int:
     """Remove the rows whose `expires_at` is before `before` (one partition each, so one delete each)."""
     client = table(table_name)

@@ -5,10 +5,12 @@ schedule_id escaped). The normalised input is kept as JSON split over several pr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from shared.models import EventRecord, EventStatus, iso, parse_iso
 from shared.storage import base
 from shared.storage.base import escape_key, unescape_key
+from shared.storage.connection import table
 
 TABLE = "Events"
 
@@ -89,6 +91,11 @@ class Events:
 
     def delete(self, company_id: str, schedule_id: str) -> None:
         base.delete(TABLE, company_id, schedule_id)
+
+    def every(self) -> Iterator[EventRecord]:
+        """Every row of every company, paged (the daily retention run)."""
+        for e in table(TABLE).list_entities(results_per_page=1000):
+            yield from_entity(e)
 
     def update(self, company_id: str, schedule_id: str, change, *, first: EventRecord | None = None):
         """`change` the row under its ETag (base.update); None when it is gone."""

@@ -27,6 +27,7 @@ def from_entity(e) -> MicrosoftAccount:
         calendars=json.loads(e["calendars"]) if e.get("calendars") else None,
         subscriptions=json.loads(e["subscriptions"]) if e.get("subscriptions") else None,
         reauth_since=parse_iso(e.get("reauth_since")),
+        credential_checked_at=parse_iso(e.get("credential_checked_at")),
         reauth_reported=bool(e.get("reauth_reported")),
         etag=base.etag_of(e),
     )
@@ -46,6 +47,7 @@ def to_entity(account: MicrosoftAccount) -> dict:
         if account.subscriptions is not None
         else None,
         "reauth_since": iso(account.reauth_since),
+        "credential_checked_at": iso(account.credential_checked_at),
         "reauth_reported": account.reauth_reported,
     }
 

@@ -14,6 +14,7 @@ SUBSCRIPTIONS = "outlook-subscriptions"  # functions/notifications.py `maintain_
 CREDENTIALS = "credential-refresh"  # functions/links_alive.py `refresh_outlook_credential`
 WEBHOOKS = "herp-webhooks"  # functions/changes.py `deliver_herp_webhook`
 WEBHOOKS_DEAD = "herp-webhooks-dead"  # deliveries given up after 24 h (no trigger: for operators)
+COMPANY_DATA = "company-data-deletion"  # functions/operations.py `delete_company_data`
 PARALLEL_SENDS = 16
 MAX_DELAY_SECONDS = 7 * 24 * 3600  # Queue Storage: a message may stay invisible at most 7 days
 
@@ -39,6 +40,13 @@ def enqueue_many(queue: str, payloads: Iterable[dict]) -> int:
     client = connection.queue(queue)
     with ThreadPoolExecutor(max_workers=PARALLEL_SENDS) as pool:
         return sum(1 for _ in pool.map(lambda p: client.send_message(_text(p)), payloads))
+
+
+def approximate_count(queue: str) -> int:
+    """The queue's approximate message count (Queue Storage's own estimate; health)."""
+    from shared.storage import connection
+
+    return int(connection.queue(queue).get_queue_properties().approximate_message_count or 0)
 
 
 def payload_of(msg, trigger: str, *required: str) -> dict | None:

@@ -4,9 +4,12 @@ points back (MicrosoftAccount.subscriptions)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shared.models import Subscription, iso, parse_iso, parse_iso_required
 from shared.storage import base
 from shared.storage.base import escape_key, unescape_key
+from shared.storage.connection import table
 
 TABLE = "Subscriptions"
 ROW_KEY = "subscription"
@@ -24,6 +27,7 @@ def to_entity(s: Subscription) -> dict:
         "expires_at": iso(s.expires_at),
         "reauthorized_at": iso(s.reauthorized_at),
         "authorized_until": iso(s.authorized_until),
+        "last_notification_at": iso(s.last_notification_at),
     }
 
 
@@ -39,6 +43,7 @@ def from_entity(e) -> Subscription:
         etag=base.etag_of(e),
         reauthorized_at=parse_iso(e.get("reauthorized_at")),
         authorized_until=parse_iso(e.get("authorized_until")),
+        last_notification_at=parse_iso(e.get("last_notification_at")),
     )
 
 
@@ -53,3 +58,20 @@ class Subscriptions:
 
     def delete(self, subscription_id: str) -> None:
         base.delete(TABLE, subscription_id, ROW_KEY)
+
+    def stamp_notification(self, subscription_id: str, at: datetime) -> None:
+        """Record that a notification of the subscription was handled (a merge of that one
+        property: no read, and nothing else of the row is touched); a row gone meanwhile stays gone."""
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        entity = {"PartitionKey": escape_key(subscription_id), "RowKey": ROW_KEY, "last_notification_at": iso(at)}
+        try:
+            table(TABLE).update_entity(entity, mode=UpdateMode.MERGE)
+        except ResourceNotFoundError:
+            pass
+
+    def of_company(self, company_id: str) -> list[Subscription]:
+        """Every subscription row of a company (a scan: for the company's data deletion only)."""
+        rows = table(TABLE).query_entities("company_id eq @c", parameters={"c": company_id})
+        return [from_entity(e) for e in rows]

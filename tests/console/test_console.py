@@ -600,3 +600,53 @@ def test_other_host_headers_are_refused_before_anything_runs(client, api, host):
     for path in ("/", "/api/outlook/tenant-links"):
         response = client.get(path, headers={"Host": host})
         assert response.status_code == 421 and response.json["error"]["code"] == "misdirected_request"
+
+
+def health_api(request: Request) -> Response:
+    """An admin's health view: a tenant to renew and an account whose user must relink."""
+    if request.path == "/api/outlook/health":
+        emi = {"id": "e1", "email": "emi@contoso.test", "display_name": "Emi"}
+        body = {
+            "tenants": [
+                {
+                    "tenant_id": "t-1",
+                    "tenant_name": "Contoso",
+                    "status": "renewal_required",
+                    "admin_account": {"id": "a1", "email": "aiko@contoso.test", "display_name": "Aiko"},
+                    "rooms": {"count": 3, "synced_at": "2026-12-01T00:00:00Z", "last_error": None},
+                    "accounts": [
+                        {
+                            "account": emi,
+                            "herp_account_ids": ["u-member-1"],
+                            "status": "reauth_required",
+                            "credential_checked_at": "2026-12-01T00:00:00Z",
+                            "subscriptions": [
+                                {
+                                    "calendar_id": "cal-1",
+                                    "expires_at": "2026-12-08T00:00:00Z",
+                                    "reauthorized_at": "2026-12-01T00:00:00Z",
+                                    "last_notification_at": None,
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+            "webhook": {"pending": 2, "dead_lettered": 1, "last_delivered_at": None},
+            "time_zone_data": "2026a",
+            "client_credential": {"kind": "secret", "expires_at": "2027-01-01T00:00:00Z"},
+        }
+        return Response(json.dumps(body), mimetype="application/json")
+    return fake_api(request)
+
+
+def test_browser_health_page_shows_links_with_relink_hints():
+    with console_in_chromium(health_api) as (page, base, _api):
+        page.goto(base + "/?next=/health")
+        page.click("button[value=u-admin-1]")
+        row = page.locator("tr[data-account-id=e1]")
+        row.wait_for()
+        assert "再認証が必要 (reauth_required)" in row.inner_text() and "個人設定" in row.inner_text()
+        tenant = page.locator("section[data-tenant-id=t-1]").inner_text()
+        assert "連携更新" in tenant and "cal-1" in tenant
+        assert "dead-lettered) 1" in page.text_content("#webhook")

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.e2e
 def test_unauthenticated(company, headers):
     r = company.session.get(f"{company.base}/outlook/tenant-links", headers=headers)
     assert r.status_code == 401
-    assert r.json() == {"error": {"code": "unauthenticated", "message": r.json()["error"]["message"]}}
+    error = r.json()["error"]
+    assert r.json() == {
+        "error": {"code": "unauthenticated", "message": error["message"], "request_id": error["request_id"]}
+    }
 
 
 def test_unknown_route_is_404(company):

@@ -44,6 +44,10 @@ HTTP_FUNCTIONS = {
     "get_hold",
     "confirm_hold",
     "release_hold",
+    "service_health",
+    "outlook_health",
+    "list_audit",
+    "delete_company_data_request",
 }
 EXPECTED_TRIGGERS = {
     **{name: "httpTrigger" for name in HTTP_FUNCTIONS},
@@ -57,6 +61,8 @@ EXPECTED_TRIGGERS = {
     "refresh_outlook_credentials": "timerTrigger",
     "refresh_outlook_credential": "queueTrigger",
     "release_expired_outlook_holds": "timerTrigger",
+    "delete_company_data": "queueTrigger",
+    "purge_expired_records": "timerTrigger",
 }
 
 # Settings of README.md "Settings" (and the host's storage setting): none may be needed to index.
@@ -67,6 +73,8 @@ SETTING_PREFIXES = (
     "AzureWebJobs",
     "STORAGE_",
     "ROOM_",
+    "AUDIT_",
+    "EVENT_",
     "REQUESTS_CA",
     "AZURE_",
     "APPLICATIONINSIGHTS_",
@@ -104,7 +112,8 @@ def test_bindings_are_what_the_host_needs(indexed):
     for name in HTTP_FUNCTIONS:
         trigger, output = indexed[name]["bindings"]
         assert trigger["type"] == "httpTrigger" and trigger["direction"] == "IN", name
-        assert trigger["route"].startswith("outlook/") and trigger["methods"], name
+        assert trigger["route"].startswith("outlook/") or trigger["route"] == "health", name  # CONTRACT 8
+        assert trigger["methods"], name
         assert trigger["authLevel"] == "ANONYMOUS", name  # callers authenticate with the HERP JWT
         assert output == {"direction": "OUT", "type": "http", "name": "$return"}, name
     routes = {

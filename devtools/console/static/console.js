@@ -666,7 +666,37 @@
     });
   }
 
+  // --- 運用状況 (health, admin) ------------------------------------------------------------------
+  const HINT = {
+    reauth_required: "このアカウントの利用者が 個人設定 > 外部サービスアカウント で再連携してください。(the user relinks in 個人設定)",
+    renewal_required: "管理者が 全体設定 > 外部サービス連携 > 連携詳細 の「連携更新」を行ってください。(an admin renews: 連携更新)",
+  };
+  async function healthPage() {
+    let h;
+    try { h = await api("GET", "/outlook/health"); } catch (err) { show(errorBox(err)); return; }
+    const subs = (list) => list.length ? list.map((s) => el("div", { class: "subscription" }, dash(s.calendar_id), " ",
+      el("span", { class: "muted" }, "期限 (expires) "), time(s.expires_at), " ",
+      el("span", { class: "muted" }, "再認可 (reauthorized) "), time(s.reauthorized_at), " ",
+      el("span", { class: "muted" }, "最終通知 (last notification) "), time(s.last_notification_at))) : "—";
+    const tenants = h.tenants.map((t) => el("section", { class: "tenant", "data-tenant-id": t.tenant_id },
+      el("h2", {}, dash(t.tenant_name), " ", badge(t.status), " ", el("span", { class: "muted" }, dash(t.tenant_id))),
+      HINT[t.status] ? el("p", { class: "hint warn" }, HINT[t.status]) : null,
+      el("p", {}, "管理者 (admin): ", account(t.admin_account), " 会議室 (rooms): ", dash(t.rooms.count), " / 同期 (synced) ", time(t.rooms.synced_at),
+        t.rooms.last_error ? el("span", { class: "badge err" }, t.rooms.last_error) : null),
+      el("table", {}, el("thead", {}, el("tr", {}, ["アカウント (account)", "HERP", "状態 (status)", "資格情報の確認 (credential checked)", "購読 (subscriptions)"].map((x) => el("th", {}, x)))),
+        el("tbody", {}, t.accounts.map((a) => el("tr", { "data-account-id": a.account.id },
+          el("td", {}, account(a.account)), el("td", {}, a.herp_account_ids.join(", ") || "—"),
+          el("td", {}, badge(a.status), HINT[a.status] ? el("div", { class: "hint" }, HINT[a.status]) : null),
+          el("td", {}, time(a.credential_checked_at)), el("td", {}, subs(a.subscriptions))))))));
+    const w = h.webhook, c = h.client_credential;
+    show(...(tenants.length ? tenants : [el("p", { class: "muted" }, "連携しているテナントはありません (no tenant linked)")]),
+      el("h2", {}, "HERP Webhook"),
+      el("p", { id: "webhook" }, `未配信 (pending) ${w.pending} / 配信断念 (dead-lettered) ${w.dead_lettered} / 最終配信 (last delivered) `, time(w.last_delivered_at)),
+      el("h2", {}, "サービス (service)"),
+      el("p", {}, `タイムゾーンデータ (time zone data) ${h.time_zone_data} / クライアント資格情報 (client credential) ${c.kind}, 期限 (expires) `, time(c.expires_at)));
+  }
+
   const PAGES = { "tenant-list": tenantList, "tenant-detail": tenantDetail, "user-links": userLinks, events: eventsPage, changes: changesPage,
-    scheduling: schedulingPage };
+    scheduling: schedulingPage, health: healthPage };
   finishFlow().then(() => { if (PAGES[ds.page]) PAGES[ds.page](); });
 })();

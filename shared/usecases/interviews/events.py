@@ -272,7 +272,11 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         stored, record.room_names if record.room_names is not None else room_names, record.transaction_id
     )
     try:
-        created = _written(lambda sent: box.post(path, json=sent), payload, stored)
+        created = _written(
+            lambda sent: box.post(path, json=sent, audit=credentials.Audit("event.create", event.schedule_id)),
+            payload,
+            stored,
+        )
     except (GraphUnavailable, GraphTimeout):
         raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
     except (ReauthRequired, LinkRemoved):
@@ -386,7 +390,13 @@ def update(caller: Caller, schedule_id: str, body: dict) -> OutlookEvent:
                 )
                 patch["body"] = body_keeping_meeting(current, new.body)
             if patch:
-                changed = _written(lambda sent: box.patch(event_path(record), json=sent), patch, new)
+                changed = _written(
+                    lambda sent: box.patch(
+                        event_path(record), json=sent, audit=credentials.Audit("event.update", record.schedule_id)
+                    ),
+                    patch,
+                    new,
+                )
             else:
                 changed = box.get(event_path(record))
         except GraphError as exc:
@@ -436,9 +446,13 @@ def cancel(caller: Caller, schedule_id: str, notify: bool, comment: str | None =
     try:
         record = _with_immutable_id(record, box)
         if notify:
-            box.post(event_path(record) + "/cancel", json={"comment": comment or DEFAULT_CANCEL_COMMENT})
+            box.post(
+                event_path(record) + "/cancel",
+                json={"comment": comment or DEFAULT_CANCEL_COMMENT},
+                audit=credentials.Audit("event.cancel", schedule_id),
+            )
         else:
-            box.delete(event_path(record))
+            box.delete(event_path(record), audit=credentials.Audit("event.delete", schedule_id))
     except GraphError as exc:
         if not _deleted_in_outlook(exc):
             release(record)

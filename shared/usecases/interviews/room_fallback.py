@@ -26,6 +26,7 @@ from shared.domain.event_to_graph import graph_patch
 from shared.domain.event_view import OutlookEvent
 from shared.errors import DomainError, GraphError
 from shared.feed import changes
+from shared.mailbox import credentials
 from shared.mailbox.free_busy import find_free_rooms
 from shared.models import Change, ChangeType, EventRecord, iso, utcnow
 from shared.storage.rooms import Rooms
@@ -103,7 +104,11 @@ def _replace(record: EventRecord, event: EventInput, declined: str, state: dict,
         new = replace(event, rooms=tuple(found.email if r == declined else r for r in event.rooms))
         names = events.known_rooms(record.tenant_id, new.rooms)
         try:
-            changed = box.patch(events.event_path(record), json=graph_patch(event, new, names))
+            changed = box.patch(
+                events.event_path(record),
+                json=graph_patch(event, new, names),
+                audit=credentials.Audit("room.replace", record.schedule_id),
+            )
         except GraphError as exc:
             log.warning("room fallback of schedule %s could not patch Outlook (%s)", record.schedule_id, exc.status)
             raise

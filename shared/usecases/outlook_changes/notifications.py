@@ -230,8 +230,30 @@ class Busy(Exception):
     the event is running or won the row: try again shortly (the message is re-queued)."""
 
 
+STAMP_EVERY_SECONDS = 60.0  # last_notification_at (health) is written at most once a minute
+_stamped: dict[str, float] = {}
+
+
+def _stamp(message: dict) -> None:
+    """Keep when a notification of the message's subscription was last handled, cheaply: at
+    most once a minute per subscription and instance, one merge write; never fails processing."""
+    sub_id = message.get("subscription_id")
+    if not isinstance(sub_id, str) or not sub_id:
+        return
+    now = time.monotonic()
+    with _known_lock:
+        if now - _stamped.get(sub_id, -STAMP_EVERY_SECONDS) < STAMP_EVERY_SECONDS:
+            return
+        _stamped[sub_id] = now
+    try:
+        Subscriptions().stamp_notification(sub_id, parse_iso(message.get("received_at")) or _now())
+    except Exception as exc:  # noqa: BLE001 - a health detail: processing goes on
+        log.warning("last_notification_at of subscription %s not stored (%s)", sub_id, type(exc).__name__)
+
+
 def process(message: dict) -> None:
     company_id = str(message["company_id"])
+    _stamp(message)
     if message.get("lifecycle"):
         _lifecycle(message)
         return
