@@ -8,6 +8,7 @@ import azure.functions as func
 
 from shared.http import handler, json_body, json_response, no_content
 from shared.lazy import lazy
+from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
@@ -53,5 +54,6 @@ def release_hold(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 */15 * * * *", run_on_startup=False)
+@background()
 def release_expired_outlook_holds(timer: func.TimerRequest) -> None:
     log.info("release_expired_outlook_holds released %d holds", holds.release_expired())

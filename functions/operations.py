@@ -8,6 +8,7 @@ import azure.functions as func
 from shared.http import handler, json_body, json_response
 from shared.lazy import lazy
 from shared.storage import queues
+from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def delete_company_data_request(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.queue_trigger(arg_name="msg", queue_name=queues.COMPANY_DATA, connection="AzureWebJobsStorage")
+@background()
 def delete_company_data(msg: func.QueueMessage) -> None:
     body = queues.payload_of(msg, "delete_company_data", "company_id")
     if body is None:
@@ -64,6 +66,7 @@ def delete_company_data(msg: func.QueueMessage) -> None:
 
 
 @bp.timer_trigger(arg_name="timer", schedule="0 45 3 * * *", run_on_startup=False)
+@background()
 def purge_expired_records(timer: func.TimerRequest) -> None:
     """Daily: event mappings past EVENT_RETENTION_DAYS, audit entries past AUDIT_RETENTION_DAYS;
     the client credential's end warned about 30 days ahead."""

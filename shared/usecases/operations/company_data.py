@@ -20,6 +20,7 @@ from shared.storage import (
     changes,
     event_ids,
     events,
+    holds,
     link_completions,
     microsoft_accounts,
     oauth_states,
@@ -35,12 +36,11 @@ from shared.storage.tenant_links import TenantLinks
 
 log = logging.getLogger("outlook.company_data")
 
-HOLDS_TABLE = "Holds"  # scheduling holds (CONTRACT 7), PartitionKey company_id
 # Tables whose PartitionKey is the company id, the links last (until then the run can find them).
 COMPANY_TABLES = (
     events.TABLE,
     event_ids.TABLE,
-    HOLDS_TABLE,
+    holds.TABLE,
     changes.TABLE,
     user_links.TABLE,
     microsoft_accounts.TABLE,

@@ -202,7 +202,8 @@ def _place(record: HoldRecord, hold: HoldInput) -> HoldRecord:
             return
         payload = hold_event(hold, slots[sid], transaction_id(record.company_id, record.hold_id, sid, p["oid"]))
         try:
-            p["event_id"] = box.post("/me/events", json=payload)["id"]
+            audit = credentials.Audit("hold.create", hold_id=record.hold_id)
+            p["event_id"] = box.post("/me/events", json=payload, audit=audit)["id"]
         except (ReauthRequired, LinkRemoved):
             if p["oid"] == record.account_id:
                 raise
@@ -280,7 +281,10 @@ def _remove_events(record: HoldRecord) -> None:
             log.warning("hold %s: a hold event stays in a calendar whose link is gone", record.hold_id)
             return
         try:
-            box.delete(f"/me/events/{quote(p['event_id'], safe='')}")
+            box.delete(
+                f"/me/events/{quote(p['event_id'], safe='')}",
+                audit=credentials.Audit("hold.release", hold_id=record.hold_id),
+            )
         except (ReauthRequired, LinkRemoved):
             boxes[p["oid"]] = None
             return
