@@ -272,7 +272,9 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         stored, record.room_names if record.room_names is not None else room_names, record.transaction_id
     )
     try:
-        created = _written(lambda sent: box.post(path, json=sent), payload, stored)
+        # idempotent: the same transactionId makes a repeated POST answer the event it made
+        # (resources/event.md), so a 503/504 is retried here rather than handed to HERP.
+        created = _written(lambda sent: box.post(path, json=sent, idempotent=True), payload, stored)
     except (GraphUnavailable, GraphTimeout):
         raise  # the outcome is unknown: keep the reservation; a retry reuses the transactionId
     except (ReauthRequired, LinkRemoved):

@@ -202,7 +202,9 @@ def _place(record: HoldRecord, hold: HoldInput) -> HoldRecord:
             return
         payload = hold_event(hold, slots[sid], transaction_id(record.company_id, record.hold_id, sid, p["oid"]))
         try:
-            p["event_id"] = box.post("/me/events", json=payload)["id"]
+            # The transactionId makes a repeated POST find the event it made, not a second one
+            # (resources/event.md), so a 503/504 is retried like a read.
+            p["event_id"] = box.post("/me/events", json=payload, idempotent=True)["id"]
         except (ReauthRequired, LinkRemoved):
             if p["oid"] == record.account_id:
                 raise
