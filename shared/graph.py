@@ -4,7 +4,9 @@
 past the caller's time budget; then `GraphUnavailable`. A POST is retried on 429 only (throttled:
 Graph did not carry it out), not on 503/504, which can come after Graph did (a repeated
 subscription create meets 409, a repeated cancel an error for an event it cancelled): the caller
-decides, or says `idempotent=True` when repeating is harmless (reads sent as POST). A timeout is `GraphTimeout`. Any other
+decides, or says `idempotent=True` when repeating is harmless (reads sent as POST, and event
+creates carrying a `transactionId`, which exists "to avoid redundant POST operations in case of
+client retries to create the same event", resources/event.md). A timeout is `GraphTimeout`. Any other
 error is `GraphError` carrying the status and Graph's error `code` (the body itself is never
 echoed: it can quote request data). See Graph docs concepts/throttling.md and errors.md.
 

@@ -14,7 +14,9 @@ Docs followed (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/)
   update"; "After you set isOnlineMeeting to true ... Outlook ignores any further changes to
   isOnlineMeeting, and the meeting remains available online"; "The maximum number of attendees
   included in an event ... is 500" (see event_input.py for the answer above it).
-- transactionId retries: a second POST with the same transactionId and the same content answers
+- transactionId retries: resources/event.md: "A custom identifier specified by a client app for
+  the server to avoid redundant POST operations in case of client retries to create the same
+  event"; a second POST with the same transactionId and the same content answers
   201 and creates nothing (blog.rykoma.net/2020/10/05/1559, a Microsoft support engineer's
   test); the same transactionId with different content answers 400 ErrorDuplicateTransactionId
   "Your request can't be completed. The TransactionId specified in the request has already been

@@ -167,7 +167,8 @@ class Mailbox:
 
     Every write (POST, PATCH, DELETE) leaves one audit log entry, failed ones too, naming the
     caller's `audit` (else an operation read off the method and path). Not audited: reads sent
-    as POST (`idempotent=True`: getSchedule, translateExchangeIds) and subscription renewals
+    as POST (`idempotent=True` with no `audit`: getSchedule, translateExchangeIds; an event POST is
+    idempotent too, by its transactionId, and names its `audit`) and subscription renewals
     (PATCH of a subscription: nothing in Outlook changes)."""
 
     def __init__(self, account: MicrosoftAccount):
@@ -186,7 +187,7 @@ class Mailbox:
     def request(self, method: str, path: str, *, prefer: str = "", audit: Audit | None = None, **kwargs) -> Any:
         """One Graph call (shared.graph.request: retries, timeouts); `prefer` adds preferences;
         a write is audited (class docstring)."""
-        if not self._audited(method, path, kwargs):
+        if not self._audited(method, path, audit, kwargs):
             return self._call(method, path, prefer, kwargs, graph.Exchange())
         exchange = graph.Exchange()
         try:
@@ -210,7 +211,9 @@ class Mailbox:
             )
 
     @staticmethod
-    def _audited(method: str, path: str, kwargs: dict) -> bool:
+    def _audited(method: str, path: str, audit: Audit | None, kwargs: dict) -> bool:
+        if audit is not None:
+            return True
         if method == "GET" or (method == "POST" and kwargs.get("idempotent")):
             return False
         return not (method == "PATCH" and "/subscriptions/" in path)

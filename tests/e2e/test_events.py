@@ -128,6 +128,21 @@ def test_throttled_create_succeeds_without_duplicate(ready, ms):
     ]
 
 
+def test_a_create_meeting_503_is_retried_by_its_transaction_id_without_duplicate(ready, ms):
+    # A 503 may come after Graph made the event; the POST is repeated anyway, because its
+    # transactionId makes Graph answer the event it made (resources/event.md).
+    api, link_id, rooms = ready
+    ms.post("throttle", {"count": 2, "status": 503, "retry_after": 0, "path_contains": "/events", "method": "POST"})
+    r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))
+    assert r.status_code == 201, r.text
+    assert len(live(ms)) == 1
+    assert [c["status"] for c in graph_calls(ms) if c["method"] == "POST" and c["path"].endswith("/events")][-3:] == [
+        503,
+        503,
+        201,
+    ]
+
+
 def test_patch_of_the_time_keeps_the_rest(ready, ms):
     api, link_id, rooms = ready
     api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms))

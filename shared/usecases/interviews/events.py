@@ -272,8 +272,12 @@ def create(caller: Caller, body: dict) -> tuple[OutlookEvent, bool]:
         stored, record.room_names if record.room_names is not None else room_names, record.transaction_id
     )
     try:
+        # idempotent: the same transactionId makes a repeated POST answer the event it made
+        # (resources/event.md), so a 503/504 is retried here rather than handed to HERP.
         created = _written(
-            lambda sent: box.post(path, json=sent, audit=credentials.Audit("event.create", event.schedule_id)),
+            lambda sent: box.post(
+                path, json=sent, idempotent=True, audit=credentials.Audit("event.create", event.schedule_id)
+            ),
             payload,
             stored,
         )

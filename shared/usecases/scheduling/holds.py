@@ -202,8 +202,10 @@ def _place(record: HoldRecord, hold: HoldInput) -> HoldRecord:
             return
         payload = hold_event(hold, slots[sid], transaction_id(record.company_id, record.hold_id, sid, p["oid"]))
         try:
+            # The transactionId makes a repeated POST find the event it made, not a second one
+            # (resources/event.md), so a 503/504 is retried like a read.
             audit = credentials.Audit("hold.create", hold_id=record.hold_id)
-            p["event_id"] = box.post("/me/events", json=payload, audit=audit)["id"]
+            p["event_id"] = box.post("/me/events", json=payload, idempotent=True, audit=audit)["id"]
         except (ReauthRequired, LinkRemoved):
             if p["oid"] == record.account_id:
                 raise
