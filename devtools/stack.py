@@ -189,6 +189,8 @@ def app_settings(*, storage: str, emulator_url: str, ca_bundle: str, host_port: 
         "MS_AUTHORITY_HOST": emulator_url,
         "MS_GRAPH_ENDPOINT": f"{emulator_url}/v1.0",
         "MS_REDIRECT_URI": f"http://localhost:{host_port}/api/outlook/callback",
+        # Named, not derived: a developer's local.settings.json (port 7071) must not steer a test host's.
+        "MS_NOTIFICATION_URL": f"http://localhost:{host_port}/api/outlook/notifications",
         "HERP_APP_URL": herp_app_url,
         # The timer binding reads it as %ROOM_REFRESH_SCHEDULE%: it must be set for the timer to index.
         "ROOM_REFRESH_SCHEDULE": "0 0 */6 * * *",
