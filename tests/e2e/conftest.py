@@ -193,6 +193,18 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def caught_up(api: Api, schedule_id: str = "sch-1") -> None:
+    """Waits for the first comparison of an event in the background: an account's first event
+    subscribes it, then catches up (reads and compares its events). Waited for on the event's own
+    row (compared, no comparison running), not on the host's log, which every test shares."""
+    from shared.storage.events import Events
+
+    wait_for(
+        lambda: (row := Events().get(api.company_id, schedule_id)) and row.checked_at and not row.comparing_until,
+        what="the subscription's catch-up",
+    )
+
+
 @contextmanager
 def logged_after(host, line: str, timeout: float = 30.0) -> Iterator[None]:
     """Waits, after the block, until the host's log holds one more `line` than before it: for

@@ -11,7 +11,7 @@ from devtools.emulator import seed
 from shared.domain.event_changes import SELECT
 from shared.storage.events import Events
 from tests.conftest import new_id
-from tests.e2e.conftest import CONTOSO, Api, link_tenant, link_user, wait_for
+from tests.e2e.conftest import CONTOSO, Api, caught_up, link_tenant, link_user, wait_for
 
 pytestmark = pytest.mark.e2e
 AIKO, EMI, GORO, FUMI = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.GORO_ID, seed.FUMI_ID))
@@ -270,10 +270,7 @@ def test_an_event_in_deleted_items_is_deleted_and_costs_one_lookup_once(ready, m
     # The account's first event subscribes it, then catches up (compares this event): once the
     # delete is done, that comparison would look the folder up itself and write the account row
     # under the GET's. Waited for on this event's row (the host's log is shared by every test).
-    wait_for(
-        lambda: (row := Events().get(api.company_id, "sch-1")) and row.checked_at and not row.comparing_until,
-        what="the subscription's catch-up",
-    )
+    caught_up(api)
     # Silent: no notification, so no comparison in the background looks the folder up first.
     ms.post(f"users/{seed.EMI_ID}/events/{event['event_id']}/delete", {"silent": True})
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
