@@ -114,20 +114,6 @@ def test_a_lifecycle_event_repeated_is_queued_once(queued):
     assert [m["lifecycle"] for m in queued] == ["subscriptionRemoved", "missed"]
 
 
-def test_a_reauthorization_warning_after_a_renewal_is_news_not_a_repeat(queued):
-    """The expiry Graph names moved (the subscription was reauthorized since): the next warning is
-    queued, while its own repeats are not."""
-    first = {
-        **note(),
-        "lifecycleEvent": "reauthorizationRequired",
-        "subscriptionExpirationDateTime": "2026-12-13T10:00:00Z",
-    }
-    later = {**first, "subscriptionExpirationDateTime": "2026-12-13T11:00:00Z"}
-    notifications.accept(body(first, first), lifecycle=True)
-    notifications.accept(body(later, later), lifecycle=True)
-    assert [m["lifecycle"] for m in queued] == ["reauthorizationRequired", "reauthorizationRequired"]
-
-
 def forged_post(n: int, state) -> bytes:
     return body(*(note(f"e{i}", state=state(i), sub=f"{i:08d}-0000-0000-0000-000000000000") for i in range(n)))
 

@@ -77,7 +77,7 @@ LIFECYCLE_REPEAT_WINDOW = 300.0  # seconds: a repeat of a lifecycle event queued
 _CACHE_SECONDS = 60.0
 _known: dict[str, tuple[float, Subscription]] = {}
 _known_lock = threading.Lock()
-_lifecycle_queued: dict[tuple[str, str, str], float] = {}
+_lifecycle_queued: dict[tuple[str, str], float] = {}
 
 
 def _now() -> datetime:
@@ -136,13 +136,13 @@ def _ours(item: dict, failed: dict[bool, set[str]]) -> Subscription | None:
     return sub
 
 
-def _lifecycle_repeated(key: tuple[str, str, str], now: float) -> bool:
+def _lifecycle_repeated(key: tuple[str, str], now: float) -> bool:
     with _known_lock:
         seen = _lifecycle_queued.get(key)
         return seen is not None and now - seen < LIFECYCLE_REPEAT_WINDOW
 
 
-def _lifecycle_done(key: tuple[str, str, str], now: float) -> None:
+def _lifecycle_done(key: tuple[str, str], now: float) -> None:
     with _known_lock:
         if len(_lifecycle_queued) > 10_000:  # bounded: old entries no longer matter
             for k in [k for k, t in _lifecycle_queued.items() if now - t >= LIFECYCLE_REPEAT_WINDOW]:
@@ -172,11 +172,8 @@ def accept(raw: bytes, *, lifecycle: bool) -> int:
         if lifecycle:
             event = item.get("lifecycleEvent")
             if event in LIFECYCLE_EVENTS:
-                # Graph's repeats are handled once; one that names another expiry comes after the
-                # subscription was renewed or reauthorized, so it is news (e.g. the next warning).
-                key = (sub.id, str(event), str(item.get("subscriptionExpirationDateTime") or ""))
-                now = time.monotonic()
-                if not _lifecycle_repeated(key, now):
+                key, now = (sub.id, str(event)), time.monotonic()
+                if not _lifecycle_repeated(key, now):  # Graph's repeats: handled once
                     queues.enqueue(queues.NOTIFICATIONS, {**_who(sub), "lifecycle": event, "received_at": received})
                     _lifecycle_done(key, now)
                 kept += 1
