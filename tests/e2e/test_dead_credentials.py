@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.emulator import seed
-from tests.e2e.conftest import CONTOSO, link_tenant, link_user, logged_after, wait_for
+from tests.e2e.conftest import CONTOSO, SUBSCRIBED, link_tenant, link_user, logged_after, wait_for
 from tests.e2e.test_events import AIKO, EMI, M1, event_body
 from tests.e2e.test_rooms import link_of
 
@@ -21,7 +21,7 @@ def booked(company, browser, ms, host):
     wait_for(lambda: link_of(company)["rooms"]["synced_at"], what="room sync")
     link_user(company, browser.__class__(browser.session.verify, browser.stop_at), EMI, "m1")
     link_id = company.call("GET", "/outlook/calendars", as_=M1).json()["calendars"][0]["link_id"]
-    with logged_after(host, "caught up"):
+    with logged_after(host, *SUBSCRIBED):
         assert company.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, [])).status_code == 201
     ms.post("tokens/expire-access")  # the next call must redeem the refresh token
     return company

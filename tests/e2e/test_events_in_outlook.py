@@ -8,7 +8,7 @@ import pytest
 
 from devtools.emulator import seed
 from shared.storage.events import Events
-from tests.e2e.conftest import logged_after
+from tests.e2e.conftest import SUBSCRIBED, logged_after
 from tests.e2e.test_events import EMI, M1, event_body, graph_calls, live
 
 pytestmark = pytest.mark.e2e
@@ -140,7 +140,7 @@ def test_times_across_a_dst_change_round_trip(ready, ms):
 def test_a_moved_event_is_still_found_edited_and_cancelled(ready, ms, host):
     api, link_id, rooms = ready
     ms.post("room-answer-delay", {"seconds": 600})  # the rooms' answers (notified, compared) come later
-    with logged_after(host, "caught up"):  # the subscription's re-read writes the row: not under the edits
+    with logged_after(host, *SUBSCRIBED):  # the subscription's re-read writes the row: not under the edits
         event = create(api, link_id, rooms)
     moved = ms.post(f"events/{event['event_id']}/move", {"calendar_name": "Interviews"})
     assert moved["previousId"] != moved["id"]  # the default id changed; ours did not
@@ -155,7 +155,7 @@ def test_a_moved_event_is_still_found_edited_and_cancelled(ready, ms, host):
 def test_a_default_id_stored_before_is_migrated_on_first_use(ready, ms, storage, host):
     api, link_id, rooms = ready
     ms.post("room-answer-delay", {"seconds": 600})  # the rooms' answers (notified, compared) come later
-    with logged_after(host, "caught up"):  # the subscription's re-read also writes the row: not mid-test
+    with logged_after(host, *SUBSCRIBED):  # the subscription's re-read also writes the row: not mid-test
         create(api, link_id, rooms)
     [stored] = live(ms)
     record = Events().get(api.company_id, "sch-1")
