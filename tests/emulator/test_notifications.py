@@ -73,7 +73,7 @@ class Receiver:
             out = [i for p, body in self.posts if p == path for i in body["value"]]
         return [i for i in out if all(i.get(k) == v for k, v in match.items())]
 
-    def wait(self, n, path="/notify", timeout=6.0, **match) -> list[dict]:
+    def wait(self, n, path="/notify", timeout=20.0, **match) -> list[dict]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = self.items(path, **match)
