@@ -193,18 +193,6 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def caught_up(api: Api, schedule_id: str = "sch-1") -> None:
-    """Waits for the first comparison of an event in the background: an account's first event
-    subscribes it, then catches up (reads and compares its events). Waited for on the event's own
-    row (compared, no comparison running), not on the host's log, which every test shares."""
-    from shared.storage.events import Events
-
-    wait_for(
-        lambda: (row := Events().get(api.company_id, schedule_id)) and row.checked_at and not row.comparing_until,
-        what="the subscription's catch-up",
-    )
-
-
 # How an account's first subscription ends in the host's log: caught up, or refused (e.g. Graph
 # still holds a subscription on the calendar for another company's link: another test's, whose
 # queued request ran after the emulator's reset).
@@ -225,6 +213,25 @@ def logged_after(host, *lines: str, timeout: float = 30.0) -> Iterator[None]:
     before = count()
     yield
     wait_for(lambda: count() > before, timeout, what=f"{' or '.join(map(repr, lines))} in the host's log")
+
+
+@contextmanager
+def caught_up(api: Api, host, schedule_id: str = "sch-1") -> Iterator[None]:
+    """Waits, after the block (an account's first event), for its first comparison in the
+    background: the account is subscribed, then catches up (reads and compares its events).
+    Waited for on the event's own row (compared, no comparison running), or on the host's log
+    saying the subscription was refused (then no catch-up comes; see SUBSCRIBED)."""
+    from shared.storage.events import Events
+
+    refused = host.log_text().count(SUBSCRIBED[1])
+    yield
+    wait_for(
+        lambda: (
+            ((row := Events().get(api.company_id, schedule_id)) and row.checked_at and not row.comparing_until)
+            or host.log_text().count(SUBSCRIBED[1]) > refused
+        ),
+        what="the subscription's catch-up",
+    )
 
 
 def link_user(
