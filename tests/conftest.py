@@ -63,6 +63,7 @@ LONGEST_FIRST = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist names the groups in the node ids
 def pytest_collection_modifyitems(config, items):
     def rank(item) -> int:
         return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
@@ -72,6 +73,17 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.split("::", 1)[0]
         if path in ONE_WORKER_FILES:
             item.add_marker(pytest.mark.xdist_group(path))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """Refuse to run when the grouping silently does nothing (pytest 9.2 with pytest-xdist 3.8 did):
+    xdist names a test's group at the end of its node id, and schedules by that name."""
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist workers under --dist loadgroup
+        return
+    ungrouped = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if ungrouped:
+        raise pytest.UsageError(f"pytest-xdist did not group {ungrouped[0]}: check the pytest and pytest-xdist pins")
 
 
 def reset_settings() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devtools.emulator import seed
-from tests.e2e.conftest import CONTOSO, wait_for
+from tests.e2e.conftest import CONTOSO, SUBSCRIBED, logged_after, wait_for
 from tests.e2e.test_events import GORO, M1, event_body
 
 pytestmark = pytest.mark.e2e
@@ -31,18 +31,20 @@ def changes_of(api, kind: str, as_=M1) -> list[dict]:
     return [c for c in feed(api, as_=as_)["changes"] if c["type"] == kind]
 
 
-def created(ready, ms, **changes) -> tuple[object, dict, dict]:
-    """An interview made through the API, its subscription in place and the room's answer in."""
+def created(ready, ms, host, **changes) -> tuple[object, dict, dict]:
+    """An interview made through the API, its subscription in place and caught up (so that no
+    read of that catch-up lands inside the test), and the room's answer in."""
     api, link_id, rooms = ready
-    r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, **changes))
-    assert r.status_code == 201, r.text
+    with logged_after(host, *SUBSCRIBED):
+        r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, **changes))
+        assert r.status_code == 201, r.text
     sub = wait_for(lambda: subscriptions(ms), what="the account's subscription")[0]
     wait_for(lambda: changes_of(api, "event.responses_changed"), what="the room's answer in the feed")
     return api, r.json(), sub
 
 
-def test_the_first_event_subscribes_the_account_as_graph_wants(ready, ms):
-    api, event, sub = created(ready, ms)
+def test_the_first_event_subscribes_the_account_as_graph_wants(ready, ms, host):
+    api, event, sub = created(ready, ms, host)
     assert sub["resource"].lower() == "me/events" and sub["changeType"] == "updated,deleted"
     assert sub["notificationUrl"].endswith("/api/outlook/notifications")
     assert sub["lifecycleNotificationUrl"] == sub["notificationUrl"] + "/lifecycle"
@@ -56,8 +58,8 @@ def test_the_first_event_subscribes_the_account_as_graph_wants(ready, ms):
     assert len(subscriptions(ms)) == 1
 
 
-def test_a_room_answer_and_an_interviewer_decline_reach_the_feed(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_a_room_answer_and_an_interviewer_decline_reach_the_feed(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     [room_change] = changes_of(api, "event.responses_changed")
     assert room_change["schedule_id"] == "sch-1" and room_change["fields"] == [ready[2][0].lower()]
     assert room_change["company_id"] == api.company_id  # whose change it is
@@ -72,8 +74,8 @@ def test_a_room_answer_and_an_interviewer_decline_reach_the_feed(ready, ms):
     assert got["attendees"][0]["response"] == "declined"
 
 
-def test_a_move_in_outlook_is_an_update_and_the_mapping_follows(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_a_move_in_outlook_is_an_update_and_the_mapping_follows(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     ms.post(
         f"events/{event['event_id']}/outlook-edit", {"start": "2026-12-01T03:00:00Z", "end": "2026-12-01T04:00:00Z"}
     )
@@ -89,8 +91,8 @@ def test_a_move_in_outlook_is_an_update_and_the_mapping_follows(ready, ms):
     assert r.status_code == 200 and r.json()["start"] == "2026-12-01T10:00:00"
 
 
-def test_a_delete_in_outlook_is_reported_once(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_a_delete_in_outlook_is_reported_once(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     ms.post(f"users/{seed.EMI_ID}/events/{event['event_id']}/delete")
     gone = wait_for(lambda: changes_of(api, "event.deleted_in_outlook"), what="the delete in the feed")
     time.sleep(2)
@@ -99,10 +101,10 @@ def test_a_delete_in_outlook_is_reported_once(ready, ms):
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 410
 
 
-def test_a_move_to_another_calendar_is_no_deletion(ready, ms):
+def test_a_move_to_another_calendar_is_no_deletion(ready, ms, host):
     """Graph tells the left calendar's subscription `deleted`; the event is still in a calendar of
     the mailbox (its parentFolderId), so nothing is reported and GET still answers 200."""
-    api, event, sub = created(ready, ms)
+    api, event, sub = created(ready, ms, host)
     ms.post(f"events/{event['event_id']}/move", {"calendar_name": "Interviews"})
     wait_for(
         lambda: [d for d in deliveries(ms) if d["change"] == "deleted" and d["status"] == "delivered"],
@@ -113,8 +115,8 @@ def test_a_move_to_another_calendar_is_no_deletion(ready, ms):
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
 
 
-def test_a_cancel_by_the_organizer_in_outlook_is_reported(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_a_cancel_by_the_organizer_in_outlook_is_reported(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     ms.post(f"events/{event['event_id']}/outlook-cancel", {"comment": "中止"})
     [found] = wait_for(lambda: changes_of(api, "event.cancelled_in_outlook"), what="the cancel in the feed")
     assert found["schedule_id"] == "sch-1" and found["fields"] == []
@@ -125,8 +127,8 @@ def test_a_cancel_by_the_organizer_in_outlook_is_reported(ready, ms):
     assert r.status_code == 410 and r.json()["error"]["code"] == "event_deleted_in_outlook"
 
 
-def test_changes_made_through_the_api_are_not_reported_back(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_changes_made_through_the_api_are_not_reported_back(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     before = feed(api)["next"]
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"subject": "二次面接", "location": "本社 2F"})
     assert r.status_code == 200
@@ -165,7 +167,7 @@ def test_the_validation_handshake_answers_the_decoded_token_as_plain_text(host):
 
 
 def test_forged_broken_and_oversized_notifications_change_nothing(ready, ms, host):
-    api, event, sub = created(ready, ms)
+    api, event, sub = created(ready, ms, host)
     before = feed(api)["next"]
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
     forged = {
@@ -207,8 +209,8 @@ def test_forged_broken_and_oversized_notifications_change_nothing(ready, ms, hos
     assert feed(api, before)["changes"] == []
 
 
-def test_a_burst_of_repeated_notifications_costs_one_read_and_reports_once(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_a_burst_of_repeated_notifications_costs_one_read_and_reports_once(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     ms.post("notifications/config", {"duplicates": 5})
     before = feed(api)["next"]
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
@@ -233,8 +235,8 @@ def run(host, name: str, payload: dict | None = None) -> None:
     assert r.status_code == 202, r.text
 
 
-def test_missed_notifications_are_caught_up(ready, ms):
-    api, event, sub = created(ready, ms)
+def test_missed_notifications_are_caught_up(ready, ms, host):
+    api, event, sub = created(ready, ms, host)
     before = feed(api)["next"]
     ms.post(f"events/{event['event_id']}/outlook-edit", {"subject": "黙って変更", "silent": True})
     time.sleep(2)
@@ -244,8 +246,8 @@ def test_missed_notifications_are_caught_up(ready, ms):
     assert change["type"] == "event.updated" and change["fields"] == ["subject"]
 
 
-def test_a_removed_subscription_is_replaced_and_caught_up(ready, ms):
-    api, event, sub = created(ready, ms)
+def test_a_removed_subscription_is_replaced_and_caught_up(ready, ms, host):
+    api, event, sub = created(ready, ms, host)
     before = feed(api)["next"]
     ms.post(f"events/{event['event_id']}/outlook-edit", {"location": "会議室 B", "silent": True})
     ms.post(f"subscriptions/{sub['id']}/drop")
@@ -259,8 +261,8 @@ def later(hours: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + hours * 3600))
 
 
-def test_reauthorization_required_renews_the_subscription(ready, ms):
-    api, event, sub = created(ready, ms)
+def test_reauthorization_required_renews_the_subscription(ready, ms, host):
+    api, event, sub = created(ready, ms, host)
     ms.post(f"subscriptions/{sub['id']}/expire", {"in_seconds": 3600})
     ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "reauthorizationRequired"})
     wait_for(
@@ -269,8 +271,8 @@ def test_reauthorization_required_renews_the_subscription(ready, ms):
     )
 
 
-def test_a_lifecycle_event_graph_repeats_is_handled_once(ready, ms):
-    api, event, sub = created(ready, ms)
+def test_a_lifecycle_event_graph_repeats_is_handled_once(ready, ms, host):
+    api, event, sub = created(ready, ms, host)
     ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
     for _ in range(3):  # Graph repeats reauthorizationRequired until it is acted upon
         ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "reauthorizationRequired"})
@@ -294,7 +296,7 @@ def test_a_lifecycle_event_graph_repeats_is_handled_once(ready, ms):
 def test_the_renewal_run_extends_what_expires_soon_and_recreates_what_graph_forgot(ready, ms, host, storage):
     from shared.storage.microsoft_accounts import MicrosoftAccounts
 
-    api, event, sub = created(ready, ms)
+    api, event, sub = created(ready, ms, host)
     account = (api.company_id, CONTOSO, seed.EMI_ID)
 
     def entry():
@@ -320,16 +322,16 @@ def test_the_renewal_run_extends_what_expires_soon_and_recreates_what_graph_forg
     assert wait_for(lambda: entry().get("id") == fresh[0]["id"], what="the account row pointing at it")
 
 
-def test_unlinking_deletes_the_subscription_in_graph(ready, ms):
-    api, event, sub = created(ready, ms)
+def test_unlinking_deletes_the_subscription_in_graph(ready, ms, host):
+    api, event, sub = created(ready, ms, host)
     links = api.call("GET", "/outlook/user-links", as_=M1).json()["tenants"][0]["links"]
     r = api.call("DELETE", f"/outlook/user-links/{links[0]['link_id']}", as_=M1)
     assert r.status_code == 204
     assert subscriptions(ms) == []
 
 
-def test_an_answer_changed_back_and_forth_is_reported_each_time(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_an_answer_changed_back_and_forth_is_reported_each_time(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     before = feed(api)["next"]
     for response in ("accepted", "declined", "accepted", "declined"):
         seen = len(feed(api, before)["changes"])

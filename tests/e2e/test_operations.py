@@ -29,8 +29,8 @@ def test_health_is_anonymous_and_says_only_ok(host):
     assert r.status_code == 200 and r.json() == {"status": "ok"}
 
 
-def test_outlook_health_shows_the_accounts_and_the_last_notification(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_outlook_health_shows_the_accounts_and_the_last_notification(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     ms.post(f"events/{event['event_id']}/responses", {"email": GORO, "response": "declined"})  # a notification
 
     def account_health():
@@ -107,8 +107,8 @@ def test_an_error_names_its_request_id_and_the_host_log_carries_it(ready, ms, ho
     assert any(f"request-id={c['request_id']}" in line for c in throttled for line in graph_lines)
 
 
-def test_a_company_data_deletion_leaves_nothing_but_the_audit(ready, ms):
-    api, event, _sub = created(ready, ms)
+def test_a_company_data_deletion_leaves_nothing_but_the_audit(ready, ms, host):
+    api, event, _sub = created(ready, ms, host)
     assert subscriptions(ms)
     wrong = api.call("DELETE", "/outlook/company-data", json={"confirm": "another-company"})
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "confirmation_mismatch"

@@ -25,7 +25,7 @@ def test_a_lost_reauthorization_required_does_not_pause_the_mailbox_past_the_ren
     ms.post("notifications/config", {"lose_lifecycle": True, "duplicates": 1})
     ms.post("tokens/lifetime", {"seconds": TOKEN_SECONDS})
     ms.post("tokens/expire-access")  # the link's cached token is refused: the next ones are short
-    api, event, sub = created(ready, ms)
+    api, event, sub = created(ready, ms, host)
     assert sub["tokenExpires"] < time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + TOKEN_SECONDS + 5))
     wait_for(lambda: held(ms, sub["id"]), timeout=TOKEN_SECONDS + 10, what="Graph holding the notifications")
     before = feed(api)["next"]
@@ -40,14 +40,14 @@ def test_a_lost_reauthorization_required_does_not_pause_the_mailbox_past_the_ren
     assert [s["id"] for s in subscriptions(ms)] == [sub["id"]]  # the same subscription, reauthorized
 
 
-def test_reauthorization_required_reauthorizes_with_a_freshly_redeemed_token(ready, ms):
+def test_reauthorization_required_reauthorizes_with_a_freshly_redeemed_token(ready, ms, host):
     # Tokens of 20 minutes: the authorization lapses before the next hourly run could renew it,
     # yet the token is not in its last quarter hour, when Graph (the emulator) sends
     # reauthorizationRequired by itself: the one sent below is the first, not a repeat the intake
     # drops (lifecycle events are queued once per subscription and event within 5 minutes).
     ms.post("tokens/lifetime", {"seconds": 1200})
     ms.post("tokens/expire-access")
-    api, event, sub = created(ready, ms)
+    api, event, sub = created(ready, ms, host)
     time.sleep(1.1)  # a token redeemed now expires at a later second than the one the create used
     ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "reauthorizationRequired"})
     [fresh] = wait_for(
@@ -68,7 +68,7 @@ def test_reauthorization_required_reauthorizes_with_a_freshly_redeemed_token(rea
 def test_a_subscription_graph_already_holds_is_replaced_and_the_calendar_watched(ready, ms, host, storage, row_says):
     from shared.storage.microsoft_accounts import MicrosoftAccounts
 
-    api, event, sub = created(ready, ms)
+    api, event, sub = created(ready, ms, host)
     account = (api.company_id, CONTOSO, seed.EMI_ID)
     row = MicrosoftAccounts().get(*account)
     row.subscriptions = row_says

@@ -130,6 +130,17 @@ def test_id_and_access_tokens_verify_against_the_published_keys(emu):
         jwt.decode(result["access_token"][:-4] + "AAAA", key, algorithms=["RS256"], audience=seed.GRAPH_RESOURCE)
 
 
+def test_a_reset_forgets_the_tokens_issued_before_it(emu):
+    """The control API's reset starts a new world: work queued before it (another test's) gets 401."""
+    _app, before = emu.sign_in(EMI)
+    assert emu.graph(before["access_token"], "/me").status_code == 200
+    emu.control("POST", "reset")
+    assert_graph_error(emu.graph(before["access_token"], "/me"), 401, "InvalidAuthenticationToken")
+    emu.control("POST", f"tenants/{CONTOSO}/user-consent", json={"allowed": True})  # as `emu` set it up
+    _app, after = emu.sign_in(EMI)
+    assert emu.graph(after["access_token"], "/me").status_code == 200
+
+
 def test_certs_are_created_once_and_reused(tmp_path):
     import certifi
     from cryptography import x509

@@ -53,6 +53,20 @@ def test_recruiters_and_admins_manage_every_interview(app_env, role, manages_eve
         herp_token("co", None),  # missing sub
         herp_token("co", "a", exp=None),  # no expiry
     ],
+    # Named, not by value: the tokens hold the time of import, which pytest-xdist workers do not share.
+    ids=[
+        "none",
+        "not-a-jwt",
+        "expired",
+        "another-secret",
+        "another-issuer",
+        "another-audience",
+        "unknown-role",
+        "role-case",
+        "no-company",
+        "no-subject",
+        "no-expiry",
+    ],
 )
 def test_bad_tokens_are_unauthenticated(app_env, token):
     with pytest.raises(Unauthenticated):

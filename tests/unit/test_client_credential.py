@@ -62,6 +62,8 @@ def test_certificate_from_key_vault_pkcs12(app_env):
         "bm90IGEgcGZ4",  # base64, not PKCS#12
         app_certificate()[0] + CERT,  # a key that is not the certificate's
     ],
+    # Named, not by value: the keys are made at import, so each pytest-xdist worker would name them apart.
+    ids=["certificate-only", "key-only", "key-not-base64", "not-pkcs12", "key-of-another-certificate"],
 )
 def test_bad_certificate_names_the_setting_not_the_value(app_env, value, caplog):
     app_env(MS_CLIENT_CREDENTIAL="certificate", MS_CLIENT_CERTIFICATE=value)

@@ -92,6 +92,18 @@ def test_ours_is_queued_once_per_event_with_the_version_it_names(queued):
         json.dumps({"value": "x"}).encode(),
         json.dumps([note()]).encode(),
     ],
+    # Named, not by value: LEGACY_STATE is made at import, so each pytest-xdist worker would name it apart.
+    ids=[
+        "guessed-state",
+        "unknown-subscription",
+        "state-not-a-string",
+        "legacy-state",
+        "no-resource-data",
+        "not-json",
+        "empty",
+        "value-not-a-list",
+        "a-list",
+    ],
 )
 def test_anything_else_is_ignored(queued, raw):
     raw = raw.replace(b"the-state", STATE.encode())  # the right state, but no resourceData
