@@ -19,7 +19,6 @@ def page(emu, query: str = "") -> str:
 
 
 def test_the_view_shows_a_meeting_with_its_answers_join_link_and_body(emu, emi):
-    emu.control("POST", "reset")
     body = event_body(
         subject="<b>一次面接</b>",
         attendees=[(FUMI, "required"), (ROOM, "resource")],
@@ -68,7 +67,6 @@ def test_a_hold_is_an_ordinary_event_shown_tentative_without_reminder_and_its_de
     tentative` and `isReminderOn: false` (resources/event.md), getSchedule shows it tentative
     (api/calendar-getschedule.md), the Outlook view shows it so, and a DELETE of it sends nothing
     to anyone (api/event-delete.md: only a meeting's attendees get a cancellation)."""
-    emu.control("POST", "reset")
     body = event_body(subject="[仮押さえ] 一次面接", showAs="tentative", isReminderOn=False)
     r = emi.call("POST", "/me/events", json=body)
     assert r.status_code == 201, r.text
