@@ -424,9 +424,14 @@
   async function refreshEvent(id, fromFeed) {
     const card = document.querySelector(`section.event[data-schedule-id="${CSS.escape(id)}"]`);
     if (!card) return renderEvents();
-    if (fromFeed && card.querySelector("form.edit:not([hidden])")) return; // do not wipe an edit in progress
-    try { card.replaceChildren(...eventCard(await api("GET", "/outlook/events/" + encodeURIComponent(id)))); }
-    catch (err) {
+    // A change from the feed never wipes an edit in progress, one opened while the read was on its way too.
+    const editing = () => fromFeed && card.querySelector("form.edit:not([hidden])");
+    if (editing()) return;
+    try {
+      const e = await api("GET", "/outlook/events/" + encodeURIComponent(id));
+      if (!editing()) card.replaceChildren(...eventCard(e));
+    } catch (err) {
+      if (editing()) return;
       const gone = { event_cancelled: "キャンセル済み (cancelled)", event_deleted_in_outlook: "Outlookで削除されました (deleted in Outlook)" }[err.code];
       card.replaceChildren(el("h3", {}, id, " ", gone ? el("span", { class: "badge err state" }, gone) : null), errorBox(err));
     }
