@@ -13,8 +13,9 @@ from shared.triggers import background
 
 # Loaded at a function's first call, not at indexing (cold start); typed as the modules they are.
 if TYPE_CHECKING:
-    from shared.usecases.outlook_changes import notifications, subscriptions
+    from shared.usecases.outlook_changes import intake, notifications, subscriptions
 else:
+    intake = lazy("shared.usecases.outlook_changes.intake")
     notifications = lazy("shared.usecases.outlook_changes.notifications")
     subscriptions = lazy("shared.usecases.outlook_changes.subscriptions")
 
@@ -31,7 +32,7 @@ def _intake(req: func.HttpRequest, *, lifecycle: bool) -> func.HttpResponse:
         return func.HttpResponse(
             token, status_code=200, mimetype="text/plain", headers={"X-Content-Type-Options": "nosniff"}
         )
-    notifications.accept(req.get_body() or b"", lifecycle=lifecycle)
+    intake.accept(req.get_body() or b"", lifecycle=lifecycle)
     return func.HttpResponse(status_code=202)
 
 

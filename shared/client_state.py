@@ -11,7 +11,7 @@ A key must stay listed while subscriptions made under it live (renewals keep the
 
 States made before this scheme (`secrets.token_urlsafe(32)`: 43 base64url characters) carry no
 MAC; `legacy_form` recognises their shape so that the intake can still accept them against the
-stored hash, with storage reads bounded per POST (shared.usecases.outlook_changes.notifications).
+stored hash, with storage reads bounded per POST (shared.usecases.outlook_changes.intake).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The notification endpoint's intake (shared.usecases.outlook_changes.notifications.accept): only what is ours
+"""The notification endpoint's intake (shared.usecases.outlook_changes.intake.accept): only what is ours
 is queued, compared by the hash of clientState; nothing else has any effect, and forgeries cost
 no storage read (the clientState carries its MAC)."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from shared.client_state import new_client_state
 from shared.models import Subscription, utcnow
-from shared.usecases.outlook_changes import notifications, subscriptions
+from shared.usecases.outlook_changes import intake, subscriptions
 
 STATE = "set by the fixture: a state of the MAC scheme"
 LEGACY_STATE = secrets.token_urlsafe(32)  # a subscription made before the MAC scheme
@@ -38,16 +38,16 @@ def reads(app_env, monkeypatch) -> list[str]:
         done.append(sid)
         return rows.get(sid)
 
-    notifications._known.clear()
-    notifications._lifecycle_queued.clear()
-    monkeypatch.setattr(notifications.Subscriptions, "get", get)
+    intake._known.clear()
+    intake._lifecycle_queued.clear()
+    monkeypatch.setattr(intake.Subscriptions, "get", get)
     return done
 
 
 @pytest.fixture
 def queued(reads, monkeypatch):
     sent: list[dict] = []
-    monkeypatch.setattr(notifications.queues, "enqueue", lambda q, payload, delay_seconds=0: sent.append(payload))
+    monkeypatch.setattr(intake.queues, "enqueue", lambda q, payload, delay_seconds=0: sent.append(payload))
     return sent
 
 
@@ -66,9 +66,7 @@ def body(*items) -> bytes:
 
 
 def test_ours_is_queued_once_per_event_with_the_version_it_names(queued):
-    kept = notifications.accept(
-        body(note(), note(etag='W/"ck2"'), note("e2"), note("e3", change="deleted")), lifecycle=False
-    )
+    kept = intake.accept(body(note(), note(etag='W/"ck2"'), note("e2"), note("e3", change="deleted")), lifecycle=False)
     assert kept == 4
     [message] = queued
     assert message["company_id"] == "co" and message["oid"] == "oid-1"
@@ -107,22 +105,22 @@ def test_ours_is_queued_once_per_event_with_the_version_it_names(queued):
 )
 def test_anything_else_is_ignored(queued, raw):
     raw = raw.replace(b"the-state", STATE.encode())  # the right state, but no resourceData
-    assert notifications.accept(raw, lifecycle=False) == 0
+    assert intake.accept(raw, lifecycle=False) == 0
     assert queued == []
 
 
 def test_lifecycle_events_are_queued_when_ours(queued):
     items = [{**note(), "lifecycleEvent": e} for e in ("missed", "reauthorizationRequired", "bogus")]
-    assert notifications.accept(body(*items, {**note(state="x"), "lifecycleEvent": "missed"}), lifecycle=True) == 2
+    assert intake.accept(body(*items, {**note(state="x"), "lifecycleEvent": "missed"}), lifecycle=True) == 2
     assert [m["lifecycle"] for m in queued] == ["missed", "reauthorizationRequired"]
 
 
 def test_a_lifecycle_event_repeated_is_queued_once(queued):
     repeated = {**note(), "lifecycleEvent": "subscriptionRemoved"}
-    assert notifications.accept(body(repeated, repeated, repeated), lifecycle=True) == 3
-    assert notifications.accept(body(repeated), lifecycle=True) == 1  # Graph's repeat, seconds later
+    assert intake.accept(body(repeated, repeated, repeated), lifecycle=True) == 3
+    assert intake.accept(body(repeated), lifecycle=True) == 1  # Graph's repeat, seconds later
     assert [m["lifecycle"] for m in queued] == ["subscriptionRemoved"]
-    notifications.accept(body({**note(), "lifecycleEvent": "missed"}), lifecycle=True)  # another event: queued
+    intake.accept(body({**note(), "lifecycleEvent": "missed"}), lifecycle=True)  # another event: queued
     assert [m["lifecycle"] for m in queued] == ["subscriptionRemoved", "missed"]
 
 
@@ -140,47 +138,44 @@ def forged_post(n: int, state) -> bytes:
     ],
 )
 def test_a_thousand_forged_notifications_queue_nothing_and_read_little(queued, reads, state):
-    assert notifications.accept(forged_post(1000, state), lifecycle=False) == 0
+    assert intake.accept(forged_post(1000, state), lifecycle=False) == 0
     assert queued == []
-    assert len(reads) <= notifications.MAX_FAILED_LOOKUPS
+    assert len(reads) <= intake.MAX_FAILED_LOOKUPS
 
 
 def test_a_forged_state_reads_nothing_even_for_a_real_subscription(queued, reads):
     forged = [note(state=s) for s in ("guess", f"cs1.{'A' * 24}.{'B' * 43}", new_client_state() + "x")]
-    assert notifications.accept(body(*forged), lifecycle=False) == 0
+    assert intake.accept(body(*forged), lifecycle=False) == 0
     assert reads == [] and queued == []
 
 
 def test_a_state_is_bound_to_its_subscription(queued, reads):
     """A valid state of ours, named with another subscription of ours, is not that one's."""
-    assert notifications.accept(body(note(sub="sub-old")), lifecycle=False) == 0
+    assert intake.accept(body(note(sub="sub-old")), lifecycle=False) == 0
     assert queued == [] and reads == ["sub-old"]
 
 
 def test_an_old_scheme_subscription_keeps_working_until_recreated(queued, reads):
-    assert notifications.accept(body(note(state=LEGACY_STATE, sub="sub-old")), lifecycle=False) == 1
+    assert intake.accept(body(note(state=LEGACY_STATE, sub="sub-old")), lifecycle=False) == 1
     assert queued[0]["subscription_id"] == "sub-old"
 
 
 def test_a_flood_of_old_shaped_forgeries_does_not_shut_out_states_that_verify(queued, reads):
     forged = [note(f"f{i}", state=secrets.token_urlsafe(32), sub=f"x{i}") for i in range(10)]
-    assert notifications.accept(body(*forged, note("e1")), lifecycle=False) == 1
+    assert intake.accept(body(*forged, note("e1")), lifecycle=False) == 1
     assert [m["subscription_id"] for m in queued] == ["sub-1"]
-    assert len(reads) == notifications.MAX_FAILED_LOOKUPS + 1
+    assert len(reads) == intake.MAX_FAILED_LOOKUPS + 1
 
 
 def test_genuine_notifications_pass_next_to_a_few_unknown_ones(queued, reads):
     forged = [note(f"f{i}", state=secrets.token_urlsafe(32), sub=f"x{i}") for i in range(2)]
-    assert (
-        notifications.accept(body(*forged, note("e1"), note("e2", state=LEGACY_STATE, sub="sub-old")), lifecycle=False)
-        == 2
-    )
+    assert intake.accept(body(*forged, note("e1"), note("e2", state=LEGACY_STATE, sub="sub-old")), lifecycle=False) == 2
     assert {m["subscription_id"] for m in queued} == {"sub-1", "sub-old"}
 
 
 def test_the_change_key_comes_out_of_the_weak_etag():
-    assert notifications.change_key_of('W/"DwAAABYAAAB"') == "DwAAABYAAAB"
-    assert notifications.change_key_of(None) is None and notifications.change_key_of("x" * 300) is None
+    assert intake.change_key_of('W/"DwAAABYAAAB"') == "DwAAABYAAAB"
+    assert intake.change_key_of(None) is None and intake.change_key_of("x" * 300) is None
 
 
 def test_a_storage_failure_while_queueing_fails_the_post_so_graph_retries_it(reads, monkeypatch):
@@ -198,8 +193,8 @@ def test_a_storage_failure_while_queueing_fails_the_post_so_graph_retries_it(rea
             raise ServiceRequestError("queue unreachable")
         sent.append(payload)
 
-    monkeypatch.setattr(notifications.queues, "enqueue", enqueue)
-    events = [note(f"e{i}") for i in range(notifications.EVENTS_PER_MESSAGE + 1)]  # two messages
+    monkeypatch.setattr(intake.queues, "enqueue", enqueue)
+    events = [note(f"e{i}") for i in range(intake.EVENTS_PER_MESSAGE + 1)]  # two messages
     req = func.HttpRequest("POST", "http://x/api/outlook/notifications", body=body(*events), headers={})
     answer = endpoint.outlook_notifications.build().get_user_function()(req)
     assert answer.status_code == 503 and len(sent) == 1

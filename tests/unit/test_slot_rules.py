@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.domain import slots as rules
+from shared.domain.slot_search import parse
 from shared.errors import ValidationFailed
-from shared.usecases.scheduling.slots import parse
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 MON = date(2027, 1, 18)  # a Monday with no holiday
