@@ -193,9 +193,9 @@ def wait_for(check, timeout: float = 30.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-# How an account's first subscription ends in the host's log: caught up, or refused (e.g. Graph
-# still holds a subscription on the calendar for another company's link: another test's, whose
-# queued request ran after the emulator's reset).
+# How an account's first subscription ends in the host's log: caught up (its events compared), or
+# refused by Graph (then no catch-up comes). Since an emulator reset forgets the tokens issued
+# before it, another test's queued work can no longer leave a subscription on the calendar.
 SUBSCRIBED = ("caught up", "refused by Graph")
 
 
@@ -213,25 +213,6 @@ def logged_after(host, *lines: str, timeout: float = 30.0) -> Iterator[None]:
     before = count()
     yield
     wait_for(lambda: count() > before, timeout, what=f"{' or '.join(map(repr, lines))} in the host's log")
-
-
-@contextmanager
-def caught_up(api: Api, host, schedule_id: str = "sch-1") -> Iterator[None]:
-    """Waits, after the block (an account's first event), for its first comparison in the
-    background: the account is subscribed, then catches up (reads and compares its events).
-    Waited for on the event's own row (compared, no comparison running), or on the host's log
-    saying the subscription was refused (then no catch-up comes; see SUBSCRIBED)."""
-    from shared.storage.events import Events
-
-    refused = host.log_text().count(SUBSCRIBED[1])
-    yield
-    wait_for(
-        lambda: (
-            ((row := Events().get(api.company_id, schedule_id)) and row.checked_at and not row.comparing_until)
-            or host.log_text().count(SUBSCRIBED[1]) > refused
-        ),
-        what="the subscription's catch-up",
-    )
 
 
 def link_user(

@@ -11,7 +11,7 @@ from devtools.emulator import seed
 from shared.domain.event_changes import SELECT
 from shared.storage.events import Events
 from tests.conftest import new_id
-from tests.e2e.conftest import CONTOSO, Api, caught_up, link_tenant, link_user, wait_for
+from tests.e2e.conftest import CONTOSO, SUBSCRIBED, Api, link_tenant, link_user, logged_after, wait_for
 
 pytestmark = pytest.mark.e2e
 AIKO, EMI, GORO, FUMI = (seed.UPN[i] for i in (seed.AIKO_ID, seed.EMI_ID, seed.GORO_ID, seed.FUMI_ID))
@@ -269,7 +269,7 @@ def test_an_event_in_deleted_items_is_deleted_and_costs_one_lookup_once(ready, m
     # The account's first event subscribes it, then catches up (compares this event): once the
     # delete is done, that comparison would look the folder up itself and write the account row
     # under the GET's.
-    with caught_up(api, host):
+    with logged_after(host, *SUBSCRIBED):
         event = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms)).json()
     # Silent: no notification, so no comparison in the background looks the folder up first.
     ms.post(f"users/{seed.EMI_ID}/events/{event['event_id']}/delete", {"silent": True})

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from devtools.emulator import seed
-from tests.e2e.conftest import CONTOSO, caught_up, wait_for
+from tests.e2e.conftest import CONTOSO, SUBSCRIBED, logged_after, wait_for
 from tests.e2e.test_changes_from_outlook import created, subscriptions
 from tests.e2e.test_events import EMI, GORO, M1, event_body
 
@@ -92,7 +92,9 @@ def test_every_write_in_outlook_is_audited_with_graphs_request_id(ready, ms):
 def test_an_error_names_its_request_id_and_the_host_log_carries_it(ready, ms, host):
     api, link_id, rooms = ready
     ms.post("room-answer-delay", {"seconds": 600})  # no room answer (notified, compared) reads it meanwhile
-    with caught_up(api, host):  # the subscription's catch-up reads the event too: not out of the four throttled answers
+    with logged_after(
+        host, *SUBSCRIBED
+    ):  # the subscription's catch-up reads the event too: not out of the four throttled answers
         assert api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms)).status_code == 201
     ms.post("throttle", {"count": 4, "status": 503, "retry_after": 0, "path_contains": "/events", "method": "GET"})
     r = api.call("GET", "/outlook/events/sch-1", as_=M1)
