@@ -1,15 +1,18 @@
-"""Change notifications from Graph, as they arrive: the intake (`accept`, behind POST /api/outlook/notifications and /lifecycle): parse, keep only the
-notifications whose subscription is ours and whose `clientState` hashes to the stored hash
-(compared in constant time), and queue them, one message per subscription. Nothing else: no
-Graph call, no event read, so the answer comes in milliseconds however many arrive (Graph wants
-a 2xx within 3 s). Anything malformed, forged or unknown is dropped without a side effect.
-Forgery stays cheap: the `clientState` carries its own MAC (shared.client_state), so a forged
-one is refused before any storage read, and a subscription is read only for a state that
-verifies, or that has the shape of a state made before the MAC (subscriptions not yet
-recreated). Reads that find nothing of ours are capped per POST (MAX_FAILED_LOOKUPS for each of
-the two kinds of state); further unknown subscription ids of that POST are ignored unread. Lifecycle events are queued once per
-subscription and event within a POST and within LIFECYCLE_REPEAT_WINDOW in this process (Graph
-repeats them until acted upon), and the queue drops one whose subscription was replaced meanwhile.
+"""Change notifications from Graph as they arrive: the intake (`accept`, behind POST
+/api/outlook/notifications and /lifecycle).
+
+Parse, keep only the notifications whose subscription is ours and whose `clientState` hashes to
+the stored hash (compared in constant time), and queue them, one message per subscription.
+Nothing else: no Graph call, no event read, so the answer comes in milliseconds however many
+arrive (Graph wants a 2xx within 3 s). Anything malformed, forged or unknown is dropped without a
+side effect. Forgery stays cheap: the `clientState` carries its own MAC (shared.client_state), so
+a forged one is refused before any storage read, and a subscription is read only for a state that
+verifies, or that has the shape of a state made before the MAC (subscriptions not yet recreated).
+Reads that find nothing of ours are capped per POST (MAX_FAILED_LOOKUPS for each of the two kinds
+of state); further unknown subscription ids of that POST are ignored unread. Lifecycle events are
+queued once per subscription and event within a POST and within LIFECYCLE_REPEAT_WINDOW in this
+process (Graph repeats them until acted upon), and the queue drops one whose subscription was
+replaced meanwhile.
 
 What the queue does with them is shared.usecases.outlook_changes.notifications.
 """
