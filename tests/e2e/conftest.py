@@ -76,6 +76,9 @@ class Emulator:
     def calls(self) -> list[dict]:
         return self.session.get(f"{self.url}/_emulator/calls", timeout=10).json()["calls"]
 
+    def clear_calls(self) -> None:
+        self.session.delete(f"{self.url}/_emulator/calls", timeout=10).raise_for_status()
+
 
 @pytest.fixture
 def ms(emulator):

@@ -169,7 +169,7 @@ def test_the_validation_handshake_answers_the_decoded_token_as_plain_text(host):
 def test_forged_broken_and_oversized_notifications_change_nothing(ready, ms, host):
     api, event, sub = created(ready, ms, host)
     before = feed(api)["next"]
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     forged = {
         "value": [
             {
@@ -213,7 +213,7 @@ def test_a_burst_of_repeated_notifications_costs_one_read_and_reports_once(ready
     api, event, _sub = created(ready, ms, host)
     ms.post("notifications/config", {"duplicates": 5})
     before = feed(api)["next"]
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     ms.post(f"events/{event['event_id']}/outlook-edit", {"subject": "一次面接 (変更)"})
     wait_for(lambda: feed(api, before)["changes"], what="the edit in the feed")
     time.sleep(4)  # every duplicate delivered and processed
@@ -273,7 +273,7 @@ def test_reauthorization_required_renews_the_subscription(ready, ms, host):
 
 def test_a_lifecycle_event_graph_repeats_is_handled_once(ready, ms, host):
     api, event, sub = created(ready, ms, host)
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     for _ in range(3):  # Graph repeats reauthorizationRequired until it is acted upon
         ms.post(f"subscriptions/{sub['id']}/lifecycle", {"event": "reauthorizationRequired"})
     wait_for(

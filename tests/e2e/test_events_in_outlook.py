@@ -28,7 +28,7 @@ def test_editing_the_body_keeps_the_teams_meeting(ready, ms):
     assert (
         "https://teams.microsoft.com/meet/" in before["body"]["content"] and join_url not in before["body"]["content"]
     )
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = api.call(
         "PATCH",
         "/outlook/events/sch-1",
@@ -49,7 +49,7 @@ def test_a_body_edit_without_a_findable_teams_block_is_409_and_changes_nothing(r
     api, link_id, rooms = ready
     event = create(api, link_id, rooms)
     ms.post(f"events/{event['event_id']}/outlook-edit", {"body": "<p>Rewritten in Outlook</p>", "silent": True})
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"body": {"content_type": "text", "content": "v2"}})
     assert r.status_code == 409 and r.json()["error"]["code"] == "teams_block_not_found"
     assert [c["method"] for c in graph_calls(ms)] == ["GET"]  # read, found no block, sent nothing
@@ -76,7 +76,7 @@ def test_a_user_teams_makes_no_meeting_for_gets_an_event_without_it(ready, ms):
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"online_meeting": False, "subject": "二次面接"})
     assert r.status_code == 200, r.text
     assert (r.json()["online_meeting"], r.json()["join_url"], r.json()["subject"]) == (False, None, "二次面接")
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"body": {"content_type": "text", "content": "v2"}})
     assert r.status_code == 200 and [c["method"] for c in graph_calls(ms)] == ["PATCH"]  # no block to keep
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).json()["online_meeting"] is False
@@ -85,7 +85,7 @@ def test_a_user_teams_makes_no_meeting_for_gets_an_event_without_it(ready, ms):
 def test_online_meeting_cannot_be_switched_off(ready, ms):
     api, link_id, rooms = ready
     create(api, link_id, rooms)
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"online_meeting": False})
     assert r.status_code == 422 and r.json()["error"]["code"] == "online_meeting_locked"
     assert graph_calls(ms) == []
@@ -161,13 +161,13 @@ def test_a_default_id_stored_before_is_migrated_on_first_use(ready, ms, storage,
     record = Events().get(api.company_id, "sch-1")
     record.graph_event_id, record.immutable_id = stored["id"], False  # a row written before this step
     Events().save(record)
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
     assert [c["path"].rsplit("/", 1)[-1] for c in graph_calls(ms)][0] == "translateExchangeIds"
     migrated = Events().get(api.company_id, "sch-1")
     assert migrated.immutable_id and migrated.graph_event_id == stored["_emulator"]["immutableId"]
     ms.post(f"events/{migrated.graph_event_id}/move", {"calendar_name": "Interviews"})
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     assert api.call("GET", "/outlook/events/sch-1", as_=M1).status_code == 200
     assert len(graph_calls(ms)) == 1  # translated once, never again
 
@@ -182,7 +182,7 @@ def test_a_room_past_the_first_100_can_be_booked(ready, ms):
 def test_500_recipients_count_the_rooms(ready, ms):
     api, link_id, rooms = ready
     people = [{"email": f"p{i}@example.test"} for i in range(499)]
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, attendees=people, rooms=rooms[:2]))
     assert r.status_code == 422 and r.json()["error"]["code"] == "too_many_attendees"
     assert graph_calls(ms) == []

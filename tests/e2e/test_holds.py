@@ -72,13 +72,9 @@ def graph_calls(ms, method: str | None = None) -> list[dict]:
     return [c for c in ms.calls() if c["kind"] == "graph" and (method is None or c["method"] == method)]
 
 
-def clear_calls(ms) -> None:
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-
-
 def test_a_hold_puts_a_tentative_event_without_attendees_on_each_linked_calendar(team, ms):
     api, link_id, _ = team
-    clear_calls(ms)
+    ms.clear_calls()
     r = call(api, "POST", "/outlook/holds", json=hold_body(link_id))
     assert r.status_code == 201, r.text
     hold = r.json()
@@ -100,7 +96,7 @@ def test_a_hold_puts_a_tentative_event_without_attendees_on_each_linked_calendar
     assert holds_of(ms, seed.GORO_ID) == []
 
     # Idempotent by hold_id: the same body answers the same hold and makes nothing.
-    clear_calls(ms)
+    ms.clear_calls()
     again = call(api, "POST", "/outlook/holds", json=hold_body(link_id))
     assert again.status_code == 200 and again.json() == hold
     assert graph_calls(ms) == [] and len(holds_of(ms, seed.EMI_ID)) == 2
@@ -116,7 +112,7 @@ def test_confirm_makes_the_interview_and_removes_every_hold_event(team, ms):
     hold = call(api, "POST", "/outlook/holds", json=hold_body(link_id)).json()
     chosen = hold["slots"][1]
     event = event_body(link_id, rooms, schedule_id="sch-hold-1", online_meeting=False)
-    clear_calls(ms)
+    ms.clear_calls()
     r = call(api, "POST", "/outlook/holds/hold-1/confirm", json={"slot_id": chosen["slot_id"], "event": event})
     assert r.status_code == 201, r.text
     made = r.json()
@@ -224,7 +220,7 @@ def test_the_expiry_timer_finishes_a_confirm_cut_off_after_the_create(team, ms, 
 def test_refusals_come_before_any_graph_call(team, ms):
     api, link_id, _ = team
     other_link = call(api, "GET", "/outlook/calendars", as_=M2).json()["calendars"][0]["link_id"]
-    clear_calls(ms)
+    ms.clear_calls()
     cases = [
         (hold_body(link_id, slots=[SLOTS[0]] * 0), 422, "invalid_slots"),
         (

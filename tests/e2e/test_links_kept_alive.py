@@ -35,7 +35,7 @@ def kinds(api, as_=M1) -> list[str]:
 
 def test_the_daily_refresh_redeems_each_refresh_token_once(ready, ms, host):
     api, _link_id, _rooms = ready
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     refresh(host, seed.EMI_ID, api.company_id)
     wait_for(lambda: token_calls(ms), what="the refresh token redeemed")
     time.sleep(1)

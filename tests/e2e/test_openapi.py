@@ -611,7 +611,7 @@ def test_dates_outside_the_supported_years_are_422_not_a_server_error(company):
 
 def test_availability_over_42_days_is_422_before_any_graph_call(member_link, ms):
     api, link_id = member_link
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = api.call(
         "POST",
         "/outlook/availability",

@@ -54,7 +54,7 @@ def test_outlook_health_shows_the_accounts_and_the_last_notification(ready, ms, 
 
 def test_every_write_in_outlook_is_audited_with_graphs_request_id(ready, ms):
     api, link_id, rooms = ready
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     assert api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms)).status_code == 201
     assert api.call("PATCH", "/outlook/events/sch-1", as_=M1, json={"subject": "二次面接"}).status_code == 200
     ms.post("throttle", {"count": 4, "status": 429, "retry_after": 0, "path_contains": "/events", "method": "PATCH"})

@@ -49,10 +49,6 @@ def schedule_calls(ms) -> list[dict]:
     return [c for c in ms.calls() if c["kind"] == "graph" and c["path"].endswith("/getSchedule")]
 
 
-def clear_calls(ms) -> None:
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-
-
 def emails(r) -> list[str]:
     return [room["email"] for room in r.json()["rooms"]]
 
@@ -63,7 +59,7 @@ def test_busy_rooms_are_skipped_best_first_one_graph_call(ready, ms):
     make_busy(ms, order[0])
     make_busy(ms, order[2], "2026-12-01T01:30:00Z", "2026-12-01T03:00:00Z", status="tentative")
     make_busy(ms, order[3], "2026-12-01T02:00:00Z", "2026-12-01T03:00:00Z")  # starts as the slot ends: free
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(api, link_id, building="Osaka Office", min_capacity=8)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -108,12 +104,12 @@ def test_the_slot_is_read_in_the_callers_time_zone(ready, ms):
 def test_limit_and_checked(ready, ms):
     api, link_id, _ = ready
     order = ranked(api, building="Tokyo HQ")
-    clear_calls(ms)
+    ms.clear_calls()
     one = find(api, link_id, building="Tokyo HQ", limit=1)
     assert emails(one) == order[:1] and one.json()["checked"] == 20 and len(schedule_calls(ms)) == 1
     for email in order[:20]:
         make_busy(ms, email)
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(api, link_id, building="Tokyo HQ")  # the first 20 are busy: then 2 calls at once
     assert emails(r) == order[20:25]
     assert r.json()["checked"] == 60 and len(schedule_calls(ms)) == 3
@@ -129,7 +125,7 @@ def test_limit_and_checked(ready, ms):
 
 def test_bad_input_and_foreign_links_are_refused_before_graph(ready, ms, company):
     api, link_id, _ = ready
-    clear_calls(ms)
+    ms.clear_calls()
     for body, code in (
         ({"limit": 21}, "invalid_limit"),
         ({"limit": 0}, "invalid_limit"),
@@ -161,7 +157,7 @@ def test_check_conflicts_409_names_the_busy_and_creates_nothing(ready, ms):
     api, link_id, rooms = ready
     make_busy(ms, GORO, "2026-12-01T01:30:00Z", "2026-12-01T02:30:00Z", status="oof")
     make_busy(ms, rooms[0])
-    clear_calls(ms)
+    ms.clear_calls()
     body = event_body(link_id, rooms, check_conflicts=True)
     r = api.call("POST", "/outlook/events", as_=M1, json=body)
     validate_response(r)
@@ -182,7 +178,7 @@ def test_check_conflicts_passing_creates_with_one_extra_call(ready, ms):
     # rooms[0] declines the meeting and the room fallback asks getSchedule in the background: not
     # while this test counts the repeat's calls (the room answers after the test instead).
     ms.post("room-answer-delay", {"seconds": 600})
-    clear_calls(ms)
+    ms.clear_calls()
     body = event_body(link_id, rooms, check_conflicts=True, room_fallback=True)
     r = api.call("POST", "/outlook/events", as_=M1, json=body)
     validate_response(r)
@@ -192,7 +188,7 @@ def test_check_conflicts_passing_creates_with_one_extra_call(ready, ms):
     assert [c["path"].rsplit("/", 1)[-1] for c in graph_calls(ms)] == ["getSchedule", "events"]
     assert len(live(ms)) == 1
     # A repeat of the same body answers from the record: no second check, no second event.
-    clear_calls(ms)
+    ms.clear_calls()
     again = api.call("POST", "/outlook/events", as_=M1, json=body)
     assert again.status_code == 200 and again.json()["event_id"] == r.json()["event_id"]
     assert schedule_calls(ms) == []

@@ -70,7 +70,7 @@ def test_linking_fills_the_room_cache(company, browser, ms):
     assert {r["email"]: r for r in body["rooms"]} == expected_rooms(ms, CONTOSO)
     assert any(r["capacity"] is None for r in body["rooms"])
     # Reads come from the cache only: no Graph call.
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     rooms_of(company)
     assert [c for c in ms.calls() if c["kind"] == "graph"] == []
 
@@ -128,7 +128,7 @@ def test_a_reserved_room_cannot_be_booked(company, browser, ms):
     reserved = next(r["email"] for r in rooms_of(company)["rooms"] if not r["bookable"])
     link_user(company, Browser(browser.session.verify, browser.stop_at), seed.UPN[seed.EMI_ID], "m1")
     link_id = company.call("GET", "/outlook/calendars", as_=("m1", "member")).json()["calendars"][0]["link_id"]
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     r = company.call(
         "POST",
         "/outlook/events",

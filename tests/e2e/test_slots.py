@@ -33,10 +33,6 @@ def graph_calls(ms) -> list[dict]:
     return [c for c in ms.calls() if c["kind"] == "graph" and "/token" not in c["path"]]
 
 
-def clear_calls(ms) -> None:
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
-
-
 def find(api, link_id: str, *, as_=M1, **body):
     r = api.call(
         "POST",
@@ -68,7 +64,7 @@ def test_a_linked_interviewer_is_read_from_their_own_calendar_by_herps_rules(rea
         ms, seed.EMI_ID, MON, (11, 0), (12, 0), subject="Canceled: Sync", is_cancelled=True, response="accepted"
     )
     outlook_item(ms, seed.EMI_ID, MON, (13, 0), (14, 0), subject="【面接可】全角", show_as="tentative")
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(
         api,
         link_id,
@@ -103,7 +99,7 @@ def test_interviewers_without_a_link_are_read_with_getschedule_subjects_unseen(r
     block(ms, GORO, MON, (11, 0), (11, 30), status="tentative")
     block(ms, GORO, MON, (12, 0), (12, 30), status="workingElsewhere")
     block(ms, GORO, MON, (13, 0), (14, 0), status="oof")
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(
         api, link_id, interviewers=[{"email": GORO}], duration_minutes=30, hours={"start": "09:00", "end": "14:30"}
     )
@@ -125,7 +121,7 @@ def test_holidays_days_off_and_the_window_growing_to_30_days(ready, ms):
     r = find(api, link_id, **one_a_day, **{"from": "2027-01-08", "days": 4, "min_slots": 1, "holidays": None})
     assert starts(r) == at("2027-01-08", "09:00") + at("2027-01-11", "09:00")
     # 2027-01-08 is a day off: the window holds nothing, grows to 30 days and reads only the new days
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(
         api,
         link_id,
@@ -188,7 +184,7 @@ def test_rooms_best_first_only_for_surviving_slots(ready, ms):
     order = ranked(api, "Osaka Office", 8)
     block(ms, order[0]["email"], MON, (9, 0), (10, 0))
     outlook_item(ms, seed.EMI_ID, MON, (10, 0), (11, 0), subject="busy")
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(
         api,
         link_id,
@@ -256,7 +252,7 @@ def test_two_linked_interviewers_each_read_from_their_own_calendar(ready, ms, br
     link_user(api, browser.__class__(browser.session.verify, browser.stop_at), FUMI, "m2")
     outlook_item(ms, seed.FUMI_ID, MON, (9, 0), (10, 0), subject="[面接可] 作業")
     outlook_item(ms, seed.FUMI_ID, MON, (10, 0), (11, 0), subject="会議")
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(
         api,
         link_id,
@@ -295,7 +291,7 @@ def test_two_linked_interviewers_each_read_from_their_own_calendar(ready, ms, br
 )
 def test_refusals_come_before_any_graph_call(ready, ms, change, status, code):
     api, link_id, _ = ready
-    clear_calls(ms)
+    ms.clear_calls()
     body = {"interviewers": [{"herp_account_id": "m1"}], "duration_minutes": 60, **change}
     link = body.pop("link_id", link_id)
     r = find(api, link, **{k: v for k, v in body.items() if v is not None})
@@ -319,7 +315,7 @@ def test_a_link_of_another_tenant_is_refused_before_any_graph_call(ready, ms, br
         lambda: api.call("GET", f"/outlook/tenant-links/{seed.FABRIKAM_TENANT_ID}").json()["rooms"]["synced_at"],
         what="the room sync linking queued",
     )
-    clear_calls(ms)
+    ms.clear_calls()
     r = find(api, fabrikam_link, as_=("herp-admin", "admin"), interviewers=[{"email": GORO}], duration_minutes=60)
     assert r.status_code == 422 and r.json()["error"]["code"] == "link_not_in_tenant"
     assert graph_calls(ms) == []

@@ -37,10 +37,6 @@ def refuse_2026_ids(ms) -> None:
     assert ms.post("time-zones", {"accept_2026_ids": False})["accept_2026_ids"] is False
 
 
-def clear_calls(ms) -> None:
-    assert ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10).status_code == 200
-
-
 def create_in_vancouver(api, link_id, rooms) -> dict:
     r = api.call("POST", "/outlook/events", as_=M1, json=event_body(link_id, rooms, **VANCOUVER))
     assert r.status_code == 201, r.text
@@ -53,7 +49,7 @@ def test_an_interview_in_vancouver_in_january_2027_is_held_at_utc_minus_7(ready,
     api, link_id, rooms = ready
     if exchange == "without KB5124010":
         refuse_2026_ids(ms)
-    clear_calls(ms)
+    ms.clear_calls()
     create_in_vancouver(api, link_id, rooms)
     [stored] = live(ms)
     assert (utc(stored, "start"), utc(stored, "end")) == ("2027-01-15T17:00:00", "2027-01-15T18:00:00")
@@ -63,7 +59,7 @@ def test_an_interview_in_vancouver_in_january_2027_is_held_at_utc_minus_7(ready,
     else:
         assert event_writes(ms, "POST") == [400, 201]  # the id refused, then the same instants in UTC
         assert len(graph_calls(ms)) == 2
-    clear_calls(ms)
+    ms.clear_calls()
     got = api.call("GET", "/outlook/events/sch-1", as_=M1).json()
     assert (got["start"], got["end"], got["time_zone"]) == (
         "2027-01-15T10:00:00",
@@ -79,7 +75,7 @@ def test_a_patch_of_the_time_in_vancouver(ready, ms, exchange):
     create_in_vancouver(api, link_id, rooms)
     if exchange == "without KB5124010":
         refuse_2026_ids(ms)
-    clear_calls(ms)
+    ms.clear_calls()
     r = api.call(
         "PATCH", "/outlook/events/sch-1", as_=M1, json={"start": "2027-01-20T14:00:00", "end": "2027-01-20T15:30:00"}
     )
@@ -98,7 +94,7 @@ def test_availability_in_vancouver(ready, ms, exchange):
     if exchange == "without KB5124010":
         refuse_2026_ids(ms)
     ms.post(f"schedules/{GORO}/busy", {"start": "2027-01-15T17:00:00Z", "end": "2027-01-15T18:00:00Z"})
-    clear_calls(ms)
+    ms.clear_calls()
     r = api.call(
         "POST",
         "/outlook/availability",

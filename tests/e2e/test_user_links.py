@@ -172,7 +172,7 @@ def test_calendars_match_the_emulator(linked, browser, ms):
 def test_calendars_cost_one_graph_call_per_link_and_no_token_call(linked, browser, ms):
     link_user(linked, browser, EMI, "m1")
     link_user(linked, fresh(browser), GORO, "m1")
-    ms.session.delete(f"{ms.url}/_emulator/calls", timeout=10)
+    ms.clear_calls()
     assert len(linked.call("GET", "/outlook/calendars", as_=("m1", "member")).json()["calendars"]) >= 2
     calls = ms.calls()
     assert [c["kind"] for c in calls].count("graph") == 2
