@@ -69,6 +69,18 @@ def ranked(rooms: list[dict], building: str, min_capacity: int) -> list[str]:
     return [r["emailAddress"] for r in fit]
 
 
+def linked_thousand_rooms(s: Stack, company: str) -> tuple[dict, str]:
+    """Contoso with `thousand_rooms()` linked by its admin for `company`, rooms synced: the rooms
+    and the admin's link id."""
+    seeded = thousand_rooms()
+    s.emu("POST", f"tenants/{TENANT}/rooms", seeded)
+    s.link_tenant(company, seed.UPN[seed.AIKO_ID])
+    s.wait_for_room_sync(company, TENANT)
+    count = s.call("GET", f"/outlook/tenant-links/{TENANT}", company).json()["rooms"]["count"]
+    assert count == 1000, count
+    return seeded, s.call("GET", "/outlook/user-links", company).json()["tenants"][0]["links"][0]["link_id"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=50)
@@ -76,13 +88,7 @@ def main() -> None:
     args = ap.parse_args()
     s = Stack()
     try:
-        seeded = thousand_rooms()
-        s.emu("POST", f"tenants/{TENANT}/rooms", seeded)
-        s.link_tenant(COMPANY, seed.UPN[seed.AIKO_ID])
-        s.wait_for_room_sync(COMPANY, TENANT)
-        count = s.call("GET", f"/outlook/tenant-links/{TENANT}", COMPANY).json()["rooms"]["count"]
-        assert count == 1000, count
-        link_id = s.call("GET", "/outlook/user-links", COMPANY).json()["tenants"][0]["links"][0]["link_id"]
+        seeded, link_id = linked_thousand_rooms(s, COMPANY)
         s.emu("POST", "latency", {"ms": args.latency_ms})
         url = f"/outlook/tenants/{TENANT}/rooms/find"
 

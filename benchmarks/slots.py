@@ -24,7 +24,7 @@ import time
 from datetime import date, timedelta
 
 from benchmarks.common import Stack, percentile
-from benchmarks.room_finder import BUILDINGS, thousand_rooms
+from benchmarks.room_finder import BUILDINGS, linked_thousand_rooms
 from devtools.browser import Browser
 from devtools.emulator import seed
 
@@ -94,13 +94,9 @@ def main() -> None:
     args = ap.parse_args()
     s = Stack()
     try:
-        seeded = thousand_rooms()
-        s.emu("POST", f"tenants/{TENANT}/rooms", seeded)
-        s.link_tenant(COMPANY, seed.UPN[seed.AIKO_ID])
-        s.wait_for_room_sync(COMPANY, TENANT)
+        seeded, link_id = linked_thousand_rooms(s, COMPANY)
         for account, oid in list(PEOPLE.items())[1:]:
             link_member(s, account, seed.UPN[oid])
-        link_id = s.call("GET", "/outlook/user-links", COMPANY).json()["tenants"][0]["links"][0]["link_id"]
         seed_calendars(s, 30)
         s.emu("POST", "latency", {"ms": args.latency_ms})
         people = [{"herp_account_id": a} for a in PEOPLE]

@@ -27,6 +27,7 @@ from . import (
     graph_subscriptions,
     identity,
     managed_identity,
+    notifications,
     oauth,
     outlook_view,
     tokens,
@@ -194,13 +195,16 @@ class EmulatorApp:
         kind, handler = HANDLERS[endpoint]
         if kind in (CONTROL, GRAPH):
             events.deliver_room_answers(self.state)  # rooms answer later (events.py): those now due
-        if kind == CONTROL:
-            try:
-                return handler(self.state, request, **args)
-            except control.BadRequest as e:
-                return control.reply({"error": str(e)}, 400)
-        if kind == GRAPH:
-            return self.graph_call(request, handler, args, info)
+            if kind == GRAPH:
+                response = self.graph_call(request, handler, args, info)
+            else:
+                try:
+                    response = handler(self.state, request, **args)
+                except control.BadRequest as e:
+                    response = control.reply({"error": str(e)}, 400)
+            if request.method != "GET":
+                notifications.notice(self.state)  # each write's change notifications, in order
+            return response
         if handler is tokens.token:
             info.kind = "token"
             rule = self.state.take_fault("token", request.method, request.full_path.rstrip("?"))

@@ -286,6 +286,18 @@ def _sweep(state, now: float) -> None:
             queue_lifecycle(state, sub, "reauthorizationRequired")
 
 
+def notice(state, now: float | None = None) -> None:
+    """Queues what Graph owes for the changes since the last look: lifecycle events due, and each
+    subscription's created/updated/deleted. Graph notifies the creation, update and deletion of an
+    item (outlook-change-notifications-overview): a create, then an edit, are two notifications. So
+    the app calls this after each write request, not only the delivery thread on its tick: on a
+    busy machine two writes could otherwise fall between two ticks and be one `created`."""
+    with state.lock:
+        _sweep(state, now or time.time())
+        for sub in state.subscriptions.values():
+            _diff(state, sub)
+
+
 def held(sub: Subscription, now: float) -> bool:
     """The access token behind the last authorization has expired: basic notifications wait."""
     return sub.token_exp <= now
@@ -331,9 +343,7 @@ class Notifier:
         now = now or time.time()
         batches: list[list[Delivery]] = []
         with state.lock:
-            _sweep(state, now)
-            for sub in state.subscriptions.values():
-                _diff(state, sub)
+            notice(state, now)
             cfg = state.notify_config
             for d in state.deliveries:
                 if d.status == "pending" and now - d.created > cfg.max_retry_age_seconds:

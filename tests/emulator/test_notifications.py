@@ -5,6 +5,7 @@ tiny HTTP receiver in the test standing in for the app's endpoints."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import threading
 import time
@@ -453,3 +454,34 @@ def test_lost_lifecycle_notifications_and_token_lifetime_controls(emu, emi, rx):
     emu.control("POST", "reset")
     assert emu.control("GET", "tokens/lifetime") == {"seconds": 3599}
     assert emu.control("GET", "notifications/config")["lose_lifecycle"] is False
+
+
+def test_each_change_is_noticed_however_late_the_delivery_thread_runs(tmp_path, rx):
+    """Graph notifies each change; the emulator noticed changes only when its delivery thread
+    ticked, so a create and an edit between two ticks (a busy machine) were one `created`, and a
+    subscription to `updated` got nothing. In-process, without the thread: nothing ticks."""
+    from werkzeug.test import Client as WsgiClient
+
+    from devtools.emulator import scopes, tokens
+    from devtools.emulator.app import EmulatorApp
+    from devtools.emulator.jwt_keys import SigningKey
+    from devtools.emulator.notifications import Notifier
+    from devtools.emulator.state import State
+
+    state = State("https://localhost", SigningKey(tmp_path))
+    state.grant(seed.CONTOSO_TENANT_ID, {"Calendars.ReadWrite"}, seed.EMI_ID)
+    asked = scopes.parse("Calendars.ReadWrite")
+    access = tokens.issue(state, state.users[seed.EMI_ID], asked, {"Calendars.ReadWrite"}, {})["access_token"]
+    graph = WsgiClient(EmulatorApp(state, log=io.StringIO()))
+
+    def call(method, path, body):
+        r = graph.open(f"/v1.0{path}", method=method, json=body, headers={"Authorization": f"Bearer {access}"})
+        assert r.status_code in (200, 201), r.get_data(as_text=True)
+        return r.get_json()
+
+    body = {"changeType": "updated", "notificationUrl": f"{rx.base}/notify", "resource": "me/events"}
+    sub = call("POST", "/subscriptions", {**body, "expirationDateTime": _expiry(), "clientState": "s"})
+    e = call("POST", "/me/events", event_body())
+    call("PATCH", f"/me/events/{e['id']}", {"subject": "Moved on"})
+    Notifier(state).tick()
+    assert [(i["subscriptionId"], i["changeType"]) for i in rx.wait(1)] == [(sub["id"], "updated")]
