@@ -4,9 +4,10 @@ Rules: the shipped `tzdata` package (pinned in requirements.txt), never the host
 Python's `zoneinfo` reads the system database first, and a host's is often older than the laws in
 force: with tzdata 2025b, Vancouver in January 2027 is UTC-8, an hour wrong, since British Columbia
 stays at UTC-7 from November 2026 (tzdata 2026b; Alberta and the Northwest Territories UTC-6,
-Manitoba UTC-5, Morocco UTC+0: 2026c-e). `use_shipped_rules` runs when the `shared` package is first
-imported (shared/__init__.py), so before any ZoneInfo is built (ZoneInfo caches by key) in every
-process that loads function_app.py, and in the tests.
+Manitoba UTC-5, Morocco UTC+0: 2026c-e). The `shared` package, when first imported, sets
+PYTHONTZPATH empty, or runs `use_shipped_rules` if `zoneinfo` was loaded before (shared/__init__.py):
+so before any ZoneInfo is built (ZoneInfo caches by key) in every process that loads function_app.py,
+and in the tests.
 
 Graph: Windows added ids for the 2026 laws ("British Columbia Standard Time", "Alberta Standard
 Time", "Manitoba Standard Time": Windows update KB5124010, September 2026; CLDR windowsZones through

@@ -5,6 +5,7 @@ in the tests and in every process that loads the app or the emulator; never the 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 import zoneinfo
@@ -52,12 +53,24 @@ def test_the_zoneinfo_in_use_knows_the_2026_laws():
 
 
 @pytest.mark.parametrize("module", ["function_app", "devtools.emulator"])
-def test_a_process_that_loads_the_app_or_the_emulator_uses_the_shipped_rules(module):
-    # A fresh interpreter: nothing but the import itself may switch the rules.
+@pytest.mark.parametrize("zone_first", [False, True], ids=["zoneinfo-after", "zoneinfo-before"])
+def test_a_process_that_loads_the_app_or_the_emulator_uses_the_shipped_rules(module, zone_first):
+    # A fresh interpreter, without the PYTHONTZPATH this one has (shared/__init__.py sets it):
+    # nothing but the import itself may switch the rules, whether zoneinfo was loaded before or not.
+    vancouver = "zoneinfo.ZoneInfo('America/Vancouver')"
     code = (
-        f"import {module}, datetime, zoneinfo; "
-        "print(zoneinfo.TZPATH, datetime.datetime(2027, 1, 15, 10, tzinfo=zoneinfo.ZoneInfo('America/Vancouver'))"
-        ".utcoffset().total_seconds())"
+        ("import zoneinfo, datetime; datetime.datetime.now(" + vancouver + "); " if zone_first else "")
+        + f"import {module}, datetime, zoneinfo; "
+        f"print(zoneinfo.TZPATH, datetime.datetime(2027, 1, 15, 10, tzinfo={vancouver}).utcoffset().total_seconds())"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONTZPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     assert out.stdout.split() == ["()", "-25200.0"], out.stderr
+
+
+def test_indexing_the_app_does_not_load_zoneinfo():
+    code = "import sys, function_app; print('zoneinfo' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["False"], out.stderr
