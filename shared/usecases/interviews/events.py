@@ -17,6 +17,9 @@ they need the account that created the event (`created_by`), a recruiter or an a
 otherwise, checked before anything else is read or sent). A row made before `created_by` was
 stored names no creator: its creator is the owner of its user link (a create needs a link of
 the caller's own), read only when a member asks.
+
+One module for the four verbs, past the ~400 lines modules keep to: they share the reserved row,
+its lease, the immutable-id upgrade and the creator check, which a split would only pass around.
 """
 
 from __future__ import annotations
