@@ -106,6 +106,30 @@ def test_a_crash_before_the_feed_append_is_finished_from_the_outbox(made, monkey
     assert Events().get(made.company_id, "sch-1").outbox_json is None
 
 
+def test_an_outbox_flushed_during_an_api_edit_leaves_the_edit_its_row(made, monkeypatch):
+    # A comparison's Changes wait in the outbox (its feed write failed) when an API edit takes the
+    # lease; the next comparison appends them while the edit runs. Its clearing of the outbox wrote
+    # the row under the edit's lease, so the edit's release lost the ETag race: the edit's row
+    # changes were dropped and the lease stayed 30 s (a DELETE then waited 20 s: 409 event_busy).
+    responses.get(EVENT, json=graph_event(subject="Moved", change_key="ck3"))
+    real_record = changes.record
+    monkeypatch.setattr(changes, "record", lambda found: (_ for _ in ()).throw(ConnectionError("no feed write")))
+    with pytest.raises(ConnectionError):
+        notifications.refresh(made.company_id, "sch-1", notifications._now(), change_key="ck3")
+    monkeypatch.setattr(changes, "record", real_record)
+    editing = events.leased(made.company_id, "sch-1")
+    with pytest.raises(notifications.Busy):
+        notifications.refresh(made.company_id, "sch-1", notifications._now(), change_key="ck4")
+    assert [c.type for c in feed(made.company_id)] == ["event.updated"]  # appended meanwhile
+    editing.input_json = editing.input_json.replace("Moved", "Edited")
+    events.release(editing)
+    row = Events().get(made.company_id, "sch-1")
+    assert row.locked_until is None and '"Edited"' in row.input_json
+    notifications.refresh(made.company_id, "sch-1", None)  # the outbox is cleared after the edit
+    assert Events().get(made.company_id, "sch-1").outbox_json is None
+    assert [c.type for c in feed(made.company_id)] == ["event.updated"]  # still once
+
+
 def test_our_own_patch_is_no_change_from_outlook(made):
     responses.patch(EVENT, json=graph_event(subject="Second interview", change_key="ck4"))
     events.update(made, "sch-1", {"subject": "Second interview"})

@@ -326,6 +326,10 @@ def _flush(record: EventRecord) -> list[Change]:
     done = {c.id for c in pending}
 
     def clear(row: EventRecord) -> bool:
+        if row.locked_until and row.locked_until > _now():
+            # An API edit holds the row: a write now would make its release fail (its changes
+            # lost, the lease left standing). The next comparison clears what is left.
+            return False
         left = [c for c in json.loads(row.outbox_json or "[]") if c["id"] not in done]
         row.outbox_json = json.dumps(left, ensure_ascii=False) if left else None
         return True
