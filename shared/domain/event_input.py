@@ -101,6 +101,17 @@ def _fail(code: str, message: str) -> NoReturn:
     raise ValidationFailed(message, code=code)
 
 
+def bounded_int(body: dict, name: str, low: int, high: int, default: int | None, code: str) -> int | None:
+    """`body[name]` as a whole number from `low` to `high` (a bool is no number); `default` when
+    absent or null; else 422 `code`."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        _fail(code, f"{name} must be an integer from {low} to {high}.")
+    return value
+
+
 def _text(body: dict, name: str, *, limit: int) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import NoReturn
 
 from shared.domain import slots as rules
-from shared.domain.event_input import email_address, zone
+from shared.domain.event_input import bounded_int, email_address, zone
 from shared.errors import ValidationFailed
 
 DURATIONS = (30, 45, 60, 90, 120)
@@ -92,15 +92,6 @@ class SlotSearch:
         return list(seen.values())
 
 
-def _int(body: dict, name: str, low: int, high: int, default: int | None, code: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        _fail(code, f"{name} must be an integer from {low} to {high}.")
-    return value
-
-
 def _clock(value, what: str) -> time:
     if not isinstance(value, str) or not _CLOCK.match(value):
         _fail("invalid_hours", f"{what} must be a time like 08:00 (00:00-24:00).")
@@ -144,7 +135,7 @@ def _room(value) -> RoomNeeds | None:
     if accessible is not None and not isinstance(accessible, bool):
         _fail("invalid_room", "room.wheelchair_accessible must be true or false.")
     return RoomNeeds(
-        _int(value, "min_capacity", 1, MAX_CAPACITY, None, "invalid_room"),
+        bounded_int(value, "min_capacity", 1, MAX_CAPACITY, None, "invalid_room"),
         _text(value.get("building"), "room.building"),
         _text(value.get("floor"), "room.floor"),
         _text(value.get("room_list"), "room.room_list"),
@@ -220,7 +211,7 @@ def parse(body: dict, today: date | None = None) -> SlotSearch:
         _fail("invalid_window", "from must not be in the past.")
     if first > today + timedelta(days=MAX_AHEAD):
         _fail("invalid_window", f"from must be within {MAX_AHEAD} days from today.")
-    days = _int(body, "days", 1, MAX_DAYS, DEFAULT_DAYS, "invalid_window")
+    days = bounded_int(body, "days", 1, MAX_DAYS, DEFAULT_DAYS, "invalid_window")
     raw_off = body.get("days_off") or []
     if not isinstance(raw_off, list) or len(raw_off) > 366:
         _fail("invalid_days_off", "days_off must be a list of dates.")
@@ -239,10 +230,10 @@ def parse(body: dict, today: date | None = None) -> SlotSearch:
         time_zone=tz_name,
         first=first,
         days=days,
-        min_slots=_int(body, "min_slots", 1, 1000, DEFAULT_MIN_SLOTS, "invalid_min_slots") or DEFAULT_MIN_SLOTS,
+        min_slots=bounded_int(body, "min_slots", 1, 1000, DEFAULT_MIN_SLOTS, "invalid_min_slots") or DEFAULT_MIN_SLOTS,
         holidays=is_holiday,
         days_off=days_off,
-        max_per_day=_int(body, "max_per_day", 1, MAX_PER_DAY, None, "invalid_max_per_day"),
-        gap=timedelta(minutes=_int(body, "gap_minutes", 0, MAX_GAP, 0, "invalid_gap_minutes") or 0),
-        limit=_int(body, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT, "invalid_limit") or DEFAULT_LIMIT,
+        max_per_day=bounded_int(body, "max_per_day", 1, MAX_PER_DAY, None, "invalid_max_per_day"),
+        gap=timedelta(minutes=bounded_int(body, "gap_minutes", 0, MAX_GAP, 0, "invalid_gap_minutes") or 0),
+        limit=bounded_int(body, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT, "invalid_limit") or DEFAULT_LIMIT,
     )

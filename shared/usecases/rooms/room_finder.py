@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.auth import Caller
-from shared.domain.event_input import utc_slot
+from shared.domain.event_input import bounded_int, utc_slot
 from shared.errors import TenantNotLinked, ValidationFailed
 from shared.mailbox import credentials
 from shared.mailbox.free_busy import DEFAULT_LIMIT, MAX_DAYS, find_free_rooms
@@ -61,15 +61,6 @@ def _fail(name: str, message: str):
     raise ValidationFailed(message, code=f"invalid_{name}")
 
 
-def _integer(body: dict, name: str, low: int, high: int, default: int | None) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        _fail(name, f"{name} must be an integer from {low} to {high}.")
-    return value
-
-
 def _text(body: dict, name: str) -> str | None:
     value = body.get(name)
     if value is None:
@@ -91,13 +82,13 @@ def parse_search(body: dict) -> RoomSearch:
     if accessible is not None and not isinstance(accessible, bool):
         _fail("wheelchair_accessible", "wheelchair_accessible must be true or false.")
     filters = {
-        "min_capacity": _integer(body, "min_capacity", 1, MAX_CAPACITY, None),
+        "min_capacity": bounded_int(body, "min_capacity", 1, MAX_CAPACITY, None, "invalid_min_capacity"),
         "building": _text(body, "building"),
         "floor": _text(body, "floor"),
         "room_list": _text(body, "room_list"),
         "wheelchair_accessible": accessible,
     }
-    limit = _integer(body, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    limit = bounded_int(body, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT, "invalid_limit")
     assert limit is not None
     return RoomSearch(link_id, start, end, limit, filters)
 
