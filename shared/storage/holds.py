@@ -76,8 +76,9 @@ class Holds:
         base.delete(TABLE, company_id, hold_id)
 
     def expired(self, before: datetime) -> Iterator[HoldRecord]:
-        """Holds still `held` whose expiry passed, across companies (the expiry timer)."""
+        """Holds still `held` whose expiry has come by `before`, across companies (the expiry timer).
+        Expiries are stored to the second, so one in `before`'s own second has come (`le`)."""
         rows = table(TABLE).query_entities(
-            "status eq @held and expires_at lt @t", parameters={"held": str(HoldStatus.HELD), "t": iso(before)}
+            "status eq @held and expires_at le @t", parameters={"held": str(HoldStatus.HELD), "t": iso(before)}
         )
         return (from_entity(e) for e in rows)

@@ -163,3 +163,16 @@ def test_expired_states_are_purged(storage):
     assert purge_unfinished()[0] >= 1
     assert repo.consume(old.state_id) is None
     assert repo.consume(fresh.state_id) is not None
+
+
+def test_a_hold_is_expired_from_the_second_its_expiry_names(storage):
+    # Expiries are stored to the second: a timer run at 12:00:00.9 must find a hold expiring at
+    # 12:00:00 (the strict comparison of the truncated times left it for the next run).
+    from shared.models import HoldRecord
+    from shared.storage.holds import Holds
+
+    company = new_id("co")
+    at = utcnow().replace(microsecond=0) + timedelta(days=3650)  # beyond the reach of the host's own timer
+    Holds().create(HoldRecord(company, "h1", "ul_1", "t1", "oid-1", "herp-1", "hash", "{}", expires_at=at))
+    assert "h1" not in {r.hold_id for r in Holds().expired(at - timedelta(seconds=1)) if r.company_id == company}
+    assert "h1" in {r.hold_id for r in Holds().expired(at + timedelta(microseconds=900_000)) if r.company_id == company}
